@@ -1,0 +1,317 @@
+//! Runs an agent CLI as a child process: argv as a list (never a shell), its own process
+//! group, stdin from /dev/null, stdout and stderr read while it runs, a filtered environment,
+//! and on timeout or cancel TERM to the whole group, a grace period, then KILL. On Linux the
+//! child also gets SIGKILL if Delegate itself dies.
+
+use super::lines::{BoundedLines, LineRead};
+use crate::secrets::Secret;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::VecDeque;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Longest stdout line kept; a longer one is cut.
+pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+const STDERR_TAIL_BYTES: usize = 4096;
+/// After the agent exits, how long its leftovers may keep stdout open before we stop reading.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("agent CLI \"{program}\" not found{detail}; install it or set `command` to its full path")]
+    NotFound { program: String, detail: String },
+    #[error("workspace folder {path} does not exist; create it or fix `workspace`")]
+    NoWorkspace { path: PathBuf },
+    #[error("cannot start \"{program}\": {source}")]
+    Io {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+/// Everything needed to start one agent process.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub program: String,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// Variables removed from the inherited environment.
+    pub remove_env: Vec<String>,
+    /// Any variable whose value contains one of these is removed too.
+    pub scrub_values: Vec<Secret>,
+    pub timeout: Duration,
+    pub grace: Duration,
+}
+
+/// How the process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    TimedOut,
+    Cancelled,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessOutcome {
+    pub exit: Exit,
+    pub stderr_tail: String,
+}
+
+/// Finds the program: a path is checked as given, a bare name is looked up on PATH.
+pub fn resolve_program(program: &str) -> Result<PathBuf, SpawnError> {
+    let not_found = |detail: String| SpawnError::NotFound {
+        program: program.to_string(),
+        detail,
+    };
+    if program.contains(std::path::MAIN_SEPARATOR) {
+        let p = PathBuf::from(program);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(not_found(" at that path".into()))
+        };
+    }
+    which::which(program).map_err(|_| not_found(" on PATH".into()))
+}
+
+fn keep_var(key: &OsStr, value: &OsStr, inv: &Invocation) -> bool {
+    let key = key.to_string_lossy();
+    if inv.remove_env.iter().any(|r| r == key.as_ref()) {
+        return false;
+    }
+    let value = value.to_string_lossy();
+    !inv
+        .scrub_values
+        .iter()
+        .any(|s| !s.expose().is_empty() && value.contains(s.expose()))
+}
+
+/// Runs `inv`, calling `on_line` for each stdout line as it arrives.
+pub async fn run(
+    inv: &Invocation,
+    cancel: &CancellationToken,
+    mut on_line: impl FnMut(LineRead),
+) -> Result<ProcessOutcome, SpawnError> {
+    if !inv.cwd.is_dir() {
+        return Err(SpawnError::NoWorkspace {
+            path: inv.cwd.clone(),
+        });
+    }
+    let path = resolve_program(&inv.program)?;
+    let mut cmd = Command::new(&path);
+    cmd.args(&inv.args)
+        .current_dir(&inv.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0)
+        .env_clear();
+    for (k, v) in std::env::vars_os() {
+        if keep_var(&k, &v, inv) {
+            cmd.env(k, v);
+        }
+    }
+    die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().map_err(|source| SpawnError::Io {
+        program: inv.program.clone(),
+        source,
+    })?;
+    let pgid = child.id().map(|id| Pid::from_raw(id as i32));
+
+    let (tx, mut rx) = mpsc::channel::<LineRead>(256);
+    let stdout = child.stdout.take();
+    let reader = tokio::spawn(async move {
+        let Some(out) = stdout else { return };
+        let mut lines = BoundedLines::new(BufReader::new(out), MAX_LINE_BYTES);
+        while let Ok(Some(line)) = lines.next_line().await {
+            if tx.send(line).await.is_err() {
+                break;
+            }
+        }
+    });
+    let stderr = child.stderr.take();
+    let stderr_task = tokio::spawn(async move {
+        let mut tail: VecDeque<u8> = VecDeque::new();
+        if let Some(mut err) = stderr {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = err.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                tail.extend(&buf[..n]);
+                let excess = tail.len().saturating_sub(STDERR_TAIL_BYTES);
+                tail.drain(..excess);
+            }
+        }
+        String::from_utf8_lossy(&tail.into_iter().collect::<Vec<u8>>()).into_owned()
+    });
+
+    let deadline = Instant::now() + inv.timeout;
+    let mut stdout_open = true;
+    let mut status: Option<std::process::ExitStatus> = None;
+    let mut drain_until = Instant::now() + inv.timeout + DRAIN_AFTER_EXIT;
+    let mut ended_by_us: Option<Exit> = None;
+    loop {
+        if status.is_some() && !stdout_open {
+            break;
+        }
+        tokio::select! {
+            line = rx.recv(), if stdout_open => match line {
+                Some(l) => on_line(l),
+                None => stdout_open = false,
+            },
+            s = child.wait(), if status.is_none() => {
+                status = Some(s.map_err(|source| SpawnError::Io { program: inv.program.clone(), source })?);
+                drain_until = Instant::now() + DRAIN_AFTER_EXIT;
+            },
+            _ = tokio::time::sleep_until(deadline), if status.is_none() => {
+                ended_by_us = Some(Exit::TimedOut);
+                break;
+            },
+            _ = cancel.cancelled(), if status.is_none() => {
+                ended_by_us = Some(Exit::Cancelled);
+                break;
+            },
+            _ = tokio::time::sleep_until(drain_until), if status.is_some() => break,
+        }
+    }
+    if ended_by_us.is_some() {
+        terminate_group(&mut child, pgid, inv.grace).await;
+        // Lines the agent wrote before it was stopped still count.
+        while let Ok(l) = rx.try_recv() {
+            on_line(l);
+        }
+    }
+    // Whatever the agent left behind in its group (background commands) goes too.
+    if let Some(g) = pgid {
+        let _ = killpg(g, Signal::SIGKILL);
+    }
+    reader.abort();
+    let stderr_tail = match tokio::time::timeout(Duration::from_secs(1), stderr_task).await {
+        Ok(Ok(t)) => t,
+        _ => String::new(),
+    };
+    let exit = match (ended_by_us, status) {
+        (Some(e), _) => e,
+        (None, Some(s)) => exit_of(s),
+        (None, None) => Exit::Cancelled,
+    };
+    Ok(ProcessOutcome { exit, stderr_tail })
+}
+
+fn exit_of(s: std::process::ExitStatus) -> Exit {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => Exit::Code(c),
+        (None, Some(sig)) => Exit::Signal(sig),
+        (None, None) => Exit::Code(-1),
+    }
+}
+
+/// TERM to the group, up to `grace` for every member to go, then KILL; reaps the leader.
+async fn terminate_group(child: &mut Child, pgid: Option<Pid>, grace: Duration) {
+    let Some(g) = pgid else {
+        let _ = child.kill().await;
+        return;
+    };
+    let _ = killpg(g, Signal::SIGTERM);
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        let _ = child.try_wait();
+        // Signal 0 only checks: ESRCH means no process of the group is left.
+        if killpg(g, None).is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = killpg(g, Signal::SIGKILL);
+    let _ = child.wait().await;
+}
+
+/// Asks Linux to SIGKILL the agent if Delegate dies, so a crashed app leaves no agent behind.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2),
+    // which is async-signal-safe; it allocates nothing and touches no locks.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
+
+/// `program --version`, first line, or why it could not be read.
+pub async fn version(program: &str) -> Result<String, SpawnError> {
+    let path = resolve_program(program)?;
+    let out = tokio::time::timeout(
+        Duration::from_secs(15),
+        Command::new(&path)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .map_err(|_| SpawnError::Io {
+        program: program.to_string(),
+        source: std::io::Error::new(std::io::ErrorKind::TimedOut, "--version took over 15 s"),
+    })?
+    .map_err(|source| SpawnError::Io {
+        program: program.to_string(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(super::first_line(&text, 120))
+}
+
+/// Whether `path` is inside `dir` (both made absolute and normalised without touching links
+/// that do not exist yet).
+pub fn is_inside(path: &Path, dir: &Path) -> bool {
+    normalize(path).starts_with(normalize(dir))
+}
+
+/// Resolves `.` and `..` lexically, then canonicalises the longest existing prefix so
+/// symlinked folders (like /tmp on macOS) compare equal.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    let mut existing = out.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => return out,
+        }
+    }
+    let mut base = existing.canonicalize().unwrap_or(existing);
+    for name in rest.into_iter().rev() {
+        base.push(name);
+    }
+    base
+}

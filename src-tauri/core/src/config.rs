@@ -1,0 +1,306 @@
+//! `config.toml`: the employees and account settings. Human-edited, so every error names the
+//! line and the field, and writes keep the person's comments (see [`edit`]).
+
+pub mod edit;
+mod validate;
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub use validate::validate;
+
+/// The real Todoist API. `DELEGATE_TODOIST_API_URL` or `[todoist] api_url` replace it.
+pub const DEFAULT_API_URL: &str = "https://api.todoist.com/api/v1";
+/// Overrides the API URL for this process only (never written to the file).
+pub const API_URL_ENV: &str = "DELEGATE_TODOIST_API_URL";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}{}: employee \"{employee}\": {message}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        employee: String,
+        message: String,
+    },
+    #[error("no employee named \"{0}\" (see `delegate employee list`)")]
+    NoSuchEmployee(String),
+    #[error("an employee named \"{0}\" already exists; pick another name or remove it first")]
+    DuplicateEmployee(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub todoist: TodoistSettings,
+    #[serde(default)]
+    pub budget: BudgetSettings,
+    #[serde(default, rename = "employee")]
+    pub employees: Vec<Employee>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TodoistSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSettings {
+    /// Across all employees: no new dispatch once today's recorded spend reaches this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Todoist,
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentKind {
+    Claude,
+}
+
+impl AgentKind {
+    pub fn default_command(self) -> &'static str {
+        match self {
+            AgentKind::Claude => "claude",
+        }
+    }
+}
+
+/// One background worker profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Employee {
+    pub name: String,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    pub source: SourceKind,
+    /// Todoist project name (case-insensitive) or id; unused for the local queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub workspace: PathBuf,
+    #[serde(default = "default_agent")]
+    pub agent: AgentKind,
+    /// Program name on PATH or absolute path; defaults to the agent's usual name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default = "default_model")]
+    pub model: String,
+    #[serde(default = "default_allowed_tools")]
+    pub allowed_tools: Vec<String>,
+    #[serde(default)]
+    pub disallowed_tools: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub append_system_prompt: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "default_backoff")]
+    pub retry_backoff_secs: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_task_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_usd: Option<f64>,
+    #[serde(default = "default_poll")]
+    pub poll_secs: u64,
+    #[serde(default)]
+    pub live_progress: bool,
+    /// Leave a task with a future due date alone until it is due.
+    #[serde(default)]
+    pub hold_until_due: bool,
+    /// Let `ANTHROPIC_API_KEY` reach the agent (API billing instead of the subscription).
+    #[serde(default)]
+    pub allow_api_key: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_agent() -> AgentKind {
+    AgentKind::Claude
+}
+fn default_model() -> String {
+    "sonnet".into()
+}
+pub fn default_allowed_tools() -> Vec<String> {
+    ["Read", "Write", "Edit", "Glob", "Grep"]
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+fn default_timeout() -> u64 {
+    600
+}
+fn default_attempts() -> u32 {
+    3
+}
+fn default_backoff() -> u64 {
+    60
+}
+fn default_poll() -> u64 {
+    30
+}
+
+impl Employee {
+    /// A new employee with every optional setting at its default.
+    pub fn new(name: &str, source: SourceKind, workspace: PathBuf) -> Self {
+        Self {
+            name: name.to_string(),
+            enabled: true,
+            source,
+            project: None,
+            workspace,
+            agent: default_agent(),
+            command: None,
+            model: default_model(),
+            allowed_tools: default_allowed_tools(),
+            disallowed_tools: Vec::new(),
+            permission_mode: None,
+            max_turns: None,
+            append_system_prompt: None,
+            timeout_secs: default_timeout(),
+            max_attempts: default_attempts(),
+            retry_backoff_secs: default_backoff(),
+            max_task_usd: None,
+            daily_usd: None,
+            poll_secs: default_poll(),
+            live_progress: false,
+            hold_until_due: false,
+            allow_api_key: false,
+        }
+    }
+
+    pub fn command(&self) -> &str {
+        self.command
+            .as_deref()
+            .unwrap_or_else(|| self.agent.default_command())
+    }
+}
+
+impl Config {
+    /// Reads and validates the file. A missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        validate(&config, path, text)?;
+        Ok(config)
+    }
+
+    pub fn employee(&self, name: &str) -> Result<&Employee, ConfigError> {
+        self.employees
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| ConfigError::NoSuchEmployee(name.to_string()))
+    }
+
+    /// The API base URL: environment override, then the file, then the real API.
+    pub fn api_url(&self) -> String {
+        std::env::var(API_URL_ENV)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.todoist.api_url.clone())
+            .unwrap_or_else(|| DEFAULT_API_URL.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[todoist]
+api_url = "https://api.todoist.com/api/v1"   # optional
+
+[[employee]]
+name = "LinkedIn Writer"
+source = "todoist"            # or "local"
+project = "LinkedIn Writer"   # Todoist project name (case-insensitive) or id
+workspace = "/home/me/delegate/linkedin"
+agent = "claude"              # claude (others come later)
+command = "claude"            # program name on PATH or absolute path
+model = "sonnet"
+allowed_tools = ["Read", "Write", "Edit", "Glob", "Grep", "Skill"]
+disallowed_tools = []
+timeout_secs = 300
+max_attempts = 3
+max_task_usd = 1.0            # per-task cap, passed to the agent where it supports one
+daily_usd = 10.0              # no new dispatch once today's recorded spend reaches this
+poll_secs = 30
+live_progress = false         # post progress lines to the task as comments (rate-limited)
+"#;
+
+    #[test]
+    fn the_documented_shape_is_accepted() {
+        let c = Config::parse(Path::new("config.toml"), SAMPLE).unwrap();
+        let e = &c.employees[0];
+        assert_eq!(e.name, "LinkedIn Writer");
+        assert_eq!(e.source, SourceKind::Todoist);
+        assert_eq!(e.allowed_tools.len(), 6);
+        assert_eq!(e.max_task_usd, Some(1.0));
+        assert_eq!(e.timeout_secs, 300);
+        assert!(e.enabled);
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let text = SAMPLE.replace("poll_secs = 30", "poll_secs = 30\npol_secs = 5");
+        let err = Config::parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.contains("pol_secs"), "{err}");
+        assert!(err.contains("line 20"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_an_empty_config() {
+        let c = Config::load(Path::new("/nonexistent/delegate/config.toml")).unwrap();
+        assert!(c.employees.is_empty());
+    }
+
+    #[test]
+    fn employee_lookup_ignores_case() {
+        let c = Config::parse(Path::new("c.toml"), SAMPLE).unwrap();
+        assert!(c.employee("linkedin writer").is_ok());
+        assert!(matches!(
+            c.employee("nobody"),
+            Err(ConfigError::NoSuchEmployee(_))
+        ));
+    }
+}

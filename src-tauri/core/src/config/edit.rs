@@ -1,0 +1,237 @@
+//! Writes to `config.toml` that keep the person's comments and layout (`toml_edit`), made
+//! atomic with a temporary file and a rename so a crash never leaves half a file.
+
+use super::{Config, ConfigError, Employee};
+use std::io::Write;
+use std::path::Path;
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
+
+/// Keys always written, even when they hold the default value.
+const ALWAYS_WRITTEN: [&str; 5] = ["name", "source", "project", "workspace", "agent"];
+
+/// Appends `employee` after validating it against the file's current content.
+pub fn add_employee(path: &Path, employee: &Employee) -> Result<(), ConfigError> {
+    let text = read_or_empty(path)?;
+    let current = Config::parse(path, &text)?;
+    if current
+        .employees
+        .iter()
+        .any(|e| e.name.eq_ignore_ascii_case(&employee.name))
+    {
+        return Err(ConfigError::DuplicateEmployee(employee.name.clone()));
+    }
+    let mut doc = parse_mut(path, &text)?;
+    let table = employee_table(employee, path)?;
+    match doc.get_mut("employee") {
+        Some(Item::ArrayOfTables(list)) => list.push(table),
+        Some(_) => {
+            return Err(ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: "`employee` must be written as [[employee]] tables".into(),
+            });
+        }
+        None => {
+            let mut list = ArrayOfTables::new();
+            list.push(table);
+            doc.insert("employee", Item::ArrayOfTables(list));
+        }
+    }
+    save_checked(path, &doc.to_string())
+}
+
+/// Removes the employee called `name` (case-insensitive) and keeps everything else.
+pub fn remove_employee(path: &Path, name: &str) -> Result<(), ConfigError> {
+    let text = read_or_empty(path)?;
+    Config::parse(path, &text)?;
+    let mut doc = parse_mut(path, &text)?;
+    let list = doc
+        .get_mut("employee")
+        .and_then(Item::as_array_of_tables_mut)
+        .ok_or_else(|| ConfigError::NoSuchEmployee(name.to_string()))?;
+    let index = list
+        .iter()
+        .position(|t| {
+            t.get("name")
+                .and_then(Item::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .ok_or_else(|| ConfigError::NoSuchEmployee(name.to_string()))?;
+    list.remove(index);
+    if list.is_empty() {
+        doc.remove("employee");
+    }
+    save_checked(path, &doc.to_string())
+}
+
+/// Replaces the employee called `name` with `employee`, keeping its position in the file.
+pub fn replace_employee(path: &Path, name: &str, employee: &Employee) -> Result<(), ConfigError> {
+    let text = read_or_empty(path)?;
+    let current = Config::parse(path, &text)?;
+    if !employee.name.eq_ignore_ascii_case(name)
+        && current
+            .employees
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(&employee.name))
+    {
+        return Err(ConfigError::DuplicateEmployee(employee.name.clone()));
+    }
+    let mut doc = parse_mut(path, &text)?;
+    let table = employee_table(employee, path)?;
+    let slot = doc
+        .get_mut("employee")
+        .and_then(Item::as_array_of_tables_mut)
+        .and_then(|list| {
+            list.iter_mut().find(|t| {
+                t.get("name")
+                    .and_then(Item::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+        })
+        .ok_or_else(|| ConfigError::NoSuchEmployee(name.to_string()))?;
+    let decor = slot.decor().clone();
+    *slot = table;
+    *slot.decor_mut() = decor;
+    save_checked(path, &doc.to_string())
+}
+
+fn employee_table(employee: &Employee, path: &Path) -> Result<Table, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: None,
+        employee: employee.name.clone(),
+        message,
+    };
+    super::validate::check(employee).map_err(invalid)?;
+    let defaults = toml::Table::try_from(Employee::new(
+        &employee.name,
+        employee.source,
+        employee.workspace.clone(),
+    ))
+    .map_err(|e| invalid(e.to_string()))?;
+    let mut wanted = toml::Table::try_from(employee).map_err(|e| invalid(e.to_string()))?;
+    wanted.retain(|k, v| ALWAYS_WRITTEN.iter().any(|a| *a == k.as_ref() as &str) || defaults.get(k) != Some(&*v));
+    let text = toml::to_string(&wanted).map_err(|e| invalid(e.to_string()))?;
+    let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
+    let mut table = doc.as_table().clone();
+    table.set_implicit(false);
+    // Keep a consistent order: the identifying keys first.
+    table.sort_values_by(|a, _, b, _| key_rank(a.get()).cmp(&key_rank(b.get())));
+    Ok(table)
+}
+
+fn key_rank(key: &str) -> usize {
+    ALWAYS_WRITTEN
+        .iter()
+        .position(|k| *k == key)
+        .unwrap_or(ALWAYS_WRITTEN.len())
+}
+
+fn read_or_empty(path: &Path) -> Result<String, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn parse_mut(path: &Path, text: &str) -> Result<DocumentMut, ConfigError> {
+    text.parse().map_err(|e: toml_edit::TomlError| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Re-validates the new text, then replaces the file atomically.
+fn save_checked(path: &Path, text: &str) -> Result<(), ConfigError> {
+    Config::parse(path, text)?;
+    write_atomic(path, text.as_bytes()).map_err(|source| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `bytes` next to `path`, syncs, then renames over it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SourceKind;
+    use std::path::PathBuf;
+
+    #[test]
+    fn add_keeps_comments_and_remove_restores() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let original = "# my notes about Delegate\n[todoist]\napi_url = \"http://x\" # mine\n";
+        std::fs::write(&path, original).unwrap();
+
+        let mut e = Employee::new("Writer", SourceKind::Local, PathBuf::from("/w"));
+        e.max_attempts = 5;
+        add_employee(&path, &e).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(original), "{text}");
+        assert!(text.contains("max_attempts = 5"), "{text}");
+        assert!(!text.contains("poll_secs"), "defaults stay implicit: {text}");
+        let loaded = Config::load(&path).unwrap();
+        assert_eq!(loaded.employees, vec![e.clone()]);
+
+        assert!(matches!(
+            add_employee(&path, &e),
+            Err(ConfigError::DuplicateEmployee(_))
+        ));
+        remove_employee(&path, "writer").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+        assert!(matches!(
+            remove_employee(&path, "writer"),
+            Err(ConfigError::NoSuchEmployee(_))
+        ));
+    }
+
+    #[test]
+    fn replace_keeps_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        for n in ["A", "B", "C"] {
+            add_employee(&path, &Employee::new(n, SourceKind::Local, PathBuf::from("/w"))).unwrap();
+        }
+        let mut b = Employee::new("B2", SourceKind::Local, PathBuf::from("/w2"));
+        b.poll_secs = 5;
+        replace_employee(&path, "b", &b).unwrap();
+        let names: Vec<_> = Config::load(&path)
+            .unwrap()
+            .employees
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["A", "B2", "C"]);
+    }
+
+    #[test]
+    fn invalid_employee_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let e = Employee::new("X", SourceKind::Todoist, PathBuf::from("/w"));
+        let err = add_employee(&path, &e).unwrap_err().to_string();
+        assert!(err.contains("project"), "{err}");
+        assert!(!path.exists());
+    }
+}

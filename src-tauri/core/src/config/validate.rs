@@ -1,0 +1,203 @@
+//! Checks that serde cannot express, each reported with the employee, the field and its line.
+
+use super::{Config, ConfigError, Employee, SourceKind};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// A field that is wrong and why.
+struct Problem {
+    field: &'static str,
+    message: String,
+}
+
+fn problem(field: &'static str, message: impl Into<String>) -> Option<Problem> {
+    Some(Problem {
+        field,
+        message: message.into(),
+    })
+}
+
+/// Validates every employee; the first problem found is returned with its line in `text`.
+pub fn validate(config: &Config, path: &Path, text: &str) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for (index, employee) in config.employees.iter().enumerate() {
+        let found = check_employee(employee).or_else(|| {
+            if seen.insert(employee.name.to_lowercase()) {
+                None
+            } else {
+                problem("name", "this name is used by another employee; names must be unique")
+            }
+        });
+        if let Some(p) = found {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: line_of(text, index, p.field),
+                employee: employee.name.clone(),
+                message: format!("`{}` {}", p.field, p.message),
+            });
+        }
+    }
+    if let Some(limit) = config.budget.daily_usd
+        && !(limit.is_finite() && limit >= 0.0)
+    {
+        return Err(ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: "[budget] daily_usd must be a number of dollars ≥ 0".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The checks for one employee, also used by `employee add` and the UI before saving.
+pub fn check(employee: &Employee) -> Result<(), String> {
+    match check_employee(employee) {
+        Some(p) => Err(format!("`{}` {}", p.field, p.message)),
+        None => Ok(()),
+    }
+}
+
+fn check_employee(e: &Employee) -> Option<Problem> {
+    if e.name.trim().is_empty() {
+        return problem("name", "must not be empty");
+    }
+    if e.name.chars().any(char::is_control) || e.name.len() > 80 {
+        return problem("name", "must be at most 80 characters with no control characters");
+    }
+    if e.source == SourceKind::Todoist && e.project.as_deref().is_none_or(|p| p.trim().is_empty()) {
+        return problem(
+            "project",
+            "is required when source = \"todoist\" (a Todoist project name or id)",
+        );
+    }
+    if !e.workspace.is_absolute() {
+        return problem(
+            "workspace",
+            format!("must be an absolute path (got \"{}\")", e.workspace.display()),
+        );
+    }
+    if e.command().trim().is_empty() {
+        return problem("command", "must not be empty");
+    }
+    if e.model.trim().is_empty() {
+        return problem("model", "must not be empty");
+    }
+    for tool in e.allowed_tools.iter().chain(&e.disallowed_tools) {
+        if tool.trim().is_empty() || tool.contains(',') && !tool.contains('(') {
+            return problem(
+                "allowed_tools",
+                format!("has an invalid entry \"{tool}\"; write one tool per list item"),
+            );
+        }
+    }
+    if !(1..=86_400).contains(&e.timeout_secs) {
+        return problem("timeout_secs", "must be between 1 and 86400 seconds");
+    }
+    if !(1..=20).contains(&e.max_attempts) {
+        return problem("max_attempts", "must be between 1 and 20");
+    }
+    if e.retry_backoff_secs > 86_400 {
+        return problem("retry_backoff_secs", "must be at most 86400 seconds");
+    }
+    if !(1..=86_400).contains(&e.poll_secs) {
+        return problem("poll_secs", "must be between 1 and 86400 seconds");
+    }
+    if let Some(v) = e.max_task_usd
+        && !(v.is_finite() && v > 0.0)
+    {
+        return problem("max_task_usd", "must be a number of dollars > 0");
+    }
+    if let Some(v) = e.daily_usd
+        && !(v.is_finite() && v >= 0.0)
+    {
+        return problem("daily_usd", "must be a number of dollars ≥ 0");
+    }
+    if e.max_turns == Some(0) {
+        return problem("max_turns", "must be at least 1");
+    }
+    if let Some(mode) = &e.permission_mode {
+        const MODES: [&str; 6] = [
+            "acceptEdits",
+            "auto",
+            "bypassPermissions",
+            "default",
+            "dontAsk",
+            "plan",
+        ];
+        if !MODES.contains(&mode.as_str()) {
+            return problem(
+                "permission_mode",
+                format!("must be one of {}", MODES.join(", ")),
+            );
+        }
+    }
+    None
+}
+
+/// The 1-based line of `field` in the `index`-th `[[employee]]` table, or of the table itself.
+fn line_of(text: &str, index: usize, field: &str) -> Option<usize> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let table = doc.get("employee")?.as_array_of_tables()?.get(index)?;
+    let span = table
+        .get(field)
+        .and_then(|item| item.span())
+        .or_else(|| table.span())?;
+    Some(text[..span.start].matches('\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("c.toml"), text)
+    }
+
+    #[test]
+    fn semantic_errors_name_employee_field_and_line() {
+        let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\ntimeout_secs = 0\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "c.toml, line 5: employee \"A\": `timeout_secs` must be between 1 and 86400 seconds"
+        );
+    }
+
+    #[test]
+    fn todoist_needs_a_project() {
+        let text = "[[employee]]\nname = \"A\"\nsource = \"todoist\"\nworkspace = \"/w\"\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("`project` is required"), "{err}");
+    }
+
+    #[test]
+    fn relative_workspace_is_rejected() {
+        let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"w\"\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("line 4"), "{err}");
+        assert!(err.contains("absolute"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_names_are_rejected() {
+        let one = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\n";
+        let err = parse(&format!("{one}{}", one.replace("\"A\"", "\"a\"")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unique"), "{err}");
+        assert!(err.contains("line 6"), "{err}");
+    }
+
+    #[test]
+    fn bad_permission_mode_lists_the_choices() {
+        let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\npermission_mode = \"yolo\"\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("acceptEdits"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_are_reported_with_the_line() {
+        let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\nmax_attempts = \"three\"\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("line 5"), "{err}");
+    }
+}

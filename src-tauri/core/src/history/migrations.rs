@@ -1,0 +1,51 @@
+//! Append-only schema changes for the history database. Never edit a shipped migration;
+//! add a new one.
+
+use rusqlite_migration::M;
+
+pub const MIGRATIONS: &[M<'static>] = &[M::up(
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        employee TEXT NOT NULL,
+        source TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        task_title TEXT NOT NULL,
+        task_description TEXT NOT NULL DEFAULT '',
+        task_url TEXT,
+        attempt INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        machine TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        command TEXT NOT NULL DEFAULT '[]',
+        exit_code INTEGER,
+        summary TEXT,
+        error TEXT,
+        stderr_tail TEXT,
+        cost_usd REAL,
+        tokens_in INTEGER,
+        tokens_out INTEGER,
+        turns INTEGER,
+        session_id TEXT,
+        permission_denials TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX runs_started ON runs(started_at DESC);
+    CREATE INDEX runs_employee_started ON runs(employee, started_at DESC);
+    CREATE INDEX runs_status ON runs(status, started_at DESC);
+    CREATE INDEX runs_task ON runs(task_id, started_at DESC);
+    CREATE TABLE progress (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );
+    CREATE TABLE drafts (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        inside_workspace INTEGER NOT NULL,
+        PRIMARY KEY (run_id, path)
+    );",
+)];

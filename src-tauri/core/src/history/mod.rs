@@ -1,0 +1,323 @@
+//! The history of runs in SQLite (WAL): each run with its progress lines and drafts, for
+//! `delegate history` / `show` and the desktop UI. One connection, owned here.
+
+mod migrations;
+mod query;
+
+use crate::agent::{Draft, PermissionDenial};
+use crate::source::Task;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use rusqlite_migration::Migrations;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+pub use query::RunFilter;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("history database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("history database migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("no run with id {0} (see `delegate history`)")]
+    NoSuchRun(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Cancelled,
+    Interrupted,
+    OverBudget,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 7] = [
+        RunStatus::Running,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::TimedOut,
+        RunStatus::Cancelled,
+        RunStatus::Interrupted,
+        RunStatus::OverBudget,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::TimedOut => "timed_out",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::OverBudget => "over_budget",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = RunStatus::ALL.iter().map(|v| v.as_str()).collect();
+                format!("unknown status \"{s}\"; use one of {}", all.join(", "))
+            })
+    }
+}
+
+/// What is known when a run starts.
+pub struct NewRun<'a> {
+    pub employee: &'a str,
+    pub source: &'a str,
+    pub task: &'a Task,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub machine: &'a str,
+    /// The agent's argv without secrets (the prompt is the task text, not a secret).
+    pub command: &'a [String],
+}
+
+/// What is known when a run ends.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub status: RunStatus,
+    pub exit_code: Option<i32>,
+    pub summary: Option<String>,
+    pub error: Option<String>,
+    pub stderr_tail: Option<String>,
+    pub cost_usd: Option<f64>,
+    pub tokens_in: Option<u64>,
+    pub tokens_out: Option<u64>,
+    pub turns: Option<u32>,
+    pub session_id: Option<String>,
+    pub permission_denials: Vec<PermissionDenial>,
+}
+
+impl RunEnd {
+    pub fn status(status: RunStatus) -> Self {
+        Self {
+            status,
+            exit_code: None,
+            summary: None,
+            error: None,
+            stderr_tail: None,
+            cost_usd: None,
+            tokens_in: None,
+            tokens_out: None,
+            turns: None,
+            session_id: None,
+            permission_denials: Vec::new(),
+        }
+    }
+}
+
+/// A run as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub employee: String,
+    pub source: String,
+    pub task_id: String,
+    pub task_title: String,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub cost_usd: Option<f64>,
+    pub summary: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressLine {
+    pub at: DateTime<Utc>,
+    pub line: String,
+}
+
+/// A run with everything recorded about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: RunSummary,
+    pub task_description: String,
+    pub task_url: Option<String>,
+    pub machine: String,
+    pub command: Vec<String>,
+    pub exit_code: Option<i32>,
+    pub stderr_tail: Option<String>,
+    pub tokens_in: Option<u64>,
+    pub tokens_out: Option<u64>,
+    pub turns: Option<u32>,
+    pub session_id: Option<String>,
+    pub permission_denials: Vec<PermissionDenial>,
+    pub progress: Vec<ProgressLine>,
+    pub drafts: Vec<Draft>,
+}
+
+pub struct History {
+    conn: Mutex<Connection>,
+}
+
+/// One fixed timestamp format, so text order is time order in SQL.
+pub(crate) fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn now() -> String {
+    stamp(Utc::now())
+}
+
+impl History {
+    pub fn open(path: &Path) -> Result<Self, HistoryError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Migrations::from_slice(migrations::MIGRATIONS).to_latest(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
+    /// Marks runs left `running` by a process that no longer exists on this machine as
+    /// `interrupted`. Runs of a live process (another `delegate run`) are left alone.
+    pub fn mark_interrupted(&self, machine: &str) -> Result<usize, HistoryError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT id, pid FROM runs WHERE status = 'running' AND machine = ?1")?;
+            let rows: Vec<(i64, i64)> = stmt
+                .query_map(params![machine], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut marked = 0;
+            for (id, pid) in rows {
+                if pid as u32 != std::process::id() && process_alive(pid) {
+                    continue;
+                }
+                marked += c.execute(
+                    "UPDATE runs SET status = 'interrupted', ended_at = ?1,
+                     error = 'Delegate stopped while this run was in progress' WHERE id = ?2",
+                    params![now(), id],
+                )?;
+            }
+            Ok(marked)
+        })
+    }
+
+    pub fn start_run(&self, run: &NewRun<'_>) -> Result<i64, HistoryError> {
+        let command = serde_json::to_string(run.command).unwrap_or_else(|_| "[]".into());
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO runs (employee, source, task_id, task_title, task_description, task_url,
+                   attempt, max_attempts, status, machine, pid, started_at, command)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11, ?12)",
+                params![
+                    run.employee,
+                    run.source,
+                    run.task.id,
+                    run.task.title,
+                    run.task.description,
+                    run.task.url,
+                    run.attempt,
+                    run.max_attempts,
+                    run.machine,
+                    std::process::id(),
+                    now(),
+                    command
+                ],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    pub fn add_progress(&self, run_id: i64, line: &str) -> Result<(), HistoryError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO progress (run_id, seq, at, line)
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM progress WHERE run_id = ?1), ?2, ?3)",
+                params![run_id, now(), line],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn finish_run(&self, run_id: i64, end: &RunEnd, drafts: &[Draft]) -> Result<(), HistoryError> {
+        let denials = serde_json::to_string(&end.permission_denials).unwrap_or_else(|_| "[]".into());
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET status = ?1, ended_at = ?2, exit_code = ?3, summary = ?4, error = ?5,
+                   stderr_tail = ?6, cost_usd = ?7, tokens_in = ?8, tokens_out = ?9, turns = ?10,
+                   session_id = ?11, permission_denials = ?12
+                 WHERE id = ?13",
+                params![
+                    end.status.as_str(),
+                    now(),
+                    end.exit_code,
+                    end.summary,
+                    end.error,
+                    end.stderr_tail,
+                    end.cost_usd,
+                    end.tokens_in.map(|v| v as i64),
+                    end.tokens_out.map(|v| v as i64),
+                    end.turns,
+                    end.session_id,
+                    denials,
+                    run_id
+                ],
+            )?;
+            for d in drafts {
+                c.execute(
+                    "INSERT OR REPLACE INTO drafts (run_id, path, inside_workspace) VALUES (?1, ?2, ?3)",
+                    params![run_id, d.path, d.inside_workspace],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Dollars recorded for runs started at or after `since` (all employees when `None`).
+    pub fn spend_since(&self, employee: Option<&str>, since: DateTime<Utc>) -> Result<f64, HistoryError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT COALESCE(SUM(cost_usd), 0) FROM runs
+                 WHERE started_at >= ?1 AND (?2 IS NULL OR employee = ?2)",
+                params![stamp(since), employee],
+                |r| r.get(0),
+            )?)
+        })
+    }
+}
+
+fn process_alive(pid: i64) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}

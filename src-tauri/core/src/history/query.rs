@@ -1,0 +1,252 @@
+//! Reading runs back: filtered pages for listings (keyset pagination on the id, so page N
+//! costs the same as page 1) and one run in full.
+
+use super::{History, HistoryError, ProgressLine, RunDetail, RunStatus, RunSummary};
+use crate::agent::Draft;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+/// Which runs to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub employee: Option<String>,
+    pub status: Option<RunStatus>,
+    /// Matches task title or description, case-insensitively.
+    pub text: Option<String>,
+    /// Only runs with an id below this (the last id of the previous page).
+    pub before_id: Option<i64>,
+    pub limit: usize,
+}
+
+const SUMMARY_COLUMNS: &str = "id, employee, source, task_id, task_title, attempt, max_attempts,
+    status, started_at, ended_at, cost_usd, summary, error";
+
+fn time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn summary(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
+    let status: String = r.get(7)?;
+    Ok(RunSummary {
+        id: r.get(0)?,
+        employee: r.get(1)?,
+        source: r.get(2)?,
+        task_id: r.get(3)?,
+        task_title: r.get(4)?,
+        attempt: r.get(5)?,
+        max_attempts: r.get(6)?,
+        status: status.parse().unwrap_or(RunStatus::Interrupted),
+        started_at: time(r.get(8)?).unwrap_or_default(),
+        ended_at: time(r.get(9)?),
+        cost_usd: r.get(10)?,
+        summary: r.get(11)?,
+        error: r.get(12)?,
+    })
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+impl History {
+    pub fn list(&self, f: &RunFilter) -> Result<Vec<RunSummary>, HistoryError> {
+        let limit = if f.limit == 0 { 50 } else { f.limit.min(1000) };
+        let text = f
+            .text
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| format!("%{}%", escape_like(t.trim())));
+        self.with(|c| {
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM runs
+                 WHERE (?1 IS NULL OR employee = ?1 COLLATE NOCASE)
+                   AND (?2 IS NULL OR status = ?2)
+                   AND (?3 IS NULL OR task_title LIKE ?3 ESCAPE '\\' OR task_description LIKE ?3 ESCAPE '\\')
+                   AND (?4 IS NULL OR id < ?4)
+                 ORDER BY id DESC LIMIT ?5"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![
+                    f.employee,
+                    f.status.map(RunStatus::as_str),
+                    text,
+                    f.before_id,
+                    limit as i64
+                ],
+                summary,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// The latest run of a task by an employee.
+    pub fn last_run_for_task(
+        &self,
+        employee: &str,
+        task_id: &str,
+    ) -> Result<Option<RunSummary>, HistoryError> {
+        self.with(|c| {
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM runs WHERE employee = ?1 AND task_id = ?2
+                 ORDER BY id DESC LIMIT 1"
+            );
+            Ok(c.query_row(&sql, params![employee, task_id], summary).optional()?)
+        })
+    }
+
+    pub fn get(&self, id: i64) -> Result<RunDetail, HistoryError> {
+        self.with(|c| {
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS}, task_description, task_url, machine, command, exit_code,
+                   stderr_tail, tokens_in, tokens_out, turns, session_id, permission_denials
+                 FROM runs WHERE id = ?1"
+            );
+            let detail = c
+                .query_row(&sql, params![id], |r| {
+                    let command: String = r.get(16)?;
+                    let denials: String = r.get(23)?;
+                    Ok(RunDetail {
+                        run: summary(r)?,
+                        task_description: r.get(13)?,
+                        task_url: r.get(14)?,
+                        machine: r.get(15)?,
+                        command: serde_json::from_str(&command).unwrap_or_default(),
+                        exit_code: r.get(17)?,
+                        stderr_tail: r.get(18)?,
+                        tokens_in: r.get::<_, Option<i64>>(19)?.map(|v| v as u64),
+                        tokens_out: r.get::<_, Option<i64>>(20)?.map(|v| v as u64),
+                        turns: r.get(21)?,
+                        session_id: r.get(22)?,
+                        permission_denials: serde_json::from_str(&denials).unwrap_or_default(),
+                        progress: Vec::new(),
+                        drafts: Vec::new(),
+                    })
+                })
+                .optional()?;
+            let mut detail = detail.ok_or(HistoryError::NoSuchRun(id))?;
+            let mut stmt =
+                c.prepare_cached("SELECT at, line FROM progress WHERE run_id = ?1 ORDER BY seq")?;
+            detail.progress = stmt
+                .query_map(params![id], |r| {
+                    Ok(ProgressLine {
+                        at: time(r.get(0)?).unwrap_or_default(),
+                        line: r.get(1)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT path, inside_workspace FROM drafts WHERE run_id = ?1 ORDER BY rowid",
+            )?;
+            detail.drafts = stmt
+                .query_map(params![id], |r| {
+                    Ok(Draft {
+                        path: r.get(0)?,
+                        inside_workspace: r.get(1)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(detail)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{NewRun, RunEnd};
+    use crate::source::Task;
+
+    fn task(id: &str, title: &str) -> Task {
+        Task {
+            id: id.into(),
+            title: title.into(),
+            description: "desc 100%".into(),
+            labels: vec![],
+            priority: 1,
+            due: None,
+            order: 0,
+            updated_at: None,
+            url: None,
+        }
+    }
+
+    #[test]
+    fn runs_round_trip_and_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("h.db")).unwrap();
+        let t = task("t1", "Write a post");
+        let new = |e: &'static str| NewRun {
+            employee: e,
+            source: "local",
+            task: &t,
+            attempt: 1,
+            max_attempts: 3,
+            machine: "m",
+            command: &[],
+        };
+        let a = h.start_run(&new("Writer")).unwrap();
+        let b = h.start_run(&new("Reviewer")).unwrap();
+        h.add_progress(a, "📖 Reading").unwrap();
+        h.add_progress(a, "✅ Done").unwrap();
+        let mut end = RunEnd::status(RunStatus::Succeeded);
+        end.cost_usd = Some(0.25);
+        end.summary = Some("Wrote it".into());
+        let drafts = [Draft {
+            path: "drafts/a.md".into(),
+            inside_workspace: true,
+        }];
+        h.finish_run(a, &end, &drafts).unwrap();
+
+        let d = h.get(a).unwrap();
+        assert_eq!(d.run.status, RunStatus::Succeeded);
+        assert_eq!(d.progress.len(), 2);
+        assert_eq!(d.progress[1].line, "✅ Done");
+        assert_eq!(d.drafts, drafts);
+        assert!(matches!(h.get(999), Err(HistoryError::NoSuchRun(999))));
+
+        let all = h.list(&RunFilter::default()).unwrap();
+        assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), [b, a]);
+        let f = |f: RunFilter| h.list(&f).unwrap().len();
+        assert_eq!(f(RunFilter { employee: Some("writer".into()), ..Default::default() }), 1);
+        assert_eq!(f(RunFilter { status: Some(RunStatus::Running), ..Default::default() }), 1);
+        assert_eq!(f(RunFilter { text: Some("POST".into()), ..Default::default() }), 2);
+        assert_eq!(f(RunFilter { text: Some("100%".into()), ..Default::default() }), 2);
+        assert_eq!(f(RunFilter { text: Some("x%".into()), ..Default::default() }), 0);
+        assert_eq!(f(RunFilter { before_id: Some(b), ..Default::default() }), 1);
+
+        let since = Utc::now() - chrono::Duration::hours(1);
+        assert_eq!(h.spend_since(Some("Writer"), since).unwrap(), 0.25);
+        assert_eq!(h.spend_since(Some("Reviewer"), since).unwrap(), 0.0);
+        assert_eq!(h.spend_since(None, Utc::now() + chrono::Duration::hours(1)).unwrap(), 0.0);
+        assert_eq!(h.last_run_for_task("Writer", "t1").unwrap().unwrap().id, a);
+    }
+
+    #[test]
+    fn runs_of_dead_processes_become_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("h.db")).unwrap();
+        let t = task("t1", "x");
+        let id = h
+            .start_run(&NewRun {
+                employee: "W",
+                source: "local",
+                task: &t,
+                attempt: 1,
+                max_attempts: 1,
+                machine: "m",
+                command: &[],
+            })
+            .unwrap();
+        // A run of a live process elsewhere (pid 1 always exists) is left alone.
+        h.with(|c| Ok(c.execute("UPDATE runs SET pid = 1 WHERE id = ?1", params![id])?))
+            .unwrap();
+        assert_eq!(h.mark_interrupted("m").unwrap(), 0);
+        h.with(|c| Ok(c.execute("UPDATE runs SET pid = 999999999 WHERE id = ?1", params![id])?))
+            .unwrap();
+        assert_eq!(h.mark_interrupted("other-machine").unwrap(), 0);
+        assert_eq!(h.mark_interrupted("m").unwrap(), 1);
+        assert_eq!(h.get(id).unwrap().run.status, RunStatus::Interrupted);
+    }
+}

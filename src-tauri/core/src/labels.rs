@@ -1,0 +1,103 @@
+//! The label protocol on tasks, compatible with the original Python worker: `agent-working`
+//! while claimed, `agent-retry-k` after k failed attempts, `agent-done` when a draft waits for
+//! review, `agent-failed` after the last attempt.
+
+pub const WORKING: &str = "agent-working";
+pub const DONE: &str = "agent-done";
+pub const FAILED: &str = "agent-failed";
+const RETRY_PREFIX: &str = "agent-retry-";
+
+/// Failed attempts so far, read from the highest `agent-retry-k` label.
+pub fn failures(labels: &[String]) -> u32 {
+    labels
+        .iter()
+        .filter_map(|l| l.strip_prefix(RETRY_PREFIX)?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+fn is_ours(label: &str) -> bool {
+    label == WORKING
+        || label == DONE
+        || label == FAILED
+        || label
+            .strip_prefix(RETRY_PREFIX)
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
+/// The person's own labels, with every protocol label removed.
+fn theirs(labels: &[String]) -> Vec<String> {
+    labels.iter().filter(|l| !is_ours(l)).cloned().collect()
+}
+
+/// Labels while a machine works on the task (previous retry labels are kept: they count).
+pub fn claimed(labels: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = labels
+        .iter()
+        .filter(|l| l.as_str() != WORKING && l.as_str() != DONE)
+        .cloned()
+        .collect();
+    out.push(WORKING.into());
+    out
+}
+
+/// Labels after a successful run.
+pub fn done(labels: &[String]) -> Vec<String> {
+    let mut out = theirs(labels);
+    out.push(DONE.into());
+    out
+}
+
+/// Labels after failed attempt `attempt` of `max`: retry later, or give up.
+pub fn failed(labels: &[String], attempt: u32, max: u32) -> Vec<String> {
+    let mut out = theirs(labels);
+    if attempt >= max {
+        out.push(FAILED.into());
+    } else {
+        out.push(format!("{RETRY_PREFIX}{attempt}"));
+    }
+    out
+}
+
+/// Labels when a claim is released without counting an attempt (shutdown mid-run).
+pub fn released(labels: &[String]) -> Vec<String> {
+    labels.iter().filter(|l| l.as_str() != WORKING).cloned().collect()
+}
+
+/// Labels when a reviewer asks for changes: ready to be reworked from attempt 1.
+pub fn rework(labels: &[String]) -> Vec<String> {
+    theirs(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn failures_read_the_highest_retry_label() {
+        assert_eq!(failures(&l(&["x"])), 0);
+        assert_eq!(failures(&l(&["agent-retry-1", "agent-retry-2"])), 2);
+        assert_eq!(failures(&l(&["agent-retry-x"])), 0);
+    }
+
+    #[test]
+    fn lifecycle_keeps_the_persons_labels() {
+        let start = l(&["writing", "agent-retry-1"]);
+        let c = claimed(&start);
+        assert_eq!(c, l(&["writing", "agent-retry-1", "agent-working"]));
+        assert_eq!(done(&c), l(&["writing", "agent-done"]));
+        assert_eq!(failed(&c, 2, 3), l(&["writing", "agent-retry-2"]));
+        assert_eq!(failed(&c, 3, 3), l(&["writing", "agent-failed"]));
+        assert_eq!(released(&c), start);
+        assert_eq!(rework(&l(&["writing", "agent-done"])), l(&["writing"]));
+    }
+
+    #[test]
+    fn claim_is_not_duplicated() {
+        assert_eq!(claimed(&l(&["agent-working"])), l(&["agent-working"]));
+    }
+}

@@ -1,0 +1,18 @@
+//! Delegate's engine: it polls task sources, hands tasks to headless agent CLIs and records
+//! what happened. Nothing here knows about Tauri; the desktop shell and the `delegate` CLI
+//! are thin layers over [`engine::Engine`].
+
+pub mod agent;
+pub mod config;
+pub mod engine;
+pub mod history;
+pub mod labels;
+pub mod logging;
+pub mod paths;
+pub mod secrets;
+pub mod source;
+pub mod worker;
+
+pub use config::{Config, Employee};
+pub use engine::{Engine, EngineError};
+pub use paths::Paths;

@@ -1,0 +1,255 @@
+//! The built-in local queue: tasks in SQLite with the same labels-and-comments model as
+//! Todoist, so the whole cycle works with no account.
+
+use super::{Comment, Task};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use std::path::Path;
+use std::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("local queue database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("local queue database migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("no local task with id {0}")]
+    NoSuchTask(String),
+    #[error("a task needs a title")]
+    EmptyTitle,
+}
+
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    "CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        employee TEXT NOT NULL COLLATE NOCASE,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        labels TEXT NOT NULL DEFAULT '[]',
+        priority INTEGER NOT NULL DEFAULT 1,
+        due TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        closed_at TEXT
+    );
+    CREATE INDEX tasks_open ON tasks(employee, closed_at);
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        content TEXT NOT NULL,
+        posted_at TEXT NOT NULL
+    );
+    CREATE INDEX comments_task ON comments(task_id);",
+)];
+
+/// A local task as the queue stores it, with its state for listings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LocalTask {
+    pub employee: String,
+    pub task: Task,
+    pub closed: bool,
+}
+
+pub struct LocalQueue {
+    conn: Mutex<Connection>,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339()
+}
+
+fn parse_id(id: &str) -> Result<i64, QueueError> {
+    id.parse().map_err(|_| QueueError::NoSuchTask(id.to_string()))
+}
+
+impl LocalQueue {
+    pub fn open(path: &Path) -> Result<Self, QueueError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, QueueError>) -> Result<T, QueueError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
+    pub fn add_task(
+        &self,
+        employee: &str,
+        title: &str,
+        description: &str,
+        priority: u8,
+    ) -> Result<String, QueueError> {
+        if title.trim().is_empty() {
+            return Err(QueueError::EmptyTitle);
+        }
+        self.with(|c| {
+            let t = now();
+            c.execute(
+                "INSERT INTO tasks (employee, title, description, priority, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![employee, title.trim(), description, priority.clamp(1, 4), t],
+            )?;
+            Ok(c.last_insert_rowid().to_string())
+        })
+    }
+
+    pub fn open_tasks(&self, employee: &str) -> Result<Vec<Task>, QueueError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, title, description, labels, priority, due, updated_at FROM tasks
+                 WHERE employee = ?1 AND closed_at IS NULL ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![employee], row_to_task)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Every task of every employee, newest first (for listings).
+    pub fn all_tasks(&self, limit: usize) -> Result<Vec<LocalTask>, QueueError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, title, description, labels, priority, due, updated_at, employee, closed_at
+                 FROM tasks ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map(params![limit as i64], |r| {
+                Ok(LocalTask {
+                    task: row_to_task(r)?,
+                    employee: r.get(7)?,
+                    closed: r.get::<_, Option<String>>(8)?.is_some(),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn task(&self, id: &str) -> Result<Task, QueueError> {
+        let n = parse_id(id)?;
+        self.with(|c| {
+            c.query_row(
+                "SELECT id, title, description, labels, priority, due, updated_at FROM tasks WHERE id = ?1",
+                params![n],
+                row_to_task,
+            )
+            .optional()?
+            .ok_or_else(|| QueueError::NoSuchTask(id.to_string()))
+        })
+    }
+
+    pub fn set_labels(&self, id: &str, labels: &[String]) -> Result<(), QueueError> {
+        let n = parse_id(id)?;
+        let json = serde_json::to_string(labels).unwrap_or_else(|_| "[]".into());
+        self.with(|c| {
+            let changed = c.execute(
+                "UPDATE tasks SET labels = ?1, updated_at = ?2 WHERE id = ?3",
+                params![json, now(), n],
+            )?;
+            if changed == 0 {
+                return Err(QueueError::NoSuchTask(id.to_string()));
+            }
+            Ok(())
+        })
+    }
+
+    pub fn add_comment(&self, id: &str, content: &str) -> Result<(), QueueError> {
+        let n = parse_id(id)?;
+        self.with(|c| {
+            let exists: Option<i64> = c
+                .query_row("SELECT id FROM tasks WHERE id = ?1", params![n], |r| r.get(0))
+                .optional()?;
+            if exists.is_none() {
+                return Err(QueueError::NoSuchTask(id.to_string()));
+            }
+            c.execute(
+                "INSERT INTO comments (task_id, content, posted_at) VALUES (?1, ?2, ?3)",
+                params![n, content, now()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn comments(&self, id: &str) -> Result<Vec<Comment>, QueueError> {
+        let n = parse_id(id)?;
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, content, posted_at FROM comments WHERE task_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![n], |r| {
+                Ok(Comment {
+                    id: r.get::<_, i64>(0)?.to_string(),
+                    content: r.get(1)?,
+                    posted_at: parse_time(&r.get::<_, String>(2)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn close(&self, id: &str) -> Result<(), QueueError> {
+        let n = parse_id(id)?;
+        self.with(|c| {
+            let t = now();
+            let changed = c.execute(
+                "UPDATE tasks SET closed_at = ?1, updated_at = ?1 WHERE id = ?2",
+                params![t, n],
+            )?;
+            if changed == 0 {
+                return Err(QueueError::NoSuchTask(id.to_string()));
+            }
+            Ok(())
+        })
+    }
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+}
+
+fn row_to_task(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
+    let labels: String = r.get(3)?;
+    Ok(Task {
+        id: r.get::<_, i64>(0)?.to_string(),
+        title: r.get(1)?,
+        description: r.get(2)?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        priority: r.get::<_, i64>(4)?.clamp(1, 4) as u8,
+        due: r.get(5)?,
+        order: r.get(0)?,
+        updated_at: parse_time(&r.get::<_, String>(6)?),
+        url: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = LocalQueue::open(&dir.path().join("q.db")).unwrap();
+        let id = q.add_task("Writer", "Post about agents", "short", 1).unwrap();
+        q.add_task("Other", "Not mine", "", 1).unwrap();
+        let open = q.open_tasks("writer").unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].title, "Post about agents");
+        q.set_labels(&id, &["agent-working".into()]).unwrap();
+        q.add_comment(&id, "Working on it").unwrap();
+        assert_eq!(q.task(&id).unwrap().labels, vec!["agent-working"]);
+        assert_eq!(q.comments(&id).unwrap()[0].content, "Working on it");
+        q.close(&id).unwrap();
+        assert!(q.open_tasks("Writer").unwrap().is_empty());
+        assert!(matches!(q.close("999"), Err(QueueError::NoSuchTask(_))));
+        assert!(matches!(q.add_task("W", "  ", "", 1), Err(QueueError::EmptyTitle)));
+    }
+}

@@ -1,0 +1,156 @@
+//! Where tasks come from: a Todoist project (API v1) or the built-in local queue. Both speak
+//! the same label-and-comment protocol, so the worker does not care which one it talks to.
+
+pub mod local;
+mod retry;
+pub mod todoist;
+mod todoist_account;
+mod wire;
+
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use local::{LocalQueue, QueueError};
+pub use retry::RetryPolicy;
+pub use todoist::{Project, TodoistClient, TodoistError, User};
+pub use todoist_account::TodoistAccount;
+
+/// An open task, whichever source it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub labels: Vec<String>,
+    /// 1 (normal) to 4 (most urgent), as Todoist's API counts.
+    pub priority: u8,
+    /// Todoist's `due.date`: `YYYY-MM-DD`, a floating `YYYY-MM-DDTHH:MM:SS` or one ending in `Z`.
+    pub due: Option<String>,
+    /// The project's own order.
+    pub order: i64,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub url: Option<String>,
+}
+
+impl Task {
+    /// When the task is due, if it has a due date (a date alone means the start of that day).
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        parse_due(self.due.as_deref()?)
+    }
+}
+
+fn parse_due(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    let local = |n: NaiveDateTime| Local.from_local_datetime(&n).earliest().map(|d| d.with_timezone(&Utc));
+    if let Ok(n) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        return local(n);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(local)
+}
+
+/// A comment on a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: String,
+    pub content: String,
+    pub posted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Todoist(#[from] TodoistError),
+    #[error(transparent)]
+    Local(#[from] QueueError),
+    #[error("Todoist project \"{wanted}\" not found; projects in this account: {available}")]
+    ProjectNotFound { wanted: String, available: String },
+}
+
+/// One employee's view of its task source.
+#[derive(Clone)]
+pub enum Source {
+    Todoist {
+        account: Arc<TodoistAccount>,
+        /// Project name (case-insensitive) or id, as configured.
+        project: String,
+    },
+    Local {
+        queue: Arc<LocalQueue>,
+        employee: String,
+    },
+}
+
+impl Source {
+    /// Open tasks. For Todoist, a snapshot younger than `max_age` is reused, so one sync
+    /// round-trip serves every employee of the account.
+    pub async fn open_tasks(&self, max_age: Duration) -> Result<Vec<Task>, SourceError> {
+        match self {
+            Source::Todoist { account, project } => {
+                let project = account.resolve_project(project, max_age).await?;
+                account.open_tasks(&project.id, max_age).await
+            }
+            Source::Local { queue, employee } => Ok(queue.open_tasks(employee)?),
+        }
+    }
+
+    pub async fn set_labels(&self, task_id: &str, labels: &[String]) -> Result<(), SourceError> {
+        match self {
+            Source::Todoist { account, .. } => account.set_labels(task_id, labels).await,
+            Source::Local { queue, .. } => Ok(queue.set_labels(task_id, labels)?),
+        }
+    }
+
+    pub async fn comment(&self, task_id: &str, text: &str) -> Result<(), SourceError> {
+        match self {
+            Source::Todoist { account, .. } => {
+                account.client().add_comment(task_id, text).await?;
+                Ok(())
+            }
+            Source::Local { queue, .. } => Ok(queue.add_comment(task_id, text)?),
+        }
+    }
+
+    pub async fn comments(&self, task_id: &str) -> Result<Vec<Comment>, SourceError> {
+        match self {
+            Source::Todoist { account, .. } => Ok(account.client().comments(task_id).await?),
+            Source::Local { queue, .. } => Ok(queue.comments(task_id)?),
+        }
+    }
+
+    pub async fn close(&self, task_id: &str) -> Result<(), SourceError> {
+        match self {
+            Source::Todoist { account, .. } => account.close_task(task_id).await,
+            Source::Local { queue, .. } => Ok(queue.close(task_id)?),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Todoist { .. } => "todoist",
+            Source::Local { .. } => "local",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_forms_parse() {
+        assert_eq!(
+            parse_due("2026-01-02T03:04:05Z").unwrap().to_rfc3339(),
+            "2026-01-02T03:04:05+00:00"
+        );
+        assert!(parse_due("2026-01-02T03:04:05.123456").is_some());
+        assert!(parse_due("2026-01-02").is_some());
+        assert!(parse_due("tomorrow").is_none());
+    }
+}

@@ -1,0 +1,305 @@
+//! A small client for Todoist API v1: bearer auth, cursor pagination, JSON errors, a timeout
+//! on every request, and retries (backoff with jitter, honouring `retry_after`) on 429, 5xx
+//! and network errors, never on other 4xx.
+
+use super::retry::RetryPolicy;
+use super::wire::{ErrorBody, Page, SyncResponse, WireComment, WireProject, WireTask};
+use super::{Comment, Task};
+use crate::secrets::Secret;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const PAGE_LIMIT: &str = "200";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TodoistError {
+    #[error("Todoist rejected the API token (HTTP 401); set a new one with `delegate token set`")]
+    Unauthorized,
+    #[error("Todoist refused access (HTTP 403): {message}")]
+    Forbidden { message: String },
+    #[error("Todoist could not find {what} (HTTP 404)")]
+    NotFound { what: String },
+    #[error("Todoist answered HTTP {status} {tag}: {message}")]
+    Api {
+        status: u16,
+        tag: String,
+        message: String,
+    },
+    #[error("Todoist is rate-limiting requests; gave up after {attempts} tries")]
+    RateLimited { attempts: u32 },
+    #[error("cannot reach Todoist at {url}: {message}")]
+    Network { url: String, message: String },
+    #[error("unexpected answer from Todoist for {what}: {message}")]
+    Decode { what: String, message: String },
+    #[error("no Todoist token; set one with `delegate token set` or TODOIST_API_TOKEN")]
+    NoToken,
+}
+
+impl TodoistError {
+    /// Worth trying again later (the next poll), as opposed to a problem a person must fix.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            TodoistError::RateLimited { .. } | TodoistError::Network { .. }
+        ) || matches!(self, TodoistError::Api { status, .. } if *status >= 500)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub full_name: String,
+    pub email: String,
+}
+
+/// One client per account; cheap to share behind an `Arc`.
+pub struct TodoistClient {
+    http: reqwest::Client,
+    base: String,
+    token: Secret,
+    policy: RetryPolicy,
+    requests: AtomicU64,
+}
+
+impl TodoistClient {
+    pub fn new(base: &str, token: Secret, policy: RetryPolicy) -> Result<Self, TodoistError> {
+        let http = reqwest::Client::builder()
+            .timeout(policy.request_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("Delegate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TodoistError::Network {
+                url: base.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            policy,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// HTTP requests sent so far (each retry counts).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub async fn projects(&self) -> Result<Vec<Project>, TodoistError> {
+        let all: Vec<WireProject> = self.paged("/projects", &[], |p: &WireProject| &p.id).await?;
+        Ok(all
+            .into_iter()
+            .filter(|p| !p.is_deleted && !p.is_archived)
+            .map(|p| Project { id: p.id, name: p.name })
+            .collect())
+    }
+
+    /// Open tasks of one project (REST; the worker normally reads through `/sync`).
+    pub async fn tasks(&self, project_id: &str) -> Result<Vec<Task>, TodoistError> {
+        let all: Vec<WireTask> = self
+            .paged("/tasks", &[("project_id", project_id)], |t: &WireTask| &t.id)
+            .await?;
+        Ok(all.iter().filter(|t| t.is_open()).map(WireTask::to_task).collect())
+    }
+
+    pub async fn comments(&self, task_id: &str) -> Result<Vec<Comment>, TodoistError> {
+        let all: Vec<WireComment> = self
+            .paged("/comments", &[("task_id", task_id)], |c: &WireComment| &c.id)
+            .await?;
+        Ok(all
+            .iter()
+            .filter(|c| !c.is_deleted)
+            .map(WireComment::to_comment)
+            .collect())
+    }
+
+    /// Replaces the task's whole label list.
+    pub async fn set_labels(&self, task_id: &str, labels: &[String]) -> Result<Task, TodoistError> {
+        let body = serde_json::json!({ "labels": labels });
+        let path = format!("/tasks/{task_id}");
+        let task: WireTask = self.json(Method::POST, &path, &[], Some(&body), "the task").await?;
+        Ok(task.to_task())
+    }
+
+    pub async fn add_comment(&self, task_id: &str, content: &str) -> Result<Comment, TodoistError> {
+        let body = serde_json::json!({ "task_id": task_id, "content": content });
+        let c: WireComment = self
+            .json(Method::POST, "/comments", &[], Some(&body), "the task")
+            .await?;
+        Ok(c.to_comment())
+    }
+
+    pub async fn close_task(&self, task_id: &str) -> Result<(), TodoistError> {
+        let path = format!("/tasks/{task_id}/close");
+        self.send(Method::POST, &path, &[], None, "the task").await?;
+        Ok(())
+    }
+
+    /// One `/sync` round-trip (`sync_token = "*"` for a full sync).
+    pub(crate) async fn sync(
+        &self,
+        sync_token: &str,
+        resource_types: &[&str],
+    ) -> Result<SyncResponse, TodoistError> {
+        let body = serde_json::json!({ "sync_token": sync_token, "resource_types": resource_types });
+        self.json(Method::POST, "/sync", &[], Some(&body), "sync").await
+    }
+
+    /// Who the token belongs to: the cheapest call that proves the token works.
+    pub async fn user(&self) -> Result<User, TodoistError> {
+        let r = self.sync("*", &["user"]).await?;
+        let u = r.user.ok_or_else(|| TodoistError::Decode {
+            what: "sync".into(),
+            message: "no user in the answer".into(),
+        })?;
+        Ok(User {
+            full_name: u.full_name,
+            email: u.email,
+        })
+    }
+
+    /// Follows `next_cursor` until the last page, dropping repeated ids.
+    async fn paged<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        filters: &[(&str, &str)],
+        id: impl Fn(&T) -> &String,
+    ) -> Result<Vec<T>, TodoistError> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query: Vec<(&str, &str)> = filters.to_vec();
+            query.push(("limit", PAGE_LIMIT));
+            if let Some(c) = &cursor {
+                query.push(("cursor", c));
+            }
+            let page: Page<T> = self.json(Method::GET, path, &query, None, path).await?;
+            for item in page.results {
+                if seen.insert(id(&item).clone()) {
+                    out.push(item);
+                }
+            }
+            match page.next_cursor.filter(|c| !c.is_empty()) {
+                Some(next) => cursor = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<T, TodoistError> {
+        let response = self.send(method, path, query, body, what).await?;
+        let bytes = response.bytes().await.map_err(|e| self.network(path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| TodoistError::Decode {
+            what: path.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Sends with retries. `what` names the object for a 404 message.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<reqwest::Response, TodoistError> {
+        let url = format!("{}{}", self.base, path);
+        let mut retry = 0;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(self.token.expose())
+                .query(query);
+            if let Some(b) = body {
+                request = request.json(b);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let (error, hint) = match request.send().await {
+                Ok(r) if r.status().is_success() => return Ok(r),
+                Ok(r) => {
+                    let status = r.status();
+                    let header_hint = retry_after_header(&r);
+                    let body: ErrorBody = r.json().await.unwrap_or_default();
+                    let body_hint = body
+                        .error_extra
+                        .get("retry_after")
+                        .and_then(|v| v.as_f64())
+                        .map(Duration::from_secs_f64);
+                    let hint = header_hint.max(body_hint);
+                    (classify(status, body, what, retry + 1), hint)
+                }
+                Err(e) => (self.network(path, e), None),
+            };
+            let retryable = matches!(error, TodoistError::Network { .. } | TodoistError::RateLimited { .. })
+                || matches!(error, TodoistError::Api { status, .. } if status >= 500);
+            if !retryable || retry >= self.policy.max_retries {
+                return Err(error);
+            }
+            retry += 1;
+            let wait = self.policy.delay(retry, hint);
+            tracing::warn!(%error, retry, wait_ms = wait.as_millis() as u64, "Todoist request failed; retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn network(&self, path: &str, e: reqwest::Error) -> TodoistError {
+        // reqwest's message can include the URL but never headers, so the token stays out.
+        TodoistError::Network {
+            url: format!("{}{}", self.base, path),
+            message: e.without_url().to_string(),
+        }
+    }
+}
+
+fn retry_after_header(r: &reqwest::Response) -> Option<Duration> {
+    r.headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+fn classify(status: StatusCode, body: ErrorBody, what: &str, attempts: u32) -> TodoistError {
+    let message = if body.error.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        body.error
+    };
+    match status {
+        StatusCode::UNAUTHORIZED => TodoistError::Unauthorized,
+        StatusCode::FORBIDDEN => TodoistError::Forbidden { message },
+        StatusCode::NOT_FOUND => TodoistError::NotFound {
+            what: what.to_string(),
+        },
+        StatusCode::TOO_MANY_REQUESTS => TodoistError::RateLimited { attempts },
+        _ => TodoistError::Api {
+            status: status.as_u16(),
+            tag: body.error_tag,
+            message,
+        },
+    }
+}

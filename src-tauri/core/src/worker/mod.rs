@@ -1,0 +1,312 @@
+//! The worker cycle for one employee: poll, pick, check the budget, claim, dispatch, finish.
+//! One task at a time per employee; many employees run at once (see [`crate::engine`]).
+
+mod dispatch;
+pub mod events;
+mod live;
+pub mod messages;
+pub mod pick;
+
+use crate::agent::spawn::resolve_program;
+use crate::config::Employee;
+use crate::history::{History, NewRun, RunEnd, RunStatus};
+use crate::labels;
+use crate::secrets::Secret;
+use crate::source::{Source, SourceError, Task};
+use chrono::{DateTime, Local, Utc};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub use events::WorkerEvent;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
+    #[error(transparent)]
+    Agent(#[from] crate::agent::SpawnError),
+}
+
+/// What every worker shares.
+pub struct Shared {
+    pub history: Arc<History>,
+    pub events: broadcast::Sender<WorkerEvent>,
+    pub machine: String,
+    /// Values that must never reach an agent's environment.
+    pub secrets: Vec<Secret>,
+    pub global_daily_usd: Option<f64>,
+    /// (employee or "*", local date) pairs already told about a reached budget.
+    budget_told: Mutex<HashSet<(String, String)>>,
+}
+
+impl Shared {
+    pub fn new(
+        history: Arc<History>,
+        events: broadcast::Sender<WorkerEvent>,
+        machine: String,
+        secrets: Vec<Secret>,
+        global_daily_usd: Option<f64>,
+    ) -> Self {
+        Self {
+            history,
+            events,
+            machine,
+            secrets,
+            global_daily_usd,
+            budget_told: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
+/// What one cycle did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CycleReport {
+    pub runs: Vec<(i64, RunStatus)>,
+    pub budget_reached: bool,
+}
+
+pub struct Worker {
+    pub employee: Employee,
+    pub source: Source,
+}
+
+/// The start of today in local time, when daily budgets reset.
+fn start_of_today() -> DateTime<Utc> {
+    let today = Local::now().date_naive();
+    today
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(Local).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now)
+}
+
+impl Worker {
+    fn event(&self, shared: &Shared, ev: WorkerEvent) {
+        let _ = shared.events.send(ev);
+    }
+
+    fn problem(&self, shared: &Shared, message: String) {
+        tracing::warn!(employee = %self.employee.name, %message, "problem");
+        self.event(
+            shared,
+            WorkerEvent::Problem {
+                employee: self.employee.name.clone(),
+                message,
+            },
+        );
+    }
+
+    /// One cycle: works through every eligible task once, until none is left, the budget is
+    /// reached or `cancel` fires.
+    pub async fn cycle(
+        &self,
+        shared: &Shared,
+        cancel: &CancellationToken,
+    ) -> Result<CycleReport, WorkerError> {
+        let mut report = CycleReport::default();
+        // A missing CLI or workspace is the employee's problem, not the task's: check before
+        // claiming anything so no attempt is burnt on it.
+        if let Err(e) = resolve_program(self.employee.command()) {
+            self.problem(shared, e.to_string());
+            return Err(e.into());
+        }
+        if !self.employee.workspace.is_dir() {
+            let e = crate::agent::SpawnError::NoWorkspace {
+                path: self.employee.workspace.clone(),
+            };
+            self.problem(shared, e.to_string());
+            return Err(e.into());
+        }
+        let max_age = Duration::from_secs((self.employee.poll_secs / 2).max(1));
+        let mut tried: HashSet<String> = HashSet::new();
+        let mut first_poll = true;
+        while !cancel.is_cancelled() {
+            let tasks = match self.source.open_tasks(max_age).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.problem(shared, e.to_string());
+                    return Err(e.into());
+                }
+            };
+            let now = Utc::now();
+            let mut eligible: Vec<Task> = Vec::new();
+            for t in tasks.iter().filter(|t| !tried.contains(&t.id)) {
+                let last = shared.history.last_run_for_task(&self.employee.name, &t.id)?;
+                if pick::check(t, &self.employee, last.as_ref(), now).is_ok() {
+                    eligible.push(t.clone());
+                }
+            }
+            if first_poll {
+                self.event(
+                    shared,
+                    WorkerEvent::Polled {
+                        employee: self.employee.name.clone(),
+                        open_tasks: tasks.len(),
+                        eligible: eligible.len(),
+                    },
+                );
+                first_poll = false;
+            }
+            pick::sort(&mut eligible);
+            let Some(task) = eligible.into_iter().next() else {
+                break;
+            };
+            if self.budget_reached(shared)? {
+                report.budget_reached = true;
+                break;
+            }
+            tried.insert(task.id.clone());
+            let (run_id, status) = self.work_on(shared, task, cancel).await?;
+            report.runs.push((run_id, status));
+        }
+        Ok(report)
+    }
+
+    /// Whether today's spend blocks a new dispatch; says so once per day and scope.
+    fn budget_reached(&self, shared: &Shared) -> Result<bool, WorkerError> {
+        let since = start_of_today();
+        let today = Local::now().date_naive().to_string();
+        let checks = [
+            (self.employee.daily_usd, Some(self.employee.name.as_str()), "employee"),
+            (shared.global_daily_usd, None, "global"),
+        ];
+        for (limit, who, scope) in checks {
+            let Some(limit) = limit else { continue };
+            let spent = shared.history.spend_since(who, since)?;
+            if spent >= limit {
+                let key = (who.unwrap_or("*").to_string(), today.clone());
+                let first = shared
+                    .budget_told
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key);
+                if first {
+                    self.event(
+                        shared,
+                        WorkerEvent::BudgetReached {
+                            employee: self.employee.name.clone(),
+                            spent_usd: spent,
+                            limit_usd: limit,
+                            scope: scope.into(),
+                        },
+                    );
+                }
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Claims `task`, runs the agent on it and reports back on the task.
+    async fn work_on(
+        &self,
+        shared: &Shared,
+        task: Task,
+        cancel: &CancellationToken,
+    ) -> Result<(i64, RunStatus), WorkerError> {
+        let e = &self.employee;
+        let attempt = labels::failures(&task.labels) + 1;
+        let claimed = labels::claimed(&task.labels);
+        self.source.set_labels(&task.id, &claimed).await?;
+        self.source
+            .comment(&task.id, &messages::claim(attempt, e.max_attempts, &shared.machine))
+            .await?;
+
+        let feedback = match self.source.comments(&task.id).await {
+            Ok(c) => messages::feedback(&c),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the task's comments; working without feedback");
+                Vec::new()
+            }
+        };
+        let prompt = messages::prompt(&task.title, &task.description, &feedback);
+        let inv = self.invocation(&prompt, shared);
+        let mut shown = vec![inv.program.clone()];
+        shown.extend(inv.args.iter().cloned());
+        let run_id = shared.history.start_run(&NewRun {
+            employee: &e.name,
+            source: self.source.kind(),
+            task: &task,
+            attempt,
+            max_attempts: e.max_attempts,
+            machine: &shared.machine,
+            command: &shown,
+        })?;
+        self.event(
+            shared,
+            WorkerEvent::RunStarted {
+                run_id,
+                employee: e.name.clone(),
+                task_id: task.id.clone(),
+                task_title: task.title.clone(),
+                attempt,
+                max_attempts: e.max_attempts,
+            },
+        );
+
+        let done = self.dispatch(shared, run_id, &task, &inv, cancel).await;
+        // History first: whatever happens to the source next, the run is on record.
+        shared.history.finish_run(run_id, &done.end, &done.drafts)?;
+        let gave_up = self.report(&task, &claimed, attempt, &done.end, &done.drafts).await;
+        self.event(
+            shared,
+            WorkerEvent::RunFinished {
+                run_id,
+                employee: e.name.clone(),
+                task_title: task.title.clone(),
+                status: done.end.status,
+                summary: done.end.summary.clone(),
+                error: done.end.error.clone(),
+                drafts: done.drafts.clone(),
+                gave_up: gave_up.as_ref().is_ok_and(|g| *g),
+            },
+        );
+        if let Err(err) = gave_up {
+            self.problem(shared, format!("run #{run_id} finished but the task could not be updated: {err}"));
+            return Err(err.into());
+        }
+        Ok((run_id, done.end.status))
+    }
+
+    /// Labels and comments for the run's end. Returns whether the task was given up.
+    async fn report(
+        &self,
+        task: &Task,
+        claimed: &[String],
+        attempt: u32,
+        end: &RunEnd,
+        drafts: &[crate::agent::Draft],
+    ) -> Result<bool, SourceError> {
+        let max = self.employee.max_attempts;
+        match end.status {
+            RunStatus::Succeeded => {
+                self.source.set_labels(&task.id, &labels::done(claimed)).await?;
+                self.source
+                    .comment(&task.id, &messages::done(end.summary.as_deref(), drafts))
+                    .await?;
+                Ok(false)
+            }
+            RunStatus::Cancelled | RunStatus::Interrupted => {
+                self.source.set_labels(&task.id, &labels::released(claimed)).await?;
+                self.source.comment(&task.id, &messages::stopped()).await?;
+                Ok(false)
+            }
+            _ => {
+                let reason = end.error.clone().unwrap_or_else(|| "unknown error".into());
+                self.source
+                    .set_labels(&task.id, &labels::failed(claimed, attempt, max))
+                    .await?;
+                let tail = end.stderr_tail.clone().unwrap_or_default();
+                self.source
+                    .comment(&task.id, &messages::failed(attempt, max, &reason, &tail))
+                    .await?;
+                Ok(attempt >= max)
+            }
+        }
+    }
+}
