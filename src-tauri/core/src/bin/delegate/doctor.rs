@@ -1,0 +1,98 @@
+//! `delegate doctor`: one line per check, each failure with what to do about it.
+
+use anyhow::Result;
+use delegate_core::agent::spawn;
+use delegate_core::config::{Config, SourceKind};
+use delegate_core::secrets::{self, TokenOrigin};
+use delegate_core::source::{RetryPolicy, TodoistAccount, TodoistClient};
+use delegate_core::Paths;
+use std::process::ExitCode;
+use std::time::Duration;
+
+struct Report {
+    failures: usize,
+}
+
+impl Report {
+    fn ok(&self, what: &str) {
+        println!("✓ {what}");
+    }
+    fn fail(&mut self, what: &str, fix: &str) {
+        self.failures += 1;
+        println!("✗ {what}\n    fix: {fix}");
+    }
+}
+
+pub async fn doctor(paths: Paths) -> Result<ExitCode> {
+    let mut r = Report { failures: 0 };
+    let config = match Config::load(&paths.config_file) {
+        Ok(c) => {
+            r.ok(&format!(
+                "config {} is valid ({} employee(s))",
+                paths.config_file.display(),
+                c.employees.len()
+            ));
+            c
+        }
+        Err(e) => {
+            r.fail(&format!("config: {e}"), "edit the file at the line shown, then run `delegate doctor` again");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if config.employees.is_empty() {
+        r.fail("no employees", "add one with `delegate employee add NAME --workspace DIR`");
+    }
+
+    let todoist: Vec<_> = config.employees.iter().filter(|e| e.source == SourceKind::Todoist).collect();
+    if !todoist.is_empty() {
+        let store = super::keychain();
+        match secrets::todoist_token(store.as_ref()) {
+            Ok(Some((token, origin))) => {
+                let from = if origin == TokenOrigin::Environment { "TODOIST_API_TOKEN" } else { "the OS keychain" };
+                r.ok(&format!("Todoist token present (from {from})"));
+                let client = TodoistClient::new(&config.api_url(), token, RetryPolicy { max_retries: 1, ..RetryPolicy::default() })?;
+                match client.user().await {
+                    Ok(u) => {
+                        r.ok(&format!("Todoist accepts the token: connected as {} <{}>", u.full_name, u.email));
+                        let account = TodoistAccount::new(client);
+                        for e in &todoist {
+                            let wanted = e.project.clone().unwrap_or_default();
+                            match account.resolve_project(&wanted, Duration::from_secs(60)).await {
+                                Ok(p) => r.ok(&format!("{}: project \"{}\" found (id {})", e.name, p.name, p.id)),
+                                Err(err) => r.fail(&format!("{}: {err}", e.name), "create the project in Todoist or fix `project` in config.toml"),
+                            }
+                        }
+                    }
+                    Err(e) => r.fail(&format!("Todoist: {e}"), "copy a fresh token from Todoist → Settings → Integrations → Developer and run `delegate token set`"),
+                }
+            }
+            Ok(None) => r.fail("no Todoist token", "run `delegate token set` (or set TODOIST_API_TOKEN)"),
+            Err(e) => r.fail(&format!("keychain: {e}"), "see the hint above, or set TODOIST_API_TOKEN"),
+        }
+    }
+
+    for e in &config.employees {
+        match spawn::version(e.command()).await {
+            Ok(v) => r.ok(&format!("{}: agent CLI \"{}\" found ({})", e.name, e.command(), if v.is_empty() { "version unknown" } else { &v })),
+            Err(err) => r.fail(
+                &format!("{}: {err}", e.name),
+                "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or set `command` to the CLI's full path",
+            ),
+        }
+        if e.workspace.is_dir() {
+            r.ok(&format!("{}: workspace {} exists", e.name, e.workspace.display()));
+        } else {
+            r.fail(
+                &format!("{}: workspace {} does not exist", e.name, e.workspace.display()),
+                &format!("create it: mkdir -p '{}'", e.workspace.display()),
+            );
+        }
+    }
+    if r.failures == 0 {
+        println!("All checks passed.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} problem(s) found.", r.failures);
+        Ok(ExitCode::FAILURE)
+    }
+}

@@ -1,0 +1,211 @@
+//! `delegate employee add|list|remove`.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use delegate_core::Paths;
+use delegate_core::config::{self, AgentKind, Config, Employee, SourceKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum EmployeeCommand {
+    /// Add an employee (validated, written to config.toml keeping your comments).
+    Add(AddArgs),
+    /// List employees.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an employee (its history stays).
+    Remove { name: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Source {
+    Todoist,
+    Local,
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// A name for the employee, e.g. "LinkedIn Writer".
+    name: String,
+    /// Where tasks come from.
+    #[arg(long, value_enum, default_value = "local")]
+    source: Source,
+    /// Todoist project name (case-insensitive) or id; required with --source todoist.
+    #[arg(long)]
+    project: Option<String>,
+    /// The employee's working folder (created if missing).
+    #[arg(long)]
+    workspace: PathBuf,
+    /// Agent CLI program name on PATH or absolute path (default: claude).
+    #[arg(long)]
+    command: Option<String>,
+    #[arg(long)]
+    model: Option<String>,
+    /// Tools the agent may use, comma-separated (default: Read,Write,Edit,Glob,Grep).
+    #[arg(long, value_delimiter = ',')]
+    allowed_tools: Option<Vec<String>>,
+    /// Tools the agent may never use, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    disallowed_tools: Option<Vec<String>>,
+    #[arg(long)]
+    permission_mode: Option<String>,
+    #[arg(long)]
+    max_turns: Option<u32>,
+    #[arg(long)]
+    timeout_secs: Option<u64>,
+    #[arg(long)]
+    max_attempts: Option<u32>,
+    #[arg(long)]
+    retry_backoff_secs: Option<u64>,
+    /// Per-task spending cap in USD, passed to the agent.
+    #[arg(long)]
+    max_task_usd: Option<f64>,
+    /// No new dispatch once today's recorded spend reaches this (USD).
+    #[arg(long)]
+    daily_usd: Option<f64>,
+    #[arg(long)]
+    poll_secs: Option<u64>,
+    /// Post progress lines to the task as comments (rate-limited).
+    #[arg(long)]
+    live_progress: bool,
+    /// Leave tasks with a future due date alone until they are due.
+    #[arg(long)]
+    hold_until_due: bool,
+}
+
+pub async fn employee(paths: Paths, cmd: EmployeeCommand) -> Result<ExitCode> {
+    match cmd {
+        EmployeeCommand::Add(a) => add(&paths, a)?,
+        EmployeeCommand::List { json } => list(&paths, json)?,
+        EmployeeCommand::Remove { name } => {
+            config::edit::remove_employee(&paths.config_file, &name)?;
+            println!("Removed employee \"{name}\" (its run history is kept).");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn add(paths: &Paths, a: AddArgs) -> Result<()> {
+    let source = match a.source {
+        Source::Todoist => SourceKind::Todoist,
+        Source::Local => SourceKind::Local,
+    };
+    let workspace = std::path::absolute(&a.workspace)
+        .with_context(|| format!("cannot resolve {}", a.workspace.display()))?;
+    if source == SourceKind::Todoist && a.project.is_none() {
+        bail!("--project is required with --source todoist (a Todoist project name or id)");
+    }
+    let mut e = Employee::new(&a.name, source, workspace.clone());
+    e.project = a.project;
+    e.agent = AgentKind::Claude;
+    e.command = a.command;
+    if let Some(v) = a.model {
+        e.model = v;
+    }
+    if let Some(v) = a.allowed_tools {
+        e.allowed_tools = v.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    }
+    if let Some(v) = a.disallowed_tools {
+        e.disallowed_tools = v.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    }
+    e.permission_mode = a.permission_mode;
+    e.max_turns = a.max_turns;
+    if let Some(v) = a.timeout_secs {
+        e.timeout_secs = v;
+    }
+    if let Some(v) = a.max_attempts {
+        e.max_attempts = v;
+    }
+    if let Some(v) = a.retry_backoff_secs {
+        e.retry_backoff_secs = v;
+    }
+    e.max_task_usd = a.max_task_usd;
+    e.daily_usd = a.daily_usd;
+    if let Some(v) = a.poll_secs {
+        e.poll_secs = v;
+    }
+    e.live_progress = a.live_progress;
+    e.hold_until_due = a.hold_until_due;
+
+    config::edit::add_employee(&paths.config_file, &e)?;
+    let created = !workspace.exists();
+    std::fs::create_dir_all(&workspace)
+        .with_context(|| format!("cannot create the workspace {}", workspace.display()))?;
+    println!(
+        "Added employee \"{}\" to {}.",
+        e.name,
+        paths.config_file.display()
+    );
+    if created {
+        println!("Created its workspace {}.", workspace.display());
+    }
+    println!("Permissions: {}", permissions(&e));
+    Ok(())
+}
+
+/// The tool scope in plain words.
+pub fn permissions(e: &Employee) -> String {
+    let has = |t: &str| {
+        e.allowed_tools
+            .iter()
+            .any(|x| x == t || x.starts_with(&format!("{t}(")))
+    };
+    let mut can = Vec::new();
+    if has("Read") || has("Glob") || has("Grep") {
+        can.push("read files");
+    }
+    if has("Write") || has("Edit") {
+        can.push("write files");
+    }
+    if has("Bash") {
+        can.push("run the allowed commands");
+    }
+    if has("WebFetch") || has("WebSearch") {
+        can.push("use the web");
+    }
+    let mut text = if can.is_empty() {
+        "cannot use any tool".to_string()
+    } else {
+        format!("can {} in its workspace", can.join(", "))
+    };
+    if !has("Bash") {
+        text.push_str("; cannot run commands");
+    }
+    text.push_str(&format!(" ({})", e.allowed_tools.join(", ")));
+    text
+}
+
+fn list(paths: &Paths, json: bool) -> Result<()> {
+    let config = Config::load(&paths.config_file)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&config.employees)?);
+        return Ok(());
+    }
+    if config.employees.is_empty() {
+        println!("No employees yet. Add one with `delegate employee add NAME --workspace DIR`.");
+        return Ok(());
+    }
+    for e in &config.employees {
+        let source = match (&e.source, &e.project) {
+            (SourceKind::Todoist, Some(p)) => format!("Todoist project \"{p}\""),
+            _ => "local queue".to_string(),
+        };
+        println!(
+            "{}{}\n  source:    {source}\n  agent:     {} ({}, model {})\n  workspace: {}\n  access:    {}",
+            e.name,
+            if e.enabled { "" } else { " (disabled)" },
+            e.command(),
+            match e.agent {
+                AgentKind::Claude => "Claude Code",
+            },
+            e.model,
+            e.workspace.display(),
+            permissions(e)
+        );
+    }
+    Ok(())
+}

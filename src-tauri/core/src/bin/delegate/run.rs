@@ -1,0 +1,163 @@
+//! `delegate run`: one cycle, or `--watch` until Ctrl+C / SIGTERM (agents are stopped cleanly).
+
+use anyhow::Result;
+use clap::Args;
+use delegate_core::worker::WorkerEvent;
+use delegate_core::{Engine, Paths};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Only this employee (repeat for several). Default: every enabled employee.
+    #[arg(long = "employee", short = 'e', value_name = "NAME")]
+    employees: Vec<String>,
+    /// Keep polling until Ctrl+C.
+    #[arg(long)]
+    watch: bool,
+    /// Print progress lines as they happen.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+}
+
+pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
+    let engine = Engine::open(paths, super::keychain())?;
+    if engine.interrupted_at_start() > 0 {
+        println!(
+            "Marked {} run(s) left running by a stopped Delegate as interrupted.",
+            engine.interrupted_at_start()
+        );
+    }
+    let employees = engine.select(&args.employees)?;
+    let cancel = CancellationToken::new();
+    spawn_signal_handler(cancel.clone());
+    let printer = tokio::spawn(print_events(
+        engine.subscribe(),
+        args.verbose,
+        args.watch || args.verbose,
+    ));
+
+    let mut failed = false;
+    if args.watch {
+        println!(
+            "Watching {} employee(s); press Ctrl+C to stop.",
+            employees.len()
+        );
+        engine.watch(&employees, &cancel).await;
+    } else {
+        for (name, result) in engine.run_once(&employees, &cancel).await {
+            match result {
+                Ok(r) if r.runs.is_empty() && r.budget_reached => {
+                    println!("{name}: daily budget reached; nothing dispatched")
+                }
+                Ok(r) if r.runs.is_empty() => println!("{name}: nothing to do"),
+                Ok(r) => {
+                    let list: Vec<String> = r
+                        .runs
+                        .iter()
+                        .map(|(id, status)| format!("#{id} {status}"))
+                        .collect();
+                    println!("{name}: {} run(s): {}", r.runs.len(), list.join(", "));
+                }
+                Err(e) => {
+                    failed = true;
+                    println!("{name}: error: {e}");
+                }
+            }
+        }
+    }
+    drop(engine);
+    let _ = printer.await;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn spawn_signal_handler(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+        eprintln!("Stopping: agents are being stopped cleanly…");
+        cancel.cancel();
+    });
+}
+
+async fn print_events(
+    mut rx: tokio::sync::broadcast::Receiver<WorkerEvent>,
+    verbose: bool,
+    problems: bool,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let ev = match rx.recv().await {
+            Ok(ev) => ev,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        match ev {
+            WorkerEvent::Polled {
+                employee,
+                open_tasks,
+                eligible,
+            } if verbose => {
+                println!("[{employee}] {open_tasks} open task(s), {eligible} to work on")
+            }
+            WorkerEvent::RunStarted {
+                run_id,
+                employee,
+                task_title,
+                attempt,
+                max_attempts,
+                ..
+            } => println!(
+                "[{employee}] run #{run_id}: “{task_title}” (attempt {attempt} of {max_attempts})"
+            ),
+            WorkerEvent::Progress { employee, line, .. } if verbose => {
+                println!("[{employee}]   {line}")
+            }
+            WorkerEvent::RunFinished {
+                run_id,
+                employee,
+                status,
+                error,
+                drafts,
+                gave_up,
+                ..
+            } => {
+                let mut text = format!("[{employee}] run #{run_id} {status}");
+                if let Some(e) = error {
+                    text.push_str(&format!(": {e}"));
+                }
+                if gave_up {
+                    text.push_str(" — giving up on this task");
+                }
+                for d in drafts {
+                    text.push_str(&format!("\n[{employee}]   draft: {}", d.path));
+                }
+                println!("{text}");
+            }
+            WorkerEvent::BudgetReached {
+                employee,
+                spent_usd,
+                limit_usd,
+                scope,
+            } => println!(
+                "[{employee}] {scope} daily budget reached: ${spent_usd:.2} of ${limit_usd:.2}; no new tasks today"
+            ),
+            WorkerEvent::Problem { employee, message } if problems => println!("[{employee}] problem: {message}"),
+            _ => {}
+        }
+    }
+}

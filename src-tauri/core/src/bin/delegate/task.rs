@@ -1,0 +1,62 @@
+//! `delegate task add|list` for the local queue.
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use delegate_core::Paths;
+use delegate_core::config::{Config, SourceKind};
+use delegate_core::source::LocalQueue;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum TaskCommand {
+    /// Add a task for an employee whose source is the local queue.
+    Add {
+        #[arg(long, short = 'e')]
+        employee: String,
+        title: String,
+        #[arg(long, short = 'd', default_value = "")]
+        description: String,
+        /// 1 (normal) to 4 (most urgent).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
+        priority: u8,
+    },
+    /// List local tasks, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
+    let queue = LocalQueue::open(&paths.queue_db())?;
+    match cmd {
+        TaskCommand::Add {
+            employee,
+            title,
+            description,
+            priority,
+        } => {
+            let config = Config::load(&paths.config_file)?;
+            let e = config.employee(&employee)?;
+            if e.source != SourceKind::Local {
+                bail!(
+                    "employee \"{}\" takes tasks from Todoist; add the task to its Todoist project instead",
+                    e.name
+                );
+            }
+            let id = queue.add_task(&e.name, &title, &description, priority)?;
+            println!("Added task {id} for {}. Run it with `delegate run --employee \"{}\"`.", e.name, e.name);
+        }
+        TaskCommand::List { limit } => {
+            let all = queue.all_tasks(limit)?;
+            if all.is_empty() {
+                println!("The local queue is empty.");
+            }
+            for t in all {
+                let state = if t.closed { "closed".to_string() } else { t.task.labels.join(",") };
+                println!("{:>5}  {:<16} {:<24} {}", t.task.id, t.employee, state, t.task.title);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

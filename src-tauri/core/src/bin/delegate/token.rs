@@ -1,0 +1,71 @@
+//! `delegate token set|status|clear`: the Todoist token in the OS keychain.
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use delegate_core::Paths;
+use delegate_core::config::Config;
+use delegate_core::secrets::{self, Secret, TokenOrigin};
+use delegate_core::source::{RetryPolicy, TodoistClient};
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Read the token from stdin (or a hidden prompt) and store it in the keychain.
+    Set,
+    /// Say whether a token is set, where it comes from, and whether Todoist accepts it.
+    Status,
+    /// Remove the token from the keychain.
+    Clear,
+}
+
+pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
+    let store = super::keychain();
+    match cmd {
+        TokenCommand::Set => {
+            let value = if std::io::stdin().is_terminal() {
+                rpassword::prompt_password(
+                    "Paste your Todoist API token (Settings → Integrations → Developer): ",
+                )?
+            } else {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                s
+            };
+            let value = value.trim();
+            if value.is_empty() {
+                bail!("no token given; pipe it in, e.g. `delegate token set < token.txt`");
+            }
+            store.set(&Secret::new(value))?;
+            println!("Stored the Todoist token in the OS keychain.");
+        }
+        TokenCommand::Status => {
+            let Some((token, origin)) = secrets::todoist_token(store.as_ref())? else {
+                println!("No Todoist token. Set one with `delegate token set`.");
+                return Ok(ExitCode::FAILURE);
+            };
+            let from = match origin {
+                TokenOrigin::Environment => "the TODOIST_API_TOKEN variable",
+                TokenOrigin::Keychain => "the OS keychain",
+            };
+            println!("A Todoist token is set (from {from}).");
+            let config = Config::load(&paths.config_file)?;
+            let client = TodoistClient::new(&config.api_url(), token, RetryPolicy::default())?;
+            match client.user().await {
+                Ok(u) => println!("Connected as {} <{}>.", u.full_name, u.email),
+                Err(e) => {
+                    println!("Token rejected or Todoist unreachable: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        TokenCommand::Clear => {
+            if store.clear()? {
+                println!("Removed the Todoist token from the OS keychain.");
+            } else {
+                println!("There was no Todoist token in the OS keychain.");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
