@@ -180,6 +180,10 @@ impl Engine {
         employees: &[Employee],
         cancel: &CancellationToken,
     ) -> Vec<(String, Result<CycleReport, EngineError>)> {
+        // An explicit cycle reads fresh data; the employees in it then share one snapshot.
+        if let Some(account) = self.account.lock().await.as_ref() {
+            account.invalidate().await;
+        }
         let mut set = JoinSet::new();
         let mut results = Vec::new();
         for (index, e) in employees.iter().enumerate() {
@@ -243,7 +247,12 @@ impl Engine {
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(poll) => {}
-                        _ = run_now.notified() => {}
+                        _ = run_now.notified() => {
+                            // "Run now" wants fresh data, not a snapshot from seconds ago.
+                            if let Source::Todoist { account, .. } = &worker.source {
+                                account.invalidate().await;
+                            }
+                        }
                         _ = cancel.cancelled() => {}
                     }
                 }

@@ -1,0 +1,83 @@
+//! Shared set-up for the integration tests: a temp home, workspaces, employees that use the
+//! fake agent, and an engine pointed at the fake Todoist server.
+#![allow(dead_code)]
+
+use delegate_core::config::{Employee, SourceKind, edit};
+use delegate_core::history::RunDetail;
+use delegate_core::secrets::MemoryStore;
+use delegate_core::{Engine, Paths};
+use delegate_testkit::{FakeTodoist, sibling_binary};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+pub const TOKEN: &str = "tok-3f9a1c0e5b7d2e8f4a6c1b9d0e3f7a2c";
+
+pub struct Home {
+    pub dir: TempDir,
+    pub paths: Paths,
+}
+
+impl Home {
+    pub fn new(api_url: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        if let Some(url) = api_url {
+            std::fs::write(&paths.config_file, format!("[todoist]\napi_url = \"{url}\"\n")).unwrap();
+        }
+        Self { dir, paths }
+    }
+
+    pub fn workspace(&self, name: &str) -> PathBuf {
+        let ws = self.dir.path().join("workspaces").join(name);
+        std::fs::create_dir_all(&ws).unwrap();
+        ws
+    }
+
+    /// An employee that runs the fake agent, with quick retries.
+    pub fn employee(&self, name: &str, source: SourceKind, project: Option<&str>) -> Employee {
+        let mut e = Employee::new(name, source, self.workspace(name));
+        e.project = project.map(String::from);
+        e.command = Some(fake_claude().display().to_string());
+        e.retry_backoff_secs = 0;
+        e.timeout_secs = 30;
+        e
+    }
+
+    pub fn add(&self, e: &Employee) {
+        edit::add_employee(&self.paths.config_file, e).unwrap();
+    }
+
+    pub fn engine(&self) -> Engine {
+        Engine::open(self.paths.clone(), Arc::new(MemoryStore::with(TOKEN))).unwrap()
+    }
+}
+
+pub fn fake_claude() -> PathBuf {
+    sibling_binary("fake-claude")
+}
+
+pub async fn server_with_project(name: &str) -> (FakeTodoist, String) {
+    let server = FakeTodoist::start(TOKEN).await;
+    let project = server.add_project(name);
+    (server, project)
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+            state != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
+
+pub fn lines(d: &RunDetail) -> Vec<String> {
+    d.progress.iter().map(|p| p.line.clone()).collect()
+}
+
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}

@@ -1,0 +1,382 @@
+//! Whole worker cycles against the fake Todoist server and the fake agent CLI.
+
+mod common;
+
+use common::*;
+use delegate_core::config::SourceKind;
+use delegate_core::history::{RunFilter, RunStatus};
+use delegate_core::worker::WorkerEvent;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_is_claimed_worked_and_left_for_review() {
+    let (server, project) = server_with_project("LinkedIn Writer").await;
+    let task = server.add_task(&project, "Write a LinkedIn post about background agents", "Keep it under 200 words.");
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("LinkedIn Writer", SourceKind::Todoist, Some("linkedin writer"));
+    home.add(&e);
+    let engine = home.engine();
+    let mut events = engine.subscribe();
+
+    let results = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let report = results[0].1.as_ref().unwrap();
+    assert_eq!(report.runs.len(), 1);
+    assert_eq!(report.runs[0].1, RunStatus::Succeeded);
+
+    // Labels and comments on the task.
+    let t = server.task(&task);
+    assert_eq!(t.labels, ["agent-done"]);
+    assert!(!t.checked, "the task stays open for review");
+    let comments = server.comments(&task);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert!(comments[0].starts_with("Working on it… (attempt 1 of 3) on "), "{}", comments[0]);
+    assert!(comments[1].starts_with("Done. Ready for review.\n\nWrote the draft"), "{}", comments[1]);
+    assert!(comments[1].contains("- `drafts/write-a-linkedin-post-about-background.md`"), "{}", comments[1]);
+
+    // What the server received: bearer auth, whole label lists, one sync for the poll.
+    let reqs = server.requests();
+    assert!(reqs.iter().all(|r| r.authorized));
+    let label_bodies: Vec<&str> = reqs
+        .iter()
+        .filter(|r| r.path == format!("/api/v1/tasks/{task}"))
+        .map(|r| r.body.as_str())
+        .collect();
+    assert_eq!(label_bodies, [r#"{"labels":["agent-working"]}"#, r#"{"labels":["agent-done"]}"#]);
+    assert_eq!(reqs.iter().filter(|r| r.path == "/api/v1/sync").count(), 1);
+
+    // History: the run, its progress and its draft.
+    let runs = engine.history().list(&RunFilter::default()).unwrap();
+    let d = engine.history().get(runs[0].id).unwrap();
+    assert_eq!(d.run.status, RunStatus::Succeeded);
+    assert_eq!(d.run.cost_usd, Some(0.0421));
+    assert_eq!(d.tokens_out, Some(602));
+    assert_eq!(d.turns, Some(4));
+    assert_eq!(d.run.task_id, task);
+    assert_eq!(d.task_url.as_deref(), Some(format!("https://app.todoist.com/app/task/{task}").as_str()));
+    let l = lines(&d);
+    assert!(l.contains(&"📖 Reading skill: .claude/skills/linkedin-post/SKILL.md".to_string()), "{l:?}");
+    assert!(l.contains(&"✍️ Writing drafts/write-a-linkedin-post-about-background.md".to_string()), "{l:?}");
+    assert_eq!(l.last().unwrap(), "✅ Done");
+    assert_eq!(d.drafts.len(), 1);
+    assert!(d.drafts[0].inside_workspace);
+    let draft = read(&e.workspace.join(&d.drafts[0].path));
+    assert!(draft.contains("Write a LinkedIn post about background agents\n\nKeep it under 200 words."), "{draft}");
+    assert_eq!(d.command[0], e.command());
+
+    // Events for the tray and UI.
+    let mut kinds = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        kinds.push(match ev {
+            WorkerEvent::Polled { .. } => "polled",
+            WorkerEvent::RunStarted { .. } => "started",
+            WorkerEvent::Progress { .. } => "progress",
+            WorkerEvent::RunFinished { .. } => "finished",
+            _ => "other",
+        });
+    }
+    kinds.dedup();
+    assert_eq!(kinds, ["polled", "started", "progress", "finished"]);
+
+    // A second cycle finds nothing to do and costs one incremental sync.
+    server.clear_requests();
+    let results = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    assert!(results[0].1.as_ref().unwrap().runs.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_retried_then_given_up() {
+    let (server, project) = server_with_project("Research").await;
+    let task = server.add_task(&project, "Summarise the market [fail]", "");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("Research", SourceKind::Todoist, Some("Research"));
+    e.max_attempts = 2;
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+
+    let r1 = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(r1[0].1.as_ref().unwrap().runs[0].1, RunStatus::Failed);
+    assert_eq!(server.task(&task).labels, ["agent-retry-1"]);
+    let c = server.comments(&task);
+    assert!(c[1].starts_with("Failed (attempt 1 of 2). Will retry.\n\nReason: the agent reached its turn limit: Reached maximum number of turns (10)"), "{}", c[1]);
+    assert!(c[1].contains("fake-claude: simulated failure"), "stderr tail: {}", c[1]);
+
+    let r2 = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(r2[0].1.as_ref().unwrap().runs[0].1, RunStatus::Failed);
+    assert_eq!(server.task(&task).labels, ["agent-failed"]);
+    let c = server.comments(&task);
+    assert!(c[2].starts_with("Working on it… (attempt 2 of 2)"), "{}", c[2]);
+    assert!(c[3].starts_with("Failed after 2 attempts. Giving up."), "{}", c[3]);
+
+    // Given up: never picked again.
+    let r3 = engine.run_once(&all, &CancellationToken::new()).await;
+    assert!(r3[0].1.as_ref().unwrap().runs.is_empty());
+    let runs = engine.history().list(&RunFilter::default()).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!((runs[0].attempt, runs[1].attempt), (2, 1));
+    let d = engine.history().get(runs[0].id).unwrap();
+    assert_eq!(d.permission_denials.len(), 1);
+    assert_eq!(d.exit_code, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_waits_for_its_backoff() {
+    let (server, project) = server_with_project("Research").await;
+    let task = server.add_task(&project, "Try again later [fail]", "");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("Research", SourceKind::Todoist, Some("Research"));
+    e.retry_backoff_secs = 3600;
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(server.task(&task).labels, ["agent-retry-1"]);
+    let again = engine.run_once(&all, &CancellationToken::new()).await;
+    assert!(again[0].1.as_ref().unwrap().runs.is_empty(), "still backing off");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_agent_is_stopped_with_everything_it_started() {
+    let (server, project) = server_with_project("Slow").await;
+    let task = server.add_task(&project, "Think forever [hang]", "");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("Slow", SourceKind::Todoist, Some("Slow"));
+    e.timeout_secs = 2;
+    home.add(&e);
+    let engine = home.engine();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::TimedOut);
+
+    let pids = read(&e.workspace.join("hang.pids"));
+    let pids: Vec<u32> = pids.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    assert_eq!(pids.len(), 2, "agent and grandchild pids");
+    assert!(pids[1] > 0);
+    // The grandchild may take a moment to be reaped by init after SIGKILL.
+    for _ in 0..50 {
+        if pids.iter().all(|p| !alive(*p)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for p in &pids {
+        assert!(!alive(*p), "process {p} survived the timeout");
+    }
+    assert_eq!(server.task(&task).labels, ["agent-retry-1"]);
+    let c = server.comments(&task);
+    assert!(c[1].contains("timed out after 2 s"), "{}", c[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_crashes_fail_with_a_clear_reason() {
+    let (server, project) = server_with_project("Odd").await;
+    let garbage = server.add_task_with(&project, "Print junk [garbage]", "", 4, None, &[]);
+    let crash = server.add_task(&project, "Fall over [crash]", "");
+    let home = Home::new(Some(&server.url));
+    home.add(&home.employee("Odd", SourceKind::Todoist, Some("Odd")));
+    let engine = home.engine();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let runs = &r[0].1.as_ref().unwrap().runs;
+    assert_eq!(runs.len(), 2, "both tasks are tried in one cycle");
+    let first = engine.history().get(runs[0].0).unwrap();
+    assert_eq!(first.run.task_id, garbage, "priority 4 first");
+    assert_eq!(
+        first.run.error.as_deref(),
+        Some("agent ended without a result (3 output lines were not valid stream JSON)")
+    );
+    let second = engine.history().get(runs[1].0).unwrap();
+    let err = second.run.error.unwrap();
+    assert!(err.starts_with("the agent exited with code 2 without a result"), "{err}");
+    assert!(second.stderr_tail.unwrap().contains("something broke"));
+    assert_eq!(server.task(&crash).labels, ["agent-retry-1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_labels_and_claims_are_respected() {
+    let (server, project) = server_with_project("Writer").await;
+    let done = server.add_task_with(&project, "Done already", "", 1, None, &["agent-done"]);
+    let failed = server.add_task_with(&project, "Gave up", "", 1, None, &["agent-failed"]);
+    let claimed = server.add_task_with(&project, "Someone else has it", "", 1, None, &["agent-working"]);
+    let stale = server.add_task_with(&project, "Dead machine had it", "", 1, None, &["agent-working", "mine"]);
+    server.age_task(&stale, 3600);
+    let later = server.add_task_with(&project, "Not yet", "", 1, Some("2999-01-01"), &[]);
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("Writer", SourceKind::Todoist, Some("Writer"));
+    e.hold_until_due = true;
+    home.add(&e);
+    let engine = home.engine();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let runs = &r[0].1.as_ref().unwrap().runs;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(engine.history().get(runs[0].0).unwrap().run.task_id, stale);
+    assert_eq!(server.task(&stale).labels, ["mine", "agent-done"]);
+    for (id, labels) in [(done, vec!["agent-done"]), (failed, vec!["agent-failed"]), (claimed, vec!["agent-working"]), (later, vec![])] {
+        assert_eq!(server.task(&id).labels, labels);
+        assert!(server.comments(&id).is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sync_serves_every_employee_of_the_account() {
+    let server = delegate_testkit::FakeTodoist::start(TOKEN).await;
+    let home = Home::new(Some(&server.url));
+    for name in ["A", "B", "C"] {
+        let p = server.add_project(name);
+        server.add_task(&p, &format!("Task for {name}"), "");
+        home.add(&home.employee(name, SourceKind::Todoist, Some(name)));
+    }
+    let engine = home.engine();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    for (name, res) in &r {
+        assert_eq!(res.as_ref().unwrap().runs.len(), 1, "{name}");
+    }
+    let syncs = server.requests().iter().filter(|r| r.path == "/api/v1/sync").count();
+    assert_eq!(syncs, 1, "three employees, one sync");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_or_a_missing_cli_stops_only_that_employee() {
+    let (server, project) = server_with_project("Online").await;
+    let task = server.add_task(&project, "Needs the API", "");
+    let home = Home::new(Some(&server.url));
+    let mut broken = home.employee("Broken", SourceKind::Todoist, Some("Online"));
+    broken.command = Some("/nonexistent/claude".into());
+    home.add(&broken);
+    home.add(&home.employee("Local", SourceKind::Local, None));
+    let engine = home.engine();
+    engine.queue().add_task("Local", "Works offline", "", 1).unwrap();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let err = r[0].1.as_ref().unwrap_err().to_string();
+    assert!(err.contains("agent CLI \"/nonexistent/claude\" not found"), "{err}");
+    assert!(server.task(&task).labels.is_empty(), "no attempt burnt on a missing CLI");
+    assert_eq!(r[1].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
+
+    // Todoist down (5xx on every retry): a clear error, and the local employee still works.
+    let home2 = Home::new(Some(&server.url));
+    home2.add(&home2.employee("Online", SourceKind::Todoist, Some("Online")));
+    home2.add(&home2.employee("Local", SourceKind::Local, None));
+    let engine2 = home2.engine();
+    engine2.queue().add_task("Local", "Still works", "", 1).unwrap();
+    server.fail_next(503, 5);
+    let r = engine2.run_once(&engine2.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let err = r[0].1.as_ref().unwrap_err().to_string();
+    assert!(err.contains("HTTP 503"), "{err}");
+    assert_eq!(r[1].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_waited_out() {
+    let (server, project) = server_with_project("P").await;
+    server.add_task(&project, "Go", "");
+    let home = Home::new(Some(&server.url));
+    home.add(&home.employee("P", SourceKind::Todoist, Some("P")));
+    let engine = home.engine();
+    server.fail_next(429, 2);
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
+    let syncs = server.requests().iter().filter(|r| r.path == "/api/v1/sync").count();
+    assert_eq!(syncs, 3, "two 429s, then success");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_budget_stops_new_dispatches() {
+    let (server, project) = server_with_project("P").await;
+    let first = server.add_task_with(&project, "First", "", 4, None, &[]);
+    let second = server.add_task(&project, "Second", "");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("P", SourceKind::Todoist, Some("P"));
+    e.daily_usd = Some(0.04);
+    home.add(&e);
+    let engine = home.engine();
+    let mut events = engine.subscribe();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let report = r[0].1.as_ref().unwrap();
+    assert_eq!(report.runs.len(), 1);
+    assert!(report.budget_reached);
+    assert_eq!(server.task(&first).labels, ["agent-done"]);
+    assert!(server.task(&second).labels.is_empty());
+    let mut told = 0;
+    while let Ok(ev) = events.try_recv() {
+        if let WorkerEvent::BudgetReached { limit_usd, spent_usd, .. } = ev {
+            assert_eq!((limit_usd, spent_usd), (0.04, 0.0421));
+            told += 1;
+        }
+    }
+    assert_eq!(told, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requested_changes_reach_the_next_prompt() {
+    let (server, project) = server_with_project("Writer").await;
+    let task = server.add_task(&project, "Post about delegation", "");
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("Writer", SourceKind::Todoist, Some("Writer"));
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+
+    // The reviewer asks for changes in Todoist.
+    server.add_comment(&task, "Make it shorter and drop the emoji");
+    server.set_labels(&task, &[]);
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs.len(), 1);
+    let draft = read(&e.workspace.join("drafts/post-about-delegation.md"));
+    assert!(draft.contains("asked for these changes:\n- Make it shorter and drop the emoji"), "{draft}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_the_agent_and_releases_the_claim() {
+    let (server, project) = server_with_project("P").await;
+    let task = server.add_task(&project, "Long job [hang]", "");
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("P", SourceKind::Todoist, Some("P"));
+    home.add(&e);
+    let engine = home.engine();
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        c2.cancel();
+    });
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &cancel).await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Cancelled);
+    assert!(server.task(&task).labels.is_empty(), "claim released without counting an attempt");
+    assert!(server.comments(&task)[1].starts_with("Stopped:"));
+    let pids = read(&e.workspace.join("hang.pids"));
+    for p in pids.split_whitespace().map(|p| p.parse::<u32>().unwrap()) {
+        for _ in 0..50 {
+            if !alive(p) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(!alive(p), "process {p} survived shutdown");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_outside_the_workspace_are_flagged() {
+    let (server, project) = server_with_project("P").await;
+    let task = server.add_task(&project, "Sneaky [outside]", "");
+    let home = Home::new(Some(&server.url));
+    home.add(&home.employee("P", SourceKind::Todoist, Some("P")));
+    let engine = home.engine();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let d = engine.history().get(r[0].1.as_ref().unwrap().runs[0].0).unwrap();
+    assert_eq!(d.drafts.len(), 2, "{:?}", d.drafts);
+    assert!(d.drafts.iter().any(|d| !d.inside_workspace && d.path.ends_with("outside-sneaky-outside.md")));
+    assert!(server.comments(&task)[1].contains("⚠️ written outside the workspace"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_project_is_reported_with_the_choices() {
+    let (server, _) = server_with_project("Real one").await;
+    let home = Home::new(Some(&server.url));
+    home.add(&home.employee("P", SourceKind::Todoist, Some("Typo")));
+    let engine = home.engine();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let err = r[0].1.as_ref().unwrap_err().to_string();
+    assert_eq!(err, "Todoist project \"Typo\" not found; projects in this account: Real one");
+}
