@@ -33,7 +33,10 @@ pub fn done(summary: Option<&str>, drafts: &[Draft]) -> String {
 
 pub fn failed(attempt: u32, max: u32, reason: &str, stderr_tail: &str) -> String {
     let head = if attempt >= max {
-        format!("Failed after {max} attempts. Giving up.")
+        format!(
+            "Failed after {max} attempt{}. Giving up.",
+            if max == 1 { "" } else { "s" }
+        )
     } else {
         format!("Failed (attempt {attempt} of {max}). Will retry.")
     };

@@ -37,7 +37,7 @@ pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
         args.watch || args.verbose,
     ));
 
-    let mut failed = false;
+    let mut results = Vec::new();
     if args.watch {
         println!(
             "Watching {} employee(s); press Ctrl+C to stop.",
@@ -45,29 +45,32 @@ pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
         );
         engine.watch(&employees, &cancel).await;
     } else {
-        for (name, result) in engine.run_once(&employees, &cancel).await {
-            match result {
-                Ok(r) if r.runs.is_empty() && r.budget_reached => {
-                    println!("{name}: daily budget reached; nothing dispatched")
-                }
-                Ok(r) if r.runs.is_empty() => println!("{name}: nothing to do"),
-                Ok(r) => {
-                    let list: Vec<String> = r
-                        .runs
-                        .iter()
-                        .map(|(id, status)| format!("#{id} {status}"))
-                        .collect();
-                    println!("{name}: {} run(s): {}", r.runs.len(), list.join(", "));
-                }
-                Err(e) => {
-                    failed = true;
-                    println!("{name}: error: {e}");
-                }
+        results = engine.run_once(&employees, &cancel).await;
+    }
+    // Closing the engine ends the event stream; let the printer finish before the summary.
+    drop(engine);
+    let _ = printer.await;
+    let mut failed = false;
+    for (name, result) in results {
+        match result {
+            Ok(r) if r.runs.is_empty() && r.budget_reached => {
+                println!("{name}: daily budget reached; nothing dispatched")
+            }
+            Ok(r) if r.runs.is_empty() => println!("{name}: nothing to do"),
+            Ok(r) => {
+                let list: Vec<String> = r
+                    .runs
+                    .iter()
+                    .map(|(id, status)| format!("#{id} {status}"))
+                    .collect();
+                println!("{name}: {} run(s): {}", r.runs.len(), list.join(", "));
+            }
+            Err(e) => {
+                failed = true;
+                println!("{name}: error: {e}");
             }
         }
     }
-    drop(engine);
-    let _ = printer.await;
     Ok(if failed {
         ExitCode::FAILURE
     } else {
