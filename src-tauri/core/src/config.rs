@@ -283,7 +283,9 @@ live_progress = false         # post progress lines to the task as comments (rat
     #[test]
     fn unknown_keys_name_the_key_and_line() {
         let text = SAMPLE.replace("poll_secs = 30", "poll_secs = 30\npol_secs = 5");
-        let err = Config::parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        let err = Config::parse(Path::new("c.toml"), &text)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("pol_secs"), "{err}");
         assert!(err.contains("line 20"), "{err}");
     }

@@ -6,7 +6,9 @@ use crate::config::{Config, ConfigError, Employee, SourceKind};
 use crate::history::{History, HistoryError};
 use crate::paths::Paths;
 use crate::secrets::{self, Secret, SecretError, SecretStore};
-use crate::source::{LocalQueue, QueueError, RetryPolicy, Source, TodoistAccount, TodoistClient, TodoistError};
+use crate::source::{
+    LocalQueue, QueueError, RetryPolicy, Source, TodoistAccount, TodoistClient, TodoistError,
+};
 use crate::worker::{CycleReport, Shared, Worker, WorkerError, WorkerEvent};
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +70,10 @@ impl Engine {
         // Values to keep out of agent environments. Only touch the keychain when a Todoist
         // employee exists, so a local-only setup never needs one.
         let mut scrub = Vec::new();
-        if config.employees.iter().any(|e| e.source == SourceKind::Todoist)
+        if config
+            .employees
+            .iter()
+            .any(|e| e.source == SourceKind::Todoist)
             && let Ok(Some((token, _))) = secrets::todoist_token(store.as_ref())
         {
             scrub.push(token);
@@ -127,7 +132,8 @@ impl Engine {
         if let Some(a) = slot.as_ref() {
             return Ok(a.clone());
         }
-        let (token, _) = secrets::todoist_token(self.store.as_ref())?.ok_or(EngineError::NoToken)?;
+        let (token, _) =
+            secrets::todoist_token(self.store.as_ref())?.ok_or(EngineError::NoToken)?;
         let client = TodoistClient::new(&self.config.api_url(), token, RetryPolicy::default())?;
         let account = Arc::new(TodoistAccount::new(client));
         *slot = Some(account.clone());
@@ -155,7 +161,13 @@ impl Engine {
     /// The employees named (all enabled ones when `names` is empty).
     pub fn select(&self, names: &[String]) -> Result<Vec<Employee>, EngineError> {
         if names.is_empty() {
-            let all: Vec<Employee> = self.config.employees.iter().filter(|e| e.enabled).cloned().collect();
+            let all: Vec<Employee> = self
+                .config
+                .employees
+                .iter()
+                .filter(|e| e.enabled)
+                .cloned()
+                .collect();
             if all.is_empty() {
                 return Err(EngineError::NoEmployees);
             }
@@ -205,7 +217,10 @@ impl Engine {
             let shared = self.shared.clone();
             let cancel = cancel.clone();
             set.spawn(async move {
-                let r = worker.cycle(&shared, &cancel).await.map_err(EngineError::from);
+                let r = worker
+                    .cycle(&shared, &cancel)
+                    .await
+                    .map_err(EngineError::from);
                 (index, worker.employee.name, r)
             });
         }

@@ -61,7 +61,11 @@ pub fn failed(labels: &[String], attempt: u32, max: u32) -> Vec<String> {
 
 /// Labels when a claim is released without counting an attempt (shutdown mid-run).
 pub fn released(labels: &[String]) -> Vec<String> {
-    labels.iter().filter(|l| l.as_str() != WORKING).cloned().collect()
+    labels
+        .iter()
+        .filter(|l| l.as_str() != WORKING)
+        .cloned()
+        .collect()
 }
 
 /// Labels when a reviewer asks for changes: ready to be reworked from attempt 1.

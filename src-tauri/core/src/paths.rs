@@ -38,8 +38,8 @@ impl Paths {
         if let Some(dir) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
             return Ok(Self::under(Path::new(&dir)));
         }
-        let dirs =
-            directories::ProjectDirs::from("app", "Delegate", "Delegate").ok_or(PathsError::NoHome)?;
+        let dirs = directories::ProjectDirs::from("app", "Delegate", "Delegate")
+            .ok_or(PathsError::NoHome)?;
         let data_dir = dirs.data_local_dir().to_path_buf();
         let log_dir = dirs
             .state_dir()

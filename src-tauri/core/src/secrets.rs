@@ -41,7 +41,9 @@ pub enum SecretError {
     Unavailable { detail: String, hint: &'static str },
     #[error("the OS keychain refused the request: {0}")]
     Keychain(String),
-    #[error("the token is empty; paste the API token from Todoist → Settings → Integrations → Developer")]
+    #[error(
+        "the token is empty; paste the API token from Todoist → Settings → Integrations → Developer"
+    )]
     Empty,
 }
 
@@ -103,18 +105,22 @@ impl SecretStore for KeychainStore {
 /// Turns keyring's errors into a message that says what to install or unlock.
 fn map_keyring_error(e: keyring::Error) -> SecretError {
     let detail = e.to_string();
-    let hint = if detail.contains("no result found") || detail.to_lowercase().contains("locked") {
+    let lower = detail.to_lowercase();
+    let hint = if lower.contains("no result found") || lower.contains("locked") {
         "Unlock your login keyring (for example by logging in to the desktop session), or set TODOIST_API_TOKEN for this process"
-    } else if detail.contains("not provided by any .service files")
-        || detail.contains("autolaunch")
-        || detail.contains("D-Bus")
-        || detail.contains("dbus")
+    } else if lower.contains("dbus")
+        || lower.contains("d-bus")
+        || lower.contains(".service files")
+        || lower.contains("autolaunch")
     {
         "Install and start a Secret Service provider (gnome-keyring or KeePassXC) inside a D-Bus session, or set TODOIST_API_TOKEN for this process"
     } else {
         ""
     };
-    if matches!(e, keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_)) {
+    if matches!(
+        e,
+        keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_)
+    ) {
         SecretError::Unavailable {
             detail,
             hint: if hint.is_empty() {
@@ -152,7 +158,11 @@ impl SecretStore for MemoryStore {
         Ok(())
     }
     fn clear(&self) -> Result<bool, SecretError> {
-        Ok(self.0.lock().map(|mut g| g.take().is_some()).unwrap_or(false))
+        Ok(self
+            .0
+            .lock()
+            .map(|mut g| g.take().is_some())
+            .unwrap_or(false))
     }
 }
 
@@ -164,8 +174,13 @@ pub enum TokenOrigin {
 }
 
 /// The Todoist token: `TODOIST_API_TOKEN` first, then the store.
-pub fn todoist_token(store: &dyn SecretStore) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
-    if let Some(v) = std::env::var(TOKEN_ENV).ok().filter(|v| !v.trim().is_empty()) {
+pub fn todoist_token(
+    store: &dyn SecretStore,
+) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
+    if let Some(v) = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
         return Ok(Some((Secret::new(v.trim()), TokenOrigin::Environment)));
     }
     Ok(store.get()?.map(|s| (s, TokenOrigin::Keychain)))

@@ -1,11 +1,15 @@
 //! The Claude stream parser and progress lines on recorded streams.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 use delegate_core::agent::claude::{Parsed, parse_line};
 use delegate_core::agent::{AgentEvent, AgentResult, Progress};
 use std::path::Path;
 
 fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read_to_string(path)
         .unwrap()
         .replace("{{CWD}}", "/w")
@@ -55,7 +59,12 @@ fn success_stream() {
     assert_eq!(res.tokens_out, Some(602));
     assert_eq!(res.turns, Some(4));
     assert_eq!(res.session_id.as_deref(), Some("sess-1"));
-    assert!(res.summary.as_deref().unwrap().starts_with("Wrote the draft"));
+    assert!(
+        res.summary
+            .as_deref()
+            .unwrap()
+            .starts_with("Wrote the draft")
+    );
 
     let mut p = Progress::new(Path::new("/w"));
     let lines: Vec<String> = r.events.iter().filter_map(|e| p.line(e)).collect();
@@ -86,7 +95,11 @@ fn error_result_with_permission_denial() {
         res.failure_reason(),
         "the agent reached its turn limit: Reached maximum number of turns (10)"
     );
-    assert!(r.events.iter().any(|e| matches!(e, AgentEvent::ToolResult { is_error: true, .. })));
+    assert!(
+        r.events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ToolResult { is_error: true, .. }))
+    );
 }
 
 #[test]
@@ -99,8 +112,14 @@ fn garbage_crlf_and_non_ascii_are_survived() {
     assert_eq!(res.summary.as_deref(), Some("Fertig — 完了"));
     let mut p = Progress::new(Path::new("/w"));
     let lines: Vec<String> = r.events.iter().filter_map(|e| p.line(e)).collect();
-    assert!(lines.contains(&"💬 Écrire un brouillon — 下書き ✍️".to_string()), "{lines:?}");
-    assert!(lines.contains(&"✍️ Writing drafts/café.md".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"💬 Écrire un brouillon — 下書き ✍️".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"✍️ Writing drafts/café.md".to_string()),
+        "{lines:?}"
+    );
 }
 
 #[test]

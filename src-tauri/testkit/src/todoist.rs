@@ -263,8 +263,14 @@ fn error(status: StatusCode, tag: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// Records the request, then checks injected failures and the token.
-fn admit(state: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+/// Records the request, then checks injected failures and the token; `Some` is the refusal.
+fn reject(
+    state: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     let expected = format!("Bearer {}", s.token);
     let authorized = headers
@@ -280,12 +286,16 @@ fn admit(state: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: 
     });
     if let Some(code) = s.failures.pop_front() {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Err(error(status, "FAKE_FAILURE", "Injected failure"));
+        return Some(error(status, "FAKE_FAILURE", "Injected failure"));
     }
     if !authorized {
-        return Err(error(StatusCode::UNAUTHORIZED, "AUTH_INVALID_TOKEN", "Invalid token"));
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "AUTH_INVALID_TOKEN",
+            "Invalid token",
+        ));
     }
-    Ok(())
+    None
 }
 
 /// Cursor pagination with the real limits (default 50, max 200).
@@ -293,13 +303,25 @@ fn page<T: Serialize>(items: Vec<T>, q: &HashMap<String, String>) -> Response {
     let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
         None => 50,
         Some(Ok(l)) if (1..=200).contains(&l) => l,
-        _ => return error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT_VALUE", "Invalid argument value"),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT_VALUE",
+                "Invalid argument value",
+            );
+        }
     };
     let start = match q.get("cursor") {
         None => 0,
         Some(c) => match c.strip_prefix("cur_").and_then(|n| n.parse::<usize>().ok()) {
             Some(n) => n,
-            None => return error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT_VALUE", "Invalid cursor"),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_ARGUMENT_VALUE",
+                    "Invalid cursor",
+                );
+            }
         },
     };
     let end = (start + limit).min(items.len());
@@ -313,29 +335,60 @@ fn project_json(p: &(String, String, u64)) -> Value {
            "child_order": 0, "is_favorite": false, "view_style": "list"})
 }
 
-async fn list_projects(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, b"") {
+async fn list_projects(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, b"") {
         return r;
     }
-    let items: Vec<Value> = st.lock().unwrap_or_else(|e| e.into_inner()).projects.iter().map(project_json).collect();
+    let items: Vec<Value> = st
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .projects
+        .iter()
+        .map(project_json)
+        .collect();
     page(items, &q)
 }
 
-async fn create_project(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, &body) {
+async fn create_project(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, &body) {
         return r;
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
     let Some(name) = v.get("name").and_then(Value::as_str) else {
-        return error(StatusCode::BAD_REQUEST, "ARGUMENT_MISSING", "Required argument is missing: name");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ARGUMENT_MISSING",
+            "Required argument is missing: name",
+        );
     };
-    let fake = FakeTodoist { url: String::new(), state: st };
+    let fake = FakeTodoist {
+        url: String::new(),
+        state: st,
+    };
     let id = fake.add_project(name);
     axum::Json(json!({"id": id, "name": name})).into_response()
 }
 
-async fn list_tasks(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, b"") {
+async fn list_tasks(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, b"") {
         return r;
     }
     let tasks: Vec<FakeTask> = st
@@ -350,23 +403,49 @@ async fn list_tasks(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, Q
     page(tasks, &q)
 }
 
-async fn create_task(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, &body) {
+async fn create_task(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, &body) {
         return r;
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     if s("content").is_empty() || s("project_id").is_empty() {
-        return error(StatusCode::BAD_REQUEST, "ARGUMENT_MISSING", "content and project_id are required");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ARGUMENT_MISSING",
+            "content and project_id are required",
+        );
     }
-    let fake = FakeTodoist { url: String::new(), state: st };
+    let fake = FakeTodoist {
+        url: String::new(),
+        state: st,
+    };
     let priority = v.get("priority").and_then(Value::as_u64).unwrap_or(1) as u8;
-    let id = fake.add_task_with(&s("project_id"), &s("content"), &s("description"), priority, None, &[]);
+    let id = fake.add_task_with(
+        &s("project_id"),
+        &s("content"),
+        &s("description"),
+        priority,
+        None,
+        &[],
+    );
     axum::Json(fake.task(&id)).into_response()
 }
 
-async fn get_task(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, b"") {
+async fn get_task(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, b"") {
         return r;
     }
     let s = st.lock().unwrap_or_else(|e| e.into_inner());
@@ -376,8 +455,15 @@ async fn get_task(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, Pat
     }
 }
 
-async fn update_task(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, &body) {
+async fn update_task(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, &body) {
         return r;
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
@@ -390,9 +476,16 @@ async fn update_task(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, 
     };
     if let Some(labels) = v.get("labels") {
         let Some(list) = labels.as_array().filter(|l| l.iter().all(Value::is_string)) else {
-            return error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT_VALUE", "labels must be a list of names");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT_VALUE",
+                "labels must be a list of names",
+            );
         };
-        t.labels = list.iter().filter_map(|l| l.as_str().map(String::from)).collect();
+        t.labels = list
+            .iter()
+            .filter_map(|l| l.as_str().map(String::from))
+            .collect();
     }
     if let Some(c) = v.get("content").and_then(Value::as_str) {
         t.content = c.to_string();
@@ -405,8 +498,14 @@ async fn update_task(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, 
     axum::Json(t.clone()).into_response()
 }
 
-async fn close_task(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, b"") {
+async fn close_task(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, b"") {
         return r;
     }
     let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
@@ -422,12 +521,22 @@ async fn close_task(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, P
     }
 }
 
-async fn list_comments(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, b"") {
+async fn list_comments(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, b"") {
         return r;
     }
     let Some(task_id) = q.get("task_id") else {
-        return error(StatusCode::BAD_REQUEST, "ARGUMENT_MISSING", "task_id or project_id is required");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ARGUMENT_MISSING",
+            "task_id or project_id is required",
+        );
     };
     let items: Vec<FakeComment> = st
         .lock()
@@ -440,18 +549,40 @@ async fn list_comments(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap
     page(items, &q)
 }
 
-async fn create_comment(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, &body) {
+async fn create_comment(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, &body) {
         return r;
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let task_id = v.get("task_id").and_then(Value::as_str).unwrap_or("").to_string();
-    let content = v.get("content").and_then(Value::as_str).unwrap_or("").to_string();
+    let task_id = v
+        .get("task_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let content = v
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if content.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "ARGUMENT_MISSING", "Required argument is missing: content");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ARGUMENT_MISSING",
+            "Required argument is missing: content",
+        );
     }
     if content.chars().count() > 15000 {
-        return error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT_VALUE", "content is too long");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT_VALUE",
+            "content is too long",
+        );
     }
     let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
     if s.task_mut(&task_id).is_none() {
@@ -472,7 +603,7 @@ async fn create_comment(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMa
 
 /// `/sync` with JSON or form bodies; `sync_token` is the server's change counter.
 async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = admit(&st, &m, &u, &h, &body) {
+    if let Some(r) = reject(&st, &m, &u, &h, &body) {
         return r;
     }
     let form = h
@@ -480,7 +611,8 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     let (token, resources) = if form {
-        let pairs: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let pairs: HashMap<String, String> =
+            serde_urlencoded::from_bytes(&body).unwrap_or_default();
         let res: Vec<String> = pairs
             .get("resource_types")
             .and_then(|r| serde_json::from_str(r).ok())
@@ -491,9 +623,19 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
         let res = v
             .get("resource_types")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
-        (v.get("sync_token").and_then(Value::as_str).unwrap_or("").to_string(), res)
+        (
+            v.get("sync_token")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            res,
+        )
     };
     let full = token == "*";
     let since: u64 = if full {
@@ -501,7 +643,13 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
     } else {
         match token.strip_prefix("st_").and_then(|n| n.parse().ok()) {
             Some(n) => n,
-            None => return error(StatusCode::BAD_REQUEST, "INVALID_SYNC_TOKEN", "Invalid sync token"),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_SYNC_TOKEN",
+                    "Invalid sync token",
+                );
+            }
         }
     };
     let wants = |r: &str| resources.iter().any(|x| x == r || x == "all");
@@ -518,12 +666,23 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
         let items: Vec<&FakeTask> = s
             .tasks
             .iter()
-            .filter(|t| if full { !t.checked && !t.is_deleted } else { t.seq > since })
+            .filter(|t| {
+                if full {
+                    !t.checked && !t.is_deleted
+                } else {
+                    t.seq > since
+                }
+            })
             .collect();
         out["items"] = json!(items);
     }
     if wants("projects") {
-        let projects: Vec<Value> = s.projects.iter().filter(|p| full || p.2 > since).map(project_json).collect();
+        let projects: Vec<Value> = s
+            .projects
+            .iter()
+            .filter(|p| full || p.2 > since)
+            .map(project_json)
+            .collect();
         out["projects"] = json!(projects);
     }
     if wants("user") {
@@ -539,5 +698,9 @@ async fn dump_state(State(st): State<Shared>) -> Response {
 }
 
 async fn not_found(m: Method, u: Uri) -> Response {
-    error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("No route for {m} {}", u.path()))
+    error(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        &format!("No route for {m} {}", u.path()),
+    )
 }

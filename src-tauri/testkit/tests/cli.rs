@@ -1,6 +1,8 @@
 //! The `delegate` binary end to end: employees, local tasks, runs, history, doctor, signals,
 //! and the rule that the Todoist token reaches nothing but the Todoist API.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::*;
@@ -30,13 +32,19 @@ fn ok(out: Output) -> String {
 }
 
 fn fails(out: Output) -> String {
-    assert!(!out.status.success(), "expected failure: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "expected failure: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Blocking CLI calls run off the async runtime so the fake server keeps serving.
 async fn output(mut c: Command) -> Output {
-    tokio::task::spawn_blocking(move || c.output().unwrap()).await.unwrap()
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,58 +55,156 @@ async fn local_queue_from_the_command_line() {
     let fake = fake_claude();
     let out = ok(output({
         let mut c = delegate(home);
-        c.args(["employee", "add", "Notes", "--workspace"]).arg(&ws).arg("--command").arg(&fake);
+        c.args(["employee", "add", "Notes", "--workspace"])
+            .arg(&ws)
+            .arg("--command")
+            .arg(&fake);
         c.args(["--max-attempts", "2", "--allowed-tools", "Read,Write,Skill"]);
         c
     })
     .await);
     assert!(out.contains("Added employee \"Notes\""), "{out}");
     assert!(out.contains("Created its workspace"), "{out}");
-    assert!(out.contains("can read files, write files in its workspace; cannot run commands"), "{out}");
+    assert!(
+        out.contains("can read files, write files in its workspace; cannot run commands"),
+        "{out}"
+    );
     let config = read(&home.join("config.toml"));
-    assert!(config.contains("max_attempts = 2") && config.contains("name = \"Notes\""), "{config}");
+    assert!(
+        config.contains("max_attempts = 2") && config.contains("name = \"Notes\""),
+        "{config}"
+    );
 
-    let list = ok(output({ let mut c = delegate(home); c.args(["employee", "list"]); c }).await);
+    let list = ok(output({
+        let mut c = delegate(home);
+        c.args(["employee", "list"]);
+        c
+    })
+    .await);
     assert!(list.contains("Notes\n  source:    local queue"), "{list}");
 
-    let err = fails(output({ let mut c = delegate(home); c.args(["task", "add", "-e", "Nobody", "x"]); c }).await);
-    assert_eq!(err.trim(), "delegate: no employee named \"Nobody\" (see `delegate employee list`)");
+    let err = fails(
+        output({
+            let mut c = delegate(home);
+            c.args(["task", "add", "-e", "Nobody", "x"]);
+            c
+        })
+        .await,
+    );
+    assert_eq!(
+        err.trim(),
+        "delegate: no employee named \"Nobody\" (see `delegate employee list`)"
+    );
     ok(output({
         let mut c = delegate(home);
-        c.args(["task", "add", "--employee", "notes", "Write the weekly update", "-d", "Three bullets"]);
+        c.args([
+            "task",
+            "add",
+            "--employee",
+            "notes",
+            "Write the weekly update",
+            "-d",
+            "Three bullets",
+        ]);
         c
     })
     .await);
 
-    let run = ok(output({ let mut c = delegate(home); c.args(["run", "--verbose"]); c }).await);
+    let run = ok(output({
+        let mut c = delegate(home);
+        c.args(["run", "--verbose"]);
+        c
+    })
+    .await);
     println!("{run}");
-    assert!(run.contains("[Notes] 1 open task(s), 1 to work on"), "{run}");
-    assert!(run.contains("[Notes] run #1: “Write the weekly update” (attempt 1 of 2)"), "{run}");
-    assert!(run.contains("[Notes]   📖 Reading skill: .claude/skills/linkedin-post/SKILL.md"), "{run}");
+    assert!(
+        run.contains("[Notes] 1 open task(s), 1 to work on"),
+        "{run}"
+    );
+    assert!(
+        run.contains("[Notes] run #1: “Write the weekly update” (attempt 1 of 2)"),
+        "{run}"
+    );
+    assert!(
+        run.contains("[Notes]   📖 Reading skill: .claude/skills/linkedin-post/SKILL.md"),
+        "{run}"
+    );
     assert!(run.contains("[Notes] run #1 succeeded"), "{run}");
-    assert!(run.contains("draft: drafts/write-the-weekly-update.md"), "{run}");
-    assert!(run.trim_end().ends_with("Notes: 1 run(s): #1 succeeded"), "{run}");
+    assert!(
+        run.contains("draft: drafts/write-the-weekly-update.md"),
+        "{run}"
+    );
+    assert!(
+        run.trim_end().ends_with("Notes: 1 run(s): #1 succeeded"),
+        "{run}"
+    );
     assert!(ws.join("drafts/write-the-weekly-update.md").is_file());
 
-    let again = ok(output({ let mut c = delegate(home); c.arg("run"); c }).await);
+    let again = ok(output({
+        let mut c = delegate(home);
+        c.arg("run");
+        c
+    })
+    .await);
     assert_eq!(again.trim(), "Notes: nothing to do");
 
-    let history = ok(output({ let mut c = delegate(home); c.arg("history"); c }).await);
+    let history = ok(output({
+        let mut c = delegate(home);
+        c.arg("history");
+        c
+    })
+    .await);
     assert!(history.contains("#1  succeeded"), "{history}");
     assert!(history.contains("$0.04"), "{history}");
-    let json = ok(output({ let mut c = delegate(home); c.args(["history", "--json", "--status", "succeeded"]); c }).await);
+    let json = ok(output({
+        let mut c = delegate(home);
+        c.args(["history", "--json", "--status", "succeeded"]);
+        c
+    })
+    .await);
     let runs: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(runs[0]["task_title"], "Write the weekly update");
-    let show = ok(output({ let mut c = delegate(home); c.args(["show", "1"]); c }).await);
-    for part in ["Run #1 — succeeded", "Progress:", "✅ Done", "Summary:", "Drafts:\n  drafts/write-the-weekly-update.md"] {
+    let show = ok(output({
+        let mut c = delegate(home);
+        c.args(["show", "1"]);
+        c
+    })
+    .await);
+    for part in [
+        "Run #1 — succeeded",
+        "Progress:",
+        "✅ Done",
+        "Summary:",
+        "Drafts:\n  drafts/write-the-weekly-update.md",
+    ] {
         assert!(show.contains(part), "{part} missing in\n{show}");
     }
-    let tasks = ok(output({ let mut c = delegate(home); c.args(["task", "list"]); c }).await);
+    let tasks = ok(output({
+        let mut c = delegate(home);
+        c.args(["task", "list"]);
+        c
+    })
+    .await);
     assert!(tasks.contains("agent-done"), "{tasks}");
 
-    ok(output({ let mut c = delegate(home); c.args(["employee", "remove", "NOTES"]); c }).await);
-    let err = fails(output({ let mut c = delegate(home); c.arg("run"); c }).await);
-    assert_eq!(err.trim(), "delegate: no employees to run; add one with `delegate employee add`");
+    ok(output({
+        let mut c = delegate(home);
+        c.args(["employee", "remove", "NOTES"]);
+        c
+    })
+    .await);
+    let err = fails(
+        output({
+            let mut c = delegate(home);
+            c.arg("run");
+            c
+        })
+        .await,
+    );
+    assert_eq!(
+        err.trim(),
+        "delegate: no employees to run; add one with `delegate employee add`"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,10 +215,25 @@ async fn a_bad_config_is_one_clear_line() {
         "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/tmp\"\ntimout_secs = 5\n",
     )
     .unwrap();
-    let err = fails(output({ let mut c = delegate(dir.path()); c.arg("run"); c }).await);
+    let err = fails(
+        output({
+            let mut c = delegate(dir.path());
+            c.arg("run");
+            c
+        })
+        .await,
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("line 5") && err.contains("unknown field `timout_secs`"), "{err}");
-    let doctor = output({ let mut c = delegate(dir.path()); c.arg("doctor"); c }).await;
+    assert!(
+        err.contains("line 5") && err.contains("unknown field `timout_secs`"),
+        "{err}"
+    );
+    let doctor = output({
+        let mut c = delegate(dir.path());
+        c.arg("doctor");
+        c
+    })
+    .await;
     assert!(!doctor.status.success());
     assert!(String::from_utf8_lossy(&doctor.stdout).contains("✗ config:"));
 }
@@ -127,8 +248,19 @@ async fn the_token_reaches_only_the_todoist_api() {
     let record = home.join("agent-record");
     ok(output({
         let mut c = delegate(home);
-        c.args(["employee", "add", "Writer", "--source", "todoist", "--project", "Writer", "--workspace"])
-            .arg(home.join("ws")).arg("--command").arg(fake_claude());
+        c.args([
+            "employee",
+            "add",
+            "Writer",
+            "--source",
+            "todoist",
+            "--project",
+            "Writer",
+            "--workspace",
+        ])
+        .arg(home.join("ws"))
+        .arg("--command")
+        .arg(fake_claude());
         c
     })
     .await);
@@ -151,14 +283,28 @@ async fn the_token_reaches_only_the_todoist_api() {
 
     let recs: Vec<_> = std::fs::read_dir(&record).unwrap().collect();
     assert_eq!(recs.len(), 1);
-    let rec: serde_json::Value = serde_json::from_str(&read(&recs[0].as_ref().unwrap().path())).unwrap();
+    let rec: serde_json::Value =
+        serde_json::from_str(&read(&recs[0].as_ref().unwrap().path())).unwrap();
     let env = rec["env"].as_object().unwrap();
-    for gone in ["TODOIST_API_TOKEN", "SOME_COPY_OF_IT", "ANTHROPIC_API_KEY", "CLAUDECODE", "CLAUDE_CODE_SESSION_ID", "DELEGATE_TODOIST_API_URL"] {
+    for gone in [
+        "TODOIST_API_TOKEN",
+        "SOME_COPY_OF_IT",
+        "ANTHROPIC_API_KEY",
+        "CLAUDECODE",
+        "CLAUDE_CODE_SESSION_ID",
+        "DELEGATE_TODOIST_API_URL",
+    ] {
         assert!(!env.contains_key(gone), "{gone} reached the agent");
     }
     assert_eq!(env["CLAUDE_CODE_OAUTH_TOKEN"], "subscription-token-kept");
-    assert!(!rec.to_string().contains(TOKEN), "token in the agent's argv or environment");
-    assert_eq!(rec["cwd"].as_str().unwrap(), home.join("ws").canonicalize().unwrap().to_str().unwrap());
+    assert!(
+        !rec.to_string().contains(TOKEN),
+        "token in the agent's argv or environment"
+    );
+    assert_eq!(
+        rec["cwd"].as_str().unwrap(),
+        home.join("ws").canonicalize().unwrap().to_str().unwrap()
+    );
 
     // Nothing Delegate wrote holds the token: config, history, queue, logs, workspace.
     let mut files = vec![home.to_path_buf()];
@@ -169,11 +315,18 @@ async fn the_token_reaches_only_the_todoist_api() {
         } else {
             scanned += 1;
             let bytes = std::fs::read(&p).unwrap();
-            assert!(!bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "token found in {}", p.display());
+            assert!(
+                !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                "token found in {}",
+                p.display()
+            );
         }
     }
     assert!(scanned >= 5, "scanned {scanned} files");
-    assert!(home.join("logs").read_dir().unwrap().count() >= 1, "a log file exists");
+    assert!(
+        home.join("logs").read_dir().unwrap().count() >= 1,
+        "a log file exists"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,8 +337,19 @@ async fn doctor_checks_everything_with_a_fix_for_each_problem() {
     let home = dir.path();
     let add = |name: &str, project: &str, command: &Path| {
         let mut c = delegate(home);
-        c.args(["employee", "add", name, "--source", "todoist", "--project", project, "--workspace"])
-            .arg(home.join(name)).arg("--command").arg(command);
+        c.args([
+            "employee",
+            "add",
+            name,
+            "--source",
+            "todoist",
+            "--project",
+            project,
+            "--workspace",
+        ])
+        .arg(home.join(name))
+        .arg("--command")
+        .arg(command);
         c
     };
     ok(output(add("Good", "writer", &fake_claude())).await);
@@ -193,7 +357,9 @@ async fn doctor_checks_everything_with_a_fix_for_each_problem() {
     std::fs::remove_dir(home.join("Bad")).unwrap();
     let out = output({
         let mut c = delegate(home);
-        c.arg("doctor").env("TODOIST_API_TOKEN", TOKEN).env("DELEGATE_TODOIST_API_URL", &server.url);
+        c.arg("doctor")
+            .env("TODOIST_API_TOKEN", TOKEN)
+            .env("DELEGATE_TODOIST_API_URL", &server.url);
         c
     })
     .await;
@@ -216,11 +382,16 @@ async fn doctor_checks_everything_with_a_fix_for_each_problem() {
     }
     let out = output({
         let mut c = delegate(home);
-        c.arg("doctor").env("TODOIST_API_TOKEN", "wrong").env("DELEGATE_TODOIST_API_URL", &server.url);
+        c.arg("doctor")
+            .env("TODOIST_API_TOKEN", "wrong")
+            .env("DELEGATE_TODOIST_API_URL", &server.url);
         c
     })
     .await;
-    assert!(String::from_utf8_lossy(&out.stdout).contains("✗ Todoist: Todoist rejected the API token (HTTP 401)"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("✗ Todoist: Todoist rejected the API token (HTTP 401)")
+    );
 }
 
 fn wait_for(path: &Path) -> String {
@@ -253,7 +424,10 @@ fn pids(s: &str) -> Vec<u32> {
 fn setup_hanging(home: &Path) -> std::path::PathBuf {
     let ws = home.join("ws");
     let mut c = delegate(home);
-    c.args(["employee", "add", "Slow", "--workspace"]).arg(&ws).arg("--command").arg(fake_claude());
+    c.args(["employee", "add", "Slow", "--workspace"])
+        .arg(&ws)
+        .arg("--command")
+        .arg(fake_claude());
     ok(c.output().unwrap());
     let mut c = delegate(home);
     c.args(["task", "add", "-e", "Slow", "Wait for ever [hang]"]);
@@ -279,10 +453,20 @@ fn watch_stops_agents_cleanly_on_sigterm() {
     for p in agent {
         assert!(wait_gone(p), "process {p} survived");
     }
-    let out = delegate(dir.path()).args(["history", "--json"]).output().unwrap();
+    let out = delegate(dir.path())
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs[0]["status"], "cancelled");
-    let tasks = String::from_utf8(delegate(dir.path()).args(["task", "list"]).output().unwrap().stdout).unwrap();
+    let tasks = String::from_utf8(
+        delegate(dir.path())
+            .args(["task", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(!tasks.contains("agent-working"), "claim released: {tasks}");
 }
 
@@ -292,7 +476,11 @@ fn the_agent_dies_with_delegate_and_the_run_is_marked_interrupted() {
     use nix::unistd::Pid;
     let dir = tempfile::tempdir().unwrap();
     let ws = setup_hanging(dir.path());
-    let mut child = delegate(dir.path()).args(["run"]).stdout(Stdio::null()).spawn().unwrap();
+    let mut child = delegate(dir.path())
+        .args(["run"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let p = pids(&wait_for(&ws.join("hang.pids")));
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     child.wait().unwrap();
@@ -309,7 +497,13 @@ fn the_agent_dies_with_delegate_and_the_run_is_marked_interrupted() {
     std::thread::sleep(Duration::from_millis(500));
     let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM);
     let text = String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap();
-    assert!(text.contains("Marked 1 run(s) left running by a stopped Delegate as interrupted."), "{text}");
-    let out = ok(delegate(dir.path()).args(["history", "--status", "interrupted"]).output().unwrap());
+    assert!(
+        text.contains("Marked 1 run(s) left running by a stopped Delegate as interrupted."),
+        "{text}"
+    );
+    let out = ok(delegate(dir.path())
+        .args(["history", "--status", "interrupted"])
+        .output()
+        .unwrap());
     assert!(out.contains("#1  interrupted"), "{out}");
 }

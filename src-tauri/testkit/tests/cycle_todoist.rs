@@ -1,5 +1,7 @@
 //! Whole worker cycles against the fake Todoist server and the fake agent CLI.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::*;
@@ -12,14 +14,24 @@ use tokio_util::sync::CancellationToken;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_is_claimed_worked_and_left_for_review() {
     let (server, project) = server_with_project("LinkedIn Writer").await;
-    let task = server.add_task(&project, "Write a LinkedIn post about background agents", "Keep it under 200 words.");
+    let task = server.add_task(
+        &project,
+        "Write a LinkedIn post about background agents",
+        "Keep it under 200 words.",
+    );
     let home = Home::new(Some(&server.url));
-    let e = home.employee("LinkedIn Writer", SourceKind::Todoist, Some("linkedin writer"));
+    let e = home.employee(
+        "LinkedIn Writer",
+        SourceKind::Todoist,
+        Some("linkedin writer"),
+    );
     home.add(&e);
     let engine = home.engine();
     let mut events = engine.subscribe();
 
-    let results = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let results = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     let report = results[0].1.as_ref().unwrap();
     assert_eq!(report.runs.len(), 1);
     assert_eq!(report.runs[0].1, RunStatus::Succeeded);
@@ -30,9 +42,21 @@ async fn a_task_is_claimed_worked_and_left_for_review() {
     assert!(!t.checked, "the task stays open for review");
     let comments = server.comments(&task);
     assert_eq!(comments.len(), 2, "{comments:?}");
-    assert!(comments[0].starts_with("Working on it… (attempt 1 of 3) on "), "{}", comments[0]);
-    assert!(comments[1].starts_with("Done. Ready for review.\n\nWrote the draft"), "{}", comments[1]);
-    assert!(comments[1].contains("- `drafts/write-a-linkedin-post-about-background.md`"), "{}", comments[1]);
+    assert!(
+        comments[0].starts_with("Working on it… (attempt 1 of 3) on "),
+        "{}",
+        comments[0]
+    );
+    assert!(
+        comments[1].starts_with("Done. Ready for review.\n\nWrote the draft"),
+        "{}",
+        comments[1]
+    );
+    assert!(
+        comments[1].contains("- `drafts/write-a-linkedin-post-about-background.md`"),
+        "{}",
+        comments[1]
+    );
 
     // What the server received: bearer auth, whole label lists, one sync for the poll.
     let reqs = server.requests();
@@ -42,7 +66,13 @@ async fn a_task_is_claimed_worked_and_left_for_review() {
         .filter(|r| r.path == format!("/api/v1/tasks/{task}"))
         .map(|r| r.body.as_str())
         .collect();
-    assert_eq!(label_bodies, [r#"{"labels":["agent-working"]}"#, r#"{"labels":["agent-done"]}"#]);
+    assert_eq!(
+        label_bodies,
+        [
+            r#"{"labels":["agent-working"]}"#,
+            r#"{"labels":["agent-done"]}"#
+        ]
+    );
     assert_eq!(reqs.iter().filter(|r| r.path == "/api/v1/sync").count(), 1);
 
     // History: the run, its progress and its draft.
@@ -53,15 +83,27 @@ async fn a_task_is_claimed_worked_and_left_for_review() {
     assert_eq!(d.tokens_out, Some(602));
     assert_eq!(d.turns, Some(4));
     assert_eq!(d.run.task_id, task);
-    assert_eq!(d.task_url.as_deref(), Some(format!("https://app.todoist.com/app/task/{task}").as_str()));
+    assert_eq!(
+        d.task_url.as_deref(),
+        Some(format!("https://app.todoist.com/app/task/{task}").as_str())
+    );
     let l = lines(&d);
-    assert!(l.contains(&"📖 Reading skill: .claude/skills/linkedin-post/SKILL.md".to_string()), "{l:?}");
-    assert!(l.contains(&"✍️ Writing drafts/write-a-linkedin-post-about-background.md".to_string()), "{l:?}");
+    assert!(
+        l.contains(&"📖 Reading skill: .claude/skills/linkedin-post/SKILL.md".to_string()),
+        "{l:?}"
+    );
+    assert!(
+        l.contains(&"✍️ Writing drafts/write-a-linkedin-post-about-background.md".to_string()),
+        "{l:?}"
+    );
     assert_eq!(l.last().unwrap(), "✅ Done");
     assert_eq!(d.drafts.len(), 1);
     assert!(d.drafts[0].inside_workspace);
     let draft = read(&e.workspace.join(&d.drafts[0].path));
-    assert!(draft.contains("Write a LinkedIn post about background agents\n\nKeep it under 200 words."), "{draft}");
+    assert!(
+        draft.contains("Write a LinkedIn post about background agents\n\nKeep it under 200 words."),
+        "{draft}"
+    );
     assert_eq!(d.command[0], e.command());
 
     // Events for the tray and UI.
@@ -80,7 +122,9 @@ async fn a_task_is_claimed_worked_and_left_for_review() {
 
     // A second cycle finds nothing to do and costs one incremental sync.
     server.clear_requests();
-    let results = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let results = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     assert!(results[0].1.as_ref().unwrap().runs.is_empty());
 }
 
@@ -100,14 +144,26 @@ async fn failures_are_retried_then_given_up() {
     assert_eq!(server.task(&task).labels, ["agent-retry-1"]);
     let c = server.comments(&task);
     assert!(c[1].starts_with("Failed (attempt 1 of 2). Will retry.\n\nReason: the agent reached its turn limit: Reached maximum number of turns (10)"), "{}", c[1]);
-    assert!(c[1].contains("fake-claude: simulated failure"), "stderr tail: {}", c[1]);
+    assert!(
+        c[1].contains("fake-claude: simulated failure"),
+        "stderr tail: {}",
+        c[1]
+    );
 
     let r2 = engine.run_once(&all, &CancellationToken::new()).await;
     assert_eq!(r2[0].1.as_ref().unwrap().runs[0].1, RunStatus::Failed);
     assert_eq!(server.task(&task).labels, ["agent-failed"]);
     let c = server.comments(&task);
-    assert!(c[2].starts_with("Working on it… (attempt 2 of 2)"), "{}", c[2]);
-    assert!(c[3].starts_with("Failed after 2 attempts. Giving up."), "{}", c[3]);
+    assert!(
+        c[2].starts_with("Working on it… (attempt 2 of 2)"),
+        "{}",
+        c[2]
+    );
+    assert!(
+        c[3].starts_with("Failed after 2 attempts. Giving up."),
+        "{}",
+        c[3]
+    );
 
     // Given up: never picked again.
     let r3 = engine.run_once(&all, &CancellationToken::new()).await;
@@ -133,7 +189,10 @@ async fn retry_waits_for_its_backoff() {
     engine.run_once(&all, &CancellationToken::new()).await;
     assert_eq!(server.task(&task).labels, ["agent-retry-1"]);
     let again = engine.run_once(&all, &CancellationToken::new()).await;
-    assert!(again[0].1.as_ref().unwrap().runs.is_empty(), "still backing off");
+    assert!(
+        again[0].1.as_ref().unwrap().runs.is_empty(),
+        "still backing off"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,11 +204,16 @@ async fn a_hanging_agent_is_stopped_with_everything_it_started() {
     e.timeout_secs = 2;
     home.add(&e);
     let engine = home.engine();
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::TimedOut);
 
     let pids = read(&e.workspace.join("hang.pids"));
-    let pids: Vec<u32> = pids.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    let pids: Vec<u32> = pids
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
     assert_eq!(pids.len(), 2, "agent and grandchild pids");
     assert!(pids[1] > 0);
     // The grandchild may take a moment to be reaped by init after SIGKILL.
@@ -175,7 +239,9 @@ async fn garbage_and_crashes_fail_with_a_clear_reason() {
     let home = Home::new(Some(&server.url));
     home.add(&home.employee("Odd", SourceKind::Todoist, Some("Odd")));
     let engine = home.engine();
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     let runs = &r[0].1.as_ref().unwrap().runs;
     assert_eq!(runs.len(), 2, "both tasks are tried in one cycle");
     let first = engine.history().get(runs[0].0).unwrap();
@@ -186,7 +252,10 @@ async fn garbage_and_crashes_fail_with_a_clear_reason() {
     );
     let second = engine.history().get(runs[1].0).unwrap();
     let err = second.run.error.unwrap();
-    assert!(err.starts_with("the agent exited with code 2 without a result"), "{err}");
+    assert!(
+        err.starts_with("the agent exited with code 2 without a result"),
+        "{err}"
+    );
     assert!(second.stderr_tail.unwrap().contains("something broke"));
     assert_eq!(server.task(&crash).labels, ["agent-retry-1"]);
 }
@@ -196,8 +265,22 @@ async fn protocol_labels_and_claims_are_respected() {
     let (server, project) = server_with_project("Writer").await;
     let done = server.add_task_with(&project, "Done already", "", 1, None, &["agent-done"]);
     let failed = server.add_task_with(&project, "Gave up", "", 1, None, &["agent-failed"]);
-    let claimed = server.add_task_with(&project, "Someone else has it", "", 1, None, &["agent-working"]);
-    let stale = server.add_task_with(&project, "Dead machine had it", "", 1, None, &["agent-working", "mine"]);
+    let claimed = server.add_task_with(
+        &project,
+        "Someone else has it",
+        "",
+        1,
+        None,
+        &["agent-working"],
+    );
+    let stale = server.add_task_with(
+        &project,
+        "Dead machine had it",
+        "",
+        1,
+        None,
+        &["agent-working", "mine"],
+    );
     server.age_task(&stale, 3600);
     let later = server.add_task_with(&project, "Not yet", "", 1, Some("2999-01-01"), &[]);
     let home = Home::new(Some(&server.url));
@@ -205,12 +288,19 @@ async fn protocol_labels_and_claims_are_respected() {
     e.hold_until_due = true;
     home.add(&e);
     let engine = home.engine();
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     let runs = &r[0].1.as_ref().unwrap().runs;
     assert_eq!(runs.len(), 1);
     assert_eq!(engine.history().get(runs[0].0).unwrap().run.task_id, stale);
     assert_eq!(server.task(&stale).labels, ["mine", "agent-done"]);
-    for (id, labels) in [(done, vec!["agent-done"]), (failed, vec!["agent-failed"]), (claimed, vec!["agent-working"]), (later, vec![])] {
+    for (id, labels) in [
+        (done, vec!["agent-done"]),
+        (failed, vec!["agent-failed"]),
+        (claimed, vec!["agent-working"]),
+        (later, vec![]),
+    ] {
         assert_eq!(server.task(&id).labels, labels);
         assert!(server.comments(&id).is_empty());
     }
@@ -226,11 +316,17 @@ async fn one_sync_serves_every_employee_of_the_account() {
         home.add(&home.employee(name, SourceKind::Todoist, Some(name)));
     }
     let engine = home.engine();
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     for (name, res) in &r {
         assert_eq!(res.as_ref().unwrap().runs.len(), 1, "{name}");
     }
-    let syncs = server.requests().iter().filter(|r| r.path == "/api/v1/sync").count();
+    let syncs = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/sync")
+        .count();
     assert_eq!(syncs, 1, "three employees, one sync");
 }
 
@@ -244,11 +340,22 @@ async fn an_outage_or_a_missing_cli_stops_only_that_employee() {
     home.add(&broken);
     home.add(&home.employee("Local", SourceKind::Local, None));
     let engine = home.engine();
-    engine.queue().add_task("Local", "Works offline", "", 1).unwrap();
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    engine
+        .queue()
+        .add_task("Local", "Works offline", "", 1)
+        .unwrap();
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     let err = r[0].1.as_ref().unwrap_err().to_string();
-    assert!(err.contains("agent CLI \"/nonexistent/claude\" not found"), "{err}");
-    assert!(server.task(&task).labels.is_empty(), "no attempt burnt on a missing CLI");
+    assert!(
+        err.contains("agent CLI \"/nonexistent/claude\" not found"),
+        "{err}"
+    );
+    assert!(
+        server.task(&task).labels.is_empty(),
+        "no attempt burnt on a missing CLI"
+    );
     assert_eq!(r[1].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
 
     // Todoist down (5xx on every retry): a clear error, and the local employee still works.
@@ -256,9 +363,14 @@ async fn an_outage_or_a_missing_cli_stops_only_that_employee() {
     home2.add(&home2.employee("Online", SourceKind::Todoist, Some("Online")));
     home2.add(&home2.employee("Local", SourceKind::Local, None));
     let engine2 = home2.engine();
-    engine2.queue().add_task("Local", "Still works", "", 1).unwrap();
+    engine2
+        .queue()
+        .add_task("Local", "Still works", "", 1)
+        .unwrap();
     server.fail_next(503, 5);
-    let r = engine2.run_once(&engine2.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let r = engine2
+        .run_once(&engine2.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     let err = r[0].1.as_ref().unwrap_err().to_string();
     assert!(err.contains("HTTP 503"), "{err}");
     assert_eq!(r[1].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
@@ -272,9 +384,15 @@ async fn rate_limits_are_waited_out() {
     home.add(&home.employee("P", SourceKind::Todoist, Some("P")));
     let engine = home.engine();
     server.fail_next(429, 2);
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
-    let syncs = server.requests().iter().filter(|r| r.path == "/api/v1/sync").count();
+    let syncs = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/sync")
+        .count();
     assert_eq!(syncs, 3, "two 429s, then success");
 }
 
@@ -289,7 +407,9 @@ async fn the_daily_budget_stops_new_dispatches() {
     home.add(&e);
     let engine = home.engine();
     let mut events = engine.subscribe();
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     let report = r[0].1.as_ref().unwrap();
     assert_eq!(report.runs.len(), 1);
     assert!(report.budget_reached);
@@ -297,7 +417,12 @@ async fn the_daily_budget_stops_new_dispatches() {
     assert!(server.task(&second).labels.is_empty());
     let mut told = 0;
     while let Ok(ev) = events.try_recv() {
-        if let WorkerEvent::BudgetReached { limit_usd, spent_usd, .. } = ev {
+        if let WorkerEvent::BudgetReached {
+            limit_usd,
+            spent_usd,
+            ..
+        } = ev
+        {
             assert_eq!((limit_usd, spent_usd), (0.04, 0.0421));
             told += 1;
         }
@@ -323,7 +448,10 @@ async fn requested_changes_reach_the_next_prompt() {
     let r = engine.run_once(&all, &CancellationToken::new()).await;
     assert_eq!(r[0].1.as_ref().unwrap().runs.len(), 1);
     let draft = read(&e.workspace.join("drafts/post-about-delegation.md"));
-    assert!(draft.contains("asked for these changes:\n- Make it shorter and drop the emoji"), "{draft}");
+    assert!(
+        draft.contains("asked for these changes:\n- Make it shorter and drop the emoji"),
+        "{draft}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,7 +470,10 @@ async fn shutdown_stops_the_agent_and_releases_the_claim() {
     });
     let r = engine.run_once(&engine.select(&[]).unwrap(), &cancel).await;
     assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Cancelled);
-    assert!(server.task(&task).labels.is_empty(), "claim released without counting an attempt");
+    assert!(
+        server.task(&task).labels.is_empty(),
+        "claim released without counting an attempt"
+    );
     assert!(server.comments(&task)[1].starts_with("Stopped:"));
     let pids = read(&e.workspace.join("hang.pids"));
     for p in pids.split_whitespace().map(|p| p.parse::<u32>().unwrap()) {
@@ -363,10 +494,19 @@ async fn writes_outside_the_workspace_are_flagged() {
     let home = Home::new(Some(&server.url));
     home.add(&home.employee("P", SourceKind::Todoist, Some("P")));
     let engine = home.engine();
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
-    let d = engine.history().get(r[0].1.as_ref().unwrap().runs[0].0).unwrap();
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    let d = engine
+        .history()
+        .get(r[0].1.as_ref().unwrap().runs[0].0)
+        .unwrap();
     assert_eq!(d.drafts.len(), 2, "{:?}", d.drafts);
-    assert!(d.drafts.iter().any(|d| !d.inside_workspace && d.path.ends_with("outside-sneaky-outside.md")));
+    assert!(
+        d.drafts
+            .iter()
+            .any(|d| !d.inside_workspace && d.path.ends_with("outside-sneaky-outside.md"))
+    );
     assert!(server.comments(&task)[1].contains("⚠️ written outside the workspace"));
 }
 
@@ -376,7 +516,12 @@ async fn an_unknown_project_is_reported_with_the_choices() {
     let home = Home::new(Some(&server.url));
     home.add(&home.employee("P", SourceKind::Todoist, Some("Typo")));
     let engine = home.engine();
-    let r = engine.run_once(&engine.select(&[]).unwrap(), &CancellationToken::new()).await;
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
     let err = r[0].1.as_ref().unwrap_err().to_string();
-    assert_eq!(err, "Todoist project \"Typo\" not found; projects in this account: Real one");
+    assert_eq!(
+        err,
+        "Todoist project \"Typo\" not found; projects in this account: Real one"
+    );
 }

@@ -1,5 +1,7 @@
 //! The Todoist client against the fake server: pagination, errors, retries.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::TOKEN;
@@ -74,14 +76,18 @@ async fn server_errors_are_retried_then_reported() {
     assert_eq!(server.requests().len(), 4, "first try + 3 retries");
 
     server.clear_requests();
-    let err = client.set_labels("missing", &["x".into()]).await.unwrap_err();
+    let err = client
+        .set_labels("missing", &["x".into()])
+        .await
+        .unwrap_err();
     assert!(matches!(err, TodoistError::NotFound { .. }), "{err}");
     assert_eq!(server.requests().len(), 1, "4xx is never retried");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_is_a_network_error() {
-    let client = TodoistClient::new("http://127.0.0.1:9/api/v1", Secret::new(TOKEN), quick()).unwrap();
+    let client =
+        TodoistClient::new("http://127.0.0.1:9/api/v1", Secret::new(TOKEN), quick()).unwrap();
     let err = client.projects().await.unwrap_err();
     assert!(matches!(err, TodoistError::Network { .. }), "{err}");
     assert!(!err.to_string().contains(TOKEN));

@@ -223,7 +223,11 @@ fn result(r: ResultLine) -> AgentResult {
                 .sum()
         };
         (
-            sum(&["inputTokens", "cacheReadInputTokens", "cacheCreationInputTokens"]),
+            sum(&[
+                "inputTokens",
+                "cacheReadInputTokens",
+                "cacheCreationInputTokens",
+            ]),
             sum(&["outputTokens"]),
         )
     });
@@ -271,7 +275,10 @@ mod tests {
         assert_eq!(a[tools + 1], "Read,Bash(git log:*)");
         assert_eq!(&a[a.len() - 2..], ["--", "-rf everything"]);
         assert!(a.windows(2).any(|w| w == ["--max-budget-usd", "1.00"]));
-        assert!(a.windows(2).any(|w| w == ["--output-format", "stream-json"]));
+        assert!(
+            a.windows(2)
+                .any(|w| w == ["--output-format", "stream-json"])
+        );
         assert!(a.contains(&"--verbose".to_string()));
     }
 
@@ -292,7 +299,10 @@ mod tests {
             Parsed::Unknown("rate_limit_event".into())
         );
         assert!(matches!(parse_line("Loading…"), Parsed::Garbage(_)));
-        assert!(matches!(parse_line(r#"{"type":"result""#), Parsed::Garbage(_)));
+        assert!(matches!(
+            parse_line(r#"{"type":"result""#),
+            Parsed::Garbage(_)
+        ));
         assert_eq!(parse_line("  \r"), Parsed::Events(vec![]));
     }
 }

@@ -81,7 +81,11 @@ impl AgentResult {
 
 /// The first non-empty line of `s`, at most `max` characters.
 pub fn first_line(s: &str, max: usize) -> String {
-    let line = s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     truncate(line, max)
 }
 

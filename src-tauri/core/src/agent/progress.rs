@@ -43,7 +43,10 @@ impl Progress {
         let line = match event {
             AgentEvent::Started { model, .. } => format!(
                 "🚀 Agent started{}",
-                model.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+                model
+                    .as_deref()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
             ),
             AgentEvent::ToolUse { id, name, input } => self.tool_line(id, name, input),
             AgentEvent::ToolResult { id, is_error } => {
@@ -74,7 +77,13 @@ impl Progress {
     }
 
     fn tool_line(&mut self, id: &str, name: &str, input: &Value) -> String {
-        let s = |k: &str| input.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let s = |k: &str| {
+            input
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         match name {
             "Read" => {
                 let path = self.resolve(&s("file_path"));
@@ -88,15 +97,25 @@ impl Progress {
                 }
             }
             "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => {
-                let raw = if name == "NotebookEdit" { s("notebook_path") } else { s("file_path") };
+                let raw = if name == "NotebookEdit" {
+                    s("notebook_path")
+                } else {
+                    s("file_path")
+                };
                 let path = self.resolve(&raw);
                 let shown = self.show(&path);
                 self.pending.insert(id.to_string(), path);
-                let verb = if name == "Write" { "✍️ Writing" } else { "✏️ Editing" };
+                let verb = if name == "Write" {
+                    "✍️ Writing"
+                } else {
+                    "✏️ Editing"
+                };
                 format!("{verb} {shown}")
             }
             "Bash" => {
-                let what = Some(s("description")).filter(|d| !d.is_empty()).unwrap_or_else(|| s("command"));
+                let what = Some(s("description"))
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| s("command"));
                 format!("⚙️ Running: {}", super::first_line(&what, 100))
             }
             "Glob" => format!("🔎 Finding files: {}", s("pattern")),
@@ -105,7 +124,9 @@ impl Progress {
             "WebSearch" => format!("🌐 Searching the web: {}", s("query")),
             "Task" | "Agent" => format!("🧑‍💼 Delegating: {}", s("description")),
             "Skill" => {
-                let skill = Some(s("skill")).filter(|v| !v.is_empty()).unwrap_or_else(|| s("command"));
+                let skill = Some(s("skill"))
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| s("command"));
                 format!("🧰 Using skill: {skill}")
             }
             "TodoWrite" => "🗒️ Updating its plan".to_string(),
@@ -176,12 +197,26 @@ mod tests {
         );
         assert_eq!(p.line(&read), None, "duplicates collapse");
         assert_eq!(
-            p.line(&tool("2", "Read", json!({"file_path": "reference/brand.md"}))).unwrap(),
+            p.line(&tool(
+                "2",
+                "Read",
+                json!({"file_path": "reference/brand.md"})
+            ))
+            .unwrap(),
             "📚 Reading reference: reference/brand.md"
         );
         let long = "x".repeat(500);
-        assert!(p.line(&tool("3", "Bash", json!({ "command": long }))).unwrap().chars().count() <= MAX_LINE_CHARS);
-        assert_eq!(p.line(&tool("4", "Mystery", json!({}))).unwrap(), "🔧 Using Mystery");
+        assert!(
+            p.line(&tool("3", "Bash", json!({ "command": long })))
+                .unwrap()
+                .chars()
+                .count()
+                <= MAX_LINE_CHARS
+        );
+        assert_eq!(
+            p.line(&tool("4", "Mystery", json!({}))).unwrap(),
+            "🔧 Using Mystery"
+        );
         let ok = AgentEvent::Result(AgentResult::default());
         assert_eq!(p.line(&ok).unwrap(), "✅ Done");
     }
@@ -194,18 +229,34 @@ mod tests {
         let outside = dir.path().join("elsewhere.md");
         let mut p = Progress::new(&ws);
         p.line(&tool("a", "Write", json!({"file_path": "drafts/post.md"})));
-        p.line(&tool("b", "Write", json!({"file_path": ws.join("drafts/denied.md")})));
+        p.line(&tool(
+            "b",
+            "Write",
+            json!({"file_path": ws.join("drafts/denied.md")}),
+        ));
         p.line(&tool("c", "Edit", json!({"file_path": outside})));
         p.line(&tool("d", "Write", json!({"file_path": "drafts/never.md"})));
-        p.line(&AgentEvent::ToolResult { id: "a".into(), is_error: false });
-        let denied = p.line(&AgentEvent::ToolResult { id: "b".into(), is_error: true });
+        p.line(&AgentEvent::ToolResult {
+            id: "a".into(),
+            is_error: false,
+        });
+        let denied = p.line(&AgentEvent::ToolResult {
+            id: "b".into(),
+            is_error: true,
+        });
         assert_eq!(denied.unwrap(), "⚠️ Could not write drafts/denied.md");
         std::fs::write(ws.join("drafts/post.md"), "# hi").unwrap();
         std::fs::write(ws.join("drafts/denied.md"), "old").unwrap();
         std::fs::write(&outside, "x").unwrap();
         let drafts = p.drafts();
         assert_eq!(drafts.len(), 2, "{drafts:?}");
-        assert_eq!(drafts[0], Draft { path: "drafts/post.md".into(), inside_workspace: true });
+        assert_eq!(
+            drafts[0],
+            Draft {
+                path: "drafts/post.md".into(),
+                inside_workspace: true
+            }
+        );
         assert!(!drafts[1].inside_workspace);
     }
 }

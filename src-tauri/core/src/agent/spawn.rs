@@ -26,7 +26,9 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    #[error("agent CLI \"{program}\" not found{detail}; install it or set `command` to its full path")]
+    #[error(
+        "agent CLI \"{program}\" not found{detail}; install it or set `command` to its full path"
+    )]
     NotFound { program: String, detail: String },
     #[error("workspace folder {path} does not exist; create it or fix `workspace`")]
     NoWorkspace { path: PathBuf },
@@ -89,8 +91,7 @@ fn keep_var(key: &OsStr, value: &OsStr, inv: &Invocation) -> bool {
         return false;
     }
     let value = value.to_string_lossy();
-    !inv
-        .scrub_values
+    !inv.scrub_values
         .iter()
         .any(|s| !s.expose().is_empty() && value.contains(s.expose()))
 }
@@ -301,7 +302,10 @@ pub fn normalize(path: &Path) -> PathBuf {
     let mut existing = out.clone();
     let mut rest = Vec::new();
     while !existing.exists() {
-        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
                 existing = parent.to_path_buf();

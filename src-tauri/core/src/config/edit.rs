@@ -109,9 +109,11 @@ fn employee_table(employee: &Employee, path: &Path) -> Result<Table, ConfigError
     ))
     .map_err(|e| invalid(e.to_string()))?;
     let mut wanted = toml::Table::try_from(employee).map_err(|e| invalid(e.to_string()))?;
-    wanted.retain(|k, v| ALWAYS_WRITTEN.iter().any(|a| *a == k.as_ref() as &str) || defaults.get(k) != Some(&*v));
+    wanted.retain(|k, v| ALWAYS_WRITTEN.contains(&k) || defaults.get(k) != Some(&*v));
     let text = toml::to_string(&wanted).map_err(|e| invalid(e.to_string()))?;
-    let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
+    let doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
     let mut table = doc.as_table().clone();
     table.set_implicit(false);
     // Keep a consistent order: the identifying keys first.
@@ -138,10 +140,11 @@ fn read_or_empty(path: &Path) -> Result<String, ConfigError> {
 }
 
 fn parse_mut(path: &Path, text: &str) -> Result<DocumentMut, ConfigError> {
-    text.parse().map_err(|e: toml_edit::TomlError| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    text.parse()
+        .map_err(|e: toml_edit::TomlError| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
 }
 
 /// Re-validates the new text, then replaces the file atomically.
@@ -157,7 +160,10 @@ fn save_checked(path: &Path, text: &str) -> Result<(), ConfigError> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -190,7 +196,10 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(original), "{text}");
         assert!(text.contains("max_attempts = 5"), "{text}");
-        assert!(!text.contains("poll_secs"), "defaults stay implicit: {text}");
+        assert!(
+            !text.contains("poll_secs"),
+            "defaults stay implicit: {text}"
+        );
         let loaded = Config::load(&path).unwrap();
         assert_eq!(loaded.employees, vec![e.clone()]);
 
@@ -211,7 +220,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         for n in ["A", "B", "C"] {
-            add_employee(&path, &Employee::new(n, SourceKind::Local, PathBuf::from("/w"))).unwrap();
+            add_employee(
+                &path,
+                &Employee::new(n, SourceKind::Local, PathBuf::from("/w")),
+            )
+            .unwrap();
         }
         let mut b = Employee::new("B2", SourceKind::Local, PathBuf::from("/w2"));
         b.poll_secs = 5;

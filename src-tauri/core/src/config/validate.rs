@@ -25,7 +25,10 @@ pub fn validate(config: &Config, path: &Path, text: &str) -> Result<(), ConfigEr
             if seen.insert(employee.name.to_lowercase()) {
                 None
             } else {
-                problem("name", "this name is used by another employee; names must be unique")
+                problem(
+                    "name",
+                    "this name is used by another employee; names must be unique",
+                )
             }
         });
         if let Some(p) = found {
@@ -61,7 +64,10 @@ fn check_employee(e: &Employee) -> Option<Problem> {
         return problem("name", "must not be empty");
     }
     if e.name.chars().any(char::is_control) || e.name.len() > 80 {
-        return problem("name", "must be at most 80 characters with no control characters");
+        return problem(
+            "name",
+            "must be at most 80 characters with no control characters",
+        );
     }
     if e.source == SourceKind::Todoist && e.project.as_deref().is_none_or(|p| p.trim().is_empty()) {
         return problem(
@@ -72,7 +78,10 @@ fn check_employee(e: &Employee) -> Option<Problem> {
     if !e.workspace.is_absolute() {
         return problem(
             "workspace",
-            format!("must be an absolute path (got \"{}\")", e.workspace.display()),
+            format!(
+                "must be an absolute path (got \"{}\")",
+                e.workspace.display()
+            ),
         );
     }
     if e.command().trim().is_empty() {

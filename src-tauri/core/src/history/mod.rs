@@ -212,7 +212,8 @@ impl History {
     /// `interrupted`. Runs of a live process (another `delegate run`) are left alone.
     pub fn mark_interrupted(&self, machine: &str) -> Result<usize, HistoryError> {
         self.with(|c| {
-            let mut stmt = c.prepare("SELECT id, pid FROM runs WHERE status = 'running' AND machine = ?1")?;
+            let mut stmt =
+                c.prepare("SELECT id, pid FROM runs WHERE status = 'running' AND machine = ?1")?;
             let rows: Vec<(i64, i64)> = stmt
                 .query_map(params![machine], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
@@ -268,8 +269,14 @@ impl History {
         })
     }
 
-    pub fn finish_run(&self, run_id: i64, end: &RunEnd, drafts: &[Draft]) -> Result<(), HistoryError> {
-        let denials = serde_json::to_string(&end.permission_denials).unwrap_or_else(|_| "[]".into());
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        end: &RunEnd,
+        drafts: &[Draft],
+    ) -> Result<(), HistoryError> {
+        let denials =
+            serde_json::to_string(&end.permission_denials).unwrap_or_else(|_| "[]".into());
         self.with(|c| {
             c.execute(
                 "UPDATE runs SET status = ?1, ended_at = ?2, exit_code = ?3, summary = ?4, error = ?5,
@@ -303,7 +310,11 @@ impl History {
     }
 
     /// Dollars recorded for runs started at or after `since` (all employees when `None`).
-    pub fn spend_since(&self, employee: Option<&str>, since: DateTime<Utc>) -> Result<f64, HistoryError> {
+    pub fn spend_since(
+        &self,
+        employee: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<f64, HistoryError> {
         self.with(|c| {
             Ok(c.query_row(
                 "SELECT COALESCE(SUM(cost_usd), 0) FROM runs

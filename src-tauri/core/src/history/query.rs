@@ -46,7 +46,9 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 impl History {
@@ -92,7 +94,8 @@ impl History {
                 "SELECT {SUMMARY_COLUMNS} FROM runs WHERE employee = ?1 AND task_id = ?2
                  ORDER BY id DESC LIMIT 1"
             );
-            Ok(c.query_row(&sql, params![employee, task_id], summary).optional()?)
+            Ok(c.query_row(&sql, params![employee, task_id], summary)
+                .optional()?)
         })
     }
 
@@ -209,17 +212,57 @@ mod tests {
         let all = h.list(&RunFilter::default()).unwrap();
         assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), [b, a]);
         let f = |f: RunFilter| h.list(&f).unwrap().len();
-        assert_eq!(f(RunFilter { employee: Some("writer".into()), ..Default::default() }), 1);
-        assert_eq!(f(RunFilter { status: Some(RunStatus::Running), ..Default::default() }), 1);
-        assert_eq!(f(RunFilter { text: Some("POST".into()), ..Default::default() }), 2);
-        assert_eq!(f(RunFilter { text: Some("100%".into()), ..Default::default() }), 2);
-        assert_eq!(f(RunFilter { text: Some("x%".into()), ..Default::default() }), 0);
-        assert_eq!(f(RunFilter { before_id: Some(b), ..Default::default() }), 1);
+        assert_eq!(
+            f(RunFilter {
+                employee: Some("writer".into()),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            f(RunFilter {
+                status: Some(RunStatus::Running),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            f(RunFilter {
+                text: Some("POST".into()),
+                ..Default::default()
+            }),
+            2
+        );
+        assert_eq!(
+            f(RunFilter {
+                text: Some("100%".into()),
+                ..Default::default()
+            }),
+            2
+        );
+        assert_eq!(
+            f(RunFilter {
+                text: Some("x%".into()),
+                ..Default::default()
+            }),
+            0
+        );
+        assert_eq!(
+            f(RunFilter {
+                before_id: Some(b),
+                ..Default::default()
+            }),
+            1
+        );
 
         let since = Utc::now() - chrono::Duration::hours(1);
         assert_eq!(h.spend_since(Some("Writer"), since).unwrap(), 0.25);
         assert_eq!(h.spend_since(Some("Reviewer"), since).unwrap(), 0.0);
-        assert_eq!(h.spend_since(None, Utc::now() + chrono::Duration::hours(1)).unwrap(), 0.0);
+        assert_eq!(
+            h.spend_since(None, Utc::now() + chrono::Duration::hours(1))
+                .unwrap(),
+            0.0
+        );
         assert_eq!(h.last_run_for_task("Writer", "t1").unwrap().unwrap().id, a);
     }
 

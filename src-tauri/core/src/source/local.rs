@@ -60,7 +60,8 @@ fn now() -> String {
 }
 
 fn parse_id(id: &str) -> Result<i64, QueueError> {
-    id.parse().map_err(|_| QueueError::NoSuchTask(id.to_string()))
+    id.parse()
+        .map_err(|_| QueueError::NoSuchTask(id.to_string()))
 }
 
 impl LocalQueue {
@@ -78,7 +79,10 @@ impl LocalQueue {
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, QueueError>) -> Result<T, QueueError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, QueueError>,
+    ) -> Result<T, QueueError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&conn)
     }
@@ -165,7 +169,9 @@ impl LocalQueue {
         let n = parse_id(id)?;
         self.with(|c| {
             let exists: Option<i64> = c
-                .query_row("SELECT id FROM tasks WHERE id = ?1", params![n], |r| r.get(0))
+                .query_row("SELECT id FROM tasks WHERE id = ?1", params![n], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if exists.is_none() {
                 return Err(QueueError::NoSuchTask(id.to_string()));
@@ -212,7 +218,9 @@ impl LocalQueue {
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 fn row_to_task(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
@@ -238,7 +246,9 @@ mod tests {
     fn queue_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let q = LocalQueue::open(&dir.path().join("q.db")).unwrap();
-        let id = q.add_task("Writer", "Post about agents", "short", 1).unwrap();
+        let id = q
+            .add_task("Writer", "Post about agents", "short", 1)
+            .unwrap();
         q.add_task("Other", "Not mine", "", 1).unwrap();
         let open = q.open_tasks("writer").unwrap();
         assert_eq!(open.len(), 1);
@@ -250,6 +260,9 @@ mod tests {
         q.close(&id).unwrap();
         assert!(q.open_tasks("Writer").unwrap().is_empty());
         assert!(matches!(q.close("999"), Err(QueueError::NoSuchTask(_))));
-        assert!(matches!(q.add_task("W", "  ", "", 1), Err(QueueError::EmptyTitle)));
+        assert!(matches!(
+            q.add_task("W", "  ", "", 1),
+            Err(QueueError::EmptyTitle)
+        ));
     }
 }

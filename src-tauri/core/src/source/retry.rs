@@ -63,7 +63,13 @@ mod tests {
     #[test]
     fn server_hint_wins() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay(1, Some(Duration::from_secs(3))), Duration::from_secs(3));
-        assert_eq!(p.delay(1, Some(Duration::from_secs(66))), Duration::from_secs(66));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(66))),
+            Duration::from_secs(66)
+        );
     }
 }

@@ -96,25 +96,38 @@ impl TodoistClient {
     }
 
     pub async fn projects(&self) -> Result<Vec<Project>, TodoistError> {
-        let all: Vec<WireProject> = self.paged("/projects", &[], |p: &WireProject| &p.id).await?;
+        let all: Vec<WireProject> = self
+            .paged("/projects", &[], |p: &WireProject| &p.id)
+            .await?;
         Ok(all
             .into_iter()
             .filter(|p| !p.is_deleted && !p.is_archived)
-            .map(|p| Project { id: p.id, name: p.name })
+            .map(|p| Project {
+                id: p.id,
+                name: p.name,
+            })
             .collect())
     }
 
     /// Open tasks of one project (REST; the worker normally reads through `/sync`).
     pub async fn tasks(&self, project_id: &str) -> Result<Vec<Task>, TodoistError> {
         let all: Vec<WireTask> = self
-            .paged("/tasks", &[("project_id", project_id)], |t: &WireTask| &t.id)
+            .paged("/tasks", &[("project_id", project_id)], |t: &WireTask| {
+                &t.id
+            })
             .await?;
-        Ok(all.iter().filter(|t| t.is_open()).map(WireTask::to_task).collect())
+        Ok(all
+            .iter()
+            .filter(|t| t.is_open())
+            .map(WireTask::to_task)
+            .collect())
     }
 
     pub async fn comments(&self, task_id: &str) -> Result<Vec<Comment>, TodoistError> {
         let all: Vec<WireComment> = self
-            .paged("/comments", &[("task_id", task_id)], |c: &WireComment| &c.id)
+            .paged("/comments", &[("task_id", task_id)], |c: &WireComment| {
+                &c.id
+            })
             .await?;
         Ok(all
             .iter()
@@ -127,7 +140,9 @@ impl TodoistClient {
     pub async fn set_labels(&self, task_id: &str, labels: &[String]) -> Result<Task, TodoistError> {
         let body = serde_json::json!({ "labels": labels });
         let path = format!("/tasks/{task_id}");
-        let task: WireTask = self.json(Method::POST, &path, &[], Some(&body), "the task").await?;
+        let task: WireTask = self
+            .json(Method::POST, &path, &[], Some(&body), "the task")
+            .await?;
         Ok(task.to_task())
     }
 
@@ -141,7 +156,8 @@ impl TodoistClient {
 
     pub async fn close_task(&self, task_id: &str) -> Result<(), TodoistError> {
         let path = format!("/tasks/{task_id}/close");
-        self.send(Method::POST, &path, &[], None, "the task").await?;
+        self.send(Method::POST, &path, &[], None, "the task")
+            .await?;
         Ok(())
     }
 
@@ -151,8 +167,10 @@ impl TodoistClient {
         sync_token: &str,
         resource_types: &[&str],
     ) -> Result<SyncResponse, TodoistError> {
-        let body = serde_json::json!({ "sync_token": sync_token, "resource_types": resource_types });
-        self.json(Method::POST, "/sync", &[], Some(&body), "sync").await
+        let body =
+            serde_json::json!({ "sync_token": sync_token, "resource_types": resource_types });
+        self.json(Method::POST, "/sync", &[], Some(&body), "sync")
+            .await
     }
 
     /// Who the token belongs to: the cheapest call that proves the token works.
@@ -250,8 +268,10 @@ impl TodoistClient {
                 }
                 Err(e) => (self.network(path, e), None),
             };
-            let retryable = matches!(error, TodoistError::Network { .. } | TodoistError::RateLimited { .. })
-                || matches!(error, TodoistError::Api { status, .. } if status >= 500);
+            let retryable = matches!(
+                error,
+                TodoistError::Network { .. } | TodoistError::RateLimited { .. }
+            ) || matches!(error, TodoistError::Api { status, .. } if status >= 500);
             if !retryable || retry >= self.policy.max_retries {
                 return Err(error);
             }
@@ -264,9 +284,16 @@ impl TodoistClient {
 
     fn network(&self, path: &str, e: reqwest::Error) -> TodoistError {
         // reqwest's message can include the URL but never headers, so the token stays out.
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(&format!(": {s}"));
+            source = s.source();
+        }
         TodoistError::Network {
             url: format!("{}{}", self.base, path),
-            message: e.without_url().to_string(),
+            message,
         }
     }
 }

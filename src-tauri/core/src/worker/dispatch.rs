@@ -20,7 +20,8 @@ pub struct Dispatched {
 impl Worker {
     pub(super) fn invocation(&self, prompt: &str, shared: &Shared) -> Invocation {
         let e = &self.employee;
-        let mut remove_env: Vec<String> = claude::NESTING_VARS.iter().map(|s| s.to_string()).collect();
+        let mut remove_env: Vec<String> =
+            claude::NESTING_VARS.iter().map(|s| s.to_string()).collect();
         if !e.allow_api_key {
             remove_env.push(claude::API_KEY_VAR.into());
         }
@@ -83,10 +84,16 @@ impl Worker {
                         }
                     }
                 }
-                claude::Parsed::Unknown(kind) => tracing::debug!(run_id, kind, "skipped agent event"),
+                claude::Parsed::Unknown(kind) => {
+                    tracing::debug!(run_id, kind, "skipped agent event")
+                }
                 claude::Parsed::Garbage(why) => {
                     garbage += 1;
-                    tracing::warn!(run_id, why, "agent printed a line that is not stream JSON; skipped");
+                    tracing::warn!(
+                        run_id,
+                        why,
+                        "agent printed a line that is not stream JSON; skipped"
+                    );
                 }
             }
         })
@@ -129,10 +136,17 @@ fn judge(
     }
     let stderr_hint = || {
         let line = agent::first_line(
-            tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(""),
+            tail.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or(""),
             200,
         );
-        if line.is_empty() { String::new() } else { format!(": {line}") }
+        if line.is_empty() {
+            String::new()
+        } else {
+            format!(": {line}")
+        }
     };
     let garbage_note = if garbage > 0 {
         format!(" ({garbage} output lines were not valid stream JSON)")
@@ -165,7 +179,10 @@ fn judge(
         }
         (Exit::Code(c), Some(_)) => {
             end.exit_code = Some(c);
-            end.error = Some(format!("the agent reported success but exited with code {c}{}", stderr_hint()));
+            end.error = Some(format!(
+                "the agent reported success but exited with code {c}{}",
+                stderr_hint()
+            ));
         }
         (Exit::Code(0), None) => {
             end.exit_code = Some(0);
@@ -173,10 +190,16 @@ fn judge(
         }
         (Exit::Code(c), None) => {
             end.exit_code = Some(c);
-            end.error = Some(format!("the agent exited with code {c} without a result{}{garbage_note}", stderr_hint()));
+            end.error = Some(format!(
+                "the agent exited with code {c} without a result{}{garbage_note}",
+                stderr_hint()
+            ));
         }
         (Exit::Signal(s), _) => {
-            end.error = Some(format!("the agent was killed by signal {s}{}", stderr_hint()));
+            end.error = Some(format!(
+                "the agent was killed by signal {s}{}",
+                stderr_hint()
+            ));
         }
     }
     end

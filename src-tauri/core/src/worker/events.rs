@@ -44,8 +44,5 @@ pub enum WorkerEvent {
         scope: String,
     },
     /// Something a person must fix or that stopped this cycle (token, CLI, outage).
-    Problem {
-        employee: String,
-        message: String,
-    },
+    Problem { employee: String, message: String },
 }

@@ -29,7 +29,8 @@ impl LiveComments {
                     _ = tick.tick() => {}
                     _ = s.cancelled() => break,
                 }
-                let lines: Vec<String> = std::mem::take(&mut *p.lock().unwrap_or_else(|e| e.into_inner()));
+                let lines: Vec<String> =
+                    std::mem::take(&mut *p.lock().unwrap_or_else(|e| e.into_inner()));
                 if lines.is_empty() {
                     continue;
                 }
@@ -38,11 +39,18 @@ impl LiveComments {
                 }
             }
         });
-        Self { pending, stop, task }
+        Self {
+            pending,
+            stop,
+            task,
+        }
     }
 
     pub fn push(&self, line: String) {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(line);
     }
 
     /// Stops posting; what is still pending is covered by the final comment.

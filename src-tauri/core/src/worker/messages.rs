@@ -49,7 +49,10 @@ pub fn failed(attempt: u32, max: u32, reason: &str, stderr_tail: &str) -> String
             .nth(STDERR_CHARS)
             .map(|(i, _)| i)
             .unwrap_or(0);
-        out.push_str(&format!("\n\nEnd of the agent's error output:\n```\n{}\n```", &tail[start..]));
+        out.push_str(&format!(
+            "\n\nEnd of the agent's error output:\n```\n{}\n```",
+            &tail[start..]
+        ));
     }
     out
 }
@@ -141,6 +144,9 @@ mod tests {
                 inside_workspace: true,
             }],
         );
-        assert_eq!(d, "Done. Ready for review.\n\nSummary\n\nDrafts:\n- `drafts/a.md`");
+        assert_eq!(
+            d,
+            "Done. Ready for review.\n\nSummary\n\nDrafts:\n- `drafts/a.md`"
+        );
     }
 }

@@ -136,7 +136,9 @@ impl Worker {
             let now = Utc::now();
             let mut eligible: Vec<Task> = Vec::new();
             for t in tasks.iter().filter(|t| !tried.contains(&t.id)) {
-                let last = shared.history.last_run_for_task(&self.employee.name, &t.id)?;
+                let last = shared
+                    .history
+                    .last_run_for_task(&self.employee.name, &t.id)?;
                 if pick::check(t, &self.employee, last.as_ref(), now).is_ok() {
                     eligible.push(t.clone());
                 }
@@ -172,7 +174,11 @@ impl Worker {
         let since = start_of_today();
         let today = Local::now().date_naive().to_string();
         let checks = [
-            (self.employee.daily_usd, Some(self.employee.name.as_str()), "employee"),
+            (
+                self.employee.daily_usd,
+                Some(self.employee.name.as_str()),
+                "employee",
+            ),
             (shared.global_daily_usd, None, "global"),
         ];
         for (limit, who, scope) in checks {
@@ -214,7 +220,10 @@ impl Worker {
         let claimed = labels::claimed(&task.labels);
         self.source.set_labels(&task.id, &claimed).await?;
         self.source
-            .comment(&task.id, &messages::claim(attempt, e.max_attempts, &shared.machine))
+            .comment(
+                &task.id,
+                &messages::claim(attempt, e.max_attempts, &shared.machine),
+            )
             .await?;
 
         let feedback = match self.source.comments(&task.id).await {
@@ -252,7 +261,9 @@ impl Worker {
         let done = self.dispatch(shared, run_id, &task, &inv, cancel).await;
         // History first: whatever happens to the source next, the run is on record.
         shared.history.finish_run(run_id, &done.end, &done.drafts)?;
-        let gave_up = self.report(&task, &claimed, attempt, &done.end, &done.drafts).await;
+        let gave_up = self
+            .report(&task, &claimed, attempt, &done.end, &done.drafts)
+            .await;
         self.event(
             shared,
             WorkerEvent::RunFinished {
@@ -267,7 +278,10 @@ impl Worker {
             },
         );
         if let Err(err) = gave_up {
-            self.problem(shared, format!("run #{run_id} finished but the task could not be updated: {err}"));
+            self.problem(
+                shared,
+                format!("run #{run_id} finished but the task could not be updated: {err}"),
+            );
             return Err(err.into());
         }
         Ok((run_id, done.end.status))
@@ -285,14 +299,18 @@ impl Worker {
         let max = self.employee.max_attempts;
         match end.status {
             RunStatus::Succeeded => {
-                self.source.set_labels(&task.id, &labels::done(claimed)).await?;
+                self.source
+                    .set_labels(&task.id, &labels::done(claimed))
+                    .await?;
                 self.source
                     .comment(&task.id, &messages::done(end.summary.as_deref(), drafts))
                     .await?;
                 Ok(false)
             }
             RunStatus::Cancelled | RunStatus::Interrupted => {
-                self.source.set_labels(&task.id, &labels::released(claimed)).await?;
+                self.source
+                    .set_labels(&task.id, &labels::released(claimed))
+                    .await?;
                 self.source.comment(&task.id, &messages::stopped()).await?;
                 Ok(false)
             }

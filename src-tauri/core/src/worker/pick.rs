@@ -127,8 +127,14 @@ mod tests {
         let e = employee();
         let now = Utc::now();
         assert_eq!(check(&task("a", &[]), &e, None, now), Ok(()));
-        assert_eq!(check(&task("a", &["agent-done"]), &e, None, now), Err(Skip::Done));
-        assert_eq!(check(&task("a", &["agent-failed"]), &e, None, now), Err(Skip::GaveUp));
+        assert_eq!(
+            check(&task("a", &["agent-done"]), &e, None, now),
+            Err(Skip::Done)
+        );
+        assert_eq!(
+            check(&task("a", &["agent-failed"]), &e, None, now),
+            Err(Skip::GaveUp)
+        );
         assert_eq!(
             check(&task("a", &["agent-retry-3"]), &e, None, now),
             Err(Skip::OutOfAttempts)
@@ -152,7 +158,10 @@ mod tests {
         let now = Utc::now();
         let mut t = task("a", &["agent-retry-2"]);
         t.updated_at = Some(now - Duration::seconds(100));
-        assert!(matches!(check(&t, &e, None, now), Err(Skip::BackingOff { .. })));
+        assert!(matches!(
+            check(&t, &e, None, now),
+            Err(Skip::BackingOff { .. })
+        ));
         t.updated_at = Some(now - Duration::seconds(121));
         assert_eq!(check(&t, &e, None, now), Ok(()));
         assert_eq!(backoff(&e, 1), Duration::seconds(60));

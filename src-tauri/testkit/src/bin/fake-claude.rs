@@ -82,12 +82,23 @@ fn main() {
         eprintln!("fake-claude: only print mode (-p) is supported");
         std::process::exit(1);
     }
-    if !argv.windows(2).any(|w| w[0] == "--output-format" && w[1] == "stream-json") || !has("--verbose") {
+    if !argv
+        .windows(2)
+        .any(|w| w[0] == "--output-format" && w[1] == "stream-json")
+        || !has("--verbose")
+    {
         eprintln!("Error: When using --print, --output-format=stream-json requires --verbose");
         std::process::exit(1);
     }
-    let Some(prompt) = argv.iter().position(|a| a == "--").and_then(|i| argv.get(i + 1)).cloned() else {
-        eprintln!("Error: Input must be provided either through stdin or as a prompt argument when using --print");
+    let Some(prompt) = argv
+        .iter()
+        .position(|a| a == "--")
+        .and_then(|i| argv.get(i + 1))
+        .cloned()
+    else {
+        eprintln!(
+            "Error: Input must be provided either through stdin or as a prompt argument when using --print"
+        );
         std::process::exit(1);
     };
     let cwd = std::env::current_dir()
@@ -112,43 +123,72 @@ fn main() {
         std::process::exit(1);
     }
     if prompt.contains("[budget]") {
-        emit(r#"{"type":"system","subtype":"init","session_id":"b","model":"claude-sonnet-4-5","uuid":"i"}"#, delay);
-        emit(r#"{"type":"result","subtype":"error_max_budget_usd","is_error":true,"num_turns":3,"session_id":"b","total_cost_usd":1.02,"usage":{"input_tokens":100,"output_tokens":10},"permission_denials":[],"errors":["Exceeded USD budget (1)"]}"#, delay);
+        emit(
+            r#"{"type":"system","subtype":"init","session_id":"b","model":"claude-sonnet-4-5","uuid":"i"}"#,
+            delay,
+        );
+        emit(
+            r#"{"type":"result","subtype":"error_max_budget_usd","is_error":true,"num_turns":3,"session_id":"b","total_cost_usd":1.02,"usage":{"input_tokens":100,"output_tokens":10},"permission_denials":[],"errors":["Exceeded USD budget (1)"]}"#,
+            delay,
+        );
         std::process::exit(1);
     }
     if prompt.contains("[hang]") {
-        emit(r#"{"type":"system","subtype":"init","session_id":"h","model":"claude-sonnet-4-5","uuid":"i"}"#, delay);
+        emit(
+            r#"{"type":"system","subtype":"init","session_id":"h","model":"claude-sonnet-4-5","uuid":"i"}"#,
+            delay,
+        );
         let child = std::process::Command::new("sleep").arg("600").spawn();
         let grandchild = child.as_ref().map(|c| c.id()).unwrap_or(0);
-        let _ = std::fs::write("hang.pids", format!("{} {grandchild}\n", std::process::id()));
-        emit(r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t","name":"Bash","input":{"command":"sleep 600","description":"Wait for something that never comes"}}]}}"#, Duration::ZERO);
+        let _ = std::fs::write(
+            "hang.pids",
+            format!("{} {grandchild}\n", std::process::id()),
+        );
+        emit(
+            r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t","name":"Bash","input":{"command":"sleep 600","description":"Wait for something that never comes"}}]}}"#,
+            Duration::ZERO,
+        );
         loop {
             std::thread::sleep(Duration::from_secs(3600));
         }
     }
     if prompt.contains("[garbage]") {
         emit("Loading configuration…", delay);
-        emit(r#"{"type":"system","subtype":"init","session_id":"g","model":"claude-sonnet-4-5","uuid":"i"}"#, delay);
+        emit(
+            r#"{"type":"system","subtype":"init","session_id":"g","model":"claude-sonnet-4-5","uuid":"i"}"#,
+            delay,
+        );
         emit("\u{1b}[31mthis is not json\u{1b}[0m", delay);
         emit(r#"{"type":"brand_new_event","payload":{}}"#, delay);
         emit(r#"{"type":"assistant","message":{"content":"#, delay);
         return;
     }
     if prompt.contains("[crash]") {
-        emit(r#"{"type":"system","subtype":"init","session_id":"c","model":"claude-sonnet-4-5","uuid":"i"}"#, delay);
+        emit(
+            r#"{"type":"system","subtype":"init","session_id":"c","model":"claude-sonnet-4-5","uuid":"i"}"#,
+            delay,
+        );
         eprintln!("Error: something broke inside the agent\n    at main (cli.js:1:1)");
         std::process::exit(2);
     }
 
     let _ = std::fs::create_dir_all("drafts");
-    let body = format!("# Draft: {}\n\n{prompt}\n\n[NEEDS INPUT: a real customer quote]\n", prompt.lines().next().unwrap_or(""));
+    let body = format!(
+        "# Draft: {}\n\n{prompt}\n\n[NEEDS INPUT: a real customer quote]\n",
+        prompt.lines().next().unwrap_or("")
+    );
     let _ = std::fs::write(&draft, body);
     if prompt.contains("[outside]") {
-        let outside = std::path::Path::new(&cwd).join("..").join(format!("outside-{slug}.md"));
+        let outside = std::path::Path::new(&cwd)
+            .join("..")
+            .join(format!("outside-{slug}.md"));
         let _ = std::fs::write(&outside, "written outside");
         let ev = serde_json::json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":"toolu_out","name":"Write","input":{"file_path": outside, "content":"x"}}]}});
         emit(&ev.to_string(), delay);
-        emit(r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_out","content":"ok"}]}}"#, delay);
+        emit(
+            r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_out","content":"ok"}]}}"#,
+            delay,
+        );
     }
     replay(SUCCESS, &cwd, &draft, delay);
 }

@@ -1,6 +1,6 @@
 //! Shared set-up for the integration tests: a temp home, workspaces, employees that use the
 //! fake agent, and an engine pointed at the fake Todoist server.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use delegate_core::config::{Employee, SourceKind, edit};
 use delegate_core::history::RunDetail;
@@ -23,7 +23,11 @@ impl Home {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::under(dir.path());
         if let Some(url) = api_url {
-            std::fs::write(&paths.config_file, format!("[todoist]\napi_url = \"{url}\"\n")).unwrap();
+            std::fs::write(
+                &paths.config_file,
+                format!("[todoist]\napi_url = \"{url}\"\n"),
+            )
+            .unwrap();
         }
         Self { dir, paths }
     }
@@ -67,7 +71,10 @@ pub async fn server_with_project(name: &str) -> (FakeTodoist, String) {
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
             state != Some("Z")
         }
         Err(_) => false,

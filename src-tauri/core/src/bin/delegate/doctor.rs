@@ -1,11 +1,11 @@
 //! `delegate doctor`: one line per check, each failure with what to do about it.
 
 use anyhow::Result;
+use delegate_core::Paths;
 use delegate_core::agent::spawn;
 use delegate_core::config::{Config, SourceKind};
 use delegate_core::secrets::{self, TokenOrigin};
 use delegate_core::source::{RetryPolicy, TodoistAccount, TodoistClient};
-use delegate_core::Paths;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,22 +35,43 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
             c
         }
         Err(e) => {
-            r.fail(&format!("config: {e}"), "edit the file at the line shown, then run `delegate doctor` again");
+            r.fail(
+                &format!("config: {e}"),
+                "edit the file at the line shown, then run `delegate doctor` again",
+            );
             return Ok(ExitCode::FAILURE);
         }
     };
     if config.employees.is_empty() {
-        r.fail("no employees", "add one with `delegate employee add NAME --workspace DIR`");
+        r.fail(
+            "no employees",
+            "add one with `delegate employee add NAME --workspace DIR`",
+        );
     }
 
-    let todoist: Vec<_> = config.employees.iter().filter(|e| e.source == SourceKind::Todoist).collect();
+    let todoist: Vec<_> = config
+        .employees
+        .iter()
+        .filter(|e| e.source == SourceKind::Todoist)
+        .collect();
     if !todoist.is_empty() {
         let store = super::keychain();
         match secrets::todoist_token(store.as_ref()) {
             Ok(Some((token, origin))) => {
-                let from = if origin == TokenOrigin::Environment { "TODOIST_API_TOKEN" } else { "the OS keychain" };
+                let from = if origin == TokenOrigin::Environment {
+                    "TODOIST_API_TOKEN"
+                } else {
+                    "the OS keychain"
+                };
                 r.ok(&format!("Todoist token present (from {from})"));
-                let client = TodoistClient::new(&config.api_url(), token, RetryPolicy { max_retries: 1, ..RetryPolicy::default() })?;
+                let client = TodoistClient::new(
+                    &config.api_url(),
+                    token,
+                    RetryPolicy {
+                        max_retries: 1,
+                        ..RetryPolicy::default()
+                    },
+                )?;
                 match client.user().await {
                     Ok(u) => {
                         r.ok(&format!("Todoist accepts the token: connected as {} <{}>", u.full_name, u.email));
@@ -66,8 +87,14 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
                     Err(e) => r.fail(&format!("Todoist: {e}"), "copy a fresh token from Todoist → Settings → Integrations → Developer and run `delegate token set`"),
                 }
             }
-            Ok(None) => r.fail("no Todoist token", "run `delegate token set` (or set TODOIST_API_TOKEN)"),
-            Err(e) => r.fail(&format!("keychain: {e}"), "see the hint above, or set TODOIST_API_TOKEN"),
+            Ok(None) => r.fail(
+                "no Todoist token",
+                "run `delegate token set` (or set TODOIST_API_TOKEN)",
+            ),
+            Err(e) => r.fail(
+                &format!("keychain: {e}"),
+                "see the hint above, or set TODOIST_API_TOKEN",
+            ),
         }
     }
 
@@ -80,10 +107,18 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
             ),
         }
         if e.workspace.is_dir() {
-            r.ok(&format!("{}: workspace {} exists", e.name, e.workspace.display()));
+            r.ok(&format!(
+                "{}: workspace {} exists",
+                e.name,
+                e.workspace.display()
+            ));
         } else {
             r.fail(
-                &format!("{}: workspace {} does not exist", e.name, e.workspace.display()),
+                &format!(
+                    "{}: workspace {} does not exist",
+                    e.name,
+                    e.workspace.display()
+                ),
                 &format!("create it: mkdir -p '{}'", e.workspace.display()),
             );
         }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 #[derive(Subcommand)]
 pub enum EmployeeCommand {
     /// Add an employee (validated, written to config.toml keeping your comments).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List employees.
     List {
         /// Print JSON instead of a table.
@@ -79,7 +79,7 @@ pub struct AddArgs {
 
 pub async fn employee(paths: Paths, cmd: EmployeeCommand) -> Result<ExitCode> {
     match cmd {
-        EmployeeCommand::Add(a) => add(&paths, a)?,
+        EmployeeCommand::Add(a) => add(&paths, *a)?,
         EmployeeCommand::List { json } => list(&paths, json)?,
         EmployeeCommand::Remove { name } => {
             config::edit::remove_employee(&paths.config_file, &name)?;
@@ -107,10 +107,18 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
         e.model = v;
     }
     if let Some(v) = a.allowed_tools {
-        e.allowed_tools = v.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+        e.allowed_tools = v
+            .into_iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
     }
     if let Some(v) = a.disallowed_tools {
-        e.disallowed_tools = v.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+        e.disallowed_tools = v
+            .into_iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
     }
     e.permission_mode = a.permission_mode;
     e.max_turns = a.max_turns;

@@ -96,14 +96,22 @@ pub fn show(paths: Paths, a: ShowArgs) -> Result<ExitCode> {
     }
     let r = &d.run;
     println!("Run #{} — {}", r.id, r.status);
-    println!("Task:      {} ({} task {})", r.task_title, r.source, r.task_id);
+    println!(
+        "Task:      {} ({} task {})",
+        r.task_title, r.source, r.task_id
+    );
     if let Some(url) = &d.task_url {
         println!("Link:      {url}");
     }
-    println!("Employee:  {} (attempt {} of {}) on {}", r.employee, r.attempt, r.max_attempts, d.machine);
+    println!(
+        "Employee:  {} (attempt {} of {}) on {}",
+        r.employee, r.attempt, r.max_attempts, d.machine
+    );
     println!(
         "Started:   {}   Took: {}",
-        r.started_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S"),
+        r.started_at
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S"),
         duration(r)
     );
     let tokens = match (d.tokens_in, d.tokens_out) {
@@ -121,7 +129,11 @@ pub fn show(paths: Paths, a: ShowArgs) -> Result<ExitCode> {
     if !d.progress.is_empty() {
         println!("\nProgress:");
         for p in &d.progress {
-            println!("  {}  {}", p.at.with_timezone(&Local).format("%H:%M:%S"), p.line);
+            println!(
+                "  {}  {}",
+                p.at.with_timezone(&Local).format("%H:%M:%S"),
+                p.line
+            );
         }
     }
     if let Some(s) = &r.summary {
@@ -142,7 +154,11 @@ pub fn show(paths: Paths, a: ShowArgs) -> Result<ExitCode> {
     if !d.drafts.is_empty() {
         println!("\nDrafts:");
         for dr in &d.drafts {
-            let flag = if dr.inside_workspace { "" } else { "  ⚠️ outside the workspace" };
+            let flag = if dr.inside_workspace {
+                ""
+            } else {
+                "  ⚠️ outside the workspace"
+            };
             println!("  {}{flag}", dr.path);
         }
     }

@@ -159,7 +159,9 @@ async fn print_events(
             } => println!(
                 "[{employee}] {scope} daily budget reached: ${spent_usd:.2} of ${limit_usd:.2}; no new tasks today"
             ),
-            WorkerEvent::Problem { employee, message } if problems => println!("[{employee}] problem: {message}"),
+            WorkerEvent::Problem { employee, message } if problems => {
+                println!("[{employee}] problem: {message}")
+            }
             _ => {}
         }
     }

@@ -45,7 +45,10 @@ pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
                 );
             }
             let id = queue.add_task(&e.name, &title, &description, priority)?;
-            println!("Added task {id} for {}. Run it with `delegate run --employee \"{}\"`.", e.name, e.name);
+            println!(
+                "Added task {id} for {}. Run it with `delegate run --employee \"{}\"`.",
+                e.name, e.name
+            );
         }
         TaskCommand::List { limit } => {
             let all = queue.all_tasks(limit)?;
@@ -53,8 +56,15 @@ pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
                 println!("The local queue is empty.");
             }
             for t in all {
-                let state = if t.closed { "closed".to_string() } else { t.task.labels.join(",") };
-                println!("{:>5}  {:<16} {:<24} {}", t.task.id, t.employee, state, t.task.title);
+                let state = if t.closed {
+                    "closed".to_string()
+                } else {
+                    t.task.labels.join(",")
+                };
+                println!(
+                    "{:>5}  {:<16} {:<24} {}",
+                    t.task.id, t.employee, state, t.task.title
+                );
             }
         }
     }
