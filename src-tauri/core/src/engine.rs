@@ -38,6 +38,13 @@ pub enum EngineError {
     Disabled(String),
 }
 
+/// Tuning knobs with sensible defaults.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// How often live progress comments are posted (default 30 s).
+    pub live_comment_period: Option<Duration>,
+}
+
 pub struct Engine {
     paths: Paths,
     config: Config,
@@ -62,6 +69,14 @@ impl Engine {
     /// Loads the config, opens the databases and marks runs a dead process left `running`
     /// as `interrupted`.
     pub fn open(paths: Paths, store: Arc<dyn SecretStore>) -> Result<Self, EngineError> {
+        Self::open_with(paths, store, EngineOptions::default())
+    }
+
+    pub fn open_with(
+        paths: Paths,
+        store: Arc<dyn SecretStore>,
+        options: EngineOptions,
+    ) -> Result<Self, EngineError> {
         let config = Config::load(&paths.config_file)?;
         let history = Arc::new(History::open(&paths.history_db())?);
         let queue = Arc::new(LocalQueue::open(&paths.queue_db())?);
@@ -79,13 +94,11 @@ impl Engine {
             scrub.push(token);
         }
         let (events, _) = broadcast::channel(1024);
-        let shared = Arc::new(Shared::new(
-            history,
-            events,
-            machine,
-            scrub,
-            config.budget.daily_usd,
-        ));
+        let mut shared = Shared::new(history, events, machine, scrub, config.budget.daily_usd);
+        if let Some(p) = options.live_comment_period {
+            shared.live_period = p;
+        }
+        let shared = Arc::new(shared);
         Ok(Self {
             paths,
             config,

@@ -14,5 +14,5 @@ pub mod source;
 pub mod worker;
 
 pub use config::{Config, Employee};
-pub use engine::{Engine, EngineError};
+pub use engine::{Engine, EngineError, EngineOptions};
 pub use paths::Paths;

@@ -490,20 +490,27 @@ fn the_agent_dies_with_delegate_and_the_run_is_marked_interrupted() {
 
     let out = ok(delegate(dir.path()).args(["history"]).output().unwrap());
     assert!(out.contains("running"), "{out}");
-    // The next start marks the dead process's run as interrupted.
+    // The next start marks the dead process's run as interrupted and, since the claim was
+    // this machine's own, takes the task back at once instead of waiting out the lease.
+    std::fs::remove_file(ws.join("hang.pids")).unwrap();
     let mut c = delegate(dir.path());
     c.args(["run", "--employee", "Slow"]);
     let c = c.stdout(Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM);
+    let again = pids(&wait_for(&ws.join("hang.pids")));
+    kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM).unwrap();
     let text = String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap();
     assert!(
         text.contains("Marked 1 run(s) left running by a stopped Delegate as interrupted."),
         "{text}"
     );
-    let out = ok(delegate(dir.path())
-        .args(["history", "--status", "interrupted"])
-        .output()
-        .unwrap());
-    assert!(out.contains("#1  interrupted"), "{out}");
+    assert!(
+        text.contains("run #2: “Wait for ever [hang]” (attempt 1 of 3)"),
+        "{text}"
+    );
+    assert!(wait_gone(again[0]) && wait_gone(again[1]));
+    let out = ok(delegate(dir.path()).args(["history"]).output().unwrap());
+    assert!(
+        out.contains("#1  interrupted") && out.contains("#2  cancelled"),
+        "{out}"
+    );
 }

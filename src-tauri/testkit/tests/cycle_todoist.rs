@@ -525,3 +525,33 @@ async fn an_unknown_project_is_reported_with_the_choices() {
         "Todoist project \"Typo\" not found; projects in this account: Real one"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_progress_is_batched_into_comments() {
+    let (server, project) = server_with_project("P").await;
+    let task = server.add_task(&project, "Narrate as you go [slow]", "");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("P", SourceKind::Todoist, Some("P"));
+    e.live_progress = true;
+    home.add(&e);
+    let engine = delegate_core::Engine::open_with(
+        home.paths.clone(),
+        std::sync::Arc::new(delegate_core::secrets::MemoryStore::with(TOKEN)),
+        delegate_core::EngineOptions {
+            live_comment_period: Some(Duration::from_secs(1)),
+        },
+    )
+    .unwrap();
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
+    let c = server.comments(&task);
+    let progress: Vec<&String> = c.iter().filter(|c| c.starts_with("Progress:")).collect();
+    // About 4 s of output at one comment per second: batched, not one comment per line.
+    assert!((2..=6).contains(&progress.len()), "{c:#?}");
+    let lines: usize = progress.iter().map(|p| p.matches("\n• ").count()).sum();
+    assert!(lines >= 5, "{progress:#?}");
+    assert!(c.first().unwrap().starts_with("Working on it"));
+    assert!(c.last().unwrap().starts_with("Done. Ready for review."));
+}

@@ -53,7 +53,7 @@ impl Worker {
         let live = self
             .employee
             .live_progress
-            .then(|| LiveComments::start(self.source.clone(), task.id.clone()));
+            .then(|| LiveComments::start(self.source.clone(), task.id.clone(), shared.live_period));
         let emit = |line: String| {
             if let Err(e) = shared.history.add_progress(run_id, &line) {
                 tracing::warn!(run_id, error = %e, "cannot record a progress line");

@@ -17,12 +17,12 @@ pub struct LiveComments {
 }
 
 impl LiveComments {
-    pub fn start(source: Source, task_id: String) -> Self {
+    pub fn start(source: Source, task_id: String, period: Duration) -> Self {
         let pending: Arc<Mutex<Vec<String>>> = Arc::default();
         let stop = CancellationToken::new();
         let (p, s) = (pending.clone(), stop.clone());
         let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(PERIOD);
+            let mut tick = tokio::time::interval(period);
             tick.tick().await;
             loop {
                 tokio::select! {

@@ -40,6 +40,8 @@ pub struct Shared {
     /// Values that must never reach an agent's environment.
     pub secrets: Vec<Secret>,
     pub global_daily_usd: Option<f64>,
+    /// How often live progress is posted to a task (employees with `live_progress`).
+    pub live_period: Duration,
     /// (employee or "*", local date) pairs already told about a reached budget.
     budget_told: Mutex<HashSet<(String, String)>>,
 }
@@ -58,6 +60,7 @@ impl Shared {
             machine,
             secrets,
             global_daily_usd,
+            live_period: live::PERIOD,
             budget_told: Mutex::new(HashSet::new()),
         }
     }

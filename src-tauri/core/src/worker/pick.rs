@@ -3,7 +3,7 @@
 //! due date and the project's own order.
 
 use crate::config::Employee;
-use crate::history::RunSummary;
+use crate::history::{RunStatus, RunSummary};
 use crate::labels;
 use crate::source::Task;
 use chrono::{DateTime, Duration, Utc};
@@ -23,6 +23,19 @@ pub enum Skip {
     OutOfAttempts,
     BackingOff { until: DateTime<Utc> },
     NotDueYet,
+}
+
+/// Slack for clock differences between Todoist's `updated_at` and this machine.
+const CLOCK_SLACK_SECS: i64 = 30;
+
+/// The claim is this machine's own, from a run that was interrupted (Delegate died): no one
+/// else touched the task since, so it can be taken back at once instead of after the lease.
+fn ours_and_dead(task: &Task, last_run: Option<&RunSummary>) -> bool {
+    let Some(run) = last_run.filter(|r| r.status == RunStatus::Interrupted) else {
+        return false;
+    };
+    task.updated_at
+        .is_none_or(|u| u <= run.started_at + Duration::seconds(CLOCK_SLACK_SECS))
 }
 
 /// The wait before attempt `failures + 1`.
@@ -54,7 +67,7 @@ pub fn check(
             .into_iter()
             .chain(last_run.map(|r| r.started_at))
             .max();
-        if claimed_at.is_some_and(|t| t + lease > now) {
+        if claimed_at.is_some_and(|t| t + lease > now) && !ours_and_dead(task, last_run) {
             return Err(Skip::ClaimedElsewhere);
         }
     }
@@ -150,6 +163,36 @@ mod tests {
         assert_eq!(check(&t, &e, None, now), Err(Skip::ClaimedElsewhere));
         t.updated_at = Some(now - Duration::seconds(300 + CLAIM_GRACE_SECS + 1));
         assert_eq!(check(&t, &e, None, now), Ok(()));
+    }
+
+    #[test]
+    fn our_own_interrupted_claim_is_taken_back_at_once() {
+        let e = employee();
+        let now = Utc::now();
+        let mut t = task("a", &["agent-working"]);
+        t.updated_at = Some(now - Duration::seconds(10));
+        let mut run = RunSummary {
+            id: 1,
+            employee: "W".into(),
+            source: "local".into(),
+            task_id: "a".into(),
+            task_title: "a".into(),
+            attempt: 1,
+            max_attempts: 3,
+            status: RunStatus::Interrupted,
+            started_at: now - Duration::seconds(9),
+            ended_at: Some(now),
+            cost_usd: None,
+            summary: None,
+            error: None,
+        };
+        assert_eq!(check(&t, &e, Some(&run), now), Ok(()));
+        // Someone claimed it after our run started: theirs, keep off.
+        run.started_at = now - Duration::seconds(100);
+        assert_eq!(check(&t, &e, Some(&run), now), Err(Skip::ClaimedElsewhere));
+        run.status = RunStatus::Failed;
+        run.started_at = now - Duration::seconds(9);
+        assert_eq!(check(&t, &e, Some(&run), now), Err(Skip::ClaimedElsewhere));
     }
 
     #[test]
