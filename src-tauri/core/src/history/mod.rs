@@ -316,12 +316,19 @@ impl History {
         since: DateTime<Utc>,
     ) -> Result<f64, HistoryError> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT COALESCE(SUM(cost_usd), 0) FROM runs
-                 WHERE started_at >= ?1 AND (?2 IS NULL OR employee = ?2)",
-                params![stamp(since), employee],
-                |r| r.get(0),
-            )?)
+            let total = match employee {
+                Some(e) => c.query_row(
+                    "SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE employee = ?1 AND started_at >= ?2",
+                    params![e, stamp(since)],
+                    |r| r.get(0),
+                )?,
+                None => c.query_row(
+                    "SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE started_at >= ?1",
+                    params![stamp(since)],
+                    |r| r.get(0),
+                )?,
+            };
+            Ok(total)
         })
     }
 }

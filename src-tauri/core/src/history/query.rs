@@ -54,31 +54,40 @@ fn escape_like(s: &str) -> String {
 impl History {
     pub fn list(&self, f: &RunFilter) -> Result<Vec<RunSummary>, HistoryError> {
         let limit = if f.limit == 0 { 50 } else { f.limit.min(1000) };
-        let text = f
-            .text
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| format!("%{}%", escape_like(t.trim())));
+        // Only the conditions in use go into the SQL, so SQLite can use the rowid range and
+        // the (employee, started_at) / (status, started_at) indexes.
+        let mut conditions: Vec<&str> = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(e) = &f.employee {
+            conditions.push("employee = ? COLLATE NOCASE");
+            values.push(e.clone().into());
+        }
+        if let Some(s) = f.status {
+            conditions.push("status = ?");
+            values.push(s.as_str().to_string().into());
+        }
+        if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            conditions
+                .push("(task_title LIKE ? ESCAPE '\\' OR task_description LIKE ? ESCAPE '\\')");
+            let pattern = format!("%{}%", escape_like(t.trim()));
+            values.push(pattern.clone().into());
+            values.push(pattern.into());
+        }
+        if let Some(b) = f.before_id {
+            conditions.push("id < ?");
+            values.push(b.into());
+        }
+        values.push((limit as i64).into());
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
         self.with(|c| {
-            let sql = format!(
-                "SELECT {SUMMARY_COLUMNS} FROM runs
-                 WHERE (?1 IS NULL OR employee = ?1 COLLATE NOCASE)
-                   AND (?2 IS NULL OR status = ?2)
-                   AND (?3 IS NULL OR task_title LIKE ?3 ESCAPE '\\' OR task_description LIKE ?3 ESCAPE '\\')
-                   AND (?4 IS NULL OR id < ?4)
-                 ORDER BY id DESC LIMIT ?5"
-            );
+            let sql =
+                format!("SELECT {SUMMARY_COLUMNS} FROM runs {filter} ORDER BY id DESC LIMIT ?");
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(
-                params![
-                    f.employee,
-                    f.status.map(RunStatus::as_str),
-                    text,
-                    f.before_id,
-                    limit as i64
-                ],
-                summary,
-            )?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), summary)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }

@@ -139,10 +139,18 @@ impl Worker {
             let now = Utc::now();
             let mut eligible: Vec<Task> = Vec::new();
             for t in tasks.iter().filter(|t| !tried.contains(&t.id)) {
-                let last = shared
-                    .history
-                    .last_run_for_task(&self.employee.name, &t.id)?;
-                if pick::check(t, &self.employee, last.as_ref(), now).is_ok() {
+                // Most tasks are settled by their labels alone; only claims and retries need
+                // this employee's history of the task.
+                let verdict = match pick::check(t, &self.employee, None, now) {
+                    Ok(()) | Err(pick::Skip::ClaimedElsewhere | pick::Skip::BackingOff { .. }) => {
+                        let last = shared
+                            .history
+                            .last_run_for_task(&self.employee.name, &t.id)?;
+                        pick::check(t, &self.employee, last.as_ref(), now)
+                    }
+                    other => other,
+                };
+                if verdict.is_ok() {
                     eligible.push(t.clone());
                 }
             }
