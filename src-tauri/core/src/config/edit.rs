@@ -11,16 +11,7 @@ const ALWAYS_WRITTEN: [&str; 5] = ["name", "source", "project", "workspace", "ag
 
 /// Appends `employee` after validating it against the file's current content.
 pub fn add_employee(path: &Path, employee: &Employee) -> Result<(), ConfigError> {
-    let text = read_or_empty(path)?;
-    let current = Config::parse(path, &text)?;
-    if current
-        .employees
-        .iter()
-        .any(|e| e.name.eq_ignore_ascii_case(&employee.name))
-    {
-        return Err(ConfigError::DuplicateEmployee(employee.name.clone()));
-    }
-    let mut doc = parse_mut(path, &text)?;
+    let mut doc = open_for_edit(path, &employee.name, None)?;
     let table = employee_table(employee, path)?;
     match doc.get_mut("employee") {
         Some(Item::ArrayOfTables(list)) => list.push(table),
@@ -65,17 +56,7 @@ pub fn remove_employee(path: &Path, name: &str) -> Result<(), ConfigError> {
 
 /// Replaces the employee called `name` with `employee`, keeping its position in the file.
 pub fn replace_employee(path: &Path, name: &str, employee: &Employee) -> Result<(), ConfigError> {
-    let text = read_or_empty(path)?;
-    let current = Config::parse(path, &text)?;
-    if !employee.name.eq_ignore_ascii_case(name)
-        && current
-            .employees
-            .iter()
-            .any(|e| e.name.eq_ignore_ascii_case(&employee.name))
-    {
-        return Err(ConfigError::DuplicateEmployee(employee.name.clone()));
-    }
-    let mut doc = parse_mut(path, &text)?;
+    let mut doc = open_for_edit(path, &employee.name, Some(name))?;
     let table = employee_table(employee, path)?;
     let slot = doc
         .get_mut("employee")
@@ -92,6 +73,25 @@ pub fn replace_employee(path: &Path, name: &str, employee: &Employee) -> Result<
     *slot = table;
     *slot.decor_mut() = decor;
     save_checked(path, &doc.to_string())
+}
+
+/// Reads and validates the file for an edit that gives an employee the name `new_name`;
+/// the name must be free unless it belongs to `replacing`.
+fn open_for_edit(
+    path: &Path,
+    new_name: &str,
+    replacing: Option<&str>,
+) -> Result<DocumentMut, ConfigError> {
+    let text = read_or_empty(path)?;
+    let current = Config::parse(path, &text)?;
+    let taken = current.employees.iter().any(|e| {
+        e.name.eq_ignore_ascii_case(new_name)
+            && !replacing.is_some_and(|r| r.eq_ignore_ascii_case(&e.name))
+    });
+    if taken {
+        return Err(ConfigError::DuplicateEmployee(new_name.to_string()));
+    }
+    parse_mut(path, &text)
 }
 
 fn employee_table(employee: &Employee, path: &Path) -> Result<Table, ConfigError> {
