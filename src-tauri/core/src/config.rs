@@ -2,7 +2,7 @@
 //! line and the field, and writes keep the person's comments (see [`edit`]).
 
 pub mod edit;
-mod validate;
+pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -196,6 +196,54 @@ impl Employee {
         }
     }
 
+    /// The tool scope in plain words, e.g. "can read files, write files in its workspace;
+    /// cannot run commands (Read, Write, …)".
+    pub fn permissions_summary(&self) -> String {
+        let any = |t: &str| {
+            self.allowed_tools
+                .iter()
+                .any(|x| x == t || x.starts_with(&format!("{t}(")))
+        };
+        let whole = |t: &str| self.allowed_tools.iter().any(|x| x == t);
+        let denied = |t: &str| self.disallowed_tools.iter().any(|x| x == t);
+        let mut can: Vec<String> = Vec::new();
+        if any("Read") || any("Glob") || any("Grep") {
+            can.push("read files".into());
+        }
+        if whole("Write") || whole("Edit") {
+            can.push("write files".into());
+        } else if any("Write") || any("Edit") {
+            let scopes: Vec<&str> = self
+                .allowed_tools
+                .iter()
+                .filter(|x| x.starts_with("Write(") || x.starts_with("Edit("))
+                .filter_map(|x| {
+                    x.split_once('(')
+                        .map(|(_, rest)| rest.trim_end_matches(')'))
+                })
+                .collect();
+            let mut scopes = scopes;
+            scopes.dedup();
+            can.push(format!("write only {}", scopes.join(", ")));
+        }
+        if any("WebFetch") || any("WebSearch") {
+            can.push("use the web".into());
+        }
+        let runs = if whole("Bash") && !denied("Bash") {
+            "; can run any command".to_string()
+        } else if any("Bash") && !denied("Bash") {
+            "; can run only the allowed commands".to_string()
+        } else {
+            "; cannot run commands".to_string()
+        };
+        let base = if can.is_empty() {
+            "cannot use any tool".to_string()
+        } else {
+            format!("can {} in its workspace", can.join(", "))
+        };
+        format!("{base}{runs} ({})", self.allowed_tools.join(", "))
+    }
+
     pub fn command(&self) -> &str {
         self.command
             .as_deref()
@@ -288,6 +336,28 @@ live_progress = false         # post progress lines to the task as comments (rat
             .to_string();
         assert!(err.contains("pol_secs"), "{err}");
         assert!(err.contains("line 20"), "{err}");
+    }
+
+    #[test]
+    fn permissions_in_plain_words() {
+        let mut e = Employee::new("A", SourceKind::Local, PathBuf::from("/w"));
+        assert_eq!(
+            e.permissions_summary(),
+            "can read files, write files in its workspace; cannot run commands (Read, Write, Edit, Glob, Grep)"
+        );
+        e.allowed_tools = vec![
+            "Read".into(),
+            "Write(drafts/**)".into(),
+            "Edit(drafts/**)".into(),
+        ];
+        assert!(e.permissions_summary().starts_with(
+            "can read files, write only drafts/** in its workspace; cannot run commands"
+        ));
+        e.allowed_tools.push("Bash(git log:*)".into());
+        assert!(
+            e.permissions_summary()
+                .contains("can run only the allowed commands")
+        );
     }
 
     #[test]

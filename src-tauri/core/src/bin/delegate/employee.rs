@@ -4,6 +4,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use delegate_core::Paths;
 use delegate_core::config::{self, AgentKind, Config, Employee, SourceKind};
+use delegate_core::template;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,6 +20,8 @@ pub enum EmployeeCommand {
     },
     /// Remove an employee (its history stays).
     Remove { name: String },
+    /// List the employee templates `add --template` accepts.
+    Templates,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -40,6 +43,11 @@ pub struct AddArgs {
     /// The employee's working folder (created if missing).
     #[arg(long)]
     workspace: PathBuf,
+    /// Start from a shipped template (see `delegate employee templates`): copies its rules,
+    /// skills and reference notes into the workspace (never over your files) and sets
+    /// defaults for the job. Flags given here override the defaults.
+    #[arg(long)]
+    template: Option<String>,
     /// Agent CLI program name on PATH or absolute path (default: claude).
     #[arg(long)]
     command: Option<String>,
@@ -81,6 +89,11 @@ pub async fn employee(paths: Paths, cmd: EmployeeCommand) -> Result<ExitCode> {
     match cmd {
         EmployeeCommand::Add(a) => add(&paths, *a)?,
         EmployeeCommand::List { json } => list(&paths, json)?,
+        EmployeeCommand::Templates => {
+            for t in template::TEMPLATES {
+                println!("{:<16} {} — {}", t.id, t.title, t.summary);
+            }
+        }
         EmployeeCommand::Remove { name } => {
             config::edit::remove_employee(&paths.config_file, &name)?;
             println!("Removed employee \"{name}\" (its run history is kept).");
@@ -100,6 +113,10 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
         bail!("--project is required with --source todoist (a Todoist project name or id)");
     }
     let mut e = Employee::new(&a.name, source, workspace.clone());
+    let chosen = a.template.as_deref().map(template::find).transpose()?;
+    if let Some(t) = chosen {
+        t.apply_defaults(&mut e);
+    }
     e.project = a.project;
     e.agent = AgentKind::Claude;
     e.command = a.command;
@@ -120,8 +137,12 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
             .filter(|t| !t.is_empty())
             .collect();
     }
-    e.permission_mode = a.permission_mode;
-    e.max_turns = a.max_turns;
+    if a.permission_mode.is_some() {
+        e.permission_mode = a.permission_mode;
+    }
+    if a.max_turns.is_some() {
+        e.max_turns = a.max_turns;
+    }
     if let Some(v) = a.timeout_secs {
         e.timeout_secs = v;
     }
@@ -131,7 +152,9 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     if let Some(v) = a.retry_backoff_secs {
         e.retry_backoff_secs = v;
     }
-    e.max_task_usd = a.max_task_usd;
+    if a.max_task_usd.is_some() {
+        e.max_task_usd = a.max_task_usd;
+    }
     e.daily_usd = a.daily_usd;
     if let Some(v) = a.poll_secs {
         e.poll_secs = v;
@@ -151,40 +174,25 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     if created {
         println!("Created its workspace {}.", workspace.display());
     }
-    println!("Permissions: {}", permissions(&e));
+    if let Some(t) = chosen {
+        let done = template::install(&workspace)?;
+        println!(
+            "Set it up as a {}: copied {} template file(s) (rules, skills, reference notes){}.",
+            t.title,
+            done.written.len(),
+            if done.kept.is_empty() {
+                String::new()
+            } else {
+                format!("; kept {} file(s) that were already there", done.kept.len())
+            }
+        );
+        println!(
+            "Edit {} to give it your voice and topics.",
+            workspace.join("reference").display()
+        );
+    }
+    println!("Permissions: {}", e.permissions_summary());
     Ok(())
-}
-
-/// The tool scope in plain words.
-pub fn permissions(e: &Employee) -> String {
-    let has = |t: &str| {
-        e.allowed_tools
-            .iter()
-            .any(|x| x == t || x.starts_with(&format!("{t}(")))
-    };
-    let mut can = Vec::new();
-    if has("Read") || has("Glob") || has("Grep") {
-        can.push("read files");
-    }
-    if has("Write") || has("Edit") {
-        can.push("write files");
-    }
-    if has("Bash") {
-        can.push("run the allowed commands");
-    }
-    if has("WebFetch") || has("WebSearch") {
-        can.push("use the web");
-    }
-    let mut text = if can.is_empty() {
-        "cannot use any tool".to_string()
-    } else {
-        format!("can {} in its workspace", can.join(", "))
-    };
-    if !has("Bash") {
-        text.push_str("; cannot run commands");
-    }
-    text.push_str(&format!(" ({})", e.allowed_tools.join(", ")));
-    text
 }
 
 fn list(paths: &Paths, json: bool) -> Result<()> {
@@ -212,7 +220,7 @@ fn list(paths: &Paths, json: bool) -> Result<()> {
             },
             e.model,
             e.workspace.display(),
-            permissions(e)
+            e.permissions_summary()
         );
     }
     Ok(())
