@@ -48,6 +48,10 @@ pub struct Config {
     pub todoist: TodoistSettings,
     #[serde(default)]
     pub budget: BudgetSettings,
+    #[serde(default)]
+    pub notifications: NotificationSettings,
+    #[serde(default)]
+    pub desktop: DesktopSettings,
     #[serde(default, rename = "employee")]
     pub employees: Vec<Employee>,
 }
@@ -65,6 +69,40 @@ pub struct BudgetSettings {
     /// Across all employees: no new dispatch once today's recorded spend reaches this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_usd: Option<f64>,
+}
+
+/// Which desktop notifications to show (all on by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    #[serde(default = "default_true")]
+    pub draft_ready: bool,
+    #[serde(default = "default_true")]
+    pub gave_up: bool,
+    #[serde(default = "default_true")]
+    pub budget_reached: bool,
+    #[serde(default = "default_true")]
+    pub token_rejected: bool,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            draft_ready: true,
+            gave_up: true,
+            budget_reached: true,
+            token_rejected: true,
+        }
+    }
+}
+
+/// Desktop app settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesktopSettings {
+    /// Start on login. Unset until the first successful setup turns it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autostart: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,10 @@ use crate::secrets::{self, Secret, SecretError, SecretStore};
 use crate::source::{
     LocalQueue, QueueError, RetryPolicy, Source, TodoistAccount, TodoistClient, TodoistError,
 };
-use crate::worker::{CycleReport, Shared, Worker, WorkerError, WorkerEvent};
-use std::sync::Arc;
+use crate::worker::{CycleReport, ProblemKind, Shared, Worker, WorkerError, WorkerEvent};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
@@ -47,12 +49,14 @@ pub struct EngineOptions {
 
 pub struct Engine {
     paths: Paths,
-    config: Config,
+    config: RwLock<Config>,
     queue: Arc<LocalQueue>,
     store: Arc<dyn SecretStore>,
     shared: Arc<Shared>,
     account: tokio::sync::Mutex<Option<Arc<TodoistAccount>>>,
     run_now: Arc<Notify>,
+    reload: Notify,
+    restart_all: AtomicBool,
     interrupted: usize,
 }
 
@@ -82,17 +86,7 @@ impl Engine {
         let queue = Arc::new(LocalQueue::open(&paths.queue_db())?);
         let machine = machine_name();
         let interrupted = history.mark_interrupted(&machine)?;
-        // Values to keep out of agent environments. Only touch the keychain when a Todoist
-        // employee exists, so a local-only setup never needs one.
-        let mut scrub = Vec::new();
-        if config
-            .employees
-            .iter()
-            .any(|e| e.source == SourceKind::Todoist)
-            && let Ok(Some((token, _))) = secrets::todoist_token(store.as_ref())
-        {
-            scrub.push(token);
-        }
+        let scrub = secrets_to_scrub(&config, store.as_ref());
         let (events, _) = broadcast::channel(1024);
         let mut shared = Shared::new(history, events, machine, scrub, config.budget.daily_usd);
         if let Some(p) = options.live_comment_period {
@@ -101,12 +95,14 @@ impl Engine {
         let shared = Arc::new(shared);
         Ok(Self {
             paths,
-            config,
+            config: RwLock::new(config),
             queue,
             store,
             shared,
             account: tokio::sync::Mutex::new(None),
             run_now: Arc::new(Notify::new()),
+            reload: Notify::new(),
+            restart_all: AtomicBool::new(false),
             interrupted,
         })
     }
@@ -114,8 +110,46 @@ impl Engine {
     pub fn paths(&self) -> &Paths {
         &self.paths
     }
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The configuration in use (a copy: it can be reloaded at any time).
+    pub fn config(&self) -> Config {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Re-reads `config.toml` and the token, and tells [`Engine::watch_all`] to restart the
+    /// employees that changed. Running agents finish their task first.
+    pub async fn reload_config(&self) -> Result<(), EngineError> {
+        let config = Config::load(&self.paths.config_file)?;
+        let scrub = secrets_to_scrub(&config, self.store.as_ref());
+        self.shared.update(scrub, config.budget.daily_usd);
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+        *self.account.lock().await = None;
+        self.restart_all.store(true, Ordering::SeqCst);
+        self.reload.notify_one();
+        Ok(())
+    }
+
+    /// The secret store the engine reads the token from.
+    pub fn store(&self) -> &Arc<dyn SecretStore> {
+        &self.store
+    }
+
+    /// Pauses or resumes one employee, or all (`None`). A running agent finishes its task.
+    pub fn set_paused(&self, employee: Option<&str>, paused: bool) {
+        self.shared.set_paused(employee, paused);
+        if !paused {
+            self.run_now.notify_waiters();
+        }
+    }
+
+    pub fn is_paused(&self, employee: &str) -> bool {
+        self.shared.is_paused(employee)
+    }
+
+    pub fn all_paused(&self) -> bool {
+        self.shared.all_paused()
     }
     pub fn history(&self) -> &History {
         &self.shared.history
@@ -147,7 +181,7 @@ impl Engine {
         }
         let (token, _) =
             secrets::todoist_token(self.store.as_ref())?.ok_or(EngineError::NoToken)?;
-        let client = TodoistClient::new(&self.config.api_url(), token, RetryPolicy::default())?;
+        let client = TodoistClient::new(&self.config().api_url(), token, RetryPolicy::default())?;
         let account = Arc::new(TodoistAccount::new(client));
         *slot = Some(account.clone());
         Ok(account)
@@ -173,9 +207,9 @@ impl Engine {
 
     /// The employees named (all enabled ones when `names` is empty).
     pub fn select(&self, names: &[String]) -> Result<Vec<Employee>, EngineError> {
+        let config = self.config();
         if names.is_empty() {
-            let all: Vec<Employee> = self
-                .config
+            let all: Vec<Employee> = config
                 .employees
                 .iter()
                 .filter(|e| e.enabled)
@@ -189,7 +223,7 @@ impl Engine {
         names
             .iter()
             .map(|n| {
-                let e = self.config.employee(n)?;
+                let e = config.employee(n)?;
                 if !e.enabled {
                     return Err(EngineError::Disabled(e.name.clone()));
                 }
@@ -215,10 +249,7 @@ impl Engine {
             let source = match self.source_for(e).await {
                 Ok(s) => s,
                 Err(err) => {
-                    let _ = self.shared.events.send(WorkerEvent::Problem {
-                        employee: e.name.clone(),
-                        message: err.to_string(),
-                    });
+                    self.tell_problem(&e.name, &err);
                     results.push((index, e.name.clone(), Err(err)));
                     continue;
                 }
@@ -247,45 +278,142 @@ impl Engine {
         results.into_iter().map(|(_, n, r)| (n, r)).collect()
     }
 
-    /// Keeps every employee polling at its own interval until `cancel` fires. A failing
+    fn tell_problem(&self, employee: &str, err: &EngineError) {
+        let _ = self.shared.events.send(WorkerEvent::Problem {
+            employee: employee.to_string(),
+            kind: err.problem_kind(),
+            message: err.to_string(),
+        });
+    }
+
+    /// Starts one employee's polling loop; it ends when `stop` (after the current run) or
+    /// `cancel` (stopping the agent) fires.
+    async fn spawn_watcher(
+        &self,
+        e: Employee,
+        stop: CancellationToken,
+        cancel: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let source = self.source_for(&e).await;
+        if let Err(err) = &source {
+            self.tell_problem(&e.name, err);
+        }
+        let shared = self.shared.clone();
+        let run_now = self.run_now.clone();
+        tokio::spawn(async move {
+            let Ok(source) = source else { return };
+            let poll = Duration::from_secs(e.poll_secs);
+            let worker = Worker {
+                employee: e,
+                source,
+            };
+            while !cancel.is_cancelled() && !stop.is_cancelled() {
+                if shared.is_paused(&worker.employee.name) {
+                    tracing::debug!(employee = %worker.employee.name, "paused; skipping a cycle");
+                } else if let Err(err) = worker.cycle(&shared, &cancel).await {
+                    tracing::warn!(employee = %worker.employee.name, error = %err, "cycle failed");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = run_now.notified() => {
+                        // "Run now" wants fresh data, not a snapshot from seconds ago.
+                        if let Source::Todoist { account, .. } = &worker.source {
+                            account.invalidate().await;
+                        }
+                    }
+                    _ = stop.cancelled() => {}
+                    _ = cancel.cancelled() => {}
+                }
+            }
+        })
+    }
+
+    /// Keeps the given employees polling at their own intervals until `cancel` fires. A failing
     /// employee is retried at its next poll; the others carry on.
     pub async fn watch(&self, employees: &[Employee], cancel: &CancellationToken) {
-        let mut set = JoinSet::new();
+        let mut handles = Vec::new();
         for e in employees.iter().cloned() {
-            let shared = self.shared.clone();
-            let cancel = cancel.clone();
-            let run_now = self.run_now.clone();
-            let source = self.source_for(&e).await;
-            set.spawn(async move {
-                let source = match source {
-                    Ok(s) => s,
-                    Err(err) => {
-                        let _ = shared.events.send(WorkerEvent::Problem {
-                            employee: e.name.clone(),
-                            message: err.to_string(),
-                        });
-                        return;
-                    }
-                };
-                let poll = Duration::from_secs(e.poll_secs);
-                let worker = Worker { employee: e, source };
-                while !cancel.is_cancelled() {
-                    if let Err(err) = worker.cycle(&shared, &cancel).await {
-                        tracing::warn!(employee = %worker.employee.name, error = %err, "cycle failed");
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = run_now.notified() => {
-                            // "Run now" wants fresh data, not a snapshot from seconds ago.
-                            if let Source::Todoist { account, .. } = &worker.source {
-                                account.invalidate().await;
-                            }
-                        }
-                        _ = cancel.cancelled() => {}
-                    }
-                }
-            });
+            handles.push(self.spawn_watcher(e, cancel.clone(), cancel.clone()).await);
         }
-        while set.join_next().await.is_some() {}
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+
+    /// Keeps every enabled employee polling until `cancel` fires, following
+    /// [`Engine::reload_config`]: added employees start, removed ones stop, changed ones
+    /// restart — each after its current run, never in the middle of one.
+    pub async fn watch_all(&self, cancel: &CancellationToken) {
+        type Running = (Employee, CancellationToken, tokio::task::JoinHandle<()>);
+        let mut running: HashMap<String, Running> = HashMap::new();
+        let mut stopping: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+        loop {
+            let restart = self.restart_all.swap(false, Ordering::SeqCst);
+            let wanted: Vec<Employee> = self
+                .config()
+                .employees
+                .into_iter()
+                .filter(|e| e.enabled)
+                .collect();
+            let keys: Vec<String> = running.keys().cloned().collect();
+            for key in keys {
+                let same = !restart
+                    && wanted.iter().any(|w| {
+                        w.name.to_lowercase() == key && Some(w) == running.get(&key).map(|r| &r.0)
+                    });
+                if !same && let Some((_, stop, handle)) = running.remove(&key) {
+                    stop.cancel();
+                    stopping.push(handle);
+                }
+            }
+            for e in wanted {
+                let key = e.name.to_lowercase();
+                if running.contains_key(&key) {
+                    continue;
+                }
+                let stop = CancellationToken::new();
+                let handle = self
+                    .spawn_watcher(e.clone(), stop.clone(), cancel.clone())
+                    .await;
+                running.insert(key, (e, stop, handle));
+            }
+            stopping.retain(|h| !h.is_finished());
+            tokio::select! {
+                _ = self.reload.notified() => {}
+                _ = cancel.cancelled() => break,
+            }
+        }
+        for (_, (_, _, h)) in running {
+            let _ = h.await;
+        }
+        for h in stopping {
+            let _ = h.await;
+        }
+    }
+}
+
+impl EngineError {
+    /// The kind of problem, for the tray and UI.
+    pub fn problem_kind(&self) -> ProblemKind {
+        match self {
+            EngineError::NoToken => ProblemKind::TokenMissing,
+            EngineError::Secret(_) => ProblemKind::Keychain,
+            EngineError::Todoist(TodoistError::Unauthorized) => ProblemKind::TokenRejected,
+            EngineError::Todoist(_) => ProblemKind::Todoist,
+            _ => ProblemKind::Other,
+        }
+    }
+}
+
+/// Values to keep out of agent environments. The keychain is only read when a Todoist
+/// employee exists, so a local-only setup never needs one.
+fn secrets_to_scrub(config: &Config, store: &dyn SecretStore) -> Vec<Secret> {
+    let todoist = config
+        .employees
+        .iter()
+        .any(|e| e.source == SourceKind::Todoist);
+    match secrets::todoist_token(store) {
+        Ok(Some((token, _))) if todoist => vec![token],
+        _ => Vec::new(),
     }
 }

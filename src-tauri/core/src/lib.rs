@@ -11,6 +11,7 @@ pub mod logging;
 pub mod paths;
 pub mod secrets;
 pub mod source;
+pub mod status;
 pub mod template;
 pub mod worker;
 

@@ -94,6 +94,39 @@ fn open_for_edit(
     parse_mut(path, &text)
 }
 
+/// Sets `[table] key = value`, creating the table if needed, keeping everything else.
+pub fn set_value(
+    path: &Path,
+    table: &str,
+    key: &str,
+    value: impl Into<toml_edit::Value>,
+) -> Result<(), ConfigError> {
+    let text = read_or_empty(path)?;
+    Config::parse(path, &text)?;
+    let mut doc = parse_mut(path, &text)?;
+    let slot = doc
+        .entry(table)
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_like_mut()
+        .ok_or_else(|| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: format!("`{table}` must be a table"),
+        })?;
+    slot.insert(key, Item::Value(value.into()));
+    save_checked(path, &doc.to_string())
+}
+
+/// Removes `[table] key`, if present.
+pub fn unset_value(path: &Path, table: &str, key: &str) -> Result<(), ConfigError> {
+    let text = read_or_empty(path)?;
+    Config::parse(path, &text)?;
+    let mut doc = parse_mut(path, &text)?;
+    if let Some(t) = doc.get_mut(table).and_then(Item::as_table_like_mut) {
+        t.remove(key);
+    }
+    save_checked(path, &doc.to_string())
+}
+
 fn employee_table(employee: &Employee, path: &Path) -> Result<Table, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
@@ -213,6 +246,28 @@ mod tests {
             remove_employee(&path, "writer"),
             Err(ConfigError::NoSuchEmployee(_))
         ));
+    }
+
+    #[test]
+    fn settings_are_set_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "# mine\n[notifications]\ngave_up = true # keep me\n").unwrap();
+        set_value(&path, "notifications", "draft_ready", false).unwrap();
+        set_value(&path, "desktop", "autostart", true).unwrap();
+        set_value(&path, "budget", "daily_usd", 12.5).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("gave_up = true # keep me"), "{text}");
+        let c = Config::load(&path).unwrap();
+        assert!(!c.notifications.draft_ready && c.notifications.gave_up);
+        assert_eq!(c.desktop.autostart, Some(true));
+        assert_eq!(c.budget.daily_usd, Some(12.5));
+        unset_value(&path, "budget", "daily_usd").unwrap();
+        assert_eq!(Config::load(&path).unwrap().budget.daily_usd, None);
+        assert!(
+            set_value(&path, "notifications", "nonsense", true).is_err(),
+            "validated"
+        );
     }
 
     #[test]

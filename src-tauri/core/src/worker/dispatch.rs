@@ -33,7 +33,7 @@ impl Worker {
             args: claude::args(e, prompt),
             cwd: e.workspace.clone(),
             remove_env,
-            scrub_values: shared.secrets.clone(),
+            scrub_values: shared.settings().secrets,
             timeout: Duration::from_secs(e.timeout_secs),
             grace: KILL_GRACE,
         }

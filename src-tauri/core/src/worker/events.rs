@@ -2,15 +2,18 @@
 
 use crate::agent::Draft;
 use crate::history::RunStatus;
+use crate::source::{SourceError, TodoistError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorkerEvent {
     Polled {
         employee: String,
         open_tasks: usize,
         eligible: usize,
+        /// Open tasks labelled `agent-done`: drafts waiting for the person.
+        awaiting_review: usize,
     },
     RunStarted {
         run_id: i64,
@@ -42,7 +45,44 @@ pub enum WorkerEvent {
         limit_usd: f64,
         /// `employee` or `global`.
         scope: String,
+        /// The first time today for this scope (notify once, show every time).
+        first_today: bool,
     },
     /// Something a person must fix or that stopped this cycle (token, CLI, outage).
-    Problem { employee: String, message: String },
+    Problem {
+        employee: String,
+        kind: ProblemKind,
+        message: String,
+    },
+    /// One employee (`Some`) or all of them (`None`) paused or resumed.
+    Paused {
+        employee: Option<String>,
+        paused: bool,
+    },
+}
+
+/// What kind of problem, so the tray and UI can react without reading messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    TokenMissing,
+    TokenRejected,
+    Keychain,
+    AgentMissing,
+    WorkspaceMissing,
+    ProjectMissing,
+    /// Todoist unreachable, rate-limited or failing: usually passes by itself.
+    Todoist,
+    Other,
+}
+
+impl ProblemKind {
+    pub fn of_source(e: &SourceError) -> Self {
+        match e {
+            SourceError::Todoist(TodoistError::Unauthorized) => ProblemKind::TokenRejected,
+            SourceError::Todoist(_) => ProblemKind::Todoist,
+            SourceError::ProjectNotFound { .. } => ProblemKind::ProjectMissing,
+            SourceError::Local(_) => ProblemKind::Other,
+        }
+    }
 }

@@ -15,12 +15,12 @@ use crate::secrets::Secret;
 use crate::source::{Source, SourceError, Task};
 use chrono::{DateTime, Local, Utc};
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-pub use events::WorkerEvent;
+pub use events::{ProblemKind, WorkerEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -37,13 +37,26 @@ pub struct Shared {
     pub history: Arc<History>,
     pub events: broadcast::Sender<WorkerEvent>,
     pub machine: String,
-    /// Values that must never reach an agent's environment.
-    pub secrets: Vec<Secret>,
-    pub global_daily_usd: Option<f64>,
     /// How often live progress is posted to a task (employees with `live_progress`).
     pub live_period: Duration,
+    settings: RwLock<Settings>,
+    paused: Mutex<Paused>,
     /// (employee or "*", local date) pairs already told about a reached budget.
     budget_told: Mutex<HashSet<(String, String)>>,
+}
+
+/// Settings that can change while workers run (a new token, a new global budget).
+#[derive(Default, Clone)]
+struct Settings {
+    /// Values that must never reach an agent's environment.
+    secrets: Vec<Secret>,
+    global_daily_usd: Option<f64>,
+}
+
+#[derive(Default)]
+struct Paused {
+    all: bool,
+    employees: HashSet<String>,
 }
 
 impl Shared {
@@ -58,11 +71,58 @@ impl Shared {
             history,
             events,
             machine,
-            secrets,
-            global_daily_usd,
             live_period: live::PERIOD,
+            settings: RwLock::new(Settings {
+                secrets,
+                global_daily_usd,
+            }),
+            paused: Mutex::new(Paused::default()),
             budget_told: Mutex::new(HashSet::new()),
         }
+    }
+
+    fn settings(&self) -> Settings {
+        self.settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the secrets kept out of agent environments and the global daily budget.
+    pub fn update(&self, secrets: Vec<Secret>, global_daily_usd: Option<f64>) {
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Settings {
+            secrets,
+            global_daily_usd,
+        };
+    }
+
+    /// Pauses or resumes one employee, or all of them (`None`).
+    pub fn set_paused(&self, employee: Option<&str>, paused: bool) {
+        {
+            let mut p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+            match employee {
+                None => p.all = paused,
+                Some(name) if paused => {
+                    p.employees.insert(name.to_lowercase());
+                }
+                Some(name) => {
+                    p.employees.remove(&name.to_lowercase());
+                }
+            }
+        }
+        let _ = self.events.send(WorkerEvent::Paused {
+            employee: employee.map(String::from),
+            paused,
+        });
+    }
+
+    pub fn is_paused(&self, employee: &str) -> bool {
+        let p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        p.all || p.employees.contains(&employee.to_lowercase())
+    }
+
+    pub fn all_paused(&self) -> bool {
+        self.paused.lock().unwrap_or_else(|e| e.into_inner()).all
     }
 }
 
@@ -93,12 +153,13 @@ impl Worker {
         let _ = shared.events.send(ev);
     }
 
-    fn problem(&self, shared: &Shared, message: String) {
+    fn problem(&self, shared: &Shared, kind: ProblemKind, message: String) {
         tracing::warn!(employee = %self.employee.name, %message, "problem");
         self.event(
             shared,
             WorkerEvent::Problem {
                 employee: self.employee.name.clone(),
+                kind,
                 message,
             },
         );
@@ -115,14 +176,14 @@ impl Worker {
         // A missing CLI or workspace is the employee's problem, not the task's: check before
         // claiming anything so no attempt is burnt on it.
         if let Err(e) = resolve_program(self.employee.command()) {
-            self.problem(shared, e.to_string());
+            self.problem(shared, ProblemKind::AgentMissing, e.to_string());
             return Err(e.into());
         }
         if !self.employee.workspace.is_dir() {
             let e = crate::agent::SpawnError::NoWorkspace {
                 path: self.employee.workspace.clone(),
             };
-            self.problem(shared, e.to_string());
+            self.problem(shared, ProblemKind::WorkspaceMissing, e.to_string());
             return Err(e.into());
         }
         let max_age = Duration::from_secs((self.employee.poll_secs / 2).max(1));
@@ -132,7 +193,7 @@ impl Worker {
             let tasks = match self.source.open_tasks(max_age).await {
                 Ok(t) => t,
                 Err(e) => {
-                    self.problem(shared, e.to_string());
+                    self.problem(shared, ProblemKind::of_source(&e), e.to_string());
                     return Err(e.into());
                 }
             };
@@ -161,6 +222,10 @@ impl Worker {
                         employee: self.employee.name.clone(),
                         open_tasks: tasks.len(),
                         eligible: eligible.len(),
+                        awaiting_review: tasks
+                            .iter()
+                            .filter(|t| t.labels.iter().any(|l| l == labels::DONE))
+                            .count(),
                     },
                 );
                 first_poll = false;
@@ -180,7 +245,8 @@ impl Worker {
         Ok(report)
     }
 
-    /// Whether today's spend blocks a new dispatch; says so once per day and scope.
+    /// Whether today's spend blocks a new dispatch. Every blocked cycle says so (for the
+    /// tray); `first_today` marks the first time per day and scope (for notifications).
     fn budget_reached(&self, shared: &Shared) -> Result<bool, WorkerError> {
         let since = start_of_today();
         let today = Local::now().date_naive().to_string();
@@ -190,7 +256,7 @@ impl Worker {
                 Some(self.employee.name.as_str()),
                 "employee",
             ),
-            (shared.global_daily_usd, None, "global"),
+            (shared.settings().global_daily_usd, None, "global"),
         ];
         for (limit, who, scope) in checks {
             let Some(limit) = limit else { continue };
@@ -202,17 +268,16 @@ impl Worker {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(key);
-                if first {
-                    self.event(
-                        shared,
-                        WorkerEvent::BudgetReached {
-                            employee: self.employee.name.clone(),
-                            spent_usd: spent,
-                            limit_usd: limit,
-                            scope: scope.into(),
-                        },
-                    );
-                }
+                self.event(
+                    shared,
+                    WorkerEvent::BudgetReached {
+                        employee: self.employee.name.clone(),
+                        spent_usd: spent,
+                        limit_usd: limit,
+                        scope: scope.into(),
+                        first_today: first,
+                    },
+                );
                 return Ok(true);
             }
         }
@@ -291,6 +356,7 @@ impl Worker {
         if let Err(err) = gave_up {
             self.problem(
                 shared,
+                ProblemKind::of_source(&err),
                 format!("run #{run_id} finished but the task could not be updated: {err}"),
             );
             return Err(err.into());

@@ -114,6 +114,7 @@ async fn print_events(
                 employee,
                 open_tasks,
                 eligible,
+                ..
             } if verbose => {
                 println!("[{employee}] {open_tasks} open task(s), {eligible} to work on")
             }
@@ -156,10 +157,13 @@ async fn print_events(
                 spent_usd,
                 limit_usd,
                 scope,
+                first_today: true,
             } => println!(
                 "[{employee}] {scope} daily budget reached: ${spent_usd:.2} of ${limit_usd:.2}; no new tasks today"
             ),
-            WorkerEvent::Problem { employee, message } if problems => {
+            WorkerEvent::Problem {
+                employee, message, ..
+            } if problems => {
                 println!("[{employee}] problem: {message}")
             }
             _ => {}

@@ -1,0 +1,248 @@
+//! A live picture of every employee — idle, working on a task, paused, or stuck on a problem
+//! — built from the worker events. The tray and the UI read it; they decide nothing.
+
+use crate::history::RunStatus;
+use crate::worker::{ProblemKind, WorkerEvent};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Activity {
+    Idle,
+    Working {
+        run_id: i64,
+        task_title: String,
+        attempt: u32,
+    },
+    Paused,
+    /// Nothing is dispatched until the problem goes away (or the next day, for a budget).
+    Blocked {
+        kind: BlockKind,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    Problem(ProblemKind),
+    Budget,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmployeeStatus {
+    pub name: String,
+    pub activity: Activity,
+    /// Open tasks labelled `agent-done` at the last poll.
+    pub awaiting_review: usize,
+    pub last_run: Option<(i64, RunStatus)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Board {
+    pub employees: BTreeMap<String, EmployeeStatus>,
+    pub paused_all: bool,
+    /// The newest run that produced a draft, for "Open latest draft".
+    pub latest_draft_run: Option<i64>,
+}
+
+impl Board {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut b = Board::default();
+        b.set_employees(names);
+        b
+    }
+
+    /// Keeps the listed employees (adding new ones as idle) and drops the others.
+    pub fn set_employees<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        let names: Vec<&str> = names.into_iter().collect();
+        self.employees.retain(|k, _| names.contains(&k.as_str()));
+        for n in names {
+            self.entry(n);
+        }
+    }
+
+    fn entry(&mut self, name: &str) -> &mut EmployeeStatus {
+        self.employees
+            .entry(name.to_string())
+            .or_insert_with(|| EmployeeStatus {
+                name: name.to_string(),
+                activity: Activity::Idle,
+                awaiting_review: 0,
+                last_run: None,
+            })
+    }
+
+    pub fn apply(&mut self, ev: &WorkerEvent) {
+        match ev {
+            WorkerEvent::Polled {
+                employee,
+                awaiting_review,
+                ..
+            } => {
+                let e = self.entry(employee);
+                e.awaiting_review = *awaiting_review;
+                // A poll that worked clears earlier problems.
+                if matches!(e.activity, Activity::Blocked { .. }) {
+                    e.activity = Activity::Idle;
+                }
+            }
+            WorkerEvent::RunStarted {
+                run_id,
+                employee,
+                task_title,
+                attempt,
+                ..
+            } => {
+                self.entry(employee).activity = Activity::Working {
+                    run_id: *run_id,
+                    task_title: task_title.clone(),
+                    attempt: *attempt,
+                };
+            }
+            WorkerEvent::Progress { .. } => {}
+            WorkerEvent::RunFinished {
+                run_id,
+                employee,
+                status,
+                drafts,
+                ..
+            } => {
+                let e = self.entry(employee);
+                e.activity = Activity::Idle;
+                e.last_run = Some((*run_id, *status));
+                if *status == RunStatus::Succeeded {
+                    e.awaiting_review += 1;
+                    if !drafts.is_empty() {
+                        self.latest_draft_run = Some(*run_id);
+                    }
+                }
+            }
+            WorkerEvent::BudgetReached {
+                employee,
+                spent_usd,
+                limit_usd,
+                scope,
+                ..
+            } => {
+                self.entry(employee).activity = Activity::Blocked {
+                    kind: BlockKind::Budget,
+                    message: format!(
+                        "{} daily budget reached (${spent_usd:.2} of ${limit_usd:.2})",
+                        if scope == "global" {
+                            "the shared"
+                        } else {
+                            "its"
+                        }
+                    ),
+                };
+            }
+            WorkerEvent::Problem {
+                employee,
+                kind,
+                message,
+            } => {
+                self.entry(employee).activity = Activity::Blocked {
+                    kind: BlockKind::Problem(*kind),
+                    message: message.clone(),
+                };
+            }
+            WorkerEvent::Paused { employee, paused } => match employee {
+                None => self.paused_all = *paused,
+                Some(name) => {
+                    let e = self.entry(name);
+                    if *paused {
+                        if !matches!(e.activity, Activity::Working { .. }) {
+                            e.activity = Activity::Paused;
+                        }
+                    } else if e.activity == Activity::Paused {
+                        e.activity = Activity::Idle;
+                    }
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(name: &str, id: i64) -> WorkerEvent {
+        WorkerEvent::RunStarted {
+            run_id: id,
+            employee: name.into(),
+            task_id: "t".into(),
+            task_title: "Write".into(),
+            attempt: 1,
+            max_attempts: 3,
+        }
+    }
+
+    #[test]
+    fn events_move_employees_between_states() {
+        let mut b = Board::new(["A", "B"]);
+        b.apply(&started("A", 1));
+        assert!(matches!(
+            b.employees["A"].activity,
+            Activity::Working { run_id: 1, .. }
+        ));
+        b.apply(&WorkerEvent::RunFinished {
+            run_id: 1,
+            employee: "A".into(),
+            task_title: "Write".into(),
+            status: RunStatus::Succeeded,
+            summary: None,
+            error: None,
+            drafts: vec![crate::agent::Draft {
+                path: "drafts/a.md".into(),
+                inside_workspace: true,
+            }],
+            gave_up: false,
+        });
+        assert_eq!(b.employees["A"].activity, Activity::Idle);
+        assert_eq!(b.employees["A"].awaiting_review, 1);
+        assert_eq!(b.latest_draft_run, Some(1));
+
+        b.apply(&WorkerEvent::Problem {
+            employee: "B".into(),
+            kind: ProblemKind::AgentMissing,
+            message: "agent CLI not found".into(),
+        });
+        assert!(matches!(
+            b.employees["B"].activity,
+            Activity::Blocked {
+                kind: BlockKind::Problem(ProblemKind::AgentMissing),
+                ..
+            }
+        ));
+        b.apply(&WorkerEvent::Polled {
+            employee: "B".into(),
+            open_tasks: 2,
+            eligible: 0,
+            awaiting_review: 2,
+        });
+        assert_eq!(b.employees["B"].activity, Activity::Idle);
+        assert_eq!(b.employees["B"].awaiting_review, 2);
+
+        b.apply(&WorkerEvent::Paused {
+            employee: None,
+            paused: true,
+        });
+        assert!(b.paused_all);
+        b.apply(&WorkerEvent::Paused {
+            employee: Some("B".into()),
+            paused: true,
+        });
+        assert_eq!(b.employees["B"].activity, Activity::Paused);
+        b.apply(&WorkerEvent::Paused {
+            employee: Some("B".into()),
+            paused: false,
+        });
+        assert_eq!(b.employees["B"].activity, Activity::Idle);
+
+        b.set_employees(["B", "C"]);
+        assert_eq!(b.employees.keys().collect::<Vec<_>>(), ["B", "C"]);
+    }
+}
