@@ -124,11 +124,32 @@ impl Engine {
         let config = Config::load(&self.paths.config_file)?;
         let scrub = secrets_to_scrub(&config, self.store.as_ref());
         self.shared.update(scrub, config.budget.daily_usd);
-        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
-        *self.account.lock().await = None;
-        self.restart_all.store(true, Ordering::SeqCst);
+        let account_changed = {
+            let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
+            let changed = current.todoist != config.todoist;
+            *current = config;
+            changed
+        };
+        if account_changed {
+            self.reset_account().await;
+        }
         self.reload.notify_one();
         Ok(())
+    }
+
+    /// After the token was set or cleared: reconnect, and restart the Todoist employees
+    /// (after their current run) so they use it.
+    pub async fn token_changed(&self) {
+        let config = self.config();
+        let scrub = secrets_to_scrub(&config, self.store.as_ref());
+        self.shared.update(scrub, config.budget.daily_usd);
+        self.reset_account().await;
+        self.reload.notify_one();
+    }
+
+    async fn reset_account(&self) {
+        *self.account.lock().await = None;
+        self.restart_all.store(true, Ordering::SeqCst);
     }
 
     /// The secret store the engine reads the token from.

@@ -94,7 +94,8 @@ pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    let mut out = cut.trim_end().to_string();
     out.push('…');
     out
 }

@@ -1,0 +1,28 @@
+// Generates the Tauri context and one permission per app command, so the window's
+// capability can grant exactly the commands it uses and nothing else.
+fn main() {
+    let commands = &[
+        "get_status",
+        "list_employees",
+        "save_employee",
+        "delete_employee",
+        "list_templates",
+        "list_runs",
+        "get_run",
+        "add_local_task",
+        "get_settings",
+        "save_settings",
+        "token_status",
+        "set_token",
+        "test_token",
+        "clear_token",
+        "run_now",
+        "set_paused",
+        "quit",
+    ];
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(commands));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        panic!("tauri-build failed: {e:#}");
+    }
+}

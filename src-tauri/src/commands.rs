@@ -1,0 +1,359 @@
+//! The window's commands: each checks its input, calls the engine and returns plain data.
+//! Errors cross as `{ code, message }`. The token is accepted but never sent back.
+
+use crate::error::{CmdResult, CommandError};
+use crate::state::AppState;
+use delegate_core::agent::spawn::is_inside;
+use delegate_core::config::{self, Employee, NotificationSettings, SourceKind, edit};
+use delegate_core::history::{RunDetail, RunFilter, RunStatus, RunSummary};
+use delegate_core::secrets::{Secret, TokenOrigin};
+use delegate_core::source::User;
+use delegate_core::status::Board;
+use delegate_core::template::{self, Template};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, State};
+
+/// Largest draft sent to the window.
+const MAX_DRAFT_BYTES: u64 = 1024 * 1024;
+
+#[tauri::command]
+pub fn get_status(state: State<'_, AppState>) -> Board {
+    state.board()
+}
+
+#[derive(Debug, Serialize)]
+pub struct EmployeeView {
+    pub employee: Employee,
+    /// The tool scope in plain words.
+    pub permissions: String,
+    pub paused: bool,
+}
+
+#[tauri::command]
+pub fn list_employees(state: State<'_, AppState>) -> Vec<EmployeeView> {
+    state
+        .engine
+        .config()
+        .employees
+        .into_iter()
+        .map(|e| EmployeeView {
+            permissions: e.permissions_summary(),
+            paused: state.engine.is_paused(&e.name),
+            employee: e,
+        })
+        .collect()
+}
+
+/// Adds an employee (`original` empty) or replaces the one called `original`. The workspace
+/// is created if missing; `template` copies the shipped template into it (never over files).
+#[tauri::command]
+pub async fn save_employee(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    original: Option<String>,
+    employee: Employee,
+    template: Option<String>,
+) -> CmdResult<()> {
+    config::validate::check(&employee).map_err(|m| CommandError::new("invalid", m))?;
+    let chosen = template.as_deref().map(template::find).transpose()?;
+    std::fs::create_dir_all(&employee.workspace).map_err(|e| {
+        CommandError::new(
+            "workspace",
+            format!(
+                "cannot create the workspace {}: {e}",
+                employee.workspace.display()
+            ),
+        )
+    })?;
+    let path = state.engine.paths().config_file.clone();
+    let saved = match &original {
+        Some(name) => edit::replace_employee(&path, name, &employee),
+        None => edit::add_employee(&path, &employee),
+    };
+    saved.map_err(|e| match e {
+        config::ConfigError::DuplicateEmployee(_) => CommandError::new("duplicate", e.to_string()),
+        config::ConfigError::NoSuchEmployee(_) => CommandError::new("not_found", e.to_string()),
+        other => other.into(),
+    })?;
+    if chosen.is_some() {
+        template::install(&employee.workspace)?;
+    }
+    state.reload().await?;
+    crate::settings::autostart_after_setup(&app);
+    crate::events::status_changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn delete_employee(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    name: String,
+) -> CmdResult<()> {
+    edit::remove_employee(&state.engine.paths().config_file, &name).map_err(|e| match e {
+        config::ConfigError::NoSuchEmployee(_) => CommandError::new("not_found", e.to_string()),
+        other => other.into(),
+    })?;
+    state.reload().await?;
+    crate::events::status_changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn list_templates() -> Vec<Template> {
+    template::TEMPLATES.to_vec()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RunQuery {
+    pub employee: Option<String>,
+    pub status: Option<RunStatus>,
+    pub text: Option<String>,
+    pub before_id: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+#[tauri::command]
+pub fn list_runs(
+    state: State<'_, AppState>,
+    query: Option<RunQuery>,
+) -> CmdResult<Vec<RunSummary>> {
+    let q = query.unwrap_or_default();
+    Ok(state.engine.history().list(&RunFilter {
+        employee: q.employee,
+        status: q.status,
+        text: q.text,
+        before_id: q.before_id,
+        limit: q.limit.unwrap_or(50),
+    })?)
+}
+
+#[derive(Debug, Serialize)]
+pub struct DraftFile {
+    pub path: String,
+    pub inside_workspace: bool,
+    /// The text, when it could be read.
+    pub content: Option<String>,
+    /// Why it could not be read.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    pub run: RunDetail,
+    pub drafts: Vec<DraftFile>,
+}
+
+/// A run in full, with its drafts' text. Only files inside the employee's workspace are
+/// read; a path that leaves it (`..`, a symlink, an absolute path) is refused.
+#[tauri::command]
+pub fn get_run(state: State<'_, AppState>, id: i64) -> CmdResult<RunView> {
+    let run = state.engine.history().get(id)?;
+    let workspace = state
+        .engine
+        .config()
+        .employees
+        .into_iter()
+        .find(|e| e.name == run.run.employee)
+        .map(|e| e.workspace);
+    let drafts = run
+        .drafts
+        .iter()
+        .map(|d| {
+            let (content, problem) = match &workspace {
+                None => (
+                    None,
+                    Some("the employee no longer exists, so its workspace is unknown".into()),
+                ),
+                Some(ws) => read_draft(ws, &d.path),
+            };
+            DraftFile {
+                path: d.path.clone(),
+                inside_workspace: d.inside_workspace,
+                content,
+                problem,
+            }
+        })
+        .collect();
+    Ok(RunView { run, drafts })
+}
+
+fn read_draft(workspace: &std::path::Path, rel: &str) -> (Option<String>, Option<String>) {
+    let path = workspace.join(rel);
+    let Ok(real) = path.canonicalize() else {
+        return (None, Some("the file no longer exists".into()));
+    };
+    if !is_inside(&real, workspace) {
+        return (
+            None,
+            Some("outside the employee's workspace; open it yourself if you trust it".into()),
+        );
+    }
+    match std::fs::metadata(&real) {
+        Ok(m) if m.len() > MAX_DRAFT_BYTES => {
+            return (None, Some("larger than 1 MB; open it in an editor".into()));
+        }
+        Err(e) => return (None, Some(e.to_string())),
+        Ok(_) => {}
+    }
+    match std::fs::read(&real) {
+        Ok(bytes) => (Some(String::from_utf8_lossy(&bytes).into_owned()), None),
+        Err(e) => (None, Some(e.to_string())),
+    }
+}
+
+#[tauri::command]
+pub fn add_local_task(
+    state: State<'_, AppState>,
+    employee: String,
+    title: String,
+    description: Option<String>,
+) -> CmdResult<String> {
+    let config = state.engine.config();
+    let e = config.employee(&employee)?;
+    if e.source != SourceKind::Local {
+        return Err(CommandError::new(
+            "not_local",
+            format!(
+                "{} takes tasks from Todoist; add the task to its Todoist project",
+                e.name
+            ),
+        ));
+    }
+    let id =
+        state
+            .engine
+            .queue()
+            .add_task(&e.name, &title, description.as_deref().unwrap_or(""), 1)?;
+    state.engine.run_now();
+    Ok(id)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub notifications: NotificationSettings,
+    pub autostart: bool,
+    pub global_daily_usd: Option<f64>,
+}
+
+#[tauri::command]
+pub fn get_settings(app: AppHandle, state: State<'_, AppState>) -> SettingsView {
+    let config = state.engine.config();
+    SettingsView {
+        notifications: config.notifications,
+        autostart: crate::settings::autostart_enabled(&app),
+        global_daily_usd: config.budget.daily_usd,
+    }
+}
+
+#[tauri::command]
+pub async fn save_settings(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    settings: SettingsView,
+) -> CmdResult<()> {
+    if let Some(v) = settings.global_daily_usd
+        && !(v.is_finite() && v >= 0.0)
+    {
+        return Err(CommandError::new(
+            "invalid",
+            "the daily budget must be a number of dollars ≥ 0",
+        ));
+    }
+    let path = state.engine.paths().config_file.clone();
+    let n = settings.notifications;
+    for (key, value) in [
+        ("draft_ready", n.draft_ready),
+        ("gave_up", n.gave_up),
+        ("budget_reached", n.budget_reached),
+        ("token_rejected", n.token_rejected),
+    ] {
+        edit::set_value(&path, "notifications", key, value)?;
+    }
+    match settings.global_daily_usd {
+        Some(v) => edit::set_value(&path, "budget", "daily_usd", v)?,
+        None => edit::unset_value(&path, "budget", "daily_usd")?,
+    }
+    crate::settings::set_autostart(&app, settings.autostart)
+        .map_err(|m| CommandError::new("autostart", m))?;
+    state.reload().await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenStatus {
+    pub set: bool,
+    /// `environment` or `keychain`.
+    pub origin: Option<&'static str>,
+    /// Why the keychain could not be read, with what to install or unlock.
+    pub problem: Option<String>,
+}
+
+#[tauri::command]
+pub fn token_status(state: State<'_, AppState>) -> TokenStatus {
+    match state.engine.token() {
+        Ok(Some((_, origin))) => TokenStatus {
+            set: true,
+            origin: Some(match origin {
+                TokenOrigin::Environment => "environment",
+                TokenOrigin::Keychain => "keychain",
+            }),
+            problem: None,
+        },
+        Ok(None) => TokenStatus {
+            set: false,
+            origin: None,
+            problem: None,
+        },
+        Err(e) => TokenStatus {
+            set: false,
+            origin: None,
+            problem: Some(e.to_string()),
+        },
+    }
+}
+
+#[tauri::command]
+pub async fn set_token(state: State<'_, AppState>, token: String) -> CmdResult<TokenStatus> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(CommandError::new(
+            "invalid",
+            "paste the API token from Todoist → Settings → Integrations → Developer",
+        ));
+    }
+    state.engine.store().set(&Secret::new(token))?;
+    crate::notify::TOKEN_REJECTED_TOLD.store(false, std::sync::atomic::Ordering::SeqCst);
+    state.engine.token_changed().await;
+    Ok(token_status(state))
+}
+
+/// Asks Todoist who the token belongs to: "connected as …", or a `token_rejected` error.
+#[tauri::command]
+pub async fn test_token(state: State<'_, AppState>) -> CmdResult<User> {
+    let account = state.engine.account().await?;
+    Ok(account.client().user().await?)
+}
+
+#[tauri::command]
+pub async fn clear_token(state: State<'_, AppState>) -> CmdResult<TokenStatus> {
+    state.engine.store().clear()?;
+    state.engine.token_changed().await;
+    Ok(token_status(state))
+}
+
+/// Wakes every employee for an immediate poll (a poll costs no tokens).
+#[tauri::command]
+pub fn run_now(state: State<'_, AppState>) {
+    state.engine.run_now();
+}
+
+#[tauri::command]
+pub fn set_paused(state: State<'_, AppState>, employee: Option<String>, paused: bool) {
+    state.engine.set_paused(employee.as_deref(), paused);
+}
+
+#[tauri::command]
+pub fn quit(app: AppHandle) {
+    tauri::async_runtime::spawn(crate::shutdown::quit(app));
+}

@@ -1,0 +1,90 @@
+//! Delegate's desktop shell. It runs the engine in-process, shows its state in the tray,
+//! turns window commands into engine calls and engine events into tray updates,
+//! notifications and window events. It decides nothing itself.
+
+mod commands;
+mod error;
+mod events;
+mod notify;
+mod settings;
+mod shutdown;
+mod state;
+pub mod tray;
+mod window;
+
+use state::AppState;
+use tauri::{Manager, RunEvent};
+
+/// The flag autostart passes: start in the tray without opening the window.
+pub const HIDDEN_FLAG: &str = "--hidden";
+
+pub fn run() {
+    let start_hidden = std::env::args().any(|a| a == HIDDEN_FLAG);
+    let app = tauri::Builder::default()
+        // First, so a second launch is caught before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            window::open(app, None);
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![HIDDEN_FLAG]),
+        ))
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::SIZE
+                        | tauri_plugin_window_state::StateFlags::POSITION
+                        | tauri_plugin_window_state::StateFlags::MAXIMIZED,
+                )
+                .build(),
+        )
+        .invoke_handler(tauri::generate_handler![
+            commands::get_status,
+            commands::list_employees,
+            commands::save_employee,
+            commands::delete_employee,
+            commands::list_templates,
+            commands::list_runs,
+            commands::get_run,
+            commands::add_local_task,
+            commands::get_settings,
+            commands::save_settings,
+            commands::token_status,
+            commands::set_token,
+            commands::test_token,
+            commands::clear_token,
+            commands::run_now,
+            commands::set_paused,
+            commands::quit,
+        ])
+        .setup(move |app| {
+            let state = AppState::start(app.handle())?;
+            app.manage(state);
+            tray::create(app.handle())?;
+            events::forward(app.handle());
+            shutdown::on_signals(app.handle());
+            settings::autostart_after_setup(app.handle());
+            if !start_hidden {
+                window::open(app.handle(), None);
+            }
+            tracing::info!(hidden = start_hidden, "Delegate started; tray created");
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("Delegate could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::ExitRequested { code, api, .. } = event {
+            // Closing the last window keeps Delegate in the tray; only Quit ends it.
+            if code.is_none() && !shutdown::is_quitting(handle) {
+                api.prevent_exit();
+            }
+        }
+    });
+}
