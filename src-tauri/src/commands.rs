@@ -11,7 +11,7 @@ use delegate_core::source::User;
 use delegate_core::status::Board;
 use delegate_core::template::{self, Template};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Emitter, State};
 
 /// Largest draft sent to the window.
 const MAX_DRAFT_BYTES: u64 = 1024 * 1024;
@@ -21,7 +21,7 @@ pub fn get_status(state: State<'_, AppState>) -> Board {
     state.board()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct EmployeeView {
     pub employee: Employee,
     /// The tool scope in plain words.
@@ -104,12 +104,14 @@ pub fn list_templates() -> Vec<Template> {
     template::TEMPLATES.to_vec()
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
 pub struct RunQuery {
     pub employee: Option<String>,
     pub status: Option<RunStatus>,
     pub text: Option<String>,
+    #[ts(as = "Option<f64>")]
     pub before_id: Option<i64>,
+    #[ts(as = "Option<f64>")]
     pub limit: Option<usize>,
 }
 
@@ -128,7 +130,7 @@ pub fn list_runs(
     })?)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct DraftFile {
     pub path: String,
     pub inside_workspace: bool,
@@ -138,7 +140,7 @@ pub struct DraftFile {
     pub problem: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct RunView {
     pub run: RunDetail,
     pub drafts: Vec<DraftFile>,
@@ -229,7 +231,7 @@ pub fn add_local_task(
     Ok(id)
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ts_rs::TS)]
 pub struct SettingsView {
     pub notifications: NotificationSettings,
     pub autostart: bool,
@@ -280,7 +282,7 @@ pub async fn save_settings(
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct TokenStatus {
     pub set: bool,
     /// `environment` or `keychain`.
@@ -313,8 +315,19 @@ pub fn token_status(state: State<'_, AppState>) -> TokenStatus {
     }
 }
 
+/// Tells every window that the token changed (never the token itself).
+fn token_changed(app: &AppHandle, status: &TokenStatus) {
+    let _ = app.emit(TOKEN_EVENT, status);
+}
+
+pub const TOKEN_EVENT: &str = "delegate://token";
+
 #[tauri::command]
-pub async fn set_token(state: State<'_, AppState>, token: String) -> CmdResult<TokenStatus> {
+pub async fn set_token(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    token: String,
+) -> CmdResult<TokenStatus> {
     let token = token.trim();
     if token.is_empty() {
         return Err(CommandError::new(
@@ -325,7 +338,9 @@ pub async fn set_token(state: State<'_, AppState>, token: String) -> CmdResult<T
     state.engine.store().set(&Secret::new(token))?;
     crate::notify::TOKEN_REJECTED_TOLD.store(false, std::sync::atomic::Ordering::SeqCst);
     state.engine.token_changed().await;
-    Ok(token_status(state))
+    let status = token_status(state);
+    token_changed(&app, &status);
+    Ok(status)
 }
 
 /// Asks Todoist who the token belongs to: "connected as …", or a `token_rejected` error.
@@ -336,10 +351,12 @@ pub async fn test_token(state: State<'_, AppState>) -> CmdResult<User> {
 }
 
 #[tauri::command]
-pub async fn clear_token(state: State<'_, AppState>) -> CmdResult<TokenStatus> {
+pub async fn clear_token(app: AppHandle, state: State<'_, AppState>) -> CmdResult<TokenStatus> {
     state.engine.store().clear()?;
     state.engine.token_changed().await;
-    Ok(token_status(state))
+    let status = token_status(state);
+    token_changed(&app, &status);
+    Ok(status)
 }
 
 /// Wakes every employee for an immediate poll (a poll costs no tokens).

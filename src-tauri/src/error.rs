@@ -4,7 +4,7 @@
 use delegate_core::EngineError;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct CommandError {
     pub code: &'static str,
     pub message: String,

@@ -2,6 +2,7 @@
 //! turns window commands into engine calls and engine events into tray updates,
 //! notifications and window events. It decides nothing itself.
 
+mod bindings;
 mod commands;
 mod error;
 mod events;
@@ -17,13 +18,19 @@ use tauri::{Manager, RunEvent};
 
 /// The flag autostart passes: start in the tray without opening the window.
 pub const HIDDEN_FLAG: &str = "--hidden";
+/// Asks the running Delegate to quit cleanly (for scripts and logout hooks).
+pub const QUIT_FLAG: &str = "--quit";
 
 pub fn run() {
     let start_hidden = std::env::args().any(|a| a == HIDDEN_FLAG);
     let app = tauri::Builder::default()
         // First, so a second launch is caught before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            window::open(app, None);
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            if argv.iter().any(|a| a == QUIT_FLAG) {
+                tauri::async_runtime::spawn(shutdown::quit(app.clone()));
+            } else {
+                window::open(app, None);
+            }
         }))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_autostart::init(
@@ -59,6 +66,10 @@ pub fn run() {
             commands::quit,
         ])
         .setup(move |app| {
+            if std::env::args().any(|a| a == QUIT_FLAG) {
+                println!("Delegate is not running.");
+                std::process::exit(0);
+            }
             let state = AppState::start(app.handle())?;
             app.manage(state);
             tray::create(app.handle())?;

@@ -137,6 +137,7 @@ async function main() {
     renderToken();
   });
   await listen("delegate://status", (e) => renderStatus(e.payload));
+  await listen("delegate://token", () => renderToken());
   await listen("delegate://event", (e) => {
     const t = e.payload.type;
     if (t === "run_started" || t === "run_finished") refresh();

@@ -74,6 +74,7 @@ pub struct BudgetSettings {
 /// Which desktop notifications to show (all on by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NotificationSettings {
     #[serde(default = "default_true")]
     pub draft_ready: bool,
@@ -107,6 +108,7 @@ pub struct DesktopSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SourceKind {
     Todoist,
     Local,
@@ -114,6 +116,7 @@ pub enum SourceKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AgentKind {
     Claude,
 }
@@ -129,6 +132,7 @@ impl AgentKind {
 /// One background worker profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Employee {
     pub name: String,
     #[serde(default = "default_true")]
@@ -156,16 +160,19 @@ pub struct Employee {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub append_system_prompt: Option<String>,
     #[serde(default = "default_timeout")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub timeout_secs: u64,
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
     #[serde(default = "default_backoff")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub retry_backoff_secs: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_task_usd: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_usd: Option<f64>,
     #[serde(default = "default_poll")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub poll_secs: u64,
     #[serde(default)]
     pub live_progress: bool,

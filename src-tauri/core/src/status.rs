@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Activity {
     Idle,
     Working {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         run_id: i64,
         task_title: String,
         attempt: u32,
@@ -25,25 +27,31 @@ pub enum Activity {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum BlockKind {
     Problem(ProblemKind),
     Budget,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EmployeeStatus {
     pub name: String,
     pub activity: Activity,
     /// Open tasks labelled `agent-done` at the last poll.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub awaiting_review: usize,
+    #[cfg_attr(feature = "ts", ts(as = "Option<(f64, RunStatus)>"))]
     pub last_run: Option<(i64, RunStatus)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Board {
     pub employees: BTreeMap<String, EmployeeStatus>,
     pub paused_all: bool,
     /// The newest run that produced a draft, for "Open latest draft".
+    #[cfg_attr(feature = "ts", ts(as = "Option<f64>"))]
     pub latest_draft_run: Option<i64>,
 }
 

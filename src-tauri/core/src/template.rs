@@ -23,6 +23,7 @@ pub enum TemplateError {
 
 /// A kind of employee people want, built on one skill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Template {
     pub id: &'static str,
     pub title: &'static str,

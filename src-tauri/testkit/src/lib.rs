@@ -3,6 +3,7 @@
 //! end-to-end harness and benchmarks.
 
 pub mod todoist;
+pub mod webdriver;
 
 pub use todoist::{FakeTodoist, Recorded};
 

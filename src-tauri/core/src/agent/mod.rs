@@ -33,6 +33,7 @@ pub enum AgentEvent {
 
 /// A tool call the agent was not allowed to make.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PermissionDenial {
     pub tool_name: String,
     #[serde(default)]

@@ -13,6 +13,7 @@ pub const MAX_LINE_CHARS: usize = 160;
 
 /// A file the agent wrote or edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Draft {
     /// Relative to the workspace when inside it, absolute otherwise.
     pub path: String,

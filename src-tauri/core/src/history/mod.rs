@@ -28,6 +28,7 @@ pub enum HistoryError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -129,7 +130,9 @@ impl RunEnd {
 
 /// A run as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunSummary {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     pub employee: String,
     pub source: String,
@@ -146,6 +149,7 @@ pub struct RunSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProgressLine {
     pub at: DateTime<Utc>,
     pub line: String,
@@ -153,6 +157,7 @@ pub struct ProgressLine {
 
 /// A run with everything recorded about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunDetail {
     #[serde(flatten)]
     pub run: RunSummary,
@@ -162,7 +167,9 @@ pub struct RunDetail {
     pub command: Vec<String>,
     pub exit_code: Option<i32>,
     pub stderr_tail: Option<String>,
+    #[cfg_attr(feature = "ts", ts(as = "Option<f64>"))]
     pub tokens_in: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(as = "Option<f64>"))]
     pub tokens_out: Option<u64>,
     pub turns: Option<u32>,
     pub session_id: Option<String>,

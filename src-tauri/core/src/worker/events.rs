@@ -7,15 +7,20 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum WorkerEvent {
     Polled {
         employee: String,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         open_tasks: usize,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         eligible: usize,
         /// Open tasks labelled `agent-done`: drafts waiting for the person.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         awaiting_review: usize,
     },
     RunStarted {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         run_id: i64,
         employee: String,
         task_id: String,
@@ -24,11 +29,13 @@ pub enum WorkerEvent {
         max_attempts: u32,
     },
     Progress {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         run_id: i64,
         employee: String,
         line: String,
     },
     RunFinished {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         run_id: i64,
         employee: String,
         task_title: String,
@@ -64,6 +71,7 @@ pub enum WorkerEvent {
 /// What kind of problem, so the tray and UI can react without reading messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ProblemKind {
     TokenMissing,
     TokenRejected,

@@ -1,0 +1,131 @@
+//! Just enough of the W3C WebDriver protocol to drive the desktop app through `tauri-driver`:
+//! start a session on the app binary, run scripts, take screenshots, close the window.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[derive(Debug)]
+pub struct WebDriverError(pub String);
+
+impl std::fmt::Display for WebDriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WebDriverError {}
+
+pub struct Session {
+    http: reqwest::Client,
+    base: String,
+    pub id: String,
+}
+
+async fn call(
+    http: &reqwest::Client,
+    req: reqwest::RequestBuilder,
+) -> Result<Value, WebDriverError> {
+    let _ = http;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| WebDriverError(e.to_string()))?;
+    let status = resp.status();
+    let body: Value = resp
+        .json()
+        .await
+        .map_err(|e| WebDriverError(e.to_string()))?;
+    if !status.is_success() {
+        return Err(WebDriverError(format!("HTTP {status}: {body}")));
+    }
+    Ok(body["value"].clone())
+}
+
+impl Session {
+    /// Starts `application` through the driver at `driver_url` (e.g. http://127.0.0.1:4444).
+    pub async fn start(driver_url: &str, application: &str) -> Result<Self, WebDriverError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| WebDriverError(e.to_string()))?;
+        let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": application}}}});
+        let v = call(
+            &http,
+            http.post(format!("{driver_url}/session")).json(&caps),
+        )
+        .await?;
+        let id = v["sessionId"]
+            .as_str()
+            .ok_or_else(|| WebDriverError(format!("no session id in {v}")))?
+            .to_string();
+        Ok(Self {
+            http,
+            base: format!("{driver_url}/session/{id}"),
+            id,
+        })
+    }
+
+    pub async fn execute(&self, script: &str, args: Value) -> Result<Value, WebDriverError> {
+        let body = json!({"script": script, "args": args});
+        call(
+            &self.http,
+            self.http
+                .post(format!("{}/execute/sync", self.base))
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Runs `invoke(command, args)` in the page and returns `Ok(result)` or `Err({code, message})`.
+    pub async fn invoke(
+        &self,
+        command: &str,
+        args: Value,
+    ) -> Result<Result<Value, Value>, WebDriverError> {
+        let script = "const done = arguments[arguments.length - 1];\
+            window.__TAURI__.core.invoke(arguments[0], arguments[1])\
+              .then(v => done({ ok: v === undefined ? null : v }))\
+              .catch(e => done({ err: e }));";
+        let body = json!({"script": script, "args": [command, args]});
+        let v = call(
+            &self.http,
+            self.http
+                .post(format!("{}/execute/async", self.base))
+                .json(&body),
+        )
+        .await?;
+        Ok(match v.get("err") {
+            Some(e) => Err(e.clone()),
+            None => Ok(v.get("ok").cloned().unwrap_or(Value::Null)),
+        })
+    }
+
+    pub async fn screenshot(&self) -> Result<Vec<u8>, WebDriverError> {
+        let v = call(
+            &self.http,
+            self.http.get(format!("{}/screenshot", self.base)),
+        )
+        .await?;
+        let b64 = v
+            .as_str()
+            .ok_or_else(|| WebDriverError("screenshot is not a string".into()))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| WebDriverError(e.to_string()))
+    }
+
+    /// Closes the current window (as a person closing it would).
+    pub async fn close_window(&self) -> Result<(), WebDriverError> {
+        call(
+            &self.http,
+            self.http.delete(format!("{}/window", self.base)),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn end(self) {
+        let _ = self.http.delete(&self.base).send().await;
+    }
+}

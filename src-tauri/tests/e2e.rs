@@ -1,0 +1,404 @@
+//! End to end: the real debug app inside Xvfb + D-Bus + gnome-keyring, driven through
+//! tauri-driver and WebKitWebDriver, against the fake Todoist server and the fake agent.
+//! Runs when `DELEGATE_E2E=1` (set by `scripts/e2e`, which provides the session).
+//! Artefacts (screenshots, the notification log, memory figures) go to
+//! `DELEGATE_E2E_ARTIFACTS` (default `target/e2e-artifacts`).
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+use delegate_core::config::{Employee, SourceKind, edit};
+use delegate_testkit::webdriver::Session;
+use delegate_testkit::{FakeTodoist, sibling_binary};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "e2e-tok-9c2f47d1a8b3e6f0";
+const DRIVER: &str = "http://127.0.0.1:4444";
+
+fn app_binary() -> PathBuf {
+    std::env::var_os("DELEGATE_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_delegate-app")))
+}
+
+fn artifacts() -> PathBuf {
+    let dir = std::env::var_os("DELEGATE_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Kills a helper process when the test ends, however it ends.
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if let Some(v) = f() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out after {secs} s waiting for {what}");
+}
+
+/// Processes whose executable is `exe`.
+fn pids_of(exe: &Path) -> Vec<u32> {
+    let want = exe.canonicalize().unwrap_or(exe.to_path_buf());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == want)
+                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+        .collect()
+}
+
+/// `pid` and all its descendants.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let after: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if let Some(pp) = after.get(1).and_then(|v| v.parse().ok()) {
+            parents.push((p, pp));
+        }
+    }
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i];
+        out.extend(parents.iter().filter(|(_, pp)| *pp == cur).map(|(p, _)| *p));
+        i += 1;
+    }
+    out
+}
+
+fn kb(pid: u32, file: &str, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// RSS and PSS of the app and its children, one line per process.
+fn memory(app_pid: u32) -> String {
+    let mut lines = Vec::new();
+    let (mut rss, mut pss) = (0, 0);
+    for p in tree(app_pid) {
+        let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        let (r, s) = (kb(p, "status", "VmRSS:"), kb(p, "smaps_rollup", "Pss:"));
+        rss += r;
+        pss += s;
+        lines.push(format!(
+            "  {:<18} RSS {:>7} kB  PSS {:>7} kB",
+            name.trim(),
+            r,
+            s
+        ));
+    }
+    lines.push(format!(
+        "  {:<18} RSS {rss:>7} kB  PSS {pss:>7} kB",
+        "total"
+    ));
+    lines.join("\n")
+}
+
+fn scan_for(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_symlink() {
+            continue;
+        }
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if let Ok(bytes) = std::fs::read(&p)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            hits.push(p);
+        }
+    }
+    hits
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_app_end_to_end() {
+    if std::env::var("DELEGATE_E2E").as_deref() != Ok("1") {
+        eprintln!("skipped: run scripts/e2e (needs Xvfb, D-Bus, gnome-keyring and tauri-driver)");
+        return;
+    }
+    let out = artifacts();
+    let home = PathBuf::from(std::env::var("HOME").unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let delegate_home = data.path().join("delegate");
+    std::fs::create_dir_all(&delegate_home).unwrap();
+
+    // The fake Todoist account and an employee that uses the fake agent.
+    let server = FakeTodoist::start(TOKEN).await;
+    let project = server.add_project("Writer");
+    let config = delegate_home.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[todoist]\napi_url = \"{}\"\n", server.url),
+    )
+    .unwrap();
+    let mut e = Employee::new("Writer", SourceKind::Todoist, data.path().join("ws"));
+    e.project = Some("Writer".into());
+    e.command = Some(sibling_binary("fake-claude").display().to_string());
+    e.poll_secs = 2;
+    std::fs::create_dir_all(&e.workspace).unwrap();
+    edit::add_employee(&config, &e).unwrap();
+
+    let monitor_log = out.join("notifications.log");
+    let _monitor = Guard(
+        Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::fs::File::create(&monitor_log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let _driver = Guard(
+        Command::new("tauri-driver")
+            .args([
+                "--port",
+                "4444",
+                "--native-port",
+                "4445",
+                "--native-driver",
+                "/usr/bin/WebKitWebDriver",
+            ])
+            .env("DELEGATE_HOME", &delegate_home)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(out.join("tauri-driver.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let app = app_binary();
+    let started = Instant::now();
+    let session = Session::start(DRIVER, app.to_str().unwrap()).await.unwrap();
+    let ready = session
+        .execute(
+            "return document.readyState === 'complete' && !!window.__TAURI__",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ready, json!(true));
+    let app_pid = eventually("the app process", 20, || pids_of(&app).first().copied()).await;
+    let log_dir = delegate_home.join("logs");
+    eventually("the tray to be created", 20, || {
+        let logs = std::fs::read_dir(&log_dir).ok()?;
+        logs.flatten()
+            .any(|f| {
+                std::fs::read_to_string(f.path())
+                    .unwrap_or_default()
+                    .contains("tray created")
+            })
+            .then_some(())
+    })
+    .await;
+    let cold_start = started.elapsed();
+
+    // The token, set through a command, lives in the Secret Service and nowhere else.
+    let status = session
+        .invoke("set_token", json!({"token": TOKEN}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status["set"], json!(true));
+    assert_eq!(status["origin"], json!("keychain"));
+    assert!(
+        !status.to_string().contains(TOKEN),
+        "the token never comes back"
+    );
+    let lookup = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "app.delegate.Delegate",
+            "username",
+            "todoist-api-token",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&lookup.stdout).trim(), TOKEN);
+    let user = session
+        .invoke("test_token", json!({}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user["full_name"], json!("Test Person"));
+    let bad = session
+        .invoke("set_token", json!({"token": "  "}))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(bad["code"], json!("invalid"));
+
+    // A task added on the server is picked up and finished; "Draft ready" goes out on D-Bus.
+    let task = server.add_task(&project, "Write a LinkedIn post about tray apps", "");
+    session.invoke("run_now", json!({})).await.unwrap().unwrap();
+    eventually("the task to be done", 60, || {
+        (server.task(&task).labels == ["agent-done"]).then_some(())
+    })
+    .await;
+    eventually("the Draft ready notification", 20, || {
+        std::fs::read_to_string(&monitor_log)
+            .unwrap_or_default()
+            .contains("Draft ready: Write a LinkedIn post about tray apps")
+            .then_some(())
+    })
+    .await;
+    let board = session
+        .invoke("get_status", json!({}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(board["employees"]["Writer"]["awaiting_review"], json!(1));
+    let runs = session
+        .invoke("list_runs", json!({"query": {"limit": 5}}))
+        .await
+        .unwrap()
+        .unwrap();
+    let run_id = runs[0]["id"].as_i64().unwrap();
+    let view = session
+        .invoke("get_run", json!({"id": run_id}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        view["drafts"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Write a LinkedIn post about tray apps")
+    );
+
+    // Autostart: on after the first setup; the switch writes and removes the .desktop file.
+    let desktop = home.join(".config/autostart/Delegate.desktop");
+    assert!(desktop.is_file(), "autostart on by default after setup");
+    let mut settings = session
+        .invoke("get_settings", json!({}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(settings["autostart"], json!(true));
+    settings["autostart"] = json!(false);
+    session
+        .invoke("save_settings", json!({"settings": settings}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!desktop.exists(), "turning autostart off removes the file");
+    settings["autostart"] = json!(true);
+    session
+        .invoke("save_settings", json!({"settings": settings}))
+        .await
+        .unwrap()
+        .unwrap();
+    let entry = std::fs::read_to_string(&desktop).unwrap();
+    assert!(entry.contains("--hidden"), "{entry}");
+
+    // Screenshots to look at.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::fs::write(out.join("window.png"), session.screenshot().await.unwrap()).unwrap();
+    let _ = Command::new("import")
+        .args(["-window", "root"])
+        .arg(out.join("screen.png"))
+        .status();
+
+    // The token is in none of the app's files.
+    for dir in [
+        delegate_home.as_path(),
+        &home.join(".config"),
+        &home.join(".local/share/app.delegate.Delegate"),
+    ] {
+        let hits = scan_for(dir, TOKEN.as_bytes());
+        assert!(hits.is_empty(), "token found in {hits:?}");
+    }
+
+    // Idle memory with the window open, then closed (the webview is destroyed).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let open = memory(app_pid);
+    // Closed the way a window manager closes it (WM_DELETE_WINDOW), as a person would.
+    let closer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/x11-close-window");
+    assert!(
+        Command::new(closer)
+            .arg("Delegate")
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        !pids_of(&app).is_empty(),
+        "closing the window keeps Delegate in the tray"
+    );
+    let closed = memory(app_pid);
+    let figures = format!(
+        "cold start to tray: {:.1} s\nwindow open:\n{open}\nwindow closed:\n{closed}\n",
+        cold_start.as_secs_f64()
+    );
+    println!("{figures}");
+    std::fs::write(out.join("memory.txt"), &figures).unwrap();
+
+    // One instance only: a second launch hands over to the first and exits.
+    let second = Command::new(&app)
+        .env("DELEGATE_HOME", &delegate_home)
+        .status()
+        .unwrap();
+    assert!(second.success());
+    assert_eq!(pids_of(&app), vec![app_pid], "still one Delegate");
+
+    // Quit leaves no process behind: not the app, not WebKit, not an agent.
+    let family = tree(app_pid);
+    let quit = Command::new(&app)
+        .arg("--quit")
+        .env("DELEGATE_HOME", &delegate_home)
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    eventually("the app to quit", 30, || {
+        pids_of(&app).is_empty().then_some(())
+    })
+    .await;
+    eventually("its children to go", 10, || {
+        family
+            .iter()
+            .all(|p| !Path::new(&format!("/proc/{p}")).exists())
+            .then_some(())
+    })
+    .await;
+    assert!(pids_of(&sibling_binary("fake-claude")).is_empty());
+    drop(session);
+}
