@@ -70,11 +70,7 @@ pub async fn save_employee(
         Some(name) => edit::replace_employee(&path, name, &employee),
         None => edit::add_employee(&path, &employee),
     };
-    saved.map_err(|e| match e {
-        config::ConfigError::DuplicateEmployee(_) => CommandError::new("duplicate", e.to_string()),
-        config::ConfigError::NoSuchEmployee(_) => CommandError::new("not_found", e.to_string()),
-        other => other.into(),
-    })?;
+    saved.map_err(config_error)?;
     if chosen.is_some() {
         template::install(&employee.workspace)?;
     }
@@ -84,16 +80,23 @@ pub async fn save_employee(
     Ok(())
 }
 
+/// Config errors a person can act on get their own code.
+fn config_error(e: config::ConfigError) -> CommandError {
+    match e {
+        config::ConfigError::DuplicateEmployee(_) => CommandError::new("duplicate", e.to_string()),
+        config::ConfigError::NoSuchEmployee(_) => CommandError::new("not_found", e.to_string()),
+        config::ConfigError::Invalid { .. } => CommandError::new("invalid", e.to_string()),
+        other => other.into(),
+    }
+}
+
 #[tauri::command]
 pub async fn delete_employee(
     app: AppHandle,
     state: State<'_, AppState>,
     name: String,
 ) -> CmdResult<()> {
-    edit::remove_employee(&state.engine.paths().config_file, &name).map_err(|e| match e {
-        config::ConfigError::NoSuchEmployee(_) => CommandError::new("not_found", e.to_string()),
-        other => other.into(),
-    })?;
+    edit::remove_employee(&state.engine.paths().config_file, &name).map_err(config_error)?;
     state.reload().await?;
     crate::events::status_changed(&app);
     Ok(())
@@ -231,6 +234,22 @@ pub fn add_local_task(
     Ok(id)
 }
 
+fn local_employee<'a>(config: &'a config::Config, name: &str) -> CmdResult<&'a Employee> {
+    let e = config
+        .employee(name)
+        .map_err(|e| CommandError::new("not_found", e.to_string()))?;
+    if e.source != SourceKind::Local {
+        return Err(CommandError::new(
+            "not_local",
+            format!(
+                "{} takes tasks from Todoist; add the task to its Todoist project",
+                e.name
+            ),
+        ));
+    }
+    Ok(e)
+}
+
 #[derive(Debug, Serialize, Deserialize, ts_rs::TS)]
 pub struct SettingsView {
     pub notifications: NotificationSettings,
@@ -282,6 +301,18 @@ pub async fn save_settings(
     Ok(())
 }
 
+fn settings_input(settings: &SettingsView) -> CmdResult<()> {
+    if let Some(v) = settings.global_daily_usd
+        && !(v.is_finite() && v >= 0.0)
+    {
+        return Err(CommandError::new(
+            "invalid",
+            "the daily budget must be a number of dollars ≥ 0, or empty for no limit",
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Serialize, ts_rs::TS)]
 pub struct TokenStatus {
     pub set: bool,
@@ -315,6 +346,24 @@ pub fn token_status(state: State<'_, AppState>) -> TokenStatus {
     }
 }
 
+/// A pasted token, trimmed; empty or multi-line input is refused.
+fn token_input(token: &str) -> CmdResult<&str> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(CommandError::new(
+            "invalid",
+            "paste the API token from Todoist → Settings → Integrations → Developer",
+        ));
+    }
+    if token.chars().any(char::is_whitespace) || token.len() > 512 {
+        return Err(CommandError::new(
+            "invalid",
+            "that does not look like a Todoist API token: it is one word of letters and digits",
+        ));
+    }
+    Ok(token)
+}
+
 /// Tells every window that the token changed (never the token itself).
 fn token_changed(app: &AppHandle, status: &TokenStatus) {
     let _ = app.emit(TOKEN_EVENT, status);
@@ -328,13 +377,7 @@ pub async fn set_token(
     state: State<'_, AppState>,
     token: String,
 ) -> CmdResult<TokenStatus> {
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(CommandError::new(
-            "invalid",
-            "paste the API token from Todoist → Settings → Integrations → Developer",
-        ));
-    }
+    let token = token_input(&token)?;
     state.engine.store().set(&Secret::new(token))?;
     crate::notify::TOKEN_REJECTED_TOLD.store(false, std::sync::atomic::Ordering::SeqCst);
     state.engine.token_changed().await;
@@ -373,4 +416,115 @@ pub fn set_paused(state: State<'_, AppState>, employee: Option<String>, paused: 
 #[tauri::command]
 pub fn quit(app: AppHandle) {
     tauri::async_runtime::spawn(crate::shutdown::quit(app));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn tokens_are_trimmed_and_checked() {
+        assert_eq!(token_input("  abc123\n").unwrap(), "abc123");
+        assert_eq!(token_input(" ").unwrap_err().code, "invalid");
+        assert_eq!(token_input("two words").unwrap_err().code, "invalid");
+        assert_eq!(token_input(&"x".repeat(600)).unwrap_err().code, "invalid");
+    }
+
+    #[test]
+    fn settings_reject_bad_budgets() {
+        let mut s = SettingsView {
+            notifications: NotificationSettings::default(),
+            autostart: true,
+            global_daily_usd: Some(5.0),
+        };
+        assert!(settings_input(&s).is_ok());
+        s.global_daily_usd = None;
+        assert!(settings_input(&s).is_ok());
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            s.global_daily_usd = Some(bad);
+            assert_eq!(settings_input(&s).unwrap_err().code, "invalid");
+        }
+    }
+
+    #[test]
+    fn local_tasks_need_a_local_employee() {
+        let mut config = config::Config::default();
+        config.employees.push(Employee::new(
+            "Notes",
+            SourceKind::Local,
+            PathBuf::from("/w"),
+        ));
+        let mut t = Employee::new("Writer", SourceKind::Todoist, PathBuf::from("/w"));
+        t.project = Some("P".into());
+        config.employees.push(t);
+        assert_eq!(local_employee(&config, "notes").unwrap().name, "Notes");
+        assert_eq!(
+            local_employee(&config, "Writer").unwrap_err().code,
+            "not_local"
+        );
+        assert_eq!(
+            local_employee(&config, "Nobody").unwrap_err().code,
+            "not_found"
+        );
+    }
+
+    #[test]
+    fn config_errors_get_codes() {
+        assert_eq!(
+            config_error(config::ConfigError::DuplicateEmployee("A".into())).code,
+            "duplicate"
+        );
+        assert_eq!(
+            config_error(config::ConfigError::NoSuchEmployee("A".into())).code,
+            "not_found"
+        );
+    }
+
+    #[test]
+    fn drafts_are_read_only_inside_the_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        std::fs::create_dir_all(ws.join("drafts")).unwrap();
+        std::fs::write(ws.join("drafts/a.md"), "# Hello").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "private").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), ws.join("drafts/link.md"))
+            .unwrap();
+        std::fs::write(
+            ws.join("big.md"),
+            vec![b'x'; (MAX_DRAFT_BYTES + 1) as usize],
+        )
+        .unwrap();
+
+        assert_eq!(
+            read_draft(&ws, "drafts/a.md"),
+            (Some("# Hello".into()), None)
+        );
+        for escape in [
+            "../secret.txt",
+            "drafts/link.md",
+            dir.path().join("secret.txt").to_str().unwrap(),
+        ] {
+            let (content, problem) = read_draft(&ws, escape);
+            assert!(content.is_none(), "{escape} was read");
+            assert!(
+                problem
+                    .unwrap()
+                    .contains("outside the employee's workspace"),
+                "{escape}"
+            );
+        }
+        assert!(
+            read_draft(&ws, "big.md")
+                .1
+                .unwrap()
+                .contains("larger than 1 MB")
+        );
+        assert!(
+            read_draft(&ws, "drafts/gone.md")
+                .1
+                .unwrap()
+                .contains("no longer exists")
+        );
+    }
 }
