@@ -215,16 +215,7 @@ pub fn add_local_task(
     description: Option<String>,
 ) -> CmdResult<String> {
     let config = state.engine.config();
-    let e = config.employee(&employee)?;
-    if e.source != SourceKind::Local {
-        return Err(CommandError::new(
-            "not_local",
-            format!(
-                "{} takes tasks from Todoist; add the task to its Todoist project",
-                e.name
-            ),
-        ));
-    }
+    let e = local_employee(&config, &employee)?;
     let id =
         state
             .engine
@@ -273,14 +264,7 @@ pub async fn save_settings(
     state: State<'_, AppState>,
     settings: SettingsView,
 ) -> CmdResult<()> {
-    if let Some(v) = settings.global_daily_usd
-        && !(v.is_finite() && v >= 0.0)
-    {
-        return Err(CommandError::new(
-            "invalid",
-            "the daily budget must be a number of dollars ≥ 0",
-        ));
-    }
+    settings_input(&settings)?;
     let path = state.engine.paths().config_file.clone();
     let n = settings.notifications;
     for (key, value) in [
