@@ -36,6 +36,7 @@ impl From<EngineError> for CommandError {
             EngineError::NoToken => "no_token",
             EngineError::NoEmployees => "no_employees",
             EngineError::Disabled(_) => "disabled",
+            EngineError::Review(_) => "invalid",
         };
         Self::new(code, e.to_string())
     }

@@ -38,6 +38,8 @@ pub enum EngineError {
     NoEmployees,
     #[error("employee \"{0}\" is disabled; set `enabled = true` to run it")]
     Disabled(String),
+    #[error(transparent)]
+    Review(#[from] crate::review::ReviewError),
 }
 
 /// Tuning knobs with sensible defaults.

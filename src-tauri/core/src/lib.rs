@@ -9,6 +9,7 @@ pub mod history;
 pub mod labels;
 pub mod logging;
 pub mod paths;
+pub mod review;
 pub mod secrets;
 pub mod source;
 pub mod status;

@@ -555,3 +555,55 @@ async fn live_progress_is_batched_into_comments() {
     assert!(c.first().unwrap().starts_with("Working on it"));
     assert!(c.last().unwrap().starts_with("Done. Ready for review."));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_changes_then_approve_from_the_app() {
+    let (server, project) = server_with_project("Writer").await;
+    let task = server.add_task(&project, "Post about reviews", "");
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("Writer", SourceKind::Todoist, Some("Writer"));
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    let first = engine.run_once(&all, &CancellationToken::new()).await[0]
+        .1
+        .as_ref()
+        .unwrap()
+        .runs[0]
+        .0;
+
+    let err = engine
+        .request_changes(first, "   ")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("write what should change"), "{err}");
+    engine
+        .request_changes(first, "Cut it to three sentences")
+        .await
+        .unwrap();
+    assert!(server.task(&task).labels.is_empty(), "agent-done removed");
+    assert_eq!(
+        server.comments(&task).last().unwrap(),
+        "Cut it to three sentences"
+    );
+    assert_eq!(
+        engine.history().get(first).unwrap().run.review,
+        Some(delegate_core::history::Review::ChangesRequested)
+    );
+
+    let second = engine.run_once(&all, &CancellationToken::new()).await[0]
+        .1
+        .as_ref()
+        .unwrap()
+        .runs[0]
+        .0;
+    let draft = read(&e.workspace.join("drafts/post-about-reviews.md"));
+    assert!(draft.contains("- Cut it to three sentences"), "{draft}");
+    engine.approve(second).await.unwrap();
+    assert!(server.task(&task).checked, "approve closes the task");
+    assert_eq!(
+        engine.history().get(second).unwrap().run.review,
+        Some(delegate_core::history::Review::Approved)
+    );
+}

@@ -2,9 +2,10 @@
 import type { Draft } from "./Draft";
 import type { PermissionDenial } from "./PermissionDenial";
 import type { ProgressLine } from "./ProgressLine";
+import type { Review } from "./Review";
 import type { RunStatus } from "./RunStatus";
 
 /**
  * A run with everything recorded about it.
  */
-export type RunDetail = { task_description: string, task_url: string | null, machine: string, command: Array<string>, exit_code: number | null, stderr_tail: string | null, tokens_in: number | null, tokens_out: number | null, turns: number | null, session_id: string | null, permission_denials: Array<PermissionDenial>, progress: Array<ProgressLine>, drafts: Array<Draft>, id: number, employee: string, source: string, task_id: string, task_title: string, attempt: number, max_attempts: number, status: RunStatus, started_at: string, ended_at: string | null, cost_usd: number | null, summary: string | null, error: string | null, };
+export type RunDetail = { task_description: string, task_url: string | null, machine: string, command: Array<string>, exit_code: number | null, stderr_tail: string | null, tokens_in: number | null, tokens_out: number | null, turns: number | null, session_id: string | null, permission_denials: Array<PermissionDenial>, progress: Array<ProgressLine>, drafts: Array<Draft>, id: number, employee: string, source: string, task_id: string, task_title: string, attempt: number, max_attempts: number, status: RunStatus, started_at: string, ended_at: string | null, cost_usd: number | null, summary: string | null, error: string | null, review: Review | null, };

@@ -57,4 +57,9 @@ pub const MIGRATIONS: &[M<'static>] = &[
          CREATE INDEX runs_employee_status ON runs(employee COLLATE NOCASE, status);
          CREATE INDEX runs_status_id ON runs(status);",
     ),
+    // What the person decided about a run's drafts.
+    M::up(
+        "ALTER TABLE runs ADD COLUMN review TEXT;
+         ALTER TABLE runs ADD COLUMN reviewed_at TEXT;",
+    ),
 ];

@@ -82,6 +82,24 @@ impl FromStr for RunStatus {
     }
 }
 
+/// What the person decided about a run's drafts.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Review {
+    Approved,
+    ChangesRequested,
+}
+
+impl Review {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Review::Approved => "approved",
+            Review::ChangesRequested => "changes_requested",
+        }
+    }
+}
+
 /// What is known when a run starts.
 pub struct NewRun<'a> {
     pub employee: &'a str,
@@ -146,6 +164,7 @@ pub struct RunSummary {
     pub cost_usd: Option<f64>,
     pub summary: Option<String>,
     pub error: Option<String>,
+    pub review: Option<Review>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,6 +330,20 @@ impl History {
                     "INSERT OR REPLACE INTO drafts (run_id, path, inside_workspace) VALUES (?1, ?2, ?3)",
                     params![run_id, d.path, d.inside_workspace],
                 )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records the person's decision on a run.
+    pub fn set_review(&self, run_id: i64, review: Review) -> Result<(), HistoryError> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE runs SET review = ?1, reviewed_at = ?2 WHERE id = ?3",
+                params![review.as_str(), now(), run_id],
+            )?;
+            if n == 0 {
+                return Err(HistoryError::NoSuchRun(run_id));
             }
             Ok(())
         })

@@ -1,7 +1,7 @@
 //! Reading runs back: filtered pages for listings (keyset pagination on the id, so page N
 //! costs the same as page 1) and one run in full.
 
-use super::{History, HistoryError, ProgressLine, RunDetail, RunStatus, RunSummary};
+use super::{History, HistoryError, ProgressLine, Review, RunDetail, RunStatus, RunSummary};
 use crate::agent::Draft;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
@@ -19,7 +19,7 @@ pub struct RunFilter {
 }
 
 const SUMMARY_COLUMNS: &str = "id, employee, source, task_id, task_title, attempt, max_attempts,
-    status, started_at, ended_at, cost_usd, summary, error";
+    status, started_at, ended_at, cost_usd, summary, error, review";
 
 fn time(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
@@ -42,6 +42,13 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
         cost_usd: r.get(10)?,
         summary: r.get(11)?,
         error: r.get(12)?,
+        review: r
+            .get::<_, Option<String>>(13)?
+            .and_then(|v| match v.as_str() {
+                "approved" => Some(Review::Approved),
+                "changes_requested" => Some(Review::ChangesRequested),
+                _ => None,
+            }),
     })
 }
 
@@ -117,20 +124,20 @@ impl History {
             );
             let detail = c
                 .query_row(&sql, params![id], |r| {
-                    let command: String = r.get(16)?;
-                    let denials: String = r.get(23)?;
+                    let command: String = r.get(17)?;
+                    let denials: String = r.get(24)?;
                     Ok(RunDetail {
                         run: summary(r)?,
-                        task_description: r.get(13)?,
-                        task_url: r.get(14)?,
-                        machine: r.get(15)?,
+                        task_description: r.get(14)?,
+                        task_url: r.get(15)?,
+                        machine: r.get(16)?,
                         command: serde_json::from_str(&command).unwrap_or_default(),
-                        exit_code: r.get(17)?,
-                        stderr_tail: r.get(18)?,
-                        tokens_in: r.get::<_, Option<i64>>(19)?.map(|v| v as u64),
-                        tokens_out: r.get::<_, Option<i64>>(20)?.map(|v| v as u64),
-                        turns: r.get(21)?,
-                        session_id: r.get(22)?,
+                        exit_code: r.get(18)?,
+                        stderr_tail: r.get(19)?,
+                        tokens_in: r.get::<_, Option<i64>>(20)?.map(|v| v as u64),
+                        tokens_out: r.get::<_, Option<i64>>(21)?.map(|v| v as u64),
+                        turns: r.get(22)?,
+                        session_id: r.get(23)?,
                         permission_denials: serde_json::from_str(&denials).unwrap_or_default(),
                         progress: Vec::new(),
                         drafts: Vec::new(),

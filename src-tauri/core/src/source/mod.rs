@@ -129,6 +129,14 @@ impl Source {
         }
     }
 
+    /// One task as it is now (fresh from the server for Todoist).
+    pub async fn task(&self, task_id: &str) -> Result<Task, SourceError> {
+        match self {
+            Source::Todoist { account, .. } => Ok(account.client().task(task_id).await?),
+            Source::Local { queue, .. } => Ok(queue.task(task_id)?),
+        }
+    }
+
     pub async fn close(&self, task_id: &str) -> Result<(), SourceError> {
         match self {
             Source::Todoist { account, .. } => account.close_task(task_id).await,

@@ -155,6 +155,13 @@ impl TodoistClient {
         Ok(c.to_comment())
     }
 
+    /// One task, open or not.
+    pub async fn task(&self, task_id: &str) -> Result<Task, TodoistError> {
+        let path = format!("/tasks/{task_id}");
+        let t: WireTask = self.json(Method::GET, &path, &[], None, "the task").await?;
+        Ok(t.to_task())
+    }
+
     pub async fn close_task(&self, task_id: &str) -> Result<(), TodoistError> {
         let path = format!("/tasks/{task_id}/close");
         self.send(Method::POST, &path, &[], None, "the task")

@@ -1,0 +1,63 @@
+//! The person's side of the loop: approve a run (close the task) or request changes (post the
+//! feedback and remove `agent-done`, so the next poll reworks the task with it).
+
+use crate::engine::{Engine, EngineError};
+use crate::history::Review;
+use crate::labels;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("write what should change; the feedback goes to the agent as it is")]
+    EmptyFeedback,
+    #[error("the employee \"{0}\" no longer exists, so its task source is unknown")]
+    EmployeeGone(String),
+}
+
+impl Engine {
+    async fn source_of_run(
+        &self,
+        run_id: i64,
+    ) -> Result<(crate::history::RunDetail, crate::source::Source), EngineError> {
+        let run = self.history().get(run_id)?;
+        let config = self.config();
+        let employee = config
+            .employees
+            .iter()
+            .find(|e| e.name == run.run.employee)
+            .ok_or_else(|| ReviewError::EmployeeGone(run.run.employee.clone()))?;
+        let source = self.source_for(employee).await?;
+        Ok((run, source))
+    }
+
+    /// Closes the run's task: the person accepted the drafts.
+    pub async fn approve(&self, run_id: i64) -> Result<(), EngineError> {
+        let (run, source) = self.source_of_run(run_id).await?;
+        source
+            .close(&run.run.task_id)
+            .await
+            .map_err(crate::worker::WorkerError::from)?;
+        self.history().set_review(run_id, Review::Approved)?;
+        Ok(())
+    }
+
+    /// Posts `feedback` on the run's task and makes it eligible again (without the protocol
+    /// labels), then wakes the workers so the rework starts at once.
+    pub async fn request_changes(&self, run_id: i64, feedback: &str) -> Result<(), EngineError> {
+        let feedback = feedback.trim();
+        if feedback.is_empty() {
+            return Err(ReviewError::EmptyFeedback.into());
+        }
+        let (run, source) = self.source_of_run(run_id).await?;
+        let wrap = crate::worker::WorkerError::from;
+        let task = source.task(&run.run.task_id).await.map_err(wrap)?;
+        source.comment(&task.id, feedback).await.map_err(wrap)?;
+        source
+            .set_labels(&task.id, &labels::rework(&task.labels))
+            .await
+            .map_err(wrap)?;
+        self.history()
+            .set_review(run_id, Review::ChangesRequested)?;
+        self.run_now();
+        Ok(())
+    }
+}
