@@ -185,6 +185,7 @@ mod tests {
             cost_usd: None,
             summary: None,
             error: None,
+            review: None,
         };
         assert_eq!(check(&t, &e, Some(&run), now), Ok(()));
         // Someone claimed it after our run started: theirs, keep off.
