@@ -19,6 +19,14 @@ fn main() {
         "run_now",
         "set_paused",
         "quit",
+        "list_local_tasks",
+        "approve_run",
+        "request_changes",
+        "open_draft",
+        "list_projects",
+        "check_agent",
+        "template_employee",
+        "suggest_workspace",
     ];
     let attributes = tauri_build::Attributes::new()
         .app_manifest(tauri_build::AppManifest::new().commands(commands));

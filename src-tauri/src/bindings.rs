@@ -26,6 +26,9 @@ mod tests {
         WorkerEvent::export_all_to(dir).unwrap();
         delegate_core::source::User::export_all_to(dir).unwrap();
         delegate_core::history::RunSummary::export_all_to(dir).unwrap();
+        delegate_core::source::local::LocalTask::export_all_to(dir).unwrap();
+        delegate_core::source::Project::export_all_to(dir).unwrap();
+        crate::review::AgentCheck::export_all_to(dir).unwrap();
     }
 
     fn read_dir(dir: &Path) -> BTreeMap<PathBuf, String> {

@@ -8,6 +8,7 @@ use delegate_core::config::{self, Employee, NotificationSettings, SourceKind, ed
 use delegate_core::history::{RunDetail, RunFilter, RunStatus, RunSummary};
 use delegate_core::secrets::{Secret, TokenOrigin};
 use delegate_core::source::User;
+use delegate_core::source::local::LocalTask;
 use delegate_core::status::Board;
 use delegate_core::template::{self, Template};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,8 @@ pub struct EmployeeView {
     /// The tool scope in plain words.
     pub permissions: String,
     pub paused: bool,
+    /// Dollars recorded today, for the budget bar.
+    pub spent_today: f64,
 }
 
 #[tauri::command]
@@ -39,6 +42,11 @@ pub fn list_employees(state: State<'_, AppState>) -> Vec<EmployeeView> {
         .map(|e| EmployeeView {
             permissions: e.permissions_summary(),
             paused: state.engine.is_paused(&e.name),
+            spent_today: state
+                .engine
+                .history()
+                .spend_since(Some(&e.name), delegate_core::worker::start_of_today())
+                .unwrap_or(0.0),
             employee: e,
         })
         .collect()
@@ -239,6 +247,12 @@ fn local_employee<'a>(config: &'a config::Config, name: &str) -> CmdResult<&'a E
         ));
     }
     Ok(e)
+}
+
+/// Local-queue tasks, newest first.
+#[tauri::command]
+pub fn list_local_tasks(state: State<'_, AppState>) -> CmdResult<Vec<LocalTask>> {
+    Ok(state.engine.queue().all_tasks(200)?)
 }
 
 #[derive(Debug, Serialize, Deserialize, ts_rs::TS)]

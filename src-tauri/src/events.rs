@@ -13,7 +13,12 @@ pub fn forward(app: &AppHandle) {
     let Some(state) = app.try_state::<AppState>() else {
         return;
     };
-    let mut rx = state.engine.subscribe();
+    let taken = state
+        .events
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    let mut rx = taken.unwrap_or_else(|| state.engine.subscribe());
     tauri::async_runtime::spawn(async move {
         loop {
             let ev = match rx.recv().await {

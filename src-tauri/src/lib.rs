@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod events;
 mod notify;
+mod review;
 mod settings;
 mod shutdown;
 mod state;
@@ -33,6 +34,7 @@ pub fn run() {
             }
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             Some(vec![HIDDEN_FLAG]),
@@ -64,6 +66,14 @@ pub fn run() {
             commands::run_now,
             commands::set_paused,
             commands::quit,
+            commands::list_local_tasks,
+            review::approve_run,
+            review::request_changes,
+            review::open_draft,
+            review::list_projects,
+            review::check_agent,
+            review::template_employee,
+            review::suggest_workspace,
         ])
         .setup(move |app| {
             if std::env::args().any(|a| a == QUIT_FLAG) {

@@ -15,6 +15,8 @@ pub struct AppState {
     pub cancel: CancellationToken,
     pub watch: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     pub quitting: AtomicBool,
+    /// Engine events from before the shell was ready; taken by `events::forward`.
+    pub events: Mutex<Option<tokio::sync::broadcast::Receiver<delegate_core::worker::WorkerEvent>>>,
     /// Keeps the log writer alive for the life of the app.
     _log: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
@@ -40,6 +42,8 @@ impl AppState {
                 .filter(|e| e.enabled)
                 .map(|e| e.name.as_str()),
         );
+        // Subscribe before the workers start, so their first events reach the tray.
+        let events = engine.subscribe();
         let cancel = CancellationToken::new();
         let watch = {
             let (engine, cancel) = (engine.clone(), cancel.clone());
@@ -50,6 +54,7 @@ impl AppState {
             board: Mutex::new(board),
             cancel,
             watch: Mutex::new(Some(watch)),
+            events: Mutex::new(Some(events)),
             quitting: AtomicBool::new(false),
             _log: log,
         })

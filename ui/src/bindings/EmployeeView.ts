@@ -5,4 +5,8 @@ export type EmployeeView = { employee: Employee,
 /**
  * The tool scope in plain words.
  */
-permissions: string, paused: boolean, };
+permissions: string, paused: boolean, 
+/**
+ * Dollars recorded today, for the budget bar.
+ */
+spent_today: number, };

@@ -43,6 +43,7 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
     CREATE INDEX comments_task ON comments(task_id);",
 )];
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// A local task as the queue stores it, with its state for listings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LocalTask {

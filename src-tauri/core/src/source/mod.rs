@@ -17,6 +17,7 @@ pub use retry::RetryPolicy;
 pub use todoist::{Project, TodoistClient, TodoistError, User};
 pub use todoist_account::TodoistAccount;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// An open task, whichever source it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
@@ -29,6 +30,7 @@ pub struct Task {
     /// Todoist's `due.date`: `YYYY-MM-DD`, a floating `YYYY-MM-DDTHH:MM:SS` or one ending in `Z`.
     pub due: Option<String>,
     /// The project's own order.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub order: i64,
     pub updated_at: Option<DateTime<Utc>>,
     pub url: Option<String>,

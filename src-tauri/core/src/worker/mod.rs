@@ -139,7 +139,7 @@ pub struct Worker {
 }
 
 /// The start of today in local time, when daily budgets reset.
-fn start_of_today() -> DateTime<Utc> {
+pub fn start_of_today() -> DateTime<Utc> {
     let today = Local::now().date_naive();
     today
         .and_hms_opt(0, 0, 0)

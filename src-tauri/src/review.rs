@@ -1,0 +1,182 @@
+//! Commands for reviewing drafts and setting employees up: approve, request changes, open a
+//! draft in the editor or its folder, the account's projects, the agent CLI check, and the
+//! template defaults. Each is a few lines over the engine.
+
+use crate::error::{CmdResult, CommandError};
+use crate::state::AppState;
+use delegate_core::agent::spawn::{self, is_inside};
+use delegate_core::config::{Employee, SourceKind};
+use delegate_core::source::Project;
+use serde::Serialize;
+use std::path::PathBuf;
+use tauri::State;
+use tauri_plugin_opener::OpenerExt;
+
+#[tauri::command]
+pub async fn approve_run(state: State<'_, AppState>, id: i64) -> CmdResult<()> {
+    Ok(state.engine.approve(id).await?)
+}
+
+#[tauri::command]
+pub async fn request_changes(
+    state: State<'_, AppState>,
+    id: i64,
+    feedback: String,
+) -> CmdResult<()> {
+    Ok(state.engine.request_changes(id, &feedback).await?)
+}
+
+/// Opens a draft of a run in the default editor (`reveal = false`) or shows it in its folder.
+/// Only files inside the employee's workspace.
+#[tauri::command]
+pub fn open_draft(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    id: i64,
+    path: String,
+    reveal: bool,
+) -> CmdResult<()> {
+    let run = state.engine.history().get(id)?;
+    let workspace = state
+        .engine
+        .config()
+        .employees
+        .into_iter()
+        .find(|e| e.name == run.run.employee)
+        .map(|e| e.workspace)
+        .ok_or_else(|| CommandError::new("not_found", "the employee no longer exists"))?;
+    if !run.drafts.iter().any(|d| d.path == path) {
+        return Err(CommandError::new(
+            "not_found",
+            "that file is not a draft of this run",
+        ));
+    }
+    let full = workspace
+        .join(&path)
+        .canonicalize()
+        .map_err(|_| CommandError::new("not_found", "the file no longer exists"))?;
+    if !is_inside(&full, &workspace) {
+        return Err(CommandError::new(
+            "outside_workspace",
+            "this file is outside the employee's workspace; open it yourself if you trust it",
+        ));
+    }
+    let opener = app.opener();
+    let opened = if reveal {
+        opener.reveal_item_in_dir(&full)
+    } else {
+        opener.open_path(full.to_string_lossy(), None::<&str>)
+    };
+    opened.map_err(|e| CommandError::new("open", format!("cannot open {}: {e}", full.display())))
+}
+
+/// The Todoist account's projects, for choosing an employee's project.
+#[tauri::command]
+pub async fn list_projects(state: State<'_, AppState>) -> CmdResult<Vec<Project>> {
+    let account = state.engine.account().await?;
+    Ok(account.client().projects().await?)
+}
+
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct AgentCheck {
+    pub found: bool,
+    pub path: Option<String>,
+    pub version: Option<String>,
+    /// What to do when it is missing.
+    pub hint: Option<String>,
+}
+
+/// Whether an agent CLI is installed, and which version.
+#[tauri::command]
+pub async fn check_agent(command: String) -> AgentCheck {
+    let command = command.trim();
+    match spawn::resolve_program(command) {
+        Err(e) => AgentCheck {
+            found: false,
+            path: None,
+            version: None,
+            hint: Some(format!(
+                "{e}. Install Claude Code with `npm install -g @anthropic-ai/claude-code`, run `claude` once to log in, then check again."
+            )),
+        },
+        Ok(path) => AgentCheck {
+            found: true,
+            path: Some(path.display().to_string()),
+            version: spawn::version(command).await.ok().filter(|v| !v.is_empty()),
+            hint: None,
+        },
+    }
+}
+
+/// A new employee with a template's defaults (or plain defaults without one).
+#[tauri::command]
+pub fn template_employee(
+    template: Option<String>,
+    name: String,
+    source: SourceKind,
+    workspace: String,
+) -> CmdResult<Employee> {
+    let mut e = Employee::new(name.trim(), source, PathBuf::from(workspace.trim()));
+    if let Some(id) = template {
+        delegate_core::template::find(&id)?.apply_defaults(&mut e);
+    }
+    Ok(e)
+}
+
+/// A sensible home for a new employee's workspace: `~/Delegate/<name>`.
+#[tauri::command]
+pub fn suggest_workspace(name: String) -> String {
+    let slug: String = name
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join("Delegate")
+        .join(if slug.is_empty() {
+            "employee".into()
+        } else {
+            slug
+        })
+        .display()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspaces_are_named_after_the_employee() {
+        assert!(
+            suggest_workspace("LinkedIn Writer!".into()).ends_with("/Delegate/linkedin-writer")
+        );
+        assert!(suggest_workspace("  ".into()).ends_with("/Delegate/employee"));
+    }
+
+    #[test]
+    fn template_defaults_come_from_the_engine() {
+        let e = template_employee(
+            Some("code-reviewer".into()),
+            "Rev".into(),
+            SourceKind::Local,
+            "/w".into(),
+        )
+        .unwrap();
+        assert_eq!(e.disallowed_tools, ["Bash"]);
+        assert_eq!(
+            template_employee(
+                Some("nope".into()),
+                "R".into(),
+                SourceKind::Local,
+                "/w".into()
+            )
+            .unwrap_err()
+            .code,
+            "template"
+        );
+    }
+}

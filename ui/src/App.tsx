@@ -1,0 +1,117 @@
+// The window: a sidebar of screens, the live summary, and first-run onboarding when there is
+// nothing set up yet.
+import { useCallback, useEffect, useState } from "react";
+import type { Board } from "./bindings/Board";
+import { api, errorMessage, onOpenRun, onStatus } from "./ipc";
+import { Activity } from "./views/Activity";
+import { Employees } from "./views/Employees";
+import { LocalQueue } from "./views/LocalQueue";
+import { Onboarding } from "./views/Onboarding";
+import { RunDetail } from "./views/RunDetail";
+import { Settings } from "./views/Settings";
+
+export type Screen =
+  | { name: "employees" }
+  | { name: "activity" }
+  | { name: "run"; id: number }
+  | { name: "queue" }
+  | { name: "settings" }
+  | { name: "onboarding" };
+
+export function summary(board: Board): string {
+  const all = Object.values(board.employees).filter((e) => e !== undefined);
+  if (all.length === 0) return "No employees yet";
+  const working = all.filter((e) => e.activity.state === "working").length;
+  const blocked = all.filter((e) => e.activity.state === "blocked").length;
+  const review = all.reduce((n, e) => n + e.awaiting_review, 0);
+  const parts: string[] = [];
+  if (board.paused_all) parts.push("Paused");
+  if (working) parts.push(`${working} working`);
+  if (review) parts.push(`${review} ready for review`);
+  if (blocked) parts.push(`${blocked} need${blocked === 1 ? "s" : ""} attention`);
+  return parts.join(" · ") || "All quiet";
+}
+
+function initialScreen(): Screen {
+  const run = new URLSearchParams(window.location.search).get("run");
+  return run ? { name: "run", id: Number(run) } : { name: "employees" };
+}
+
+const NAV: { name: Screen["name"]; label: string }[] = [
+  { name: "employees", label: "Employees" },
+  { name: "activity", label: "Activity" },
+  { name: "queue", label: "Local queue" },
+  { name: "settings", label: "Settings" },
+];
+
+export function App() {
+  const [screen, setScreen] = useState<Screen>(initialScreen);
+  const [board, setBoard] = useState<Board | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const refreshBoard = useCallback(async () => {
+    try {
+      const b = await api.status();
+      setBoard(b);
+      return b;
+    } catch (e) {
+      setError(errorMessage(e));
+      return null;
+    }
+  }, []);
+
+  useEffect(() => {
+    let stop: (() => void)[] = [];
+    (async () => {
+      const b = await refreshBoard();
+      if (b && Object.keys(b.employees).length === 0 && initialScreen().name !== "run") {
+        setScreen({ name: "onboarding" });
+      }
+      stop = [await onStatus(setBoard), await onOpenRun((id) => setScreen({ name: "run", id }))];
+    })();
+    return () => stop.forEach((f) => f());
+  }, [refreshBoard]);
+
+  const go = (s: Screen) => setScreen(s);
+  if (screen.name === "onboarding") {
+    return <Onboarding onDone={() => { refreshBoard(); go({ name: "employees" }); }} onSkip={() => go({ name: "employees" })} />;
+  }
+  return (
+    <div className="shell">
+      <nav className="sidebar" aria-label="Screens">
+        <div className="brand">
+          <img src="/icon.png" alt="" width="26" height="26" />
+          <span>Delegate</span>
+        </div>
+        {NAV.map((n) => (
+          <button
+            key={n.name}
+            type="button"
+            className={screen.name === n.name || (n.name === "activity" && screen.name === "run") ? "nav active" : "nav"}
+            aria-current={screen.name === n.name ? "page" : undefined}
+            onClick={() => go({ name: n.name } as Screen)}
+          >
+            {n.label}
+          </button>
+        ))}
+        <div className="sidebar-foot">
+          <p className="summary" data-testid="summary">{board ? summary(board) : "Loading…"}</p>
+          <button type="button" className="secondary small" onClick={() => api.runNow()}>Run all now</button>
+          {board && (
+            <button type="button" className="secondary small" onClick={() => api.setPaused(null, !board.paused_all)}>
+              {board.paused_all ? "Resume all" : "Pause all"}
+            </button>
+          )}
+        </div>
+      </nav>
+      <main className="content">
+        {error && <p className="error-note" role="alert">{error}</p>}
+        {screen.name === "employees" && <Employees board={board} onOpenRun={(id) => go({ name: "run", id })} onSetup={() => go({ name: "onboarding" })} />}
+        {screen.name === "activity" && <Activity onOpen={(id) => go({ name: "run", id })} />}
+        {screen.name === "run" && <RunDetail id={screen.id} onBack={() => go({ name: "activity" })} />}
+        {screen.name === "queue" && <LocalQueue />}
+        {screen.name === "settings" && <Settings />}
+      </main>
+    </div>
+  );
+}

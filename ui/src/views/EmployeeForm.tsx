@@ -1,0 +1,243 @@
+// Add or edit an employee, with inline checks: name, project (from the account), agent CLI
+// found, workspace, numbers in range, and the tool scope in plain words.
+import { useEffect, useState } from "react";
+import type { AgentCheck } from "../bindings/AgentCheck";
+import type { Employee } from "../bindings/Employee";
+import type { Project } from "../bindings/Project";
+import type { Template } from "../bindings/Template";
+import { ErrorNote } from "../components/ErrorNote";
+import { api, errorMessage } from "../ipc";
+
+export const TOOLS: { name: string; what: string }[] = [
+  { name: "Read", what: "read files" },
+  { name: "Glob", what: "find files" },
+  { name: "Grep", what: "search in files" },
+  { name: "Write", what: "create files" },
+  { name: "Edit", what: "change files" },
+  { name: "Skill", what: "use workspace skills" },
+  { name: "WebSearch", what: "search the web" },
+  { name: "WebFetch", what: "read web pages" },
+  { name: "Bash", what: "run any command" },
+];
+
+/** Problems a person can fix before saving, by field. */
+export function checkEmployee(e: Employee): Record<string, string> {
+  const p: Record<string, string> = {};
+  if (!e.name.trim()) p.name = "Give the employee a name.";
+  if (e.source === "todoist" && !(e.project ?? "").trim()) p.project = "Choose the Todoist project it takes tasks from.";
+  if (!e.workspace.startsWith("/")) p.workspace = "Use a full folder path, e.g. /home/you/Delegate/writer.";
+  const range = (key: keyof Employee, v: number, lo: number, hi: number, unit: string) => {
+    if (!Number.isFinite(v) || v < lo || v > hi) p[key] = `Between ${lo} and ${hi} ${unit}.`;
+  };
+  range("timeout_secs", e.timeout_secs, 1, 86400, "seconds");
+  range("max_attempts", e.max_attempts, 1, 20, "attempts");
+  range("poll_secs", e.poll_secs, 1, 86400, "seconds");
+  if (e.max_task_usd != null && !(e.max_task_usd > 0)) p.max_task_usd = "More than $0, or empty for no cap.";
+  if (e.daily_usd != null && !(e.daily_usd >= 0)) p.daily_usd = "$0 or more, or empty for no limit.";
+  if (e.allowed_tools.length === 0) p.allowed_tools = "Allow at least one tool, or the agent cannot do anything.";
+  return p;
+}
+
+export function scopeInWords(tools: string[]): string {
+  const has = (t: string) => tools.some((x) => x === t || x.startsWith(`${t}(`));
+  const can: string[] = [];
+  if (has("Read") || has("Glob") || has("Grep")) can.push("read files");
+  if (has("Write") || has("Edit")) can.push("write files");
+  if (has("WebSearch") || has("WebFetch")) can.push("use the web");
+  const base = can.length ? `Can ${can.join(", ")} in its workspace` : "Cannot use any tool";
+  return `${base}; ${has("Bash") ? "can run commands" : "cannot run commands"}.`;
+}
+
+function numberOrNull(v: string): number | null {
+  return v.trim() === "" ? null : Number(v);
+}
+
+export function EmployeeForm({
+  original,
+  initial,
+  onCancel,
+  onSaved,
+}: {
+  original: string | null;
+  initial: Employee | null;
+  onCancel: () => void;
+  onSaved: () => void;
+}) {
+  const [e, setE] = useState<Employee | null>(initial);
+  const [templates, setTemplates] = useState<Template[]>([]);
+  const [template, setTemplate] = useState<string>("");
+  const [projects, setProjects] = useState<Project[] | null>(null);
+  const [projectsError, setProjectsError] = useState<string | null>(null);
+  const [agent, setAgent] = useState<AgentCheck | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [touched, setTouched] = useState(false);
+
+  useEffect(() => {
+    api.templates().then(setTemplates).catch(() => setTemplates([]));
+    if (!initial) {
+      api.suggestWorkspace("new employee").then((ws) => api.templateEmployee(null, "", "local", ws)).then(setE).catch((x) => setError(errorMessage(x)));
+    }
+  }, [initial]);
+
+  useEffect(() => {
+    if (e?.source !== "todoist" || projects !== null) return;
+    api.projects().then(setProjects).catch((x) => setProjectsError(errorMessage(x)));
+  }, [e?.source, projects]);
+
+  if (!e) return <p className="muted">Loading…</p>;
+  const problems = checkEmployee(e);
+  const set = (patch: Partial<Employee>) => setE({ ...e, ...patch });
+  const show = (k: string) => (touched && problems[k] ? <span className="field-error">{problems[k]}</span> : null);
+
+  const chooseTemplate = async (id: string) => {
+    setTemplate(id);
+    const ws = e.workspace || (await api.suggestWorkspace(e.name || id));
+    const fresh = await api.templateEmployee(id || null, e.name, e.source, ws);
+    setE({ ...fresh, name: e.name || (templates.find((t) => t.id === id)?.title ?? ""), project: e.project, command: e.command });
+  };
+
+  const save = async () => {
+    setTouched(true);
+    if (Object.keys(problems).length > 0) return;
+    setSaving(true);
+    try {
+      await api.saveEmployee({ ...e, name: e.name.trim() }, original, original ? null : template || null);
+      onSaved();
+    } catch (x) {
+      setError(errorMessage(x));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const toggleTool = (t: string) =>
+    set({ allowed_tools: e.allowed_tools.includes(t) ? e.allowed_tools.filter((x) => x !== t) : [...e.allowed_tools, t] });
+
+  return (
+    <section aria-labelledby="form-title" className="form-page">
+      <header className="page-head">
+        <h1 id="form-title">{original ? `Edit ${original}` : "New employee"}</h1>
+      </header>
+      <ErrorNote error={error} />
+      <form
+        className="form"
+        onSubmit={(ev) => {
+          ev.preventDefault();
+          save();
+        }}
+      >
+        {!original && (
+          <label>
+            Template
+            <select value={template} onChange={(ev) => chooseTemplate(ev.target.value)}>
+              <option value="">None — start from defaults</option>
+              {templates.map((t) => (
+                <option key={t.id} value={t.id}>{`${t.title} — ${t.summary}`}</option>
+              ))}
+            </select>
+            <span className="hint">Copies its rules, skill and reference notes into the workspace (never over your files).</span>
+          </label>
+        )}
+        <label>
+          Name
+          <input value={e.name} onChange={(ev) => set({ name: ev.target.value })} placeholder="LinkedIn Writer" />
+          {show("name")}
+        </label>
+        <fieldset>
+          <legend>Tasks come from</legend>
+          <label className="inline">
+            <input type="radio" checked={e.source === "todoist"} onChange={() => set({ source: "todoist" })} /> a Todoist project
+          </label>
+          <label className="inline">
+            <input type="radio" checked={e.source === "local"} onChange={() => set({ source: "local", project: null })} /> the local queue (no account)
+          </label>
+        </fieldset>
+        {e.source === "todoist" && (
+          <label>
+            Todoist project
+            {projects ? (
+              <select value={e.project ?? ""} onChange={(ev) => set({ project: ev.target.value })}>
+                <option value="">Choose a project…</option>
+                {projects.map((p) => (
+                  <option key={p.id} value={p.name}>{p.name}</option>
+                ))}
+              </select>
+            ) : (
+              <input value={e.project ?? ""} onChange={(ev) => set({ project: ev.target.value })} placeholder="Project name or id" />
+            )}
+            {projectsError && <span className="hint">{projectsError}</span>}
+            {show("project")}
+          </label>
+        )}
+        <label>
+          Workspace folder
+          <input value={e.workspace} onChange={(ev) => set({ workspace: ev.target.value })} />
+          <span className="hint">Created if it does not exist. The agent works only inside it.</span>
+          {show("workspace")}
+        </label>
+        <label>
+          Agent command
+          <span className="with-button">
+            <input value={e.command ?? "claude"} onChange={(ev) => { set({ command: ev.target.value }); setAgent(null); }} />
+            <button type="button" className="secondary small" onClick={() => api.checkAgent(e.command ?? "claude").then(setAgent)}>Check</button>
+          </span>
+          {agent && (agent.found ? <span className="field-ok">Found {agent.version ?? agent.path}</span> : <span className="field-error">{agent.hint}</span>)}
+        </label>
+        <label>
+          Model
+          <input value={e.model} onChange={(ev) => set({ model: ev.target.value })} />
+        </label>
+        <fieldset>
+          <legend>Allowed tools</legend>
+          <div className="tools">
+            {TOOLS.map((t) => (
+              <label key={t.name} className="inline">
+                <input type="checkbox" checked={e.allowed_tools.includes(t.name)} onChange={() => toggleTool(t.name)} /> {t.name} <span className="hint">({t.what})</span>
+              </label>
+            ))}
+          </div>
+          <p className="scope">{scopeInWords(e.allowed_tools)}</p>
+          {show("allowed_tools")}
+        </fieldset>
+        <div className="grid">
+          <label>
+            Timeout (seconds)
+            <input type="number" value={e.timeout_secs} onChange={(ev) => set({ timeout_secs: Number(ev.target.value) })} />
+            {show("timeout_secs")}
+          </label>
+          <label>
+            Attempts
+            <input type="number" value={e.max_attempts} onChange={(ev) => set({ max_attempts: Number(ev.target.value) })} />
+            {show("max_attempts")}
+          </label>
+          <label>
+            Poll every (seconds)
+            <input type="number" value={e.poll_secs} onChange={(ev) => set({ poll_secs: Number(ev.target.value) })} />
+            {show("poll_secs")}
+          </label>
+          <label>
+            Cap per task ($)
+            <input type="number" step="0.01" value={e.max_task_usd ?? ""} onChange={(ev) => set({ max_task_usd: numberOrNull(ev.target.value) })} />
+            {show("max_task_usd")}
+          </label>
+          <label>
+            Daily budget ($)
+            <input type="number" step="0.01" value={e.daily_usd ?? ""} onChange={(ev) => set({ daily_usd: numberOrNull(ev.target.value) })} />
+            {show("daily_usd")}
+          </label>
+        </div>
+        <label className="inline">
+          <input type="checkbox" checked={e.live_progress} onChange={(ev) => set({ live_progress: ev.target.checked })} /> Post progress to the task as comments
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={e.enabled} onChange={(ev) => set({ enabled: ev.target.checked })} /> Enabled
+        </label>
+        <div className="row">
+          <button type="submit" disabled={saving}>{saving ? "Saving…" : "Save"}</button>
+          <button type="button" className="secondary" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,169 @@
+// First run: from nothing to a first employee. Connect Todoist (token tested live, saved in
+// the keychain, project picked from the account) or try it without an account on the local
+// queue; check the agent CLI; choose the workspace and template; done.
+import { useEffect, useState } from "react";
+import type { AgentCheck } from "../bindings/AgentCheck";
+import type { Project } from "../bindings/Project";
+import type { Template } from "../bindings/Template";
+import { ErrorNote } from "../components/ErrorNote";
+import { api, errorMessage } from "../ipc";
+
+type Step = "welcome" | "token" | "project" | "agent" | "workspace";
+
+export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () => void }) {
+  const [step, setStep] = useState<Step>("welcome");
+  const [source, setSource] = useState<"todoist" | "local">("local");
+  const [token, setToken] = useState("");
+  const [user, setUser] = useState<string | null>(null);
+  const [projects, setProjects] = useState<Project[]>([]);
+  const [project, setProject] = useState("");
+  const [command, setCommand] = useState("claude");
+  const [agent, setAgent] = useState<AgentCheck | null>(null);
+  const [templates, setTemplates] = useState<Template[]>([]);
+  const [template, setTemplate] = useState("linkedin-writer");
+  const [name, setName] = useState("LinkedIn Writer");
+  const [workspace, setWorkspace] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    api.templates().then(setTemplates).catch(() => setTemplates([]));
+  }, []);
+  useEffect(() => {
+    if (step === "agent" && !agent) api.checkAgent(command).then(setAgent);
+    if (step === "workspace" && !workspace) api.suggestWorkspace(name).then(setWorkspace);
+  }, [step, agent, command, workspace, name]);
+
+  const run = async (f: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const connect = () =>
+    run(async () => {
+      await api.setToken(token);
+      const u = await api.testToken();
+      setUser(`${u.full_name} <${u.email}>`);
+      setProjects(await api.projects());
+      setStep("project");
+    });
+
+  const finish = () =>
+    run(async () => {
+      const e = await api.templateEmployee(template || null, name.trim(), source, workspace.trim());
+      e.command = command.trim() || null;
+      if (source === "todoist") e.project = project;
+      await api.saveEmployee(e, null, template || null);
+      onDone();
+    });
+
+  const steps: Step[] = source === "todoist" ? ["welcome", "token", "project", "agent", "workspace"] : ["welcome", "agent", "workspace"];
+  const chosen = templates.find((t) => t.id === template);
+
+  return (
+    <div className="onboarding">
+      <div className="panel">
+        <p className="step-count">Step {steps.indexOf(step) + 1} of {steps.length}</p>
+        {step === "welcome" && (
+          <>
+            <h1>Welcome to Delegate</h1>
+            <p>Delegate gives your to-do list a team: add a task, and a background AI employee writes a draft for you to review. Nothing is published without you.</p>
+            <div className="choices">
+              <button type="button" onClick={() => { setSource("todoist"); setStep("token"); }}>Connect Todoist</button>
+              <button type="button" className="secondary" onClick={() => { setSource("local"); setStep("agent"); }}>Try it without an account</button>
+            </div>
+            <button type="button" className="link" onClick={onSkip}>Skip for now</button>
+          </>
+        )}
+        {step === "token" && (
+          <form onSubmit={(e) => { e.preventDefault(); connect(); }}>
+            <h1>Connect Todoist</h1>
+            <p>Paste your API token from Todoist → Settings → Integrations → Developer. It is stored in your system keychain and never shown again.</p>
+            <input aria-label="Todoist API token" type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
+            <ErrorNote error={error} />
+            <div className="row">
+              <button type="submit" disabled={busy || !token.trim()}>{busy ? "Checking…" : "Connect"}</button>
+              <button type="button" className="secondary" onClick={() => setStep("welcome")}>Back</button>
+            </div>
+          </form>
+        )}
+        {step === "project" && (
+          <>
+            <h1>Pick the project</h1>
+            <p className="ok-note">Connected as {user}.</p>
+            <p>Tasks you add to this project go to your first employee.</p>
+            <select aria-label="Todoist project" value={project} onChange={(e) => setProject(e.target.value)}>
+              <option value="">Choose a project…</option>
+              {projects.map((p) => (
+                <option key={p.id} value={p.name}>{p.name}</option>
+              ))}
+            </select>
+            <div className="row">
+              <button type="button" disabled={!project} onClick={() => setStep("agent")}>Continue</button>
+            </div>
+          </>
+        )}
+        {step === "agent" && (
+          <>
+            <h1>The agent</h1>
+            <p>Employees hand tasks to Claude Code running in the background.</p>
+            <label>
+              Agent command
+              <span className="with-button">
+                <input value={command} onChange={(e) => { setCommand(e.target.value); setAgent(null); }} />
+                <button type="button" className="secondary small" onClick={() => api.checkAgent(command).then(setAgent)}>Check again</button>
+              </span>
+            </label>
+            {agent === null ? <p className="muted">Checking…</p> : agent.found ? (
+              <p className="ok-note">Found {agent.version ? `Claude Code ${agent.version}` : agent.path}.</p>
+            ) : (
+              <p className="error-note">{agent.hint}</p>
+            )}
+            <div className="row">
+              <button type="button" onClick={() => setStep("workspace")}>{agent?.found ? "Continue" : "Continue anyway"}</button>
+            </div>
+          </>
+        )}
+        {step === "workspace" && (
+          <form onSubmit={(e) => { e.preventDefault(); finish(); }}>
+            <h1>Your first employee</h1>
+            <label>
+              What should it do?
+              <select value={template} onChange={(e) => {
+                const t = templates.find((x) => x.id === e.target.value);
+                setTemplate(e.target.value);
+                if (t) { setName(t.title); setWorkspace(""); }
+              }}>
+                {templates.map((t) => (
+                  <option key={t.id} value={t.id}>{t.title}</option>
+                ))}
+                <option value="">Something else (no template)</option>
+              </select>
+              {chosen && <span className="hint">{chosen.summary}.</span>}
+            </label>
+            <label>
+              Name
+              <input value={name} onChange={(e) => setName(e.target.value)} />
+            </label>
+            <label>
+              Workspace folder
+              <input value={workspace} onChange={(e) => setWorkspace(e.target.value)} />
+              <span className="hint">Created for you, with the template's rules, skills and reference notes. Edit the notes in reference/ to give it your voice.</span>
+            </label>
+            <ErrorNote error={error} />
+            <div className="row">
+              <button type="submit" disabled={busy || !name.trim() || !workspace.trim()}>{busy ? "Creating…" : "Create employee"}</button>
+            </div>
+          </form>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,160 @@
+// Settings: the Todoist token (set / test / remove; never shown), start at login, which
+// notifications to show, a daily budget across all employees, and the theme.
+import { useEffect, useState } from "react";
+import type { SettingsView } from "../bindings/SettingsView";
+import type { TokenStatus } from "../bindings/TokenStatus";
+import { ErrorNote } from "../components/ErrorNote";
+import { api, errorMessage, onToken } from "../ipc";
+import { applyTheme, loadTheme, type ThemeChoice } from "../theme";
+
+export function tokenText(t: TokenStatus | null): string {
+  if (!t) return "Checking…";
+  if (t.problem) return t.problem;
+  if (!t.set) return "No token saved. Employees that use the local queue work without one.";
+  return t.origin === "environment" ? "A token is set by the TODOIST_API_TOKEN variable for this session." : "A token is saved in the OS keychain.";
+}
+
+const KINDS: { key: keyof SettingsView["notifications"]; label: string }[] = [
+  { key: "draft_ready", label: "A draft is ready for review" },
+  { key: "gave_up", label: "An employee gave up on a task" },
+  { key: "budget_reached", label: "A daily budget is reached" },
+  { key: "token_rejected", label: "Todoist rejects the token" },
+];
+
+export function Settings() {
+  const [token, setToken] = useState<TokenStatus | null>(null);
+  const [input, setInput] = useState("");
+  const [tokenNote, setTokenNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [settings, setSettings] = useState<SettingsView | null>(null);
+  const [budget, setBudget] = useState("");
+  const [theme, setTheme] = useState<ThemeChoice>(loadTheme);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  useEffect(() => {
+    api.tokenStatus().then(setToken);
+    api.settings().then((s) => {
+      setSettings(s);
+      setBudget(s.global_daily_usd == null ? "" : String(s.global_daily_usd));
+    }).catch((e) => setError(errorMessage(e)));
+    const un = onToken(setToken);
+    return () => {
+      un.then((f) => f());
+    };
+  }, []);
+
+  const tokenAction = async (f: () => Promise<string>) => {
+    try {
+      setTokenNote({ ok: true, text: await f() });
+    } catch (e) {
+      setTokenNote({ ok: false, text: errorMessage(e) });
+    }
+  };
+
+  const save = async (next: SettingsView) => {
+    setSettings(next);
+    setSaved(false);
+    try {
+      await api.saveSettings(next);
+      setError(null);
+      setSaved(true);
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+
+  return (
+    <section aria-labelledby="settings-title" className="settings">
+      <header className="page-head">
+        <h1 id="settings-title">Settings</h1>
+      </header>
+
+      <h2>Todoist connection</h2>
+      <p className="muted" data-testid="token-state">{tokenText(token)}</p>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          tokenAction(async () => {
+            setToken(await api.setToken(input));
+            setInput("");
+            const u = await api.testToken();
+            return `Saved. Connected as ${u.full_name} <${u.email}>.`;
+          });
+        }}
+      >
+        <input
+          aria-label="Todoist API token"
+          type="password"
+          autoComplete="off"
+          value={input}
+          onChange={(e) => setInput(e.target.value)}
+          placeholder="Paste the token from Todoist → Settings → Integrations → Developer"
+        />
+        <button type="submit" disabled={!input.trim()}>Save</button>
+        <button type="button" className="secondary" disabled={!token?.set} onClick={() => tokenAction(async () => {
+          const u = await api.testToken();
+          return `Connected as ${u.full_name} <${u.email}>.`;
+        })}>Test</button>
+        <button type="button" className="secondary" disabled={!token?.set} onClick={() => tokenAction(async () => {
+          setToken(await api.clearToken());
+          return "Token removed from the keychain.";
+        })}>Remove</button>
+      </form>
+      {tokenNote && <p className={tokenNote.ok ? "ok-note" : "error-note"} role="status">{tokenNote.text}</p>}
+
+      <ErrorNote error={error} />
+      {settings && (
+        <>
+          <h2>Start</h2>
+          <label className="inline">
+            <input type="checkbox" checked={settings.autostart} onChange={(e) => save({ ...settings, autostart: e.target.checked })} /> Start Delegate when I log in (in the tray, without opening this window)
+          </label>
+
+          <h2>Notifications</h2>
+          {KINDS.map((k) => (
+            <label key={k.key} className="inline">
+              <input
+                type="checkbox"
+                checked={settings.notifications[k.key]}
+                onChange={(e) => save({ ...settings, notifications: { ...settings.notifications, [k.key]: e.target.checked } })}
+              />{" "}
+              {k.label}
+            </label>
+          ))}
+
+          <h2>Spending</h2>
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const v = budget.trim() === "" ? null : Number(budget);
+              if (v !== null && !(v >= 0)) {
+                setError("The daily budget must be a number of dollars, 0 or more — or empty for no limit.");
+                return;
+              }
+              save({ ...settings, global_daily_usd: v });
+            }}
+          >
+            <label>
+              Daily budget across all employees ($)
+              <input type="number" step="0.5" min="0" value={budget} onChange={(e) => setBudget(e.target.value)} placeholder="No limit" />
+            </label>
+            <button type="submit" className="secondary">Save budget</button>
+          </form>
+        </>
+      )}
+
+      <h2>Appearance</h2>
+      <label>
+        Theme
+        <select value={theme} onChange={(e) => { const t = e.target.value as ThemeChoice; setTheme(t); applyTheme(t); }}>
+          <option value="system">Follow the system</option>
+          <option value="light">Light</option>
+          <option value="dark">Dark</option>
+        </select>
+      </label>
+      {saved && <p className="ok-note" role="status">Saved.</p>}
+    </section>
+  );
+}
