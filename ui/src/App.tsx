@@ -2,7 +2,7 @@
 // nothing set up yet.
 import { useCallback, useEffect, useState } from "react";
 import type { Board } from "./bindings/Board";
-import { api, errorMessage, onOpenRun, onStatus } from "./ipc";
+import { api, errorMessage, onOpenRun, onStatus, stop } from "./ipc";
 import { Activity } from "./views/Activity";
 import { Employees } from "./views/Employees";
 import { LocalQueue } from "./views/LocalQueue";
@@ -61,15 +61,13 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    let stop: (() => void)[] = [];
-    (async () => {
-      const b = await refreshBoard();
+    const subs = [onStatus(setBoard), onOpenRun((id) => setScreen({ name: "run", id }))];
+    refreshBoard().then((b) => {
       if (b && Object.keys(b.employees).length === 0 && initialScreen().name !== "run") {
         setScreen({ name: "onboarding" });
       }
-      stop = [await onStatus(setBoard), await onOpenRun((id) => setScreen({ name: "run", id }))];
-    })();
-    return () => stop.forEach((f) => f());
+    });
+    return () => subs.forEach((s) => stop(s)());
   }, [refreshBoard]);
 
   const go = (s: Screen) => setScreen(s);

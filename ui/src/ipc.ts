@@ -68,3 +68,10 @@ export const onToken = (cb: (t: TokenStatus) => void): Promise<UnlistenFn> =>
   listen<TokenStatus>("delegate://token", (e) => cb(e.payload));
 export const onOpenRun = (cb: (id: number) => void): Promise<UnlistenFn> =>
   listen<number>("delegate://open-run", (e) => cb(e.payload));
+
+/** Cleanup for a subscription made in an effect; errors while tearing down are ignored. */
+export function stop(un: Promise<UnlistenFn>): () => void {
+  return () => {
+    un.then((f) => f()).catch(() => undefined);
+  };
+}

@@ -7,7 +7,7 @@ import type { RunSummary } from "../bindings/RunSummary";
 import { StatusChip } from "../components/Chip";
 import { Empty, ErrorNote } from "../components/ErrorNote";
 import { duration, money, when } from "../format";
-import { api, errorMessage, onEvent } from "../ipc";
+import { api, errorMessage, onEvent, stop } from "../ipc";
 
 const PAGE = 50;
 const STATUSES: RunStatus[] = ["running", "succeeded", "failed", "timed_out", "cancelled", "interrupted", "over_budget"];
@@ -72,9 +72,7 @@ export function Activity({ onOpen }: { onOpen: (id: number) => void }) {
         fetchPage(null).then((page) => setRuns((cur) => mergeRuns(cur ?? [], page)));
       }
     });
-    return () => {
-      un.then((f) => f());
-    };
+    return stop(un);
   }, [fetchPage]);
 
   const loadMore = async () => {

@@ -7,7 +7,7 @@ import type { EmployeeView } from "../bindings/EmployeeView";
 import { Chip } from "../components/Chip";
 import { Empty, ErrorNote } from "../components/ErrorNote";
 import { money } from "../format";
-import { api, errorMessage, onStatus } from "../ipc";
+import { api, errorMessage, onStatus, stop } from "../ipc";
 import { EmployeeForm } from "./EmployeeForm";
 
 export function describe(status: EmployeeStatus | undefined, paused: boolean): [string, string, string] {
@@ -43,9 +43,7 @@ export function Employees({ board, onOpenRun, onSetup }: { board: Board | null; 
   useEffect(() => {
     load();
     const un = onStatus(() => load());
-    return () => {
-      un.then((f) => f());
-    };
+    return stop(un);
   }, [load]);
 
   if (editing) {

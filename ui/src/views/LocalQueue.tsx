@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { EmployeeView } from "../bindings/EmployeeView";
 import type { LocalTask } from "../bindings/LocalTask";
 import { Empty, ErrorNote } from "../components/ErrorNote";
-import { api, errorMessage, onEvent } from "../ipc";
+import { api, errorMessage, onEvent, stop } from "../ipc";
 
 export function taskState(t: LocalTask): string {
   if (t.closed) return "closed";
@@ -41,9 +41,7 @@ export function LocalQueue() {
     const un = onEvent((ev) => {
       if (ev.type === "run_started" || ev.type === "run_finished") load();
     });
-    return () => {
-      un.then((f) => f());
-    };
+    return stop(un);
   }, [load]);
 
   const add = async () => {

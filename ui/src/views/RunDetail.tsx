@@ -7,7 +7,7 @@ import { StatusChip } from "../components/Chip";
 import { ErrorNote } from "../components/ErrorNote";
 import { Markdown } from "../components/Markdown";
 import { duration, money, when } from "../format";
-import { api, errorMessage, onEvent } from "../ipc";
+import { api, errorMessage, onEvent, stop } from "../ipc";
 
 async function copy(text: string): Promise<void> {
   if (navigator.clipboard?.writeText) {
@@ -46,9 +46,7 @@ export function RunDetail({ id, onBack }: { id: number; onBack: () => void }) {
       }
       if (ev.type === "run_finished" && ev.run_id === id) load();
     });
-    return () => {
-      un.then((f) => f());
-    };
+    return stop(un);
   }, [id, load]);
 
   const act = async (f: () => Promise<void>, done: string) => {

@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import type { SettingsView } from "../bindings/SettingsView";
 import type { TokenStatus } from "../bindings/TokenStatus";
 import { ErrorNote } from "../components/ErrorNote";
-import { api, errorMessage, onToken } from "../ipc";
+import { api, errorMessage, onToken, stop } from "../ipc";
 import { applyTheme, loadTheme, type ThemeChoice } from "../theme";
 
 export function tokenText(t: TokenStatus | null): string {
@@ -38,9 +38,7 @@ export function Settings() {
       setBudget(s.global_daily_usd == null ? "" : String(s.global_daily_usd));
     }).catch((e) => setError(errorMessage(e)));
     const un = onToken(setToken);
-    return () => {
-      un.then((f) => f());
-    };
+    return stop(un);
   }, []);
 
   const tokenAction = async (f: () => Promise<string>) => {
@@ -126,6 +124,7 @@ export function Settings() {
           <h2>Spending</h2>
           <form
             className="row"
+            noValidate
             onSubmit={(e) => {
               e.preventDefault();
               const v = budget.trim() === "" ? null : Number(budget);

@@ -1,0 +1,39 @@
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { App, summary } from "./App";
+import { mockBackend } from "./test/backend";
+import { board, employee, view } from "./test/fixtures";
+
+describe("App", () => {
+  it("starts onboarding when nothing is set up", async () => {
+    mockBackend((cmd) => {
+      if (cmd === "get_status") return board();
+      if (cmd === "list_templates") return [];
+    });
+    render(<App />);
+    expect(await screen.findByText("Welcome to Delegate")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Skip for now" }));
+    expect(await screen.findByRole("heading", { name: "Employees" })).toBeInTheDocument();
+  });
+
+  it("moves between screens from the sidebar", async () => {
+    mockBackend((cmd) => {
+      if (cmd === "get_status") return board({ employees: { Writer: { name: "Writer", activity: { state: "idle" }, awaiting_review: 1, last_run: null } } });
+      if (cmd === "list_employees") return [view(employee("Writer"))];
+      if (cmd === "list_runs") return [];
+      if (cmd === "list_local_tasks") return [];
+    });
+    render(<App />);
+    expect(await screen.findByTestId("summary")).toHaveTextContent("1 ready for review");
+    await userEvent.click(screen.getByRole("button", { name: "Activity" }));
+    expect(await screen.findByRole("heading", { name: "Activity" })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Local queue" }));
+    expect(await screen.findByRole("heading", { name: "Local queue" })).toBeInTheDocument();
+  });
+
+  it("summarises the board", () => {
+    expect(summary(board())).toBe("No employees yet");
+    expect(summary(board({ paused_all: true, employees: { A: { name: "A", activity: { state: "idle" }, awaiting_review: 0, last_run: null } } }))).toBe("Paused");
+  });
+});

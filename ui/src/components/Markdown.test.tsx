@@ -1,0 +1,43 @@
+import { render } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { Markdown, renderMarkdown } from "./Markdown";
+
+declare global {
+  interface Window {
+    __pwned?: boolean;
+  }
+}
+
+describe("draft rendering", () => {
+  it("renders Markdown", () => {
+    const html = renderMarkdown("# Title\n\nSome **bold** text\n\n- one\n- two");
+    expect(html).toContain("<h1>Title</h1>");
+    expect(html).toContain("<strong>bold</strong>");
+    expect(html).toContain("<li>two</li>");
+  });
+
+  it("never runs scripts, handlers or remote loads", async () => {
+    const evil = [
+      "<script>window.__pwned = true</script>",
+      '<img src="x" onerror="window.__pwned = true">',
+      '<img src="https://tracker.example/p.png" alt="pixel">',
+      '<a href="javascript:window.__pwned=true" onclick="window.__pwned=true">click</a>',
+      '<iframe src="https://example.com"></iframe>',
+      '<div style="background:url(https://example.com/x)">styled</div>',
+      '<svg onload="window.__pwned=true"></svg>',
+    ].join("\n\n");
+    const { container } = render(<Markdown text={evil} />);
+    await new Promise((r) => setTimeout(r, 20));
+    const html = container.innerHTML;
+    expect(window.__pwned).toBeUndefined();
+    expect(html).not.toMatch(/<script|onerror|onclick|onload|<iframe|<svg|javascript:|style=/i);
+    expect(html).toContain("[image: pixel]");
+    expect(container.querySelector("a")?.getAttribute("href")).toBeNull();
+    expect(container.querySelectorAll("img")).toHaveLength(0);
+  });
+
+  it("keeps inline data images", () => {
+    const html = renderMarkdown("![dot](data:image/png;base64,iVBORw0KGgo=)");
+    expect(html).toContain('src="data:image/png;base64,iVBORw0KGgo="');
+  });
+});

@@ -1,0 +1,84 @@
+// Data shaped exactly like the backend's (the types come from Rust), for the UI tests.
+import type { Board } from "../bindings/Board";
+import type { Employee } from "../bindings/Employee";
+import type { EmployeeView } from "../bindings/EmployeeView";
+import type { RunSummary } from "../bindings/RunSummary";
+import type { RunView } from "../bindings/RunView";
+
+export function employee(name: string, patch: Partial<Employee> = {}): Employee {
+  return {
+    name,
+    enabled: true,
+    source: "local",
+    project: null,
+    workspace: `/home/me/Delegate/${name.toLowerCase()}`,
+    agent: "claude",
+    command: "claude",
+    model: "sonnet",
+    allowed_tools: ["Read", "Write", "Edit", "Glob", "Grep", "Skill"],
+    disallowed_tools: [],
+    permission_mode: null,
+    max_turns: 40,
+    append_system_prompt: null,
+    timeout_secs: 600,
+    max_attempts: 3,
+    retry_backoff_secs: 60,
+    max_task_usd: 1,
+    daily_usd: null,
+    poll_secs: 30,
+    live_progress: false,
+    hold_until_due: false,
+    allow_api_key: false,
+    ...patch,
+  };
+}
+
+export function view(e: Employee, spent = 0, paused = false): EmployeeView {
+  return { employee: e, permissions: "can read files, write files in its workspace; cannot run commands (Read, Write)", paused, spent_today: spent };
+}
+
+export function board(patch: Partial<Board> = {}): Board {
+  return { employees: {}, paused_all: false, latest_draft_run: null, ...patch };
+}
+
+export function run(id: number, patch: Partial<RunSummary> = {}): RunSummary {
+  return {
+    id,
+    employee: "Writer",
+    source: "local",
+    task_id: String(id),
+    task_title: `Task ${id}`,
+    attempt: 1,
+    max_attempts: 3,
+    status: "succeeded",
+    started_at: "2026-11-25T10:00:00Z",
+    ended_at: "2026-11-25T10:01:05Z",
+    cost_usd: 0.04,
+    summary: "Wrote the draft.",
+    error: null,
+    review: null,
+    ...patch,
+  };
+}
+
+export function runView(id: number, content: string, patch: Partial<RunSummary> = {}): RunView {
+  return {
+    run: {
+      ...run(id, patch),
+      task_description: "Keep it short.",
+      task_url: null,
+      machine: "laptop",
+      command: ["claude", "-p"],
+      exit_code: 0,
+      stderr_tail: null,
+      tokens_in: 1200,
+      tokens_out: 300,
+      turns: 4,
+      session_id: "s1",
+      permission_denials: [],
+      progress: [{ at: "2026-11-25T10:00:10Z", line: "📖 Reading skill: .claude/skills/linkedin-post/SKILL.md" }],
+      drafts: [{ path: "drafts/post.md", inside_workspace: true }],
+    },
+    drafts: [{ path: "drafts/post.md", inside_workspace: true, content, problem: null }],
+  };
+}

@@ -1,0 +1,59 @@
+import { mockBackend } from "../test/backend";
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import { employee } from "../test/fixtures";
+import { checkEmployee, EmployeeForm, scopeInWords } from "./EmployeeForm";
+
+describe("EmployeeForm", () => {
+  it("checks fields inline before saving", () => {
+    const p = checkEmployee(employee("", { source: "todoist", project: null, workspace: "relative", timeout_secs: 0, allowed_tools: [] }));
+    expect(Object.keys(p).sort()).toEqual(["allowed_tools", "name", "project", "timeout_secs", "workspace"]);
+    expect(checkEmployee(employee("Writer"))).toEqual({});
+  });
+
+  it("says the tool scope in plain words", () => {
+    expect(scopeInWords(["Read", "Write"])).toBe("Can read files, write files in its workspace; cannot run commands.");
+    expect(scopeInWords(["Read", "Bash(git log:*)"])).toBe("Can read files in its workspace; can run commands.");
+  });
+
+  it("saves a new employee from a template and shows backend errors", async () => {
+    const saved = vi.fn();
+    let attempts = 0;
+    mockBackend((cmd, args) => {
+      if (cmd === "list_templates") return [{ id: "linkedin-writer", title: "LinkedIn Writer", skill: "linkedin-post", summary: "Drafts posts" }];
+      if (cmd === "suggest_workspace") return "/home/me/Delegate/x";
+      if (cmd === "template_employee") {
+        const a = args as { template: string | null; name: string; workspace: string };
+        return employee(a.name, { workspace: a.workspace, allowed_tools: a.template ? ["Read", "Write", "Skill"] : ["Read"] });
+      }
+      if (cmd === "save_employee") {
+        attempts++;
+        if (attempts === 1) throw { code: "duplicate", message: "an employee named \"LinkedIn Writer\" already exists" };
+        saved(args);
+      }
+    });
+    const onSaved = vi.fn();
+    render(<EmployeeForm original={null} initial={null} onCancel={() => {}} onSaved={onSaved} />);
+    await screen.findByDisplayValue("/home/me/Delegate/x");
+    await userEvent.click(screen.getByRole("button", { name: "Save" }));
+    expect(await screen.findByText("Give the employee a name.")).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText(/Template/), "linkedin-writer");
+    await waitFor(() => expect(screen.getByLabelText(/^Name/)).toHaveValue("LinkedIn Writer"));
+    await userEvent.click(screen.getByRole("button", { name: "Save" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("already exists");
+    await userEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(onSaved).toHaveBeenCalled());
+    expect(saved.mock.calls[0]?.[0]).toMatchObject({ template: "linkedin-writer", original: null, employee: { name: "LinkedIn Writer" } });
+  });
+
+  it("checks the agent CLI", async () => {
+    mockBackend((cmd) => {
+      if (cmd === "list_templates") return [];
+      if (cmd === "check_agent") return { found: false, path: null, version: null, hint: "agent CLI \"claude\" not found on PATH. Install Claude Code…" };
+    });
+    render(<EmployeeForm original="Writer" initial={employee("Writer")} onCancel={() => {}} onSaved={() => {}} />);
+    await userEvent.click(screen.getByRole("button", { name: "Check" }));
+    expect(await screen.findByText(/not found on PATH/)).toBeInTheDocument();
+  });
+});
