@@ -176,6 +176,8 @@ async fn the_desktop_app_end_to_end() {
     std::fs::create_dir_all(&e.workspace).unwrap();
     edit::add_employee(&config, &e).unwrap();
 
+    // Start from no login item, so the check below sees this run's own setup turn it on.
+    let _ = std::fs::remove_file(home.join(".config/autostart/Delegate.desktop"));
     let monitor_log = out.join("notifications.log");
     let _monitor = Guard(
         Command::new("dbus-monitor")

@@ -77,6 +77,18 @@ impl Session {
         .await
     }
 
+    /// Runs a script that finishes by calling its last argument (`done(value)`).
+    pub async fn execute_async(&self, script: &str, args: Value) -> Result<Value, WebDriverError> {
+        let body = json!({"script": script, "args": args});
+        call(
+            &self.http,
+            self.http
+                .post(format!("{}/execute/async", self.base))
+                .json(&body),
+        )
+        .await
+    }
+
     /// Runs `invoke(command, args)` in the page and returns `Ok(result)` or `Err({code, message})`.
     pub async fn invoke(
         &self,

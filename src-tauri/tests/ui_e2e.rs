@@ -1,0 +1,401 @@
+//! End to end through the web UI: the real app in Xvfb, driven by clicks and typing through
+//! tauri-driver: onboarding to a first local-queue employee, a task added and watched live,
+//! the draft rendered (and a hostile draft that must not run), request changes and approve,
+//! the Activity screen over 100 000 runs, and a screenshot of every screen in both themes.
+//! Runs when `DELEGATE_E2E=1` (see `scripts/e2e`).
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+use delegate_testkit::sibling_binary;
+use delegate_testkit::webdriver::Session;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DRIVER: &str = "http://127.0.0.1:4444";
+const SEEDED_RUNS: i64 = 100_000;
+
+/// Small DOM helpers every script gets: find by text or label, and set a value the way React
+/// notices (native setter, then an input/change event).
+const HELPERS: &str = r#"
+const byText = (sel, text) => [...document.querySelectorAll(sel)].find(e => e.textContent.trim() === text);
+const byLabel = (text) => {
+  const direct = document.querySelector(`[aria-label="${text}"]`);
+  if (direct) return direct;
+  const l = [...document.querySelectorAll('label')].find(l => l.textContent.trim().startsWith(text));
+  return l && (l.control || l.querySelector('input,select,textarea'));
+};
+const setValue = (el, v) => {
+  const d = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), 'value');
+  d.set.call(el, v);
+  el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }));
+};
+"#;
+
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn app_binary() -> PathBuf {
+    std::env::var_os("DELEGATE_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_delegate-app")))
+}
+
+fn artifacts() -> PathBuf {
+    let dir = std::env::var_os("DELEGATE_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Ui {
+    s: Session,
+}
+
+impl Ui {
+    async fn js(&self, body: &str, args: Value) -> Value {
+        self.s
+            .execute(&format!("{HELPERS}\n{body}"), args)
+            .await
+            .unwrap()
+    }
+
+    async fn wait(&self, what: &str, secs: u64, condition: &str, args: Value) -> Value {
+        let start = Instant::now();
+        loop {
+            let v = self.js(condition, args.clone()).await;
+            if !v.is_null() && v != json!(false) {
+                return v;
+            }
+            if start.elapsed() > Duration::from_secs(secs) {
+                let text = self.js("return document.body.innerText", json!([])).await;
+                panic!(
+                    "timed out waiting for {what}; the page says:\n{}",
+                    text.as_str().unwrap_or("")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    async fn click(&self, text: &str) {
+        self.wait(
+            &format!("a button “{text}”"),
+            20,
+            "const b = byText('button', arguments[0]); if (!b || b.disabled) return false; b.click(); return true;",
+            json!([text]),
+        )
+        .await;
+    }
+
+    async fn fill(&self, label: &str, value: &str) {
+        self.wait(
+            &format!("a field “{label}”"),
+            20,
+            "const el = byLabel(arguments[0]); if (!el) return false; setValue(el, arguments[1]); return true;",
+            json!([label, value]),
+        )
+        .await;
+    }
+
+    async fn text_appears(&self, text: &str, secs: u64) {
+        self.wait(
+            &format!("the text “{text}”"),
+            secs,
+            "return document.body.textContent.includes(arguments[0]);",
+            json!([text]),
+        )
+        .await;
+    }
+
+    async fn shot(&self, name: &str) {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        std::fs::write(
+            artifacts().join(format!("{name}.png")),
+            self.s.screenshot().await.unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// The current screen in the light and the dark theme.
+    async fn shots(&self, name: &str) {
+        for theme in ["light", "dark"] {
+            self.js(
+                "document.documentElement.dataset.theme = arguments[0]; return true;",
+                json!([theme]),
+            )
+            .await;
+            self.shot(&format!("ui-{name}-{theme}")).await;
+        }
+        self.js(
+            "delete document.documentElement.dataset.theme; return true;",
+            json!([]),
+        )
+        .await;
+    }
+}
+
+/// 100 000 finished runs in the history, written in one transaction.
+fn seed_history(home: &Path) {
+    let db = home.join("history.db");
+    drop(delegate_core::history::History::open(&db).unwrap());
+    let mut conn = rusqlite::Connection::open(&db).unwrap();
+    let tx = conn.transaction().unwrap();
+    {
+        let mut stmt = tx
+            .prepare(
+                "INSERT INTO runs (employee, source, task_id, task_title, attempt, max_attempts, status,
+                   machine, pid, started_at, ended_at, cost_usd, summary)
+                 VALUES (?1, 'local', ?2, ?3, 1, 3, ?4, 'seed', 1, ?5, ?5, 0.02, 'Seeded run')",
+            )
+            .unwrap();
+        for i in 0..SEEDED_RUNS {
+            let status = if i % 7 == 0 { "failed" } else { "succeeded" };
+            let at = format!("2026-01-{:02}T10:00:00.000000Z", 1 + (i % 28));
+            stmt.execute(rusqlite::params![
+                ["Archive Writer", "Archive Reviewer"][(i % 2) as usize],
+                format!("seed-{i}"),
+                format!("Archived task number {i}"),
+                status,
+                at
+            ])
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_end_to_end() {
+    if std::env::var("DELEGATE_E2E").as_deref() != Ok("1") {
+        eprintln!("skipped: run scripts/e2e (needs Xvfb, D-Bus, gnome-keyring and tauri-driver)");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let delegate_home = data.path().join("delegate");
+    std::fs::create_dir_all(&delegate_home).unwrap();
+    seed_history(&delegate_home);
+    let workspace = data.path().join("writer");
+
+    let _driver = Guard(
+        Command::new("tauri-driver")
+            .args([
+                "--port",
+                "4444",
+                "--native-port",
+                "4445",
+                "--native-driver",
+                "/usr/bin/WebKitWebDriver",
+            ])
+            .env("DELEGATE_HOME", &delegate_home)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(artifacts().join("tauri-driver-ui.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let ui = Ui {
+        s: Session::start(DRIVER, app_binary().to_str().unwrap())
+            .await
+            .unwrap(),
+    };
+
+    // Onboarding, the "try it without an account" path.
+    ui.text_appears("Welcome to Delegate", 20).await;
+    ui.shots("onboarding-welcome").await;
+    ui.click("Try it without an account").await;
+    ui.text_appears("The agent", 10).await;
+    ui.fill(
+        "Agent command",
+        sibling_binary("fake-claude").to_str().unwrap(),
+    )
+    .await;
+    ui.click("Check again").await;
+    ui.text_appears("Found Claude Code 2.1.197", 20).await;
+    ui.shots("onboarding-agent").await;
+    ui.click("Continue").await;
+    ui.text_appears("Your first employee", 10).await;
+    ui.fill("Workspace folder", workspace.to_str().unwrap())
+        .await;
+    ui.shots("onboarding-employee").await;
+    ui.click("Create employee").await;
+    ui.wait(
+        "the employee card",
+        20,
+        "return !!document.querySelector('[data-testid=\"employee-LinkedIn Writer\"]');",
+        json!([]),
+    )
+    .await;
+    assert!(
+        workspace.join(".claude/CLAUDE.md").is_file(),
+        "the template was copied"
+    );
+
+    // A task from the local queue, watched live in Activity until it finishes.
+    ui.click("Local queue").await;
+    ui.fill("Task", "Write a LinkedIn post about tray apps")
+        .await;
+    ui.fill("Details (optional)", "Friendly, under 150 words.")
+        .await;
+    ui.shots("local-queue").await;
+    ui.click("Add task").await;
+    ui.text_appears("Added for LinkedIn Writer", 10).await;
+    ui.click("Activity").await;
+    ui.text_appears("Write a LinkedIn post about tray apps", 20)
+        .await;
+    ui.wait(
+        "the run to succeed",
+        60,
+        "const row = [...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('tray apps')); return !!row && row.textContent.includes('succeeded');",
+        json!([]),
+    )
+    .await;
+    ui.shots("activity").await;
+
+    // The run's detail with the draft rendered.
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('tray apps')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the rendered draft",
+        20,
+        "return !!document.querySelector('.markdown h1');",
+        json!([]),
+    )
+    .await;
+    ui.text_appears("Reading skill", 5).await;
+    ui.shots("run-detail").await;
+
+    // Request changes: the feedback reaches the next run's prompt (the fake agent writes it).
+    ui.fill(
+        "Request changes",
+        "Make it shorter and add a question at the end",
+    )
+    .await;
+    ui.click("Request changes").await;
+    ui.text_appears("will rework the task", 10).await;
+    ui.click("Activity").await;
+    let second = ui
+        .wait(
+            "the rework to finish",
+            60,
+            "const rows = [...document.querySelectorAll('[data-testid=run-row]')].filter(r => r.textContent.includes('tray apps')); return rows.length >= 2 && rows[0].textContent.includes('succeeded') ? rows.length : false;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(second, json!(2));
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('tray apps')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the second draft",
+        20,
+        "return !!document.querySelector('.markdown');",
+        json!([]),
+    )
+    .await;
+    ui.text_appears("Make it shorter and add a question at the end", 10)
+        .await;
+    ui.click("Approve and close the task").await;
+    ui.text_appears("Approved: the task is closed.", 10).await;
+    ui.click("Local queue").await;
+    ui.wait(
+        "the task to be closed",
+        10,
+        "return document.body.innerText.includes('closed');",
+        json!([]),
+    )
+    .await;
+
+    // A hostile draft: the task text carries a script and an event handler into the draft.
+    ui.fill(
+        "Task",
+        "Post <script>window.__xss = 1</script> <img src=x onerror=\"window.__xss = 2\">",
+    )
+    .await;
+    ui.click("Add task").await;
+    ui.click("Activity").await;
+    ui.wait(
+        "the hostile run",
+        60,
+        "const row = [...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('window.__xss')); return !!row && row.textContent.includes('succeeded');",
+        json!([]),
+    )
+    .await;
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('window.__xss')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the hostile draft",
+        20,
+        "return !!document.querySelector('.markdown');",
+        json!([]),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let traces = ui
+        .js(
+            "const m = document.querySelector('.markdown'); return { flag: window.__xss === undefined ? null : window.__xss, scripts: m.querySelectorAll('script').length, handlers: m.innerHTML.includes('onerror'), imgs: m.querySelectorAll('img').length };",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        traces,
+        json!({"flag": null, "scripts": 0, "handlers": false, "imgs": 0}),
+        "nothing from the draft ran"
+    );
+
+    // Activity over 100 000 runs: time from the click to the first page on screen.
+    ui.click("Employees").await;
+    ui.wait(
+        "employees",
+        10,
+        "return !!byText('h1', 'Employees');",
+        json!([]),
+    )
+    .await;
+    let first_page =
+        ui.s.execute_async(
+            &format!(
+                "{HELPERS}\nconst done = arguments[arguments.length - 1];\
+                 const t0 = performance.now(); byText('button', 'Activity').click();\
+                 const tick = () => document.querySelectorAll('[data-testid=run-row]').length >= 50\
+                   ? done(performance.now() - t0) : requestAnimationFrame(tick);\
+                 tick();"
+            ),
+            json!([]),
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let runs_in_db: i64 = rusqlite::Connection::open(delegate_home.join("history.db"))
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert!(runs_in_db > SEEDED_RUNS);
+    let figure = format!(
+        "Activity first page with {runs_in_db} runs in history: {first_page:.0} ms (click to 50 rows on screen)\n"
+    );
+    println!("{figure}");
+    std::fs::write(artifacts().join("activity-100k.txt"), figure).unwrap();
+    ui.fill("Search tasks", "number 99999").await;
+    ui.text_appears("Archived task number 99999", 10).await;
+
+    // The remaining screens, in both themes.
+    ui.click("Employees").await;
+    ui.text_appears("LinkedIn Writer", 10).await;
+    ui.shots("employees").await;
+    ui.click("Edit").await;
+    ui.text_appears("Edit LinkedIn Writer", 10).await;
+    ui.shots("employee-form").await;
+    ui.click("Cancel").await;
+    ui.click("Settings").await;
+    ui.text_appears("Todoist connection", 10).await;
+    ui.shots("settings").await;
+
+    ui.s.invoke("quit", json!({})).await.ok();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    ui.s.end().await;
+}
