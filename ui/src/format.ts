@@ -6,7 +6,15 @@ export function money(v: number | null | undefined): string {
 }
 
 export function when(iso: string): string {
-  return new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  const d = new Date(iso);
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleString([], {
+    month: "short",
+    day: "numeric",
+    year: sameYear ? undefined : "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
 }
 
 export function duration(run: Pick<RunSummary, "started_at" | "ended_at">): string {

@@ -182,7 +182,7 @@ export function EmployeeForm({
             <input value={e.command ?? "claude"} onChange={(ev) => { set({ command: ev.target.value }); setAgent(null); }} />
             <button type="button" className="secondary small" onClick={() => api.checkAgent(e.command ?? "claude").then(setAgent)}>Check</button>
           </span>
-          {agent && (agent.found ? <span className="field-ok">Found {agent.version ?? agent.path}</span> : <span className="field-error">{agent.hint}</span>)}
+          {agent && (agent.found ? <span className="field-ok">Agent found: {agent.version ?? agent.path}</span> : <span className="field-error">{agent.hint}</span>)}
         </label>
         <label>
           Model

@@ -51,7 +51,7 @@ describe("Onboarding", () => {
     expect(next).toBeDisabled();
     await userEvent.selectOptions(screen.getByLabelText("Todoist project"), "LinkedIn Writer");
     await userEvent.click(next);
-    expect(await screen.findByText("Found Claude Code 2.1.197.")).toBeInTheDocument();
+    expect(await screen.findByText("Agent found: 2.1.197")).toBeInTheDocument();
   });
 
   it("says why a token was refused", async () => {

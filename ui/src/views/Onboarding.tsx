@@ -122,7 +122,7 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
               </span>
             </label>
             {agent === null ? <p className="muted">Checking…</p> : agent.found ? (
-              <p className="ok-note">Found {agent.version ? `Claude Code ${agent.version}` : agent.path}.</p>
+              <p className="ok-note">Agent found: {agent.version ?? agent.path}</p>
             ) : (
               <p className="error-note">{agent.hint}</p>
             )}
