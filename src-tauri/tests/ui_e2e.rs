@@ -218,7 +218,8 @@ async fn the_ui_end_to_end() {
     )
     .await;
     ui.click("Check again").await;
-    ui.text_appears("Agent found: 2.1.197 (Claude Code)", 20).await;
+    ui.text_appears("Agent found: 2.1.197 (Claude Code)", 20)
+        .await;
     ui.shots("onboarding-agent").await;
     ui.click("Continue").await;
     ui.text_appears("Your first employee", 10).await;
