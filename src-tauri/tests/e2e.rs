@@ -402,5 +402,6 @@ async fn the_desktop_app_end_to_end() {
     })
     .await;
     assert!(pids_of(&sibling_binary("fake-claude")).is_empty());
+    // The app is gone, so there is no session left to end; the driver guard cleans up.
     drop(session);
 }

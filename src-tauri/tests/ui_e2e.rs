@@ -9,11 +9,12 @@
 use delegate_testkit::sibling_binary;
 use delegate_testkit::webdriver::Session;
 use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const DRIVER: &str = "http://127.0.0.1:4444";
+const DRIVER: &str = "http://127.0.0.1:4446";
 const SEEDED_RUNS: i64 = 100_000;
 
 /// Small DOM helpers every script gets: find by text or label, and set a value the way React
@@ -33,10 +34,13 @@ const setValue = (el, v) => {
 };
 "#;
 
+/// Kills a helper and everything it started (its own process group) when the test ends,
+/// however it ends: tauri-driver leaves WebKitWebDriver behind otherwise.
 struct Guard(Child);
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.0.wait();
     }
 }
@@ -188,12 +192,13 @@ async fn the_ui_end_to_end() {
         Command::new("tauri-driver")
             .args([
                 "--port",
-                "4444",
+                "4446",
                 "--native-port",
-                "4445",
+                "4447",
                 "--native-driver",
                 "/usr/bin/WebKitWebDriver",
             ])
+            .process_group(0)
             .env("DELEGATE_HOME", &delegate_home)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(artifacts().join("tauri-driver-ui.log")).unwrap())
@@ -396,7 +401,7 @@ async fn the_ui_end_to_end() {
     ui.text_appears("Todoist connection", 10).await;
     ui.shots("settings").await;
 
+    // Quit through the command the tray uses; the app ends, so the session is just dropped.
     ui.s.invoke("quit", json!({})).await.ok();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    ui.s.end().await;
 }
