@@ -23,6 +23,7 @@ fn main() {
         "approve_run",
         "request_changes",
         "open_draft",
+        "open_task",
         "list_projects",
         "check_agent",
         "template_employee",

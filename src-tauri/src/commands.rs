@@ -162,13 +162,7 @@ pub struct RunView {
 #[tauri::command]
 pub fn get_run(state: State<'_, AppState>, id: i64) -> CmdResult<RunView> {
     let run = state.engine.history().get(id)?;
-    let workspace = state
-        .engine
-        .config()
-        .employees
-        .into_iter()
-        .find(|e| e.name == run.run.employee)
-        .map(|e| e.workspace);
+    let workspace = state.workspace_of(&run.run.employee);
     let drafts = run
         .drafts
         .iter()

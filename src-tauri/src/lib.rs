@@ -70,6 +70,7 @@ pub fn run() {
             review::approve_run,
             review::request_changes,
             review::open_draft,
+            review::open_task,
             review::list_projects,
             review::check_agent,
             review::template_employee,

@@ -38,12 +38,7 @@ pub fn open_draft(
 ) -> CmdResult<()> {
     let run = state.engine.history().get(id)?;
     let workspace = state
-        .engine
-        .config()
-        .employees
-        .into_iter()
-        .find(|e| e.name == run.run.employee)
-        .map(|e| e.workspace)
+        .workspace_of(&run.run.employee)
         .ok_or_else(|| CommandError::new("not_found", "the employee no longer exists"))?;
     if !run.drafts.iter().any(|d| d.path == path) {
         return Err(CommandError::new(
@@ -68,6 +63,24 @@ pub fn open_draft(
         opener.open_path(full.to_string_lossy(), None::<&str>)
     };
     opened.map_err(|e| CommandError::new("open", format!("cannot open {}: {e}", full.display())))
+}
+
+/// Opens the run's task in Todoist, in the browser. Only Todoist task links are opened.
+#[tauri::command]
+pub fn open_task(app: tauri::AppHandle, state: State<'_, AppState>, id: i64) -> CmdResult<()> {
+    let run = state.engine.history().get(id)?;
+    let url = run
+        .task_url
+        .filter(|u| u.starts_with("https://app.todoist.com/app/task/"))
+        .ok_or_else(|| {
+            CommandError::new(
+                "not_found",
+                "this task has no Todoist link (local-queue tasks live only here)",
+            )
+        })?;
+    app.opener()
+        .open_url(&url, None::<&str>)
+        .map_err(|e| CommandError::new("open", format!("cannot open the browser: {e}")))
 }
 
 /// The Todoist account's projects, for choosing an employee's project.

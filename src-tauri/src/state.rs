@@ -64,6 +64,16 @@ impl AppState {
         self.board.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The workspace of the employee called `name`, if it still exists.
+    pub fn workspace_of(&self, name: &str) -> Option<std::path::PathBuf> {
+        self.engine
+            .config()
+            .employees
+            .into_iter()
+            .find(|e| e.name == name)
+            .map(|e| e.workspace)
+    }
+
     /// After a config change: reload the engine and align the board with the employees.
     pub async fn reload(&self) -> Result<(), delegate_core::EngineError> {
         self.engine.reload_config().await?;

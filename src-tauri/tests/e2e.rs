@@ -6,39 +6,20 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
+mod common;
+
+use common::{Guard, app_binary, artifacts};
+
 use delegate_core::config::{Employee, SourceKind, edit};
 use delegate_testkit::webdriver::Session;
 use delegate_testkit::{FakeTodoist, sibling_binary};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "e2e-tok-9c2f47d1a8b3e6f0";
 const DRIVER: &str = "http://127.0.0.1:4444";
-
-fn app_binary() -> PathBuf {
-    std::env::var_os("DELEGATE_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_delegate-app")))
-}
-
-fn artifacts() -> PathBuf {
-    let dir = std::env::var_os("DELEGATE_E2E_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Kills a helper process when the test ends, however it ends.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
@@ -128,6 +109,33 @@ fn memory(app_pid: u32) -> String {
     lines.join("\n")
 }
 
+/// CPU time (user + system, in clock ticks) of `pid` and its descendants.
+fn cpu_ticks(pid: u32) -> u64 {
+    tree(pid)
+        .into_iter()
+        .map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            let f: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            n(11) + n(12)
+        })
+        .sum()
+}
+
+/// Average CPU use of the app's process tree over `secs` seconds, in percent of one core.
+async fn cpu_percent(pid: u32, secs: u64) -> f64 {
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let ticks = (cpu_ticks(pid).saturating_sub(before)) as f64;
+    // Linux reports 100 ticks per second on every supported architecture.
+    ticks / 100.0 / secs as f64 * 100.0
+}
+
 fn scan_for(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -179,8 +187,8 @@ async fn the_desktop_app_end_to_end() {
     // Start from no login item, so the check below sees this run's own setup turn it on.
     let _ = std::fs::remove_file(home.join(".config/autostart/Delegate.desktop"));
     let monitor_log = out.join("notifications.log");
-    let _monitor = Guard(
-        Command::new("dbus-monitor")
+    let _monitor = Guard {
+        child: Command::new("dbus-monitor")
             .args([
                 "--session",
                 "interface='org.freedesktop.Notifications',member='Notify'",
@@ -188,9 +196,10 @@ async fn the_desktop_app_end_to_end() {
             .stdout(std::fs::File::create(&monitor_log).unwrap())
             .spawn()
             .unwrap(),
-    );
-    let _driver = Guard(
-        Command::new("tauri-driver")
+        group: false,
+    };
+    let _driver = Guard {
+        child: Command::new("tauri-driver")
             .args([
                 "--port",
                 "4444",
@@ -204,7 +213,8 @@ async fn the_desktop_app_end_to_end() {
             .stderr(std::fs::File::create(out.join("tauri-driver.log")).unwrap())
             .spawn()
             .unwrap(),
-    );
+        group: false,
+    };
     tokio::time::sleep(Duration::from_millis(800)).await;
     let app = app_binary();
     let started = Instant::now();
@@ -305,6 +315,16 @@ async fn the_desktop_app_end_to_end() {
             .unwrap()
             .contains("Write a LinkedIn post about tray apps")
     );
+    // Approve from the app closes the task on the (fake) Todoist server.
+    session
+        .invoke("approve_run", json!({"id": run_id}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        server.task(&task).checked,
+        "approved tasks are closed in Todoist"
+    );
 
     // Autostart: on after the first setup; the switch writes and removes the .desktop file.
     let desktop = home.join(".config/autostart/Delegate.desktop");
@@ -350,7 +370,8 @@ async fn the_desktop_app_end_to_end() {
     }
 
     // Idle memory with the window open, then closed (the webview is destroyed).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let open_cpu = cpu_percent(app_pid, 10).await;
     let open = memory(app_pid);
     // Closed the way a window manager closes it (WM_DELETE_WINDOW), as a person would.
     let closer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/x11-close-window");
@@ -361,14 +382,16 @@ async fn the_desktop_app_end_to_end() {
             .unwrap()
             .success()
     );
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
         !pids_of(&app).is_empty(),
         "closing the window keeps Delegate in the tray"
     );
+    let closed_cpu = cpu_percent(app_pid, 10).await;
     let closed = memory(app_pid);
     let figures = format!(
-        "cold start to tray: {:.1} s\nwindow open:\n{open}\nwindow closed:\n{closed}\n",
+        "cold start to tray: {:.1} s\nwindow open (CPU {open_cpu:.2} % over 10 s, idle, 2 s polls):\n{open}\n\
+         window closed (CPU {closed_cpu:.2} % over 10 s):\n{closed}\n",
         cold_start.as_secs_f64()
     );
     println!("{figures}");

@@ -6,12 +6,16 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
+mod common;
+
+use common::{Guard, app_binary, artifacts};
+
 use delegate_testkit::sibling_binary;
 use delegate_testkit::webdriver::Session;
 use serde_json::{Value, json};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DRIVER: &str = "http://127.0.0.1:4446";
@@ -33,31 +37,6 @@ const setValue = (el, v) => {
   el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }));
 };
 "#;
-
-/// Kills a helper and everything it started (its own process group) when the test ends,
-/// however it ends: tauri-driver leaves WebKitWebDriver behind otherwise.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let group = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-        let _ = self.0.wait();
-    }
-}
-
-fn app_binary() -> PathBuf {
-    std::env::var_os("DELEGATE_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_delegate-app")))
-}
-
-fn artifacts() -> PathBuf {
-    let dir = std::env::var_os("DELEGATE_E2E_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 struct Ui {
     s: Session,
@@ -188,8 +167,8 @@ async fn the_ui_end_to_end() {
     seed_history(&delegate_home);
     let workspace = data.path().join("writer");
 
-    let _driver = Guard(
-        Command::new("tauri-driver")
+    let _driver = Guard {
+        child: Command::new("tauri-driver")
             .args([
                 "--port",
                 "4446",
@@ -204,7 +183,8 @@ async fn the_ui_end_to_end() {
             .stderr(std::fs::File::create(artifacts().join("tauri-driver-ui.log")).unwrap())
             .spawn()
             .unwrap(),
-    );
+        group: true,
+    };
     tokio::time::sleep(Duration::from_millis(800)).await;
     let ui = Ui {
         s: Session::start(DRIVER, app_binary().to_str().unwrap())
@@ -276,6 +256,12 @@ async fn the_ui_end_to_end() {
     .await;
     ui.text_appears("Reading skill", 5).await;
     ui.shots("run-detail").await;
+    ui.js(
+        "document.querySelector('.draft').scrollIntoView(); return true;",
+        json!([]),
+    )
+    .await;
+    ui.shots("run-draft").await;
 
     // Request changes: the feedback reaches the next run's prompt (the fake agent writes it).
     ui.fill(

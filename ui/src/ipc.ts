@@ -36,6 +36,7 @@ export const api = {
   approve: (id: number) => invoke<void>("approve_run", { id }),
   requestChanges: (id: number, feedback: string) => invoke<void>("request_changes", { id, feedback }),
   openDraft: (id: number, path: string, reveal: boolean) => invoke<void>("open_draft", { id, path, reveal }),
+  openTask: (id: number) => invoke<void>("open_task", { id }),
   localTasks: () => invoke<LocalTask[]>("list_local_tasks"),
   addLocalTask: (employee: string, title: string, description: string) =>
     invoke<string>("add_local_task", { employee, title, description }),

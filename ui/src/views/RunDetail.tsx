@@ -84,7 +84,9 @@ export function RunDetail({ id, onBack }: { id: number; onBack: () => void }) {
         {r.task_url && (
           <>
             {" · "}
-            <span title={r.task_url}>Todoist task {r.task_id}</span>
+            <button type="button" className="link" title={r.task_url} onClick={() => act(() => api.openTask(r.id), "Opened the task in Todoist.")}>
+              Open in Todoist
+            </button>
           </>
         )}
       </p>
