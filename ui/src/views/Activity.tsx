@@ -115,7 +115,7 @@ export function Activity({ onOpen }: { onOpen: (id: number) => void }) {
         <Empty>{filtered ? "No runs match these filters." : "No runs yet. Runs appear here as soon as an employee picks up a task."}</Empty>
       )}
       {runs && runs.length > 0 && (
-        <table className="runs">
+        <table className="runs activity">
           <thead>
             <tr>
               <th>Status</th>
@@ -131,9 +131,9 @@ export function Activity({ onOpen }: { onOpen: (id: number) => void }) {
             {runs.map((r) => (
               <tr key={r.id} tabIndex={0} onClick={() => onOpen(r.id)} onKeyDown={(e) => e.key === "Enter" && onOpen(r.id)} data-testid="run-row">
                 <td><StatusChip status={r.status} /></td>
-                <td className="task">{r.task_title}</td>
+                <td className="task" title={r.task_title}>{r.task_title}</td>
                 <td>{r.employee}</td>
-                <td>{r.attempt} of {r.max_attempts}</td>
+                <td title={`attempt ${r.attempt} of ${r.max_attempts}`}>{r.attempt}/{r.max_attempts}</td>
                 <td>{when(r.started_at)}</td>
                 <td>{duration(r)}</td>
                 <td className="num">{money(r.cost_usd)}</td>
