@@ -32,14 +32,19 @@ pub fn forward(app: &AppHandle) {
             let Some(state) = app.try_state::<AppState>() else {
                 return;
             };
-            let board = {
+            let changed = {
                 let mut b = state.board.lock().unwrap_or_else(|e| e.into_inner());
+                let before = b.clone();
                 b.apply(&ev);
-                b.clone()
+                (*b != before).then(|| b.clone())
             };
-            crate::tray::refresh(&app);
+            // Progress lines do not change the board: the tray and the status listeners are
+            // only touched when something they show changed.
+            if let Some(board) = changed {
+                crate::tray::refresh(&app);
+                let _ = app.emit(STATUS, &board);
+            }
             let _ = app.emit(EVENT, &ev);
-            let _ = app.emit(STATUS, &board);
             let settings = state.engine.config().notifications;
             crate::notify::on_event(&app, &ev, &settings);
         }
