@@ -37,6 +37,7 @@ impl From<EngineError> for CommandError {
             EngineError::NoEmployees => "no_employees",
             EngineError::Disabled(_) => "disabled",
             EngineError::Review(_) => "invalid",
+            EngineError::Crashed(_) => "internal",
         };
         Self::new(code, e.to_string())
     }

@@ -52,6 +52,8 @@ pub struct Config {
     pub notifications: NotificationSettings,
     #[serde(default)]
     pub desktop: DesktopSettings,
+    #[serde(default)]
+    pub machine: MachineSettings,
     #[serde(default, rename = "employee")]
     pub employees: Vec<Employee>,
 }
@@ -61,6 +63,22 @@ pub struct Config {
 pub struct TodoistSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
+    /// How long to wait for one answer from Todoist before trying again (default 30 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+}
+
+/// This machine's part in sharing projects with other machines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineSettings {
+    /// The name claim comments show (default: the host name; `DELEGATE_MACHINE` overrides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How long past its timeout a claim of this machine holds (default 120 s), so a slow
+    /// finish is never taken over by another machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

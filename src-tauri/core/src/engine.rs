@@ -40,6 +40,10 @@ pub enum EngineError {
     Disabled(String),
     #[error(transparent)]
     Review(#[from] crate::review::ReviewError),
+    #[error(
+        "Delegate hit an internal error while working for this employee ({0}); please report it"
+    )]
+    Crashed(String),
 }
 
 /// Tuning knobs with sensible defaults.
@@ -62,11 +66,22 @@ pub struct Engine {
     interrupted: usize,
 }
 
-/// This machine's name, as written in claim comments.
-pub fn machine_name() -> String {
-    nix::unistd::gethostname()
+/// Overrides this machine's name in claim comments (and `[machine] name`).
+pub const MACHINE_ENV: &str = "DELEGATE_MACHINE";
+
+/// This machine's name, as written in claim comments: `DELEGATE_MACHINE`, then `[machine]
+/// name`, then the host name.
+pub fn machine_name(config: &Config) -> String {
+    std::env::var(MACHINE_ENV)
         .ok()
-        .and_then(|h| h.into_string().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .or_else(|| config.machine.name.clone())
+        .or_else(|| {
+            nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "this machine".into())
 }
@@ -86,13 +101,28 @@ impl Engine {
         let config = Config::load(&paths.config_file)?;
         let history = Arc::new(History::open(&paths.history_db())?);
         let queue = Arc::new(LocalQueue::open(&paths.queue_db())?);
-        let machine = machine_name();
+        let machine = machine_name(&config);
+        // Before anything else: runs a stopped Delegate left behind, and whatever their agents
+        // started, which may still be running.
         let interrupted = history.mark_interrupted(&machine)?;
+        let markers: Vec<String> = interrupted
+            .iter()
+            .filter_map(|r| r.claim_id.clone())
+            .collect();
+        let stopped = crate::agent::reap::stop(&markers, crate::worker::KILL_GRACE);
+        if stopped > 0 {
+            tracing::warn!(stopped, "stopped processes left by interrupted runs");
+        }
+        let interrupted = interrupted.len();
         let scrub = secrets_to_scrub(&config, store.as_ref());
         let (events, _) = broadcast::channel(1024);
+        let grace = config.machine.claim_grace_secs;
         let mut shared = Shared::new(history, events, machine, scrub, config.budget.daily_usd);
         if let Some(p) = options.live_comment_period {
             shared.live_period = p;
+        }
+        if let Some(g) = grace {
+            shared.claim_grace_secs = g;
         }
         let shared = Arc::new(shared);
         Ok(Self {
@@ -204,7 +234,12 @@ impl Engine {
         }
         let (token, _) =
             secrets::todoist_token(self.store.as_ref())?.ok_or(EngineError::NoToken)?;
-        let client = TodoistClient::new(&self.config().api_url(), token, RetryPolicy::default())?;
+        let config = self.config();
+        let mut policy = RetryPolicy::default();
+        if let Some(t) = config.todoist.timeout_secs {
+            policy.request_timeout = Duration::from_secs(t);
+        }
+        let client = TodoistClient::new(&config.api_url(), token, policy)?;
         let account = Arc::new(TodoistAccount::new(client));
         *slot = Some(account.clone());
         Ok(account)
@@ -217,10 +252,12 @@ impl Engine {
 
     pub async fn source_for(&self, employee: &Employee) -> Result<Source, EngineError> {
         Ok(match employee.source {
-            SourceKind::Todoist => Source::Todoist {
-                account: self.account().await?,
-                project: employee.project.clone().unwrap_or_default(),
-            },
+            SourceKind::Todoist => {
+                let account = self.account().await?;
+                let project = employee.project.clone().unwrap_or_default();
+                account.watch(&project);
+                Source::Todoist { account, project }
+            }
             SourceKind::Local => Source::Local {
                 queue: self.queue.clone(),
                 employee: employee.name.clone(),
@@ -268,6 +305,7 @@ impl Engine {
         }
         let mut set = JoinSet::new();
         let mut results = Vec::new();
+        let mut ids = HashMap::new();
         for (index, e) in employees.iter().enumerate() {
             let source = match self.source_for(e).await {
                 Ok(s) => s,
@@ -283,18 +321,24 @@ impl Engine {
             };
             let shared = self.shared.clone();
             let cancel = cancel.clone();
-            set.spawn(async move {
+            let handle = set.spawn(async move {
                 let r = worker
                     .cycle(&shared, &cancel)
                     .await
                     .map_err(EngineError::from);
                 (index, worker.employee.name, r)
             });
+            ids.insert(handle.id(), (index, e.name.clone()));
         }
-        while let Some(joined) = set.join_next().await {
+        while let Some(joined) = set.join_next_with_id().await {
             match joined {
-                Ok(r) => results.push(r),
-                Err(e) => tracing::error!(error = %e, "a worker task panicked"),
+                Ok((_, r)) => results.push(r),
+                Err(e) => {
+                    tracing::error!(error = %e, "a worker task crashed");
+                    if let Some((index, name)) = ids.remove(&e.id()) {
+                        results.push((index, name, Err(EngineError::Crashed(e.to_string()))));
+                    }
+                }
             }
         }
         results.sort_by_key(|r| r.0);
@@ -330,14 +374,39 @@ impl Engine {
                 employee: e,
                 source,
             };
+            let mut crashes: u32 = 0;
             while !cancel.is_cancelled() && !stop.is_cancelled() {
+                let mut wait = poll;
                 if shared.is_paused(&worker.employee.name) {
                     tracing::debug!(employee = %worker.employee.name, "paused; skipping a cycle");
-                } else if let Err(err) = worker.cycle(&shared, &cancel).await {
-                    tracing::warn!(employee = %worker.employee.name, error = %err, "cycle failed");
+                } else {
+                    // Each cycle runs as its own task: a panic in it is logged, told and
+                    // retried with backoff, and never silently ends the employee's loop.
+                    let (w, sh, c) = (worker.clone(), shared.clone(), cancel.clone());
+                    let cycle = tokio::spawn(async move { w.cycle(&sh, &c).await });
+                    match cycle.await {
+                        Ok(Ok(_)) => crashes = 0,
+                        Ok(Err(err)) => {
+                            crashes = 0;
+                            tracing::warn!(employee = %worker.employee.name, error = %err, "cycle failed");
+                        }
+                        Err(join) => {
+                            crashes = crashes.saturating_add(1);
+                            wait = crash_backoff(crashes);
+                            tracing::error!(employee = %worker.employee.name, error = %join, retry_in_s = wait.as_secs(), "a worker cycle crashed; restarting it");
+                            let _ = shared.events.send(WorkerEvent::Problem {
+                                employee: worker.employee.name.clone(),
+                                kind: ProblemKind::Other,
+                                message: format!(
+                                    "Delegate hit an internal error ({join}); it tries again in {} s — please report this",
+                                    wait.as_secs()
+                                ),
+                            });
+                        }
+                    }
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(poll) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = run_now.notified() => {
                         // "Run now" wants fresh data, not a snapshot from seconds ago.
                         if let Source::Todoist { account, .. } = &worker.source {
@@ -413,6 +482,11 @@ impl Engine {
             let _ = h.await;
         }
     }
+}
+
+/// The wait after the `n`th crash in a row: 2, 4, 8 … up to 300 s.
+fn crash_backoff(n: u32) -> Duration {
+    Duration::from_secs((1u64 << n.min(9)).min(300))
 }
 
 impl EngineError {

@@ -68,9 +68,40 @@ pub fn released(labels: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Labels when a reviewer asks for changes: ready to be reworked from attempt 1.
+/// Labels a finished run left, read back from its end comment (`Done.`, `Failed (attempt k
+/// of N)…`, `Failed after N attempts…`, `Stopped:`), applied to `current`.
+pub fn after_end(end: &str, current: &[String]) -> Option<Vec<String>> {
+    if end.starts_with("Done.") {
+        return Some(done(current));
+    }
+    if end.starts_with("Stopped:") {
+        return Some(released(current));
+    }
+    let numbers: Vec<u32> = end
+        .lines()
+        .next()?
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    if end.starts_with("Failed after ") {
+        let max = *numbers.first()?;
+        return Some(failed(current, max, max));
+    }
+    if end.starts_with("Failed (attempt ") {
+        return Some(failed(current, *numbers.first()?, *numbers.get(1)?));
+    }
+    None
+}
+
+/// Labels when a reviewer asks for changes: ready to be reworked from attempt 1. Also the
+/// labels a recurring task starts a new occurrence with.
 pub fn rework(labels: &[String]) -> Vec<String> {
     theirs(labels)
+}
+
+/// Whether any of Delegate's own labels is on the task.
+pub fn any_ours(labels: &[String]) -> bool {
+    labels.iter().any(|l| is_ours(l))
 }
 
 #[cfg(test)]
@@ -98,6 +129,40 @@ mod tests {
         assert_eq!(failed(&c, 3, 3), l(&["writing", "agent-failed"]));
         assert_eq!(released(&c), start);
         assert_eq!(rework(&l(&["writing", "agent-done"])), l(&["writing"]));
+    }
+
+    #[test]
+    fn an_end_comment_gives_back_its_labels() {
+        let c = l(&["mine", "agent-working"]);
+        assert_eq!(
+            after_end("Done. Ready for review.", &c),
+            Some(l(&["mine", "agent-done"]))
+        );
+        assert_eq!(
+            after_end("Failed (attempt 1 of 3). Will retry.\n\nReason: x", &c),
+            Some(l(&["mine", "agent-retry-1"]))
+        );
+        assert_eq!(
+            after_end("Failed after 3 attempts. Giving up.", &c),
+            Some(l(&["mine", "agent-failed"]))
+        );
+        assert_eq!(after_end("Stopped: …", &c), Some(l(&["mine"])));
+        assert_eq!(after_end("hello", &c), None);
+    }
+
+    /// Every protocol label, so a new occurrence of a recurring task starts clean.
+    #[test]
+    fn theirs_drops_every_protocol_label() {
+        assert_eq!(
+            rework(&l(&[
+                "a",
+                "agent-done",
+                "agent-retry-2",
+                "agent-failed",
+                "agent-working"
+            ])),
+            l(&["a"])
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! are thin layers over [`engine::Engine`].
 
 pub mod agent;
+pub mod claims;
 pub mod config;
 pub mod engine;
 pub mod history;

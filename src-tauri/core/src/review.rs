@@ -29,13 +29,16 @@ impl Engine {
         Ok((run, source))
     }
 
-    /// Closes the run's task: the person accepted the drafts.
+    /// Closes the run's task: the person accepted the drafts. A recurring task moves to its
+    /// next date, so its protocol labels are cleared in the same write: the next occurrence
+    /// starts clean.
     pub async fn approve(&self, run_id: i64) -> Result<(), EngineError> {
         let (run, source) = self.source_of_run(run_id).await?;
-        source
-            .close(&run.run.task_id)
-            .await
-            .map_err(crate::worker::WorkerError::from)?;
+        let wrap = crate::worker::WorkerError::from;
+        let task = source.task(&run.run.task_id).await.map_err(wrap)?;
+        let fresh = labels::rework(&task.labels);
+        let clear = (task.recurring && fresh != task.labels).then_some(fresh.as_slice());
+        source.close(&task.id, clear).await.map_err(wrap)?;
         self.history().set_review(run_id, Review::Approved)?;
         Ok(())
     }
@@ -50,9 +53,8 @@ impl Engine {
         let (run, source) = self.source_of_run(run_id).await?;
         let wrap = crate::worker::WorkerError::from;
         let task = source.task(&run.run.task_id).await.map_err(wrap)?;
-        source.comment(&task.id, feedback).await.map_err(wrap)?;
         source
-            .set_labels(&task.id, &labels::rework(&task.labels))
+            .labels_and_comment(&task.id, &labels::rework(&task.labels), feedback)
             .await
             .map_err(wrap)?;
         self.history()

@@ -1,6 +1,10 @@
-//! A fake Todoist API v1 on a loopback port: projects, tasks with cursor pagination, task
-//! update and close, comments, and an incremental `/sync`. It keeps state, checks the bearer
-//! token, records every request (without the token) and can be told to fail.
+//! A fake Todoist API v1 on a loopback port that behaves like Todoist where Delegate depends
+//! on it: projects, tasks with cursor pagination, task update and close (recurring tasks move
+//! to their next date and keep labels and comments), comments, and `/sync` with `items`,
+//! `notes` and `projects`, incremental tokens, and `commands` that are executed once per uuid
+//! (a replayed uuid answers as before and changes nothing), with `temp_id` mapping. It keeps
+//! state, checks the bearer token, records every request (without the token), and can be told
+//! to fail, to add latency, or to answer slower than a client waits.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 type Shared = Arc<Mutex<FakeState>>;
 
@@ -29,6 +34,7 @@ pub struct FakeTask {
     pub is_deleted: bool,
     pub added_at: String,
     pub updated_at: String,
+    pub completed_at: Option<String>,
     #[serde(skip)]
     seq: u64,
 }
@@ -41,6 +47,8 @@ pub struct FakeComment {
     pub posted_at: String,
     pub posted_uid: String,
     pub is_deleted: bool,
+    #[serde(skip)]
+    seq: u64,
 }
 
 /// One request as the server saw it. The token itself is never stored.
@@ -53,6 +61,24 @@ pub struct Recorded {
     pub authorized: bool,
 }
 
+impl Recorded {
+    /// The `/sync` commands this request carried (empty for reads and other endpoints).
+    pub fn commands(&self) -> Vec<Value> {
+        serde_json::from_str::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("commands").and_then(Value::as_array).cloned())
+            .unwrap_or_default()
+    }
+
+    /// The types of the commands, e.g. `["item_update", "note_add"]`.
+    pub fn command_types(&self) -> Vec<String> {
+        self.commands()
+            .iter()
+            .filter_map(|c| c.get("type").and_then(Value::as_str).map(String::from))
+            .collect()
+    }
+}
+
 #[derive(Default)]
 struct FakeState {
     token: String,
@@ -62,7 +88,14 @@ struct FakeState {
     requests: Vec<Recorded>,
     seq: u64,
     next_id: u64,
-    failures: VecDeque<u16>,
+    failures: VecDeque<(u16, Value)>,
+    /// uuid → (sync_status entry, temp id mapping) of every command executed.
+    executed: HashMap<String, (Value, Option<(String, String)>)>,
+    executed_commands: u64,
+    replayed: u64,
+    latency: Duration,
+    /// Delays applied after the next requests are handled (one per request).
+    slow: VecDeque<Duration>,
 }
 
 impl FakeState {
@@ -77,6 +110,20 @@ impl FakeState {
     }
     fn task_mut(&mut self, id: &str) -> Option<&mut FakeTask> {
         self.tasks.iter_mut().find(|t| t.id == id && !t.is_deleted)
+    }
+    fn push_comment(&mut self, task_id: &str, content: &str) -> String {
+        let id = self.id("C");
+        let seq = self.bump();
+        self.comments.push(FakeComment {
+            id: id.clone(),
+            item_id: task_id.to_string(),
+            content: content.to_string(),
+            posted_at: now(),
+            posted_uid: "2671355".into(),
+            is_deleted: false,
+            seq,
+        });
+        id
     }
 }
 
@@ -161,9 +208,52 @@ impl FakeTodoist {
                 is_deleted: false,
                 added_at: t.clone(),
                 updated_at: t,
+                completed_at: None,
                 seq,
             });
             id
+        })
+    }
+
+    /// A recurring task due on `date` ("YYYY-MM-DD" or with a time), repeating as `every`
+    /// says ("every day", "every 2 days", "every week").
+    pub fn add_recurring_task(
+        &self,
+        project_id: &str,
+        content: &str,
+        date: &str,
+        every: &str,
+    ) -> String {
+        let id = self.add_task(project_id, content, "");
+        self.with(|s| {
+            if let Some(t) = s.task_mut(&id) {
+                t.due = Some(json!({"date": date, "string": every, "lang": "en", "is_recurring": true, "timezone": null}));
+            }
+        });
+        id
+    }
+
+    /// Completes a task as a person would in the Todoist app.
+    pub fn complete_task(&self, id: &str) {
+        self.with(|s| {
+            let seq = s.bump();
+            if let Some(t) = s.task_mut(id) {
+                close(t, seq);
+            }
+        })
+    }
+
+    /// Moves a task's due date, as a person would.
+    pub fn set_due(&self, id: &str, date: &str) {
+        self.with(|s| {
+            let seq = s.bump();
+            if let Some(t) = s.task_mut(id) {
+                match t.due.as_mut() {
+                    Some(d) => d["date"] = json!(date),
+                    None => t.due = Some(json!({"date": date, "string": date, "lang": "en", "is_recurring": false, "timezone": null})),
+                }
+                t.seq = seq;
+            }
         })
     }
 
@@ -199,26 +289,61 @@ impl FakeTodoist {
     /// Adds a comment as a person would.
     pub fn add_comment(&self, task_id: &str, content: &str) {
         self.with(|s| {
-            let id = s.id("C");
-            s.comments.push(FakeComment {
-                id,
-                item_id: task_id.to_string(),
-                content: content.to_string(),
-                posted_at: now(),
-                posted_uid: "2671355".into(),
-                is_deleted: false,
-            });
+            s.push_comment(task_id, content);
         })
     }
 
+    /// The task's comments as Todoist shows them (deleted ones are gone).
     pub fn comments(&self, task_id: &str) -> Vec<String> {
         self.with(|s| {
             s.comments
                 .iter()
-                .filter(|c| c.item_id == task_id)
+                .filter(|c| c.item_id == task_id && !c.is_deleted)
                 .map(|c| c.content.clone())
                 .collect()
         })
+    }
+
+    /// Every comment ever added to the task, deleted ones included.
+    pub fn all_comments(&self, task_id: &str) -> Vec<FakeComment> {
+        self.with(|s| {
+            s.comments
+                .iter()
+                .filter(|c| c.item_id == task_id)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Moves the `posted_at` of every comment on a task into the past (an old claim).
+    pub fn age_comments(&self, task_id: &str, seconds: i64) {
+        self.with(|s| {
+            let seq = s.bump();
+            for c in s.comments.iter_mut().filter(|c| c.item_id == task_id) {
+                let at = chrono::DateTime::parse_from_rfc3339(&c.posted_at)
+                    .map(|d| d.with_timezone(&chrono::Utc))
+                    .unwrap_or_else(|_| chrono::Utc::now())
+                    - chrono::Duration::seconds(seconds);
+                c.posted_at = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                c.seq = seq;
+            }
+        })
+    }
+
+    /// Sync commands executed so far, and uuids that came again and were not re-executed.
+    pub fn command_counts(&self) -> (u64, u64) {
+        self.with(|s| (s.executed_commands, s.replayed))
+    }
+
+    /// Every request waits this long (half before it is handled, half after).
+    pub fn set_latency(&self, latency: Duration) {
+        self.with(|s| s.latency = latency)
+    }
+
+    /// The next `times` requests are handled at once but answered only after `delay`, as
+    /// a slow Todoist does (a client that gives up earlier never sees the answer).
+    pub fn answer_slowly(&self, times: usize, delay: Duration) {
+        self.with(|s| s.slow.extend(std::iter::repeat_n(delay, times)))
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -231,8 +356,33 @@ impl FakeTodoist {
 
     /// The next `times` API requests answer `status` (429 carries `retry_after: 0`).
     pub fn fail_next(&self, status: u16, times: usize) {
-        self.with(|s| s.failures.extend(std::iter::repeat_n(status, times)))
+        self.fail_next_with(status, times, json!(0))
     }
+
+    /// Like [`FakeTodoist::fail_next`], with this `error_extra.retry_after` (any JSON, so
+    /// hostile values can be sent too) on every failure.
+    pub fn fail_next_with(&self, status: u16, times: usize, retry_after: Value) {
+        self.with(|s| {
+            s.failures
+                .extend(std::iter::repeat_n((status, retry_after), times))
+        })
+    }
+}
+
+/// Latency and slow answers around every request.
+async fn pace(
+    State(st): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (latency, slow) = {
+        let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
+        (s.latency, s.slow.pop_front())
+    };
+    tokio::time::sleep(latency / 2).await;
+    let response = next.run(req).await;
+    tokio::time::sleep(latency / 2 + slow.unwrap_or_default()).await;
+    response
 }
 
 fn router(state: Shared) -> Router {
@@ -245,13 +395,23 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/sync", post(sync))
         .route("/_fake/state", get(dump_state))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pace))
         .with_state(state)
 }
 
 fn error(status: StatusCode, tag: &str, message: &str) -> Response {
+    error_with(status, tag, message, None)
+}
+
+fn error_with(
+    status: StatusCode,
+    tag: &str,
+    message: &str,
+    retry_after: Option<Value>,
+) -> Response {
     let mut extra = json!({"event_id": "fake"});
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        extra["retry_after"] = json!(0);
+    if let Some(r) = retry_after {
+        extra["retry_after"] = r;
     }
     (
         status,
@@ -284,9 +444,14 @@ fn reject(
         body: String::from_utf8_lossy(body).into_owned(),
         authorized,
     });
-    if let Some(code) = s.failures.pop_front() {
+    if let Some((code, retry_after)) = s.failures.pop_front() {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Some(error(status, "FAKE_FAILURE", "Injected failure"));
+        let (tag, retry_after) = if status == StatusCode::TOO_MANY_REQUESTS {
+            ("LIMITS_REACHED", Some(retry_after))
+        } else {
+            ("FAKE_FAILURE", None)
+        };
+        return Some(error_with(status, tag, "Injected failure", retry_after));
     }
     if !authorized {
         return Some(error(
@@ -512,9 +677,7 @@ async fn close_task(
     let seq = s.bump();
     match s.task_mut(&id) {
         Some(t) => {
-            t.checked = true;
-            t.updated_at = now();
-            t.seq = seq;
+            close(t, seq);
             StatusCode::NO_CONTENT.into_response()
         }
         None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "Task not found"),
@@ -543,7 +706,7 @@ async fn list_comments(
         .unwrap_or_else(|e| e.into_inner())
         .comments
         .iter()
-        .filter(|c| c.item_id == *task_id)
+        .filter(|c| c.item_id == *task_id && !c.is_deleted)
         .cloned()
         .collect();
     page(items, &q)
@@ -588,60 +751,227 @@ async fn create_comment(
     if s.task_mut(&task_id).is_none() {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Task not found");
     }
-    let id = s.id("C");
-    let c = FakeComment {
-        id,
-        item_id: task_id,
-        content,
-        posted_at: now(),
-        posted_uid: "2671355".into(),
-        is_deleted: false,
-    };
-    s.comments.push(c.clone());
+    let id = s.push_comment(&task_id, &content);
+    let c = s.comments.iter().find(|c| c.id == id).cloned();
     axum::Json(c).into_response()
 }
 
-/// `/sync` with JSON or form bodies; `sync_token` is the server's change counter.
-async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: Bytes) -> Response {
-    if let Some(r) = reject(&st, &m, &u, &h, &body) {
-        return r;
-    }
+/// What a `/sync` request asked for.
+struct SyncRequest {
+    token: String,
+    resources: Vec<String>,
+    commands: Vec<Value>,
+}
+
+fn parse_sync(h: &HeaderMap, body: &[u8]) -> SyncRequest {
     let form = h
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let (token, resources) = if form {
-        let pairs: HashMap<String, String> =
-            serde_urlencoded::from_bytes(&body).unwrap_or_default();
-        let res: Vec<String> = pairs
-            .get("resource_types")
-            .and_then(|r| serde_json::from_str(r).ok())
-            .unwrap_or_default();
-        (pairs.get("sync_token").cloned().unwrap_or_default(), res)
+    let v: Value = if form {
+        let pairs: HashMap<String, String> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        let field = |k: &str| {
+            pairs
+                .get(k)
+                .and_then(|r| serde_json::from_str::<Value>(r).ok())
+                .unwrap_or(Value::Null)
+        };
+        json!({
+            "sync_token": pairs.get("sync_token").cloned().unwrap_or_default(),
+            "resource_types": field("resource_types"),
+            "commands": field("commands"),
+        })
     } else {
-        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-        let res = v
-            .get("resource_types")
+        serde_json::from_slice(body).unwrap_or_default()
+    };
+    let strings = |k: &str| -> Vec<String> {
+        v.get(k)
             .and_then(Value::as_array)
             .map(|a| {
                 a.iter()
                     .filter_map(|x| x.as_str().map(String::from))
                     .collect()
             })
-            .unwrap_or_default();
-        (
-            v.get("sync_token")
+            .unwrap_or_default()
+    };
+    SyncRequest {
+        token: v
+            .get("sync_token")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        resources: strings("resource_types"),
+        commands: v
+            .get("commands")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+fn command_error(tag: &str, code: u32, http: u16, message: &str) -> Value {
+    json!({"error": message, "error_code": code, "error_tag": tag, "http_code": http, "error_extra": {}})
+}
+
+/// Runs one command; `Ok` may carry a (temp id, real id) pair.
+fn execute(
+    s: &mut FakeState,
+    cmd: &Value,
+    mapping: &HashMap<String, String>,
+) -> Result<Option<(String, String)>, Value> {
+    let kind = cmd.get("type").and_then(Value::as_str).unwrap_or("");
+    let args = cmd.get("args").cloned().unwrap_or(Value::Null);
+    let arg = |k: &str| -> Option<String> {
+        let v = args.get(k)?.as_str()?.to_string();
+        Some(mapping.get(&v).cloned().unwrap_or(v))
+    };
+    let item_missing = || command_error("ITEM_NOT_FOUND", 22, 404, "Item not found");
+    let note_missing = || command_error("NOTE_NOT_FOUND", 23, 404, "Note not found");
+    match kind {
+        "item_update" => {
+            let id = arg("id").ok_or_else(item_missing)?;
+            let seq = s.bump();
+            let t = s.task_mut(&id).ok_or_else(item_missing)?;
+            if let Some(labels) = args.get("labels") {
+                let Some(list) = labels.as_array().filter(|l| l.iter().all(Value::is_string))
+                else {
+                    return Err(command_error(
+                        "INVALID_ARGUMENT_VALUE",
+                        20,
+                        400,
+                        "Invalid argument value",
+                    ));
+                };
+                t.labels = list
+                    .iter()
+                    .filter_map(|l| l.as_str().map(String::from))
+                    .collect();
+            }
+            if let Some(c) = args.get("content").and_then(Value::as_str) {
+                t.content = c.to_string();
+            }
+            if let Some(d) = args.get("description").and_then(Value::as_str) {
+                t.description = d.to_string();
+            }
+            t.updated_at = now();
+            t.seq = seq;
+            Ok(None)
+        }
+        "item_close" | "item_complete" => {
+            let id = arg("id").ok_or_else(item_missing)?;
+            let seq = s.bump();
+            let t = s.task_mut(&id).ok_or_else(item_missing)?;
+            close(t, seq);
+            Ok(None)
+        }
+        "note_add" => {
+            let item = arg("item_id").ok_or_else(item_missing)?;
+            if s.task_mut(&item).is_none() {
+                return Err(item_missing());
+            }
+            let content = args
+                .get("content")
                 .and_then(Value::as_str)
                 .unwrap_or("")
-                .to_string(),
-            res,
-        )
+                .to_string();
+            if content.is_empty() || content.chars().count() > 15000 {
+                return Err(command_error(
+                    "INVALID_ARGUMENT_VALUE",
+                    20,
+                    400,
+                    "Invalid argument value",
+                ));
+            }
+            let id = s.push_comment(&item, &content);
+            let temp = cmd.get("temp_id").and_then(Value::as_str).map(String::from);
+            Ok(temp.map(|t| (t, id)))
+        }
+        "note_update" => {
+            let id = arg("id").ok_or_else(note_missing)?;
+            let seq = s.bump();
+            let c = s
+                .comments
+                .iter_mut()
+                .find(|c| c.id == id && !c.is_deleted)
+                .ok_or_else(note_missing)?;
+            if let Some(content) = args.get("content").and_then(Value::as_str) {
+                c.content = content.to_string();
+            }
+            c.seq = seq;
+            Ok(None)
+        }
+        "note_delete" => {
+            let id = arg("id").ok_or_else(note_missing)?;
+            let seq = s.bump();
+            let c = s
+                .comments
+                .iter_mut()
+                .find(|c| c.id == id && !c.is_deleted)
+                .ok_or_else(note_missing)?;
+            c.is_deleted = true;
+            c.seq = seq;
+            Ok(None)
+        }
+        _ => Err(command_error(
+            "INVALID_COMMAND",
+            30,
+            400,
+            "Unknown command type",
+        )),
+    }
+}
+
+/// Completes a task the way Todoist does: a recurring one moves to its next date and stays
+/// open with its labels and comments; any other is checked.
+pub(crate) fn close(t: &mut FakeTask, seq: u64) {
+    t.updated_at = now();
+    t.seq = seq;
+    if let Some(due) = t.due.as_mut().filter(|d| d["is_recurring"] == json!(true)) {
+        let string = due["string"].as_str().unwrap_or("").to_string();
+        let date = due["date"].as_str().unwrap_or("").to_string();
+        if let Some(next) = next_occurrence(&date, &string) {
+            due["date"] = json!(next);
+            return;
+        }
+    }
+    t.checked = true;
+    t.completed_at = Some(now());
+}
+
+/// The next date of "every day", "every N days", "every week", "every N weeks" (from the
+/// current due date, as Todoist's plain "every" does). Keeps a time part if there is one.
+fn next_occurrence(date: &str, every: &str) -> Option<String> {
+    let words: Vec<&str> = every.split_whitespace().collect();
+    let (n, unit) = match words.as_slice() {
+        ["every", unit] => (1, *unit),
+        ["every", n, unit] => (n.parse::<i64>().ok()?, *unit),
+        _ => return None,
     };
-    let full = token == "*";
+    let days = match unit.trim_end_matches('s') {
+        "day" => n,
+        "week" => 7 * n,
+        _ => return None,
+    };
+    let (day, rest) = date.split_at(date.len().min(10));
+    let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    Some(format!(
+        "{}{rest}",
+        (d + chrono::Duration::days(days)).format("%Y-%m-%d")
+    ))
+}
+
+/// `/sync`: runs `commands` first (a uuid already executed is not executed again), then
+/// answers the changes since `sync_token` (the server's change counter).
+async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: Bytes) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, &body) {
+        return r;
+    }
+    let req = parse_sync(&h, &body);
+    let full = req.token == "*";
     let since: u64 = if full {
         0
     } else {
-        match token.strip_prefix("st_").and_then(|n| n.parse().ok()) {
+        match req.token.strip_prefix("st_").and_then(|n| n.parse().ok()) {
             Some(n) => n,
             None => {
                 return error(
@@ -652,13 +982,49 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
             }
         }
     };
-    let wants = |r: &str| resources.iter().any(|x| x == r || x == "all");
-    let s = st.lock().unwrap_or_else(|e| e.into_inner());
+    let wants = |r: &str| req.resources.iter().any(|x| x == r || x == "all");
+    let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
+    let mut status = serde_json::Map::new();
+    let mut temp_ids = serde_json::Map::new();
+    let mut mapping: HashMap<String, String> = HashMap::new();
+    for cmd in &req.commands {
+        let Some(uuid) = cmd.get("uuid").and_then(Value::as_str).map(String::from) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "ARGUMENT_MISSING",
+                "Required argument is missing: uuid",
+            );
+        };
+        let (result, temp) = match s.executed.get(&uuid).cloned() {
+            Some(done) => {
+                s.replayed += 1;
+                done
+            }
+            None => {
+                let r = execute(&mut s, cmd, &mapping);
+                let done = match r {
+                    Ok(t) => (json!("ok"), t),
+                    Err(e) => (e, None),
+                };
+                s.executed.insert(uuid.clone(), done.clone());
+                s.executed_commands += 1;
+                done
+            }
+        };
+        if let Some((t, id)) = temp {
+            mapping.insert(t.clone(), id.clone());
+            temp_ids.insert(t, json!(id));
+        }
+        status.insert(uuid, result);
+    }
     let mut out = json!({
         "sync_token": format!("st_{}", s.seq),
         "full_sync": full,
-        "temp_id_mapping": {},
+        "temp_id_mapping": temp_ids,
     });
+    if !req.commands.is_empty() {
+        out["sync_status"] = Value::Object(status);
+    }
     if full {
         out["full_sync_date_utc"] = json!(now());
     }
@@ -675,6 +1041,26 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
             })
             .collect();
         out["items"] = json!(items);
+    }
+    if wants("notes") {
+        let open: std::collections::HashSet<&str> = s
+            .tasks
+            .iter()
+            .filter(|t| !t.checked && !t.is_deleted)
+            .map(|t| t.id.as_str())
+            .collect();
+        let notes: Vec<&FakeComment> = s
+            .comments
+            .iter()
+            .filter(|c| {
+                if full {
+                    !c.is_deleted && open.contains(c.item_id.as_str())
+                } else {
+                    c.seq > since
+                }
+            })
+            .collect();
+        out["notes"] = json!(notes);
     }
     if wants("projects") {
         let projects: Vec<Value> = s

@@ -6,7 +6,9 @@ mod common;
 
 use common::TOKEN;
 use delegate_core::secrets::Secret;
-use delegate_core::source::{RetryPolicy, TodoistClient, TodoistError};
+use delegate_core::source::{
+    NetworkKind, RetryPolicy, TodoistAccount, TodoistClient, TodoistError,
+};
 use delegate_testkit::FakeTodoist;
 use std::time::Duration;
 
@@ -76,10 +78,7 @@ async fn server_errors_are_retried_then_reported() {
     assert_eq!(server.requests().len(), 4, "first try + 3 retries");
 
     server.clear_requests();
-    let err = client
-        .set_labels("missing", &["x".into()])
-        .await
-        .unwrap_err();
+    let err = client.task("missing").await.unwrap_err();
     assert!(matches!(err, TodoistError::NotFound { .. }), "{err}");
     assert_eq!(server.requests().len(), 1, "4xx is never retried");
 }
@@ -89,8 +88,72 @@ async fn an_unreachable_server_is_a_network_error() {
     let client =
         TodoistClient::new("http://127.0.0.1:9/api/v1", Secret::new(TOKEN), quick()).unwrap();
     let err = client.projects().await.unwrap_err();
-    assert!(matches!(err, TodoistError::Network { .. }), "{err}");
-    assert!(!err.to_string().contains(TOKEN));
+    assert!(
+        matches!(
+            err,
+            TodoistError::Network {
+                kind: NetworkKind::Refused,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(!text.contains(TOKEN));
+    assert!(
+        text.contains("check `api_url`"),
+        "advice matches the cause: {text}"
+    );
+    assert!(
+        !text.contains("token"),
+        "a refused connection is not a token problem: {text}"
+    );
+
+    let dns = TodoistClient::new(
+        "http://no-such-host.invalid/api/v1",
+        Secret::new(TOKEN),
+        quick(),
+    )
+    .unwrap()
+    .projects()
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            dns,
+            TodoistError::Network {
+                kind: NetworkKind::Dns,
+                ..
+            }
+        ),
+        "{dns:?}"
+    );
+    assert!(dns.to_string().contains("internet connection"), "{dns}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_error_gets_its_own_advice() {
+    let server = FakeTodoist::start(TOKEN).await;
+    let client = TodoistClient::new(
+        &server.url,
+        Secret::new(TOKEN),
+        RetryPolicy {
+            max_retries: 0,
+            ..quick()
+        },
+    )
+    .unwrap();
+    let cases = [
+        (503, "Todoist is having trouble"),
+        (403, "shared with the account"),
+        (429, "1000 requests per 15"),
+    ];
+    for (status, advice) in cases {
+        server.fail_next(status, 1);
+        let err = client.projects().await.unwrap_err().to_string();
+        assert!(err.contains(advice), "{status}: {err}");
+        assert!(!err.contains("delegate token set"), "{status}: {err}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,10 +161,97 @@ async fn close_and_user() {
     let server = FakeTodoist::start(TOKEN).await;
     let p = server.add_project("P");
     let t = server.add_task(&p, "Approve me", "");
-    let client = TodoistClient::new(&server.url, Secret::new(TOKEN), quick()).unwrap();
-    client.close_task(&t).await.unwrap();
+    let account =
+        TodoistAccount::new(TodoistClient::new(&server.url, Secret::new(TOKEN), quick()).unwrap());
+    account.watch("P");
+    account.close(&t, None).await.unwrap();
     assert!(server.task(&t).checked);
+    let client = account.client();
     assert!(client.tasks(&p).await.unwrap().is_empty());
     let u = client.user().await.unwrap();
     assert_eq!(u.email, "test@example.com");
+    // Closing a task that is gone says so precisely (sync_status), without a retry.
+    server.clear_requests();
+    let err = account
+        .close("missing", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("item_close") && err.contains("404"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+/// Todoist executed the write but answered after the client gave up: the retry carries the
+/// same uuids, so there is exactly one comment and one label change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_answered_too_late_is_applied_once() {
+    let server = FakeTodoist::start(TOKEN).await;
+    let p = server.add_project("P");
+    let t = server.add_task(&p, "Slow", "");
+    let policy = RetryPolicy {
+        request_timeout: Duration::from_millis(500),
+        ..quick()
+    };
+    let account =
+        TodoistAccount::new(TodoistClient::new(&server.url, Secret::new(TOKEN), policy).unwrap());
+    account.watch("P");
+    server.answer_slowly(2, Duration::from_secs(2));
+    account
+        .labels_and_comment(&t, &["agent-done".into()], "Done. Ready for review.")
+        .await
+        .unwrap();
+    assert_eq!(server.comments(&t), ["Done. Ready for review."]);
+    assert_eq!(server.task(&t).labels, ["agent-done"]);
+    let (executed, replayed) = server.command_counts();
+    assert_eq!(executed, 2, "two commands, each executed once");
+    assert_eq!(replayed, 4, "two retries resent both uuids");
+    let syncs: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/sync")
+        .collect();
+    assert_eq!(syncs.len(), 3);
+    assert!(
+        syncs.windows(2).all(|w| w[0].body == w[1].body),
+        "retries resend the same body"
+    );
+}
+
+/// 429 with hostile `retry_after` values and 5xx bursts: no panic, no hang, no hot loop, no
+/// loss and no duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_retry_after_and_bursts_are_survived() {
+    let server = FakeTodoist::start(TOKEN).await;
+    let p = server.add_project("P");
+    let t = server.add_task(&p, "Busy", "");
+    let account = TodoistAccount::new(
+        TodoistClient::new(
+            &server.url,
+            Secret::new(TOKEN),
+            RetryPolicy {
+                max_retries: 6,
+                ..quick()
+            },
+        )
+        .unwrap(),
+    );
+    account.watch("P");
+    for hostile in [
+        serde_json::json!(-5),
+        serde_json::json!("NaN"),
+        serde_json::json!(1e300),
+    ] {
+        server.clear_requests();
+        server.fail_next_with(429, 1, hostile.clone());
+        server.fail_next(502, 2);
+        // A huge value is capped at the client's max_delay (50 ms here), so a hang would
+        // show as this test never ending.
+        account.set_labels(&t, &["x".into()]).await.unwrap();
+        assert_eq!(
+            server.requests().len(),
+            4,
+            "{hostile}: three failures then success"
+        );
+    }
+    assert_eq!(server.command_counts().0, 3, "each write applied once");
 }

@@ -4,6 +4,7 @@
 pub mod claude;
 mod lines;
 pub mod progress;
+pub mod reap;
 pub mod spawn;
 
 use serde::{Deserialize, Serialize};

@@ -51,6 +51,9 @@ pub struct Invocation {
     pub scrub_values: Vec<Secret>,
     pub timeout: Duration,
     pub grace: Duration,
+    /// Set as [`super::reap::RUN_MARKER`] in the agent's environment (inherited by all it
+    /// starts), so leftovers can be found after a crash.
+    pub marker: Option<String>,
 }
 
 /// How the process ended.
@@ -87,7 +90,7 @@ pub fn resolve_program(program: &str) -> Result<PathBuf, SpawnError> {
 
 fn keep_var(key: &OsStr, value: &OsStr, inv: &Invocation) -> bool {
     let key = key.to_string_lossy();
-    if inv.remove_env.iter().any(|r| r == key.as_ref()) {
+    if key == super::reap::RUN_MARKER || inv.remove_env.iter().any(|r| r == key.as_ref()) {
         return false;
     }
     let value = value.to_string_lossy();
@@ -96,10 +99,12 @@ fn keep_var(key: &OsStr, value: &OsStr, inv: &Invocation) -> bool {
         .any(|s| !s.expose().is_empty() && value.contains(s.expose()))
 }
 
-/// Runs `inv`, calling `on_line` for each stdout line as it arrives.
+/// Runs `inv`, calling `on_spawn` with the process group id once it started and `on_line` for
+/// each stdout line as it arrives.
 pub async fn run(
     inv: &Invocation,
     cancel: &CancellationToken,
+    on_spawn: impl FnOnce(i32),
     mut on_line: impl FnMut(LineRead),
 ) -> Result<ProcessOutcome, SpawnError> {
     if !inv.cwd.is_dir() {
@@ -122,12 +127,18 @@ pub async fn run(
             cmd.env(k, v);
         }
     }
+    if let Some(m) = &inv.marker {
+        cmd.env(super::reap::RUN_MARKER, m);
+    }
     die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|source| SpawnError::Io {
         program: inv.program.clone(),
         source,
     })?;
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
+    if let Some(g) = pgid {
+        on_spawn(g.as_raw());
+    }
 
     let (tx, mut rx) = mpsc::channel::<LineRead>(256);
     let stdout = child.stdout.take();

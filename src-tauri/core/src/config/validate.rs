@@ -48,6 +48,42 @@ pub fn validate(config: &Config, path: &Path, text: &str) -> Result<(), ConfigEr
             message: "[budget] daily_usd must be a number of dollars ≥ 0".into(),
         });
     }
+    let settings = [
+        (
+            "[todoist] timeout_secs",
+            config.todoist.timeout_secs,
+            1..=600,
+        ),
+        (
+            "[machine] claim_grace_secs",
+            config.machine.claim_grace_secs,
+            0..=86_400,
+        ),
+    ];
+    for (name, value, range) in settings {
+        if let Some(v) = value
+            && !range.contains(&v)
+        {
+            return Err(ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{name} must be between {} and {} seconds",
+                    range.start(),
+                    range.end()
+                ),
+            });
+        }
+    }
+    if let Some(name) = &config.machine.name
+        && (name.trim().is_empty()
+            || name.chars().count() > 80
+            || name.chars().any(char::is_control))
+    {
+        return Err(ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: "[machine] name must be 1 to 80 characters with no control characters".into(),
+        });
+    }
     Ok(())
 }
 

@@ -62,4 +62,10 @@ pub const MIGRATIONS: &[M<'static>] = &[
         "ALTER TABLE runs ADD COLUMN review TEXT;
          ALTER TABLE runs ADD COLUMN reviewed_at TEXT;",
     ),
+    // The claim a run worked under (also the marker in its agent's environment), and the
+    // agent's process group, so leftovers of a crashed Delegate can be found and stopped.
+    M::up(
+        "ALTER TABLE runs ADD COLUMN claim_id TEXT;
+         ALTER TABLE runs ADD COLUMN pgid INTEGER;",
+    ),
 ];

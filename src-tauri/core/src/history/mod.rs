@@ -24,6 +24,8 @@ pub enum HistoryError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("no run with id {0} (see `delegate history`)")]
     NoSuchRun(i64),
+    #[error("run {id} has an unknown status \"{status}\" (written by a newer Delegate?)")]
+    UnknownStatus { id: i64, status: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,6 +112,16 @@ pub struct NewRun<'a> {
     pub machine: &'a str,
     /// The agent's argv without secrets (the prompt is the task text, not a secret).
     pub command: &'a [String],
+    /// The claim the run works under; also the marker in the agent's environment.
+    pub claim_id: &'a str,
+}
+
+/// A run that a stopped Delegate left `running`, as found at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupted {
+    pub run_id: i64,
+    pub claim_id: Option<String>,
+    pub pgid: Option<i32>,
 }
 
 /// What is known when a run ends.
@@ -235,26 +247,62 @@ impl History {
     }
 
     /// Marks runs left `running` by a process that no longer exists on this machine as
-    /// `interrupted`. Runs of a live process (another `delegate run`) are left alone.
-    pub fn mark_interrupted(&self, machine: &str) -> Result<usize, HistoryError> {
+    /// `interrupted`, and returns them (their agents may still be running). Runs of a live
+    /// process (another `delegate run`) are left alone.
+    pub fn mark_interrupted(&self, machine: &str) -> Result<Vec<Interrupted>, HistoryError> {
         self.with(|c| {
-            let mut stmt =
-                c.prepare("SELECT id, pid FROM runs WHERE status = 'running' AND machine = ?1")?;
-            let rows: Vec<(i64, i64)> = stmt
-                .query_map(params![machine], |r| Ok((r.get(0)?, r.get(1)?)))?
+            let mut stmt = c.prepare(
+                "SELECT id, pid, claim_id, pgid FROM runs WHERE status = 'running' AND machine = ?1",
+            )?;
+            let rows: Vec<(i64, i64, Option<String>, Option<i32>)> = stmt
+                .query_map(params![machine], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
                 .collect::<Result<_, _>>()?;
-            let mut marked = 0;
-            for (id, pid) in rows {
+            let mut marked = Vec::new();
+            for (id, pid, claim_id, pgid) in rows {
                 if pid as u32 != std::process::id() && process_alive(pid) {
                     continue;
                 }
-                marked += c.execute(
+                c.execute(
                     "UPDATE runs SET status = 'interrupted', ended_at = ?1,
                      error = 'Delegate stopped while this run was in progress' WHERE id = ?2",
                     params![now(), id],
                 )?;
+                marked.push(Interrupted {
+                    run_id: id,
+                    claim_id,
+                    pgid,
+                });
             }
             Ok(marked)
+        })
+    }
+
+    /// Claims of this machine's interrupted runs: they hold no more, whatever their lease
+    /// says, so the task can be taken back at once.
+    pub fn dead_claims(
+        &self,
+        machine: &str,
+    ) -> Result<std::collections::HashSet<String>, HistoryError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT claim_id FROM runs WHERE status = 'interrupted' AND machine = ?1
+                 AND claim_id IS NOT NULL ORDER BY id DESC LIMIT 1000",
+            )?;
+            let rows = stmt.query_map(params![machine], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Records the agent's process group once it started.
+    pub fn set_pgid(&self, run_id: i64, pgid: i32) -> Result<(), HistoryError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET pgid = ?1 WHERE id = ?2",
+                params![pgid, run_id],
+            )?;
+            Ok(())
         })
     }
 
@@ -263,8 +311,8 @@ impl History {
         self.with(|c| {
             c.execute(
                 "INSERT INTO runs (employee, source, task_id, task_title, task_description, task_url,
-                   attempt, max_attempts, status, machine, pid, started_at, command)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11, ?12)",
+                   attempt, max_attempts, status, machine, pid, started_at, command, claim_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11, ?12, ?13)",
                 params![
                     run.employee,
                     run.source,
@@ -277,7 +325,8 @@ impl History {
                     run.machine,
                     std::process::id(),
                     now(),
-                    command
+                    command,
+                    run.claim_id
                 ],
             )?;
             Ok(c.last_insert_rowid())

@@ -36,7 +36,16 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
         task_title: r.get(4)?,
         attempt: r.get(5)?,
         max_attempts: r.get(6)?,
-        status: status.parse().unwrap_or(RunStatus::Interrupted),
+        status: status.parse().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                7,
+                rusqlite::types::Type::Text,
+                Box::new(HistoryError::UnknownStatus {
+                    id: r.get(0).unwrap_or_default(),
+                    status: status.clone(),
+                }),
+            )
+        })?,
         started_at: time(r.get(8)?).unwrap_or_default(),
         ended_at: time(r.get(9)?),
         cost_usd: r.get(10)?,
@@ -185,6 +194,7 @@ mod tests {
             labels: vec![],
             priority: 1,
             due: None,
+            recurring: false,
             order: 0,
             updated_at: None,
             url: None,
@@ -204,6 +214,7 @@ mod tests {
             max_attempts: 3,
             machine: "m",
             command: &[],
+            claim_id: "c",
         };
         let a = h.start_run(&new("Writer")).unwrap();
         let b = h.start_run(&new("Reviewer")).unwrap();
@@ -296,16 +307,37 @@ mod tests {
                 max_attempts: 1,
                 machine: "m",
                 command: &[],
+                claim_id: "claim-1",
             })
             .unwrap();
         // A run of a live process elsewhere (pid 1 always exists) is left alone.
         h.with(|c| Ok(c.execute("UPDATE runs SET pid = 1 WHERE id = ?1", params![id])?))
             .unwrap();
-        assert_eq!(h.mark_interrupted("m").unwrap(), 0);
+        assert!(h.mark_interrupted("m").unwrap().is_empty());
         h.with(|c| Ok(c.execute("UPDATE runs SET pid = 999999999 WHERE id = ?1", params![id])?))
             .unwrap();
-        assert_eq!(h.mark_interrupted("other-machine").unwrap(), 0);
-        assert_eq!(h.mark_interrupted("m").unwrap(), 1);
+        h.set_pgid(id, 4242).unwrap();
+        assert!(h.mark_interrupted("other-machine").unwrap().is_empty());
+        let marked = h.mark_interrupted("m").unwrap();
+        assert_eq!(
+            marked,
+            [super::super::Interrupted {
+                run_id: id,
+                claim_id: Some("claim-1".into()),
+                pgid: Some(4242)
+            }]
+        );
         assert_eq!(h.get(id).unwrap().run.status, RunStatus::Interrupted);
+        assert!(h.dead_claims("m").unwrap().contains("claim-1"));
+        // A status this version does not know is an error, not a silent "interrupted".
+        h.with(|c| {
+            Ok(c.execute(
+                "UPDATE runs SET status = 'paused' WHERE id = ?1",
+                params![id],
+            )?)
+        })
+        .unwrap();
+        let err = h.get(id).unwrap_err().to_string();
+        assert!(err.contains("unknown status \"paused\""), "{err}");
     }
 }

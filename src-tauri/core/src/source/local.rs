@@ -1,10 +1,12 @@
 //! The built-in local queue: tasks in SQLite with the same labels-and-comments model as
 //! Todoist, so the whole cycle works with no account.
 
-use super::{Comment, Task};
+use super::{Claimed, Comment, Task};
+use crate::claims::{Claim, Log};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -18,6 +20,11 @@ pub enum QueueError {
     NoSuchTask(String),
     #[error("a task needs a title")]
     EmptyTitle,
+    #[error(
+        "local task {id} has unreadable labels ({labels}); fix or delete it in {}",
+        "queue.db"
+    )]
+    BadLabels { id: i64, labels: String },
 }
 
 const MIGRATIONS: &[M<'static>] = &[M::up(
@@ -153,17 +160,7 @@ impl LocalQueue {
 
     pub fn set_labels(&self, id: &str, labels: &[String]) -> Result<(), QueueError> {
         let n = parse_id(id)?;
-        let json = serde_json::to_string(labels).unwrap_or_else(|_| "[]".into());
-        self.with(|c| {
-            let changed = c.execute(
-                "UPDATE tasks SET labels = ?1, updated_at = ?2 WHERE id = ?3",
-                params![json, now(), n],
-            )?;
-            if changed == 0 {
-                return Err(QueueError::NoSuchTask(id.to_string()));
-            }
-            Ok(())
-        })
+        self.with(|c| write_labels(c, n, id, labels))
     }
 
     pub fn add_comment(&self, id: &str, content: &str) -> Result<(), QueueError> {
@@ -187,19 +184,89 @@ impl LocalQueue {
 
     pub fn comments(&self, id: &str) -> Result<Vec<Comment>, QueueError> {
         let n = parse_id(id)?;
+        self.with(|c| comments_in(c, n))
+    }
+
+    /// Claims the task atomically (one SQLite transaction): several Delegate processes on
+    /// one queue never work the same task.
+    pub fn claim(
+        &self,
+        id: &str,
+        labels: &[String],
+        claim: &Claim,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Result<Claimed, QueueError> {
+        let n = parse_id(id)?;
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let log = Log::new(comments_in(&tx, n)?);
+        if let Some(live) = log.live_claim(Utc::now(), default_lease, dead) {
+            return Ok(Claimed::Lost {
+                machine: live.claim.machine,
+            });
+        }
+        write_labels(&tx, n, id, labels)?;
+        tx.execute(
+            "INSERT INTO comments (task_id, content, posted_at) VALUES (?1, ?2, ?3)",
+            params![n, claim.text(), now()],
+        )?;
+        let note_id = tx.last_insert_rowid().to_string();
+        tx.commit()?;
+        Ok(Claimed::Won { note_id })
+    }
+
+    /// Renews a claim: its comment counts from now.
+    pub fn renew(&self, note_id: &str) -> Result<(), QueueError> {
+        let n = parse_id(note_id)?;
         self.with(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, content, posted_at FROM comments WHERE task_id = ?1 ORDER BY id",
+            c.execute(
+                "UPDATE comments SET posted_at = ?1 WHERE id = ?2",
+                params![now(), n],
             )?;
-            let rows = stmt.query_map(params![n], |r| {
-                Ok(Comment {
-                    id: r.get::<_, i64>(0)?.to_string(),
-                    content: r.get(1)?,
-                    posted_at: parse_time(&r.get::<_, String>(2)?),
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            Ok(())
         })
+    }
+
+    /// Adds a comment, or replaces the text of comment `note` when given. Returns its id.
+    pub fn put_comment(
+        &self,
+        id: &str,
+        note: Option<&str>,
+        content: &str,
+    ) -> Result<String, QueueError> {
+        if let Some(note) = note {
+            let n = parse_id(note)?;
+            self.with(|c| {
+                c.execute(
+                    "UPDATE comments SET content = ?1 WHERE id = ?2",
+                    params![content, n],
+                )?;
+                Ok(())
+            })?;
+            return Ok(note.to_string());
+        }
+        self.add_comment(id, content)?;
+        self.with(|c| Ok(c.last_insert_rowid().to_string()))
+    }
+
+    /// New labels and a comment in one transaction.
+    pub fn labels_and_comment(
+        &self,
+        id: &str,
+        labels: &[String],
+        content: &str,
+    ) -> Result<(), QueueError> {
+        let n = parse_id(id)?;
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        write_labels(&tx, n, id, labels)?;
+        tx.execute(
+            "INSERT INTO comments (task_id, content, posted_at) VALUES (?1, ?2, ?3)",
+            params![n, content, now()],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn close(&self, id: &str) -> Result<(), QueueError> {
@@ -218,6 +285,32 @@ impl LocalQueue {
     }
 }
 
+fn write_labels(c: &Connection, n: i64, id: &str, labels: &[String]) -> Result<(), QueueError> {
+    let json = serde_json::Value::from(labels.to_vec()).to_string();
+    let changed = c.execute(
+        "UPDATE tasks SET labels = ?1, updated_at = ?2 WHERE id = ?3",
+        params![json, now(), n],
+    )?;
+    if changed == 0 {
+        return Err(QueueError::NoSuchTask(id.to_string()));
+    }
+    Ok(())
+}
+
+fn comments_in(c: &Connection, n: i64) -> Result<Vec<Comment>, QueueError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, content, posted_at FROM comments WHERE task_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![n], |r| {
+        Ok(Comment {
+            id: r.get::<_, i64>(0)?.to_string(),
+            content: r.get(1)?,
+            posted_at: parse_time(&r.get::<_, String>(2)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
@@ -225,14 +318,27 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 fn row_to_task(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
-    let labels: String = r.get(3)?;
+    let raw: String = r.get(3)?;
+    let id: i64 = r.get(0)?;
+    // Unreadable labels must not read as "no labels": that would run a done task again.
+    let labels = serde_json::from_str(&raw).map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            Box::new(QueueError::BadLabels {
+                id,
+                labels: raw.clone(),
+            }),
+        )
+    })?;
     Ok(Task {
-        id: r.get::<_, i64>(0)?.to_string(),
+        id: id.to_string(),
         title: r.get(1)?,
         description: r.get(2)?,
-        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        labels,
         priority: r.get::<_, i64>(4)?.clamp(1, 4) as u8,
         due: r.get(5)?,
+        recurring: false,
         order: r.get(0)?,
         updated_at: parse_time(&r.get::<_, String>(6)?),
         url: None,
@@ -264,6 +370,53 @@ mod tests {
         assert!(matches!(
             q.add_task("W", "  ", "", 1),
             Err(QueueError::EmptyTitle)
+        ));
+    }
+
+    #[test]
+    fn unreadable_labels_are_an_error_not_an_empty_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = LocalQueue::open(&dir.path().join("q.db")).unwrap();
+        let id = q.add_task("W", "T", "", 1).unwrap();
+        q.with(|c| {
+            c.execute(
+                "UPDATE tasks SET labels = 'agent-done' WHERE id = ?1",
+                params![id],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let err = q.open_tasks("W").unwrap_err().to_string();
+        assert!(err.contains("unreadable labels"), "{err}");
+    }
+
+    #[test]
+    fn a_second_claim_loses_while_the_first_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = LocalQueue::open(&dir.path().join("q.db")).unwrap();
+        let id = q.add_task("W", "T", "", 1).unwrap();
+        let claim = |cid: &str| Claim {
+            id: cid.into(),
+            machine: "m".into(),
+            attempt: 1,
+            max_attempts: 3,
+            lease_secs: Some(600),
+            due: None,
+        };
+        let none = HashSet::new();
+        let labels = vec!["agent-working".to_string()];
+        assert!(matches!(
+            q.claim(&id, &labels, &claim("a"), 600, &none).unwrap(),
+            Claimed::Won { .. }
+        ));
+        assert!(matches!(
+            q.claim(&id, &labels, &claim("b"), 600, &none).unwrap(),
+            Claimed::Lost { .. }
+        ));
+        let dead: HashSet<String> = ["a".to_string()].into();
+        assert!(matches!(
+            q.claim(&id, &labels, &claim("c"), 600, &dead).unwrap(),
+            Claimed::Won { .. }
         ));
     }
 }

@@ -1,20 +1,23 @@
 //! Where tasks come from: a Todoist project (API v1) or the built-in local queue. Both speak
 //! the same label-and-comment protocol, so the worker does not care which one it talks to.
 
+mod command;
 pub mod local;
 mod retry;
 pub mod todoist;
 mod todoist_account;
 mod wire;
 
+use crate::claims::Claim;
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use local::{LocalQueue, QueueError};
 pub use retry::RetryPolicy;
-pub use todoist::{Project, TodoistClient, TodoistError, User};
+pub use todoist::{NetworkKind, Project, TodoistClient, TodoistError, User};
 pub use todoist_account::TodoistAccount;
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -29,6 +32,9 @@ pub struct Task {
     pub priority: u8,
     /// Todoist's `due.date`: `YYYY-MM-DD`, a floating `YYYY-MM-DDTHH:MM:SS` or one ending in `Z`.
     pub due: Option<String>,
+    /// The due date repeats: completing the task moves it to the next date.
+    #[serde(default)]
+    pub recurring: bool,
     /// The project's own order.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub order: i64,
@@ -80,6 +86,15 @@ pub enum SourceError {
     ProjectNotFound { wanted: String, available: String },
 }
 
+/// How a claim came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// This machine works the task; `note_id` is the claim comment.
+    Won { note_id: String },
+    /// Another machine claimed first; nothing was left on the task.
+    Lost { machine: String },
+}
+
 /// One employee's view of its task source.
 #[derive(Clone)]
 pub enum Source {
@@ -99,11 +114,94 @@ impl Source {
     /// round-trip serves every employee of the account.
     pub async fn open_tasks(&self, max_age: Duration) -> Result<Vec<Task>, SourceError> {
         match self {
-            Source::Todoist { account, project } => {
-                let project = account.resolve_project(project, max_age).await?;
-                account.open_tasks(&project.id, max_age).await
-            }
+            Source::Todoist { account, project } => account.open_tasks(project, max_age).await,
             Source::Local { queue, employee } => Ok(queue.open_tasks(employee)?),
+        }
+    }
+
+    /// The task's comments, oldest first (Todoist: from the snapshot, no extra request).
+    pub async fn comments(
+        &self,
+        task_id: &str,
+        max_age: Duration,
+    ) -> Result<Vec<Comment>, SourceError> {
+        match self {
+            Source::Todoist { account, .. } => account.comments(task_id, max_age).await,
+            Source::Local { queue, .. } => Ok(queue.comments(task_id)?),
+        }
+    }
+
+    /// The source's clock (Todoist's, as far as this machine can tell), for leases.
+    pub async fn now(&self) -> DateTime<Utc> {
+        match self {
+            Source::Todoist { account, .. } => account.now().await,
+            Source::Local { .. } => Utc::now(),
+        }
+    }
+
+    /// Claims the task (labels and claim comment in one write) unless another claim comes
+    /// first; see [`crate::claims`].
+    pub async fn claim(
+        &self,
+        task_id: &str,
+        labels: &[String],
+        claim: &Claim,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Result<Claimed, SourceError> {
+        match self {
+            Source::Todoist { account, .. } => {
+                account
+                    .claim(task_id, labels, claim, default_lease, dead)
+                    .await
+            }
+            Source::Local { queue, .. } => {
+                Ok(queue.claim(task_id, labels, claim, default_lease, dead)?)
+            }
+        }
+    }
+
+    /// Renews a claim's lease; returns the id of the comment that now carries it.
+    pub async fn renew(
+        &self,
+        task_id: &str,
+        note_id: &str,
+        claim: &Claim,
+    ) -> Result<String, SourceError> {
+        match self {
+            Source::Todoist { account, .. } => account.renew(task_id, note_id, claim).await,
+            Source::Local { queue, .. } => {
+                queue.renew(note_id)?;
+                Ok(note_id.to_string())
+            }
+        }
+    }
+
+    /// Live progress: one comment, edited in place. Returns its id.
+    pub async fn progress(
+        &self,
+        task_id: &str,
+        note: Option<&str>,
+        text: &str,
+    ) -> Result<Option<String>, SourceError> {
+        match self {
+            Source::Todoist { account, .. } => account.progress(task_id, note, text).await,
+            Source::Local { queue, .. } => Ok(Some(queue.put_comment(task_id, note, text)?)),
+        }
+    }
+
+    /// New labels and a comment, in one write.
+    pub async fn labels_and_comment(
+        &self,
+        task_id: &str,
+        labels: &[String],
+        text: &str,
+    ) -> Result<(), SourceError> {
+        match self {
+            Source::Todoist { account, .. } => {
+                account.labels_and_comment(task_id, labels, text).await
+            }
+            Source::Local { queue, .. } => Ok(queue.labels_and_comment(task_id, labels, text)?),
         }
     }
 
@@ -111,23 +209,6 @@ impl Source {
         match self {
             Source::Todoist { account, .. } => account.set_labels(task_id, labels).await,
             Source::Local { queue, .. } => Ok(queue.set_labels(task_id, labels)?),
-        }
-    }
-
-    pub async fn comment(&self, task_id: &str, text: &str) -> Result<(), SourceError> {
-        match self {
-            Source::Todoist { account, .. } => {
-                account.client().add_comment(task_id, text).await?;
-                Ok(())
-            }
-            Source::Local { queue, .. } => Ok(queue.add_comment(task_id, text)?),
-        }
-    }
-
-    pub async fn comments(&self, task_id: &str) -> Result<Vec<Comment>, SourceError> {
-        match self {
-            Source::Todoist { account, .. } => Ok(account.client().comments(task_id).await?),
-            Source::Local { queue, .. } => Ok(queue.comments(task_id)?),
         }
     }
 
@@ -139,10 +220,16 @@ impl Source {
         }
     }
 
-    pub async fn close(&self, task_id: &str) -> Result<(), SourceError> {
+    /// Completes the task, setting `labels` first in the same write when given.
+    pub async fn close(&self, task_id: &str, labels: Option<&[String]>) -> Result<(), SourceError> {
         match self {
-            Source::Todoist { account, .. } => account.close_task(task_id).await,
-            Source::Local { queue, .. } => Ok(queue.close(task_id)?),
+            Source::Todoist { account, .. } => account.close(task_id, labels).await,
+            Source::Local { queue, .. } => {
+                if let Some(l) = labels {
+                    queue.set_labels(task_id, l)?;
+                }
+                Ok(queue.close(task_id)?)
+            }
         }
     }
 

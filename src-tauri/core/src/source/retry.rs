@@ -28,16 +28,28 @@ impl RetryPolicy {
     /// The wait before retry number `retry` (1-based): the server's hint if it gave one,
     /// else `base * 2^(retry-1)` with ±50 % jitter, never above `max_delay`.
     pub fn delay(&self, retry: u32, server_hint: Option<Duration>) -> Duration {
-        if let Some(hint) = server_hint {
-            // Honour the server, but never sleep longer than one rate-limit window.
-            return hint.min(Duration::from_secs(900));
-        }
         let exp = self
             .base_delay
             .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
         let jitter = 0.5 + fastrand::f64();
-        exp.mul_f64(jitter).min(self.max_delay)
+        let backoff = exp.mul_f64(jitter).min(self.max_delay);
+        match server_hint {
+            // Honour the server (but not a hint of 0, which would retry in a hot loop). A
+            // longer wait than `max_delay` is left to the next poll rather than slept here.
+            Some(hint) => hint.max(backoff).min(self.max_delay),
+            None => backoff,
+        }
     }
+}
+
+/// The longest wait a server may ask for: one rate-limit window.
+const MAX_HINT: Duration = Duration::from_secs(900);
+
+/// A `retry_after` in seconds from a header or a body, when it is a sane number: finite, not
+/// negative, and capped at one rate-limit window (a hostile value neither panics nor hangs).
+pub fn hint(seconds: f64) -> Option<Duration> {
+    (seconds.is_finite() && seconds >= 0.0)
+        .then(|| Duration::from_secs_f64(seconds.min(MAX_HINT.as_secs_f64())))
 }
 
 #[cfg(test)]
@@ -69,7 +81,22 @@ mod tests {
         );
         assert_eq!(
             p.delay(1, Some(Duration::from_secs(66))),
-            Duration::from_secs(66)
+            Duration::from_secs(60),
+            "capped at max_delay"
         );
+        assert!(
+            p.delay(1, Some(Duration::ZERO)) >= Duration::from_millis(250),
+            "no hot loop"
+        );
+    }
+
+    #[test]
+    fn hostile_hints_are_tamed() {
+        assert_eq!(hint(-5.0), None);
+        assert_eq!(hint(f64::NAN), None);
+        assert_eq!(hint(f64::INFINITY), None);
+        assert_eq!(hint(1e12), Some(MAX_HINT));
+        assert_eq!(hint(1e300), Some(MAX_HINT));
+        assert_eq!(hint(2.5), Some(Duration::from_millis(2500)));
     }
 }

@@ -1,7 +1,9 @@
 //! A small client for Todoist API v1: bearer auth, cursor pagination, JSON errors, a timeout
 //! on every request, and retries (backoff with jitter, honouring `retry_after`) on 429, 5xx
-//! and network errors, never on other 4xx.
+//! and network errors, never on other 4xx. Reads use REST or `/sync`; every write goes as
+//! `/sync` commands (see [`super::command`]), so a retried write is never applied twice.
 
+use super::command::Command;
 use super::retry::RetryPolicy;
 use super::wire::{ErrorBody, Page, SyncResponse, WireComment, WireProject, WireTask};
 use super::{Comment, Task};
@@ -15,27 +17,54 @@ use std::time::Duration;
 
 const PAGE_LIMIT: &str = "200";
 
+/// What kind of network failure, because each has its own fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkKind {
+    /// The host name could not be resolved (offline, DNS, a typo in `api_url`).
+    Dns,
+    /// Nothing accepted the connection.
+    Refused,
+    /// The secure connection failed (clock, intercepting proxy, certificate).
+    Tls,
+    /// No answer in time.
+    Timeout,
+    Other,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TodoistError {
-    #[error("Todoist rejected the API token (HTTP 401); set a new one with `delegate token set`")]
+    #[error("Todoist rejected the API token (HTTP 401); {}", self.fix())]
     Unauthorized,
-    #[error("Todoist refused access (HTTP 403): {message}")]
+    #[error("Todoist refused access (HTTP 403): {message}; {}", self.fix())]
     Forbidden { message: String },
-    #[error("Todoist could not find {what} (HTTP 404)")]
+    #[error("Todoist says a limit of your plan is reached ({tag}): {message}; {}", self.fix())]
+    PlanLimit { tag: String, message: String },
+    #[error("Todoist could not find {what} (HTTP 404); {}", self.fix())]
     NotFound { what: String },
-    #[error("Todoist answered HTTP {status} {tag}: {message}")]
+    #[error("Todoist answered HTTP {status} {tag}: {message}; {}", self.fix())]
     Api {
         status: u16,
         tag: String,
         message: String,
     },
-    #[error("Todoist is rate-limiting requests; gave up after {attempts} tries")]
+    #[error("Todoist refused the {command} change (HTTP {status} {tag}): {message}; {}", self.fix())]
+    Command {
+        command: &'static str,
+        status: u16,
+        tag: String,
+        message: String,
+    },
+    #[error("Todoist is rate-limiting requests; gave up after {attempts} tries; {}", self.fix())]
     RateLimited { attempts: u32 },
-    #[error("cannot reach Todoist at {url}: {message}")]
-    Network { url: String, message: String },
-    #[error("unexpected answer from Todoist for {what}: {message}")]
+    #[error("cannot reach Todoist at {url}: {message}; {}", self.fix())]
+    Network {
+        url: String,
+        kind: NetworkKind,
+        message: String,
+    },
+    #[error("unexpected answer from Todoist for {what}: {message}; {}", self.fix())]
     Decode { what: String, message: String },
-    #[error("no Todoist token; set one with `delegate token set` or TODOIST_API_TOKEN")]
+    #[error("no Todoist token; {}", self.fix())]
     NoToken,
 }
 
@@ -46,6 +75,65 @@ impl TodoistError {
             self,
             TodoistError::RateLimited { .. } | TodoistError::Network { .. }
         ) || matches!(self, TodoistError::Api { status, .. } if *status >= 500)
+    }
+
+    /// What a person can do about it, in plain words. Only a 401 means a bad token.
+    pub fn fix(&self) -> String {
+        match self {
+            TodoistError::Unauthorized => "copy a fresh token from Todoist → Settings → \
+                Integrations → Developer and set it with `delegate token set` (or in the app's \
+                Settings)"
+                .into(),
+            TodoistError::NoToken => {
+                "set one with `delegate token set` (or TODOIST_API_TOKEN, or the app's Settings)"
+                    .into()
+            }
+            TodoistError::Forbidden { .. } => "the token works but this account may not do \
+                that: check that the project is shared with the account the token belongs to"
+                .into(),
+            TodoistError::PlanLimit { .. } => "remove finished tasks or unused projects in \
+                Todoist, or move to a plan with higher limits"
+                .into(),
+            TodoistError::NotFound { .. } => {
+                "it was probably deleted or moved in Todoist; nothing else to do".into()
+            }
+            TodoistError::Api { status, .. } if *status >= 500 => "Todoist is having trouble \
+                right now; Delegate tries again by itself (see status.todoist.com if it lasts)"
+                .into(),
+            TodoistError::Api { .. } | TodoistError::Decode { .. } => "Todoist did not accept \
+                what Delegate sent; if this lasts, please report it with this message"
+                .into(),
+            TodoistError::Command { status, .. } if *status == 404 => {
+                "the task was probably deleted or completed in Todoist; nothing else to do".into()
+            }
+            TodoistError::Command { status, .. } if *status >= 500 => {
+                "Todoist is having trouble right now; Delegate tries again by itself".into()
+            }
+            TodoistError::Command { .. } => {
+                "if this lasts, please report it with this message".into()
+            }
+            TodoistError::RateLimited { .. } => "Todoist allows about 1000 requests per 15 \
+                minutes per account; Delegate waits and tries again by itself (fewer machines \
+                or longer poll intervals help if it lasts)"
+                .into(),
+            TodoistError::Network { kind, .. } => match kind {
+                NetworkKind::Dns => "check the internet connection (the server name could not \
+                    be looked up), or `api_url` in config.toml"
+                    .into(),
+                NetworkKind::Refused => "nothing answers at that address: check `api_url` in \
+                    config.toml (or DELEGATE_TODOIST_API_URL), a proxy or a firewall"
+                    .into(),
+                NetworkKind::Tls => "a secure connection could not be made: check the computer's \
+                    clock and any proxy that intercepts HTTPS"
+                    .into(),
+                NetworkKind::Timeout => "Todoist did not answer in time: check the connection; \
+                    Delegate tries again by itself"
+                    .into(),
+                NetworkKind::Other => "check the internet connection; Delegate tries again by \
+                    itself"
+                    .into(),
+            },
+        }
     }
 }
 
@@ -81,6 +169,7 @@ impl TodoistClient {
             .build()
             .map_err(|e| TodoistError::Network {
                 url: base.to_string(),
+                kind: NetworkKind::Other,
                 message: e.to_string(),
             })?;
         Ok(Self {
@@ -138,36 +227,11 @@ impl TodoistClient {
             .collect())
     }
 
-    /// Replaces the task's whole label list.
-    pub async fn set_labels(&self, task_id: &str, labels: &[String]) -> Result<Task, TodoistError> {
-        let body = serde_json::json!({ "labels": labels });
-        let path = format!("/tasks/{task_id}");
-        let task: WireTask = self
-            .json(Method::POST, &path, &[], Some(&body), "the task")
-            .await?;
-        Ok(task.to_task())
-    }
-
-    pub async fn add_comment(&self, task_id: &str, content: &str) -> Result<Comment, TodoistError> {
-        let body = serde_json::json!({ "task_id": task_id, "content": content });
-        let c: WireComment = self
-            .json(Method::POST, "/comments", &[], Some(&body), "the task")
-            .await?;
-        Ok(c.to_comment())
-    }
-
     /// One task, open or not.
     pub async fn task(&self, task_id: &str) -> Result<Task, TodoistError> {
         let path = format!("/tasks/{task_id}");
         let t: WireTask = self.json(Method::GET, &path, &[], None, "the task").await?;
         Ok(t.to_task())
-    }
-
-    pub async fn close_task(&self, task_id: &str) -> Result<(), TodoistError> {
-        let path = format!("/tasks/{task_id}/close");
-        self.send(Method::POST, &path, &[], None, "the task")
-            .await?;
-        Ok(())
     }
 
     /// One `/sync` round-trip (`sync_token = "*"` for a full sync).
@@ -176,10 +240,47 @@ impl TodoistClient {
         sync_token: &str,
         resource_types: &[&str],
     ) -> Result<SyncResponse, TodoistError> {
-        let body =
+        self.sync_commands(sync_token, resource_types, &[]).await
+    }
+
+    /// `commands` and a read of the changes since `sync_token`, in one request. Retries
+    /// resend the same body, so the same uuids: Todoist applies each command once. The
+    /// caller checks `sync_status` (see [`SyncResponse::check`]).
+    pub(crate) async fn sync_commands(
+        &self,
+        sync_token: &str,
+        resource_types: &[&str],
+        commands: &[Command],
+    ) -> Result<SyncResponse, TodoistError> {
+        let mut body =
             serde_json::json!({ "sync_token": sync_token, "resource_types": resource_types });
-        self.json(Method::POST, "/sync", &[], Some(&body), "sync")
+        if !commands.is_empty() {
+            body["commands"] =
+                serde_json::to_value(commands).map_err(|e| TodoistError::Decode {
+                    what: "sync".into(),
+                    message: e.to_string(),
+                })?;
+        }
+        let response = self
+            .send(Method::POST, "/sync", &[], Some(&body), "sync")
+            .await?;
+        let server_time = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+            .map(|d| d.with_timezone(&chrono::Utc));
+        let bytes = response
+            .bytes()
             .await
+            .map_err(|e| self.network("/sync", e))?;
+        let mut r: SyncResponse =
+            serde_json::from_slice(&bytes).map_err(|e| TodoistError::Decode {
+                what: "/sync".into(),
+                message: e.to_string(),
+            })?;
+        r.server_time = server_time;
+        Ok(r)
     }
 
     /// Who the token belongs to: the cheapest call that proves the token works.
@@ -271,7 +372,7 @@ impl TodoistClient {
                         .error_extra
                         .get("retry_after")
                         .and_then(|v| v.as_f64())
-                        .map(Duration::from_secs_f64);
+                        .and_then(super::retry::hint);
                     let hint = header_hint.max(body_hint);
                     (classify(status, body, what, retry + 1), hint)
                 }
@@ -300,8 +401,24 @@ impl TodoistClient {
             message.push_str(&format!(": {s}"));
             source = s.source();
         }
+        let lower = message.to_lowercase();
+        let kind = if e.is_timeout() || lower.contains("timed out") {
+            NetworkKind::Timeout
+        } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
+            NetworkKind::Dns
+        } else if lower.contains("refused") {
+            NetworkKind::Refused
+        } else if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+        {
+            NetworkKind::Tls
+        } else {
+            NetworkKind::Other
+        };
         TodoistError::Network {
             url: format!("{}{}", self.base, path),
+            kind,
             message,
         }
     }
@@ -315,8 +432,7 @@ fn retry_after_header(r: &reqwest::Response) -> Option<Duration> {
         .trim()
         .parse::<f64>()
         .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(super::retry::hint)
 }
 
 fn classify(status: StatusCode, body: ErrorBody, what: &str, attempts: u32) -> TodoistError {
@@ -327,6 +443,12 @@ fn classify(status: StatusCode, body: ErrorBody, what: &str, attempts: u32) -> T
     };
     match status {
         StatusCode::UNAUTHORIZED => TodoistError::Unauthorized,
+        StatusCode::FORBIDDEN if body.error_tag.ends_with("LIMIT_REACHED") => {
+            TodoistError::PlanLimit {
+                tag: body.error_tag,
+                message,
+            }
+        }
         StatusCode::FORBIDDEN => TodoistError::Forbidden { message },
         StatusCode::NOT_FOUND => TodoistError::NotFound {
             what: what.to_string(),

@@ -14,6 +14,8 @@ pub struct Page<T> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireDue {
     pub date: String,
+    #[serde(default)]
+    pub is_recurring: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +58,7 @@ impl WireTask {
             labels: self.labels.clone(),
             priority: self.priority.clamp(1, 4),
             due: self.due.as_ref().map(|d| d.date.clone()),
+            recurring: self.due.as_ref().is_some_and(|d| d.is_recurring),
             order: self.child_order,
             updated_at: self.updated_at.as_deref().and_then(parse_time),
             url: Some(format!("https://app.todoist.com/app/task/{}", self.id)),
@@ -63,9 +66,13 @@ impl WireTask {
     }
 }
 
+/// A comment: `GET /comments` results and `/sync` `notes` share this shape (`item_id` is the
+/// task).
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireComment {
     pub id: String,
+    #[serde(default)]
+    pub item_id: String,
     #[serde(default)]
     pub content: String,
     #[serde(default)]
@@ -109,6 +116,16 @@ pub struct SyncResponse {
     pub full_sync: bool,
     #[serde(default)]
     pub items: Vec<WireTask>,
+    #[serde(default)]
+    pub notes: Vec<WireComment>,
+    /// uuid → `"ok"` or an error object, for each command sent.
+    #[serde(default)]
+    pub sync_status: std::collections::HashMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub temp_id_mapping: std::collections::HashMap<String, String>,
+    /// The server's clock (`Date` header) when it answered, to measure leases in its time.
+    #[serde(skip)]
+    pub server_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub projects: Vec<WireProject>,
     #[serde(default)]

@@ -1,7 +1,7 @@
 //! One run of one task: start the agent, stream its progress, and decide how it ended.
 
 use super::events::WorkerEvent;
-use super::live::LiveComments;
+use super::live::{Companion, Lease};
 use super::{Shared, Worker};
 use crate::agent::{self, AgentEvent, AgentResult, Exit, Invocation, Progress, claude};
 use crate::history::{RunEnd, RunStatus};
@@ -36,6 +36,7 @@ impl Worker {
             scrub_values: shared.settings().secrets,
             timeout: Duration::from_secs(e.timeout_secs),
             grace: KILL_GRACE,
+            marker: None,
         }
     }
 
@@ -45,21 +46,20 @@ impl Worker {
         run_id: i64,
         task: &Task,
         inv: &Invocation,
+        lease: Lease,
         cancel: &CancellationToken,
     ) -> Dispatched {
         let mut progress = Progress::new(&self.employee.workspace);
         let mut result: Option<AgentResult> = None;
         let mut garbage = 0usize;
-        let live = self
-            .employee
-            .live_progress
-            .then(|| LiveComments::start(self.source.clone(), task.id.clone(), shared.live_period));
+        let live = self.employee.live_progress.then_some(shared.live_period);
+        let companion = Companion::start(self.source.clone(), task.id.clone(), live, lease);
         let emit = |line: String| {
             if let Err(e) = shared.history.add_progress(run_id, &line) {
                 tracing::warn!(run_id, error = %e, "cannot record a progress line");
             }
-            if let Some(l) = &live {
-                l.push(line.clone());
+            if live.is_some() {
+                companion.push(line.clone());
             }
             let _ = shared.events.send(WorkerEvent::Progress {
                 run_id,
@@ -67,7 +67,12 @@ impl Worker {
                 line,
             });
         };
-        let outcome = agent::spawn::run(inv, cancel, |raw| {
+        let record_pgid = |pgid: i32| {
+            if let Err(e) = shared.history.set_pgid(run_id, pgid) {
+                tracing::warn!(run_id, error = %e, "cannot record the agent's process group");
+            }
+        };
+        let outcome = agent::spawn::run(inv, cancel, record_pgid, |raw| {
             if raw.truncated {
                 garbage += 1;
                 tracing::warn!(run_id, "agent printed an over-long line; skipped");
@@ -98,9 +103,7 @@ impl Worker {
             }
         })
         .await;
-        if let Some(l) = live {
-            l.stop().await;
-        }
+        companion.stop().await;
         let drafts = progress.drafts();
         let end = match outcome {
             Ok(o) => judge(o, result, garbage, self.employee.timeout_secs),

@@ -2,16 +2,12 @@
 //! so existing projects read the same.
 
 use crate::agent::{Draft, truncate};
-use crate::source::Comment;
 
 const DONE: &str = "Done. Ready for review.";
-const OURS: [&str; 5] = ["Working on it", DONE, "Failed", "Stopped:", "Progress:"];
 const SUMMARY_CHARS: usize = 3000;
 const STDERR_CHARS: usize = 1200;
-
-pub fn claim(attempt: u32, max: u32, machine: &str) -> String {
-    format!("Working on it… (attempt {attempt} of {max}) on {machine}")
-}
+/// Lines a live progress comment shows (it is edited in place as the run goes on).
+const PROGRESS_LINES: usize = 40;
 
 pub fn done(summary: Option<&str>, drafts: &[Draft]) -> String {
     let mut out = DONE.to_string();
@@ -62,26 +58,21 @@ pub fn stopped() -> String {
         .to_string()
 }
 
+/// The live progress comment: the latest lines of the run.
 pub fn progress(lines: &[String]) -> String {
     let mut out = "Progress:".to_string();
-    for l in lines {
+    let skip = lines.len().saturating_sub(PROGRESS_LINES);
+    if skip > 0 {
+        out.push_str(&format!(
+            "\n… {skip} earlier line{}",
+            if skip == 1 { "" } else { "s" }
+        ));
+    }
+    for l in &lines[skip..] {
         out.push_str("\n• ");
         out.push_str(l);
     }
     out
-}
-
-/// The reviewer's comments since the last "Done" comment, for a rework prompt.
-pub fn feedback(comments: &[Comment]) -> Vec<String> {
-    let Some(last_done) = comments.iter().rposition(|c| c.content.starts_with(DONE)) else {
-        return Vec::new();
-    };
-    comments[last_done + 1..]
-        .iter()
-        .map(|c| c.content.trim())
-        .filter(|c| !c.is_empty() && !OURS.iter().any(|p| c.starts_with(p)))
-        .map(str::to_string)
-        .collect()
 }
 
 /// Title, a blank line, the description, then any reviewer feedback.
@@ -105,25 +96,15 @@ pub fn prompt(title: &str, description: &str, feedback: &[String]) -> String {
 mod tests {
     use super::*;
 
-    fn c(s: &str) -> Comment {
-        Comment {
-            id: "1".into(),
-            content: s.into(),
-            posted_at: None,
-        }
-    }
-
     #[test]
-    fn feedback_is_what_came_after_the_last_done() {
-        let comments = [
-            c("early note"),
-            c("Done. Ready for review.\n\nold"),
-            c("Make it shorter"),
-            c("Working on it… (attempt 1 of 3)"),
-            c("And punchier"),
-        ];
-        assert_eq!(feedback(&comments), ["Make it shorter", "And punchier"]);
-        assert!(feedback(&comments[..1]).is_empty());
+    fn progress_keeps_the_latest_lines() {
+        let lines: Vec<String> = (0..45).map(|i| format!("line {i}")).collect();
+        let p = progress(&lines);
+        assert!(
+            p.starts_with("Progress:\n… 5 earlier lines\n• line 5"),
+            "{p}"
+        );
+        assert!(p.ends_with("• line 44"));
     }
 
     #[test]

@@ -8,11 +8,12 @@ pub mod messages;
 pub mod pick;
 
 use crate::agent::spawn::resolve_program;
+use crate::claims::{self, Claim, Log};
 use crate::config::Employee;
 use crate::history::{History, NewRun, RunEnd, RunStatus};
 use crate::labels;
 use crate::secrets::Secret;
-use crate::source::{Source, SourceError, Task};
+use crate::source::{Claimed, Source, SourceError, Task};
 use chrono::{DateTime, Local, Utc};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
@@ -20,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+pub use dispatch::KILL_GRACE;
 pub use events::{ProblemKind, WorkerEvent};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,8 @@ pub struct Shared {
     pub machine: String,
     /// How often live progress is posted to a task (employees with `live_progress`).
     pub live_period: Duration,
+    /// How long past its timeout this machine's claims hold.
+    pub claim_grace_secs: u64,
     settings: RwLock<Settings>,
     paused: Mutex<Paused>,
     /// (employee or "*", local date) pairs already told about a reached budget.
@@ -72,6 +76,7 @@ impl Shared {
             events,
             machine,
             live_period: live::PERIOD,
+            claim_grace_secs: crate::claims::DEFAULT_GRACE_SECS,
             settings: RwLock::new(Settings {
                 secrets,
                 global_daily_usd,
@@ -133,6 +138,7 @@ pub struct CycleReport {
     pub budget_reached: bool,
 }
 
+#[derive(Clone)]
 pub struct Worker {
     pub employee: Employee,
     pub source: Source,
@@ -187,6 +193,7 @@ impl Worker {
             return Err(e.into());
         }
         let max_age = Duration::from_secs((self.employee.poll_secs / 2).max(1));
+        let dead = shared.history.dead_claims(&shared.machine)?;
         let mut tried: HashSet<String> = HashSet::new();
         let mut first_poll = true;
         while !cancel.is_cancelled() {
@@ -197,22 +204,39 @@ impl Worker {
                     return Err(e.into());
                 }
             };
-            let now = Utc::now();
+            let now = self.source.now().await;
             let mut eligible: Vec<Task> = Vec::new();
-            for t in tasks.iter().filter(|t| !tried.contains(&t.id)) {
-                // Most tasks are settled by their labels alone; only claims and retries need
-                // this employee's history of the task.
-                let verdict = match pick::check(t, &self.employee, None, now) {
-                    Ok(()) | Err(pick::Skip::ClaimedElsewhere | pick::Skip::BackingOff { .. }) => {
-                        let last = shared
-                            .history
-                            .last_run_for_task(&self.employee.name, &t.id)?;
-                        pick::check(t, &self.employee, last.as_ref(), now)
-                    }
-                    other => other,
+            for mut t in tasks.iter().filter(|t| !tried.contains(&t.id)).cloned() {
+                // Most tasks are settled by their labels alone; claims, retries and recurring
+                // tasks also need the task's comments and this employee's history of it.
+                let log = if pick::needs_log(&t) {
+                    Some(Log::new(self.source.comments(&t.id, max_age).await?))
+                } else {
+                    None
                 };
-                if verdict.is_ok() {
-                    eligible.push(t.clone());
+                if let Some(log) = &log
+                    && self.new_occurrence(&t, log, now, &dead, shared)
+                {
+                    let fresh = labels::rework(&t.labels);
+                    self.source.set_labels(&t.id, &fresh).await?;
+                    tracing::info!(employee = %self.employee.name, task = %t.id, due = ?t.due, "recurring task: a new occurrence");
+                    t.labels = fresh;
+                }
+                let last = match &log {
+                    Some(_) => shared
+                        .history
+                        .last_run_for_task(&self.employee.name, &t.id)?,
+                    None => None,
+                };
+                let seen = pick::Seen {
+                    log: log.as_ref(),
+                    last_run: last.as_ref(),
+                    now,
+                    dead: &dead,
+                    grace_secs: shared.claim_grace_secs,
+                };
+                if pick::check(&t, &self.employee, &seen).is_ok() {
+                    eligible.push(t);
                 }
             }
             if first_poll {
@@ -239,10 +263,28 @@ impl Worker {
                 break;
             }
             tried.insert(task.id.clone());
-            let (run_id, status) = self.work_on(shared, task, cancel).await?;
-            report.runs.push((run_id, status));
+            if let Some(run) = self.work_on(shared, task, &dead, cancel).await? {
+                report.runs.push(run);
+            }
         }
         Ok(report)
+    }
+
+    /// A recurring task that was worked for an earlier due date and has moved on (the
+    /// person completed it; Todoist kept the labels): a new occurrence, to work afresh.
+    fn new_occurrence(
+        &self,
+        task: &Task,
+        log: &Log,
+        now: DateTime<Utc>,
+        dead: &HashSet<String>,
+        shared: &Shared,
+    ) -> bool {
+        let lease = pick::default_lease(&self.employee, shared.claim_grace_secs);
+        task.recurring
+            && labels::any_ours(&task.labels)
+            && log.is_new_occurrence(task.due.as_deref())
+            && log.live_claim(now, lease, dead).is_none()
     }
 
     /// Whether today's spend blocks a new dispatch. Every blocked cycle says so (for the
@@ -284,33 +326,54 @@ impl Worker {
         Ok(false)
     }
 
-    /// Claims `task`, runs the agent on it and reports back on the task.
+    /// Claims `task`, runs the agent on it and reports back on the task. `None` when another
+    /// machine claimed it first (nothing ran, nothing counted).
     async fn work_on(
         &self,
         shared: &Shared,
         task: Task,
+        dead: &HashSet<String>,
         cancel: &CancellationToken,
-    ) -> Result<(i64, RunStatus), WorkerError> {
+    ) -> Result<Option<(i64, RunStatus)>, WorkerError> {
         let e = &self.employee;
         let attempt = labels::failures(&task.labels) + 1;
+        let lease = pick::default_lease(e, shared.claim_grace_secs);
+        let claim = Claim {
+            id: claims::new_claim_id(),
+            machine: shared.machine.clone(),
+            attempt,
+            max_attempts: e.max_attempts,
+            lease_secs: Some(lease),
+            due: task.due.clone(),
+        };
         let claimed = labels::claimed(&task.labels);
-        self.source.set_labels(&task.id, &claimed).await?;
-        self.source
-            .comment(
-                &task.id,
-                &messages::claim(attempt, e.max_attempts, &shared.machine),
-            )
-            .await?;
+        let note_id = match self
+            .source
+            .claim(&task.id, &claimed, &claim, lease, dead)
+            .await?
+        {
+            Claimed::Won { note_id } => note_id,
+            Claimed::Lost { machine } => {
+                tracing::info!(employee = %e.name, task = %task.id, %machine, "another machine claimed the task first; left to it");
+                return Ok(None);
+            }
+        };
 
-        let feedback = match self.source.comments(&task.id).await {
-            Ok(c) => messages::feedback(&c),
+        // The claim's answer brought the task's comments up to date: no extra request.
+        let feedback = match self
+            .source
+            .comments(&task.id, Duration::from_secs(3600))
+            .await
+        {
+            Ok(c) => Log::new(c).feedback(task.due.as_deref(), task.recurring),
             Err(err) => {
                 tracing::warn!(error = %err, "cannot read the task's comments; working without feedback");
                 Vec::new()
             }
         };
         let prompt = messages::prompt(&task.title, &task.description, &feedback);
-        let inv = self.invocation(&prompt, shared);
+        let mut inv = self.invocation(&prompt, shared);
+        inv.marker = Some(claim.id.clone());
         let mut shown = vec![inv.program.clone()];
         shown.extend(inv.args.iter().cloned());
         let run_id = shared.history.start_run(&NewRun {
@@ -321,6 +384,7 @@ impl Worker {
             max_attempts: e.max_attempts,
             machine: &shared.machine,
             command: &shown,
+            claim_id: &claim.id,
         })?;
         self.event(
             shared,
@@ -334,7 +398,14 @@ impl Worker {
             },
         );
 
-        let done = self.dispatch(shared, run_id, &task, &inv, cancel).await;
+        let lease = live::Lease {
+            claim,
+            note_id,
+            renew_every: Duration::from_secs(lease / 2),
+        };
+        let done = self
+            .dispatch(shared, run_id, &task, &inv, lease, cancel)
+            .await;
         // History first: whatever happens to the source next, the run is on record.
         shared.history.finish_run(run_id, &done.end, &done.drafts)?;
         let gave_up = self
@@ -361,10 +432,11 @@ impl Worker {
             );
             return Err(err.into());
         }
-        Ok((run_id, done.end.status))
+        Ok(Some((run_id, done.end.status)))
     }
 
-    /// Labels and comments for the run's end. Returns whether the task was given up.
+    /// Labels and the comment for the run's end, in one write. Returns whether the task was
+    /// given up.
     async fn report(
         &self,
         task: &Task,
@@ -374,34 +446,28 @@ impl Worker {
         drafts: &[crate::agent::Draft],
     ) -> Result<bool, SourceError> {
         let max = self.employee.max_attempts;
-        match end.status {
-            RunStatus::Succeeded => {
-                self.source
-                    .set_labels(&task.id, &labels::done(claimed))
-                    .await?;
-                self.source
-                    .comment(&task.id, &messages::done(end.summary.as_deref(), drafts))
-                    .await?;
-                Ok(false)
-            }
+        let (labels, text, gave_up) = match end.status {
+            RunStatus::Succeeded => (
+                labels::done(claimed),
+                messages::done(end.summary.as_deref(), drafts),
+                false,
+            ),
             RunStatus::Cancelled | RunStatus::Interrupted => {
-                self.source
-                    .set_labels(&task.id, &labels::released(claimed))
-                    .await?;
-                self.source.comment(&task.id, &messages::stopped()).await?;
-                Ok(false)
+                (labels::released(claimed), messages::stopped(), false)
             }
             _ => {
                 let reason = end.error.clone().unwrap_or_else(|| "unknown error".into());
-                self.source
-                    .set_labels(&task.id, &labels::failed(claimed, attempt, max))
-                    .await?;
                 let tail = end.stderr_tail.clone().unwrap_or_default();
-                self.source
-                    .comment(&task.id, &messages::failed(attempt, max, &reason, &tail))
-                    .await?;
-                Ok(attempt >= max)
+                (
+                    labels::failed(claimed, attempt, max),
+                    messages::failed(attempt, max, &reason, &tail),
+                    attempt >= max,
+                )
             }
-        }
+        };
+        self.source
+            .labels_and_comment(&task.id, &labels, &text)
+            .await?;
+        Ok(gave_up)
     }
 }

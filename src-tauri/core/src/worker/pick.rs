@@ -2,15 +2,14 @@
 //! someone, out of attempts, still backing off, or held until due; then order by priority,
 //! due date and the project's own order.
 
+use crate::claims::Log;
 use crate::config::Employee;
-use crate::history::{RunStatus, RunSummary};
+use crate::history::RunSummary;
 use crate::labels;
 use crate::source::Task;
 use chrono::{DateTime, Duration, Utc};
 use std::cmp::Reverse;
-
-/// How long past its timeout a claim stays valid, so a slow shutdown is not taken over.
-pub const CLAIM_GRACE_SECS: i64 = 120;
+use std::collections::HashSet;
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECS: u64 = 6 * 3600;
 
@@ -25,17 +24,32 @@ pub enum Skip {
     NotDueYet,
 }
 
-/// Slack for clock differences between Todoist's `updated_at` and this machine.
-const CLOCK_SLACK_SECS: i64 = 30;
+/// What the decision needs beyond the task's labels.
+pub struct Seen<'a> {
+    /// The task's comments (claims, failures), when they were read.
+    pub log: Option<&'a Log>,
+    /// This employee's latest run of the task.
+    pub last_run: Option<&'a RunSummary>,
+    /// The source's clock.
+    pub now: DateTime<Utc>,
+    /// This machine's interrupted claims, which hold no more.
+    pub dead: &'a HashSet<String>,
+    /// How long past its timeout a claim holds.
+    pub grace_secs: u64,
+}
 
-/// The claim is this machine's own, from a run that was interrupted (Delegate died): no one
-/// else touched the task since, so it can be taken back at once instead of after the lease.
-fn ours_and_dead(task: &Task, last_run: Option<&RunSummary>) -> bool {
-    let Some(run) = last_run.filter(|r| r.status == RunStatus::Interrupted) else {
-        return false;
-    };
-    task.updated_at
-        .is_none_or(|u| u <= run.started_at + Duration::seconds(CLOCK_SLACK_SECS))
+/// The lease of a claim that does not say its own (written by an older worker).
+pub fn default_lease(employee: &Employee, grace_secs: u64) -> u64 {
+    employee.timeout_secs.saturating_add(grace_secs)
+}
+
+/// Whether the decision needs the task's comments: a claim to check, a failure to time the
+/// backoff from, or a recurring task that may have moved to a new occurrence.
+pub fn needs_log(task: &Task) -> bool {
+    let has = |l: &str| task.labels.iter().any(|x| x == l);
+    has(labels::WORKING)
+        || labels::failures(&task.labels) > 0
+        || (task.recurring && labels::any_ours(&task.labels))
 }
 
 /// The wait before attempt `failures + 1`.
@@ -47,12 +61,7 @@ pub fn backoff(employee: &Employee, failures: u32) -> Duration {
     Duration::seconds(secs as i64)
 }
 
-pub fn check(
-    task: &Task,
-    employee: &Employee,
-    last_run: Option<&RunSummary>,
-    now: DateTime<Utc>,
-) -> Result<(), Skip> {
+pub fn check(task: &Task, employee: &Employee, seen: &Seen<'_>) -> Result<(), Skip> {
     let has = |l: &str| task.labels.iter().any(|x| x == l);
     if has(labels::DONE) {
         return Err(Skip::Done);
@@ -60,35 +69,43 @@ pub fn check(
     if has(labels::FAILED) {
         return Err(Skip::GaveUp);
     }
-    if has(labels::WORKING) {
-        let lease = Duration::seconds(employee.timeout_secs as i64 + CLAIM_GRACE_SECS);
-        let claimed_at = task
-            .updated_at
-            .into_iter()
-            .chain(last_run.map(|r| r.started_at))
-            .max();
-        if claimed_at.is_some_and(|t| t + lease > now) && !ours_and_dead(task, last_run) {
+    let lease = default_lease(employee, seen.grace_secs);
+    match seen.log {
+        Some(log) if log.live_claim(seen.now, lease, seen.dead).is_some() => {
             return Err(Skip::ClaimedElsewhere);
         }
+        Some(_) => {}
+        // Labelled but the comments are unknown: trust the label until it is old.
+        None if has(labels::WORKING) => {
+            let lease = Duration::seconds(lease as i64);
+            if task.updated_at.is_none_or(|u| u + lease > seen.now) {
+                return Err(Skip::ClaimedElsewhere);
+            }
+        }
+        None => {}
     }
     let failures = labels::failures(&task.labels);
     if failures >= employee.max_attempts {
         return Err(Skip::OutOfAttempts);
     }
     if failures > 0 {
-        let failed_at = task
-            .updated_at
+        // The failure comment's own time (the task's `updated_at` moves for any edit);
+        // a task labelled by an older worker falls back to the history and `updated_at`.
+        let failed_at = seen
+            .log
+            .and_then(Log::last_failure_at)
             .into_iter()
-            .chain(last_run.and_then(|r| r.ended_at))
-            .max();
+            .chain(seen.last_run.and_then(|r| r.ended_at))
+            .max()
+            .or(task.updated_at);
         if let Some(t) = failed_at {
             let until = t + backoff(employee, failures);
-            if until > now {
+            if until > seen.now {
                 return Err(Skip::BackingOff { until });
             }
         }
     }
-    if employee.hold_until_due && task.due_at().is_some_and(|d| d > now) {
+    if employee.hold_until_due && task.due_at().is_some_and(|d| d > seen.now) {
         return Err(Skip::NotDueYet);
     }
     Ok(())
@@ -110,8 +127,12 @@ pub fn sort(tasks: &mut [Task]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::Claim;
     use crate::config::SourceKind;
+    use crate::source::Comment;
     use std::path::PathBuf;
+
+    const GRACE: u64 = 120;
 
     fn task(id: &str, labels: &[&str]) -> Task {
         Task {
@@ -121,6 +142,7 @@ mod tests {
             labels: labels.iter().map(|s| s.to_string()).collect(),
             priority: 1,
             due: None,
+            recurring: false,
             order: 0,
             updated_at: None,
             url: None,
@@ -135,79 +157,124 @@ mod tests {
         e
     }
 
+    fn check_with(
+        t: &Task,
+        e: &Employee,
+        log: Option<&Log>,
+        now: DateTime<Utc>,
+        dead: &HashSet<String>,
+    ) -> Result<(), Skip> {
+        check(
+            t,
+            e,
+            &Seen {
+                log,
+                last_run: None,
+                now,
+                dead,
+                grace_secs: GRACE,
+            },
+        )
+    }
+
+    fn comment(id: &str, secs_ago: i64, content: &str) -> Comment {
+        Comment {
+            id: id.into(),
+            content: content.into(),
+            posted_at: Some(Utc::now() - Duration::seconds(secs_ago)),
+        }
+    }
+
+    fn claim_text(id: &str) -> String {
+        Claim {
+            id: id.into(),
+            machine: "A".into(),
+            attempt: 1,
+            max_attempts: 3,
+            lease_secs: Some(420),
+            due: None,
+        }
+        .text()
+    }
+
     #[test]
     fn protocol_labels_are_respected() {
         let e = employee();
         let now = Utc::now();
-        assert_eq!(check(&task("a", &[]), &e, None, now), Ok(()));
+        let none = HashSet::new();
+        assert_eq!(check_with(&task("a", &[]), &e, None, now, &none), Ok(()));
         assert_eq!(
-            check(&task("a", &["agent-done"]), &e, None, now),
+            check_with(&task("a", &["agent-done"]), &e, None, now, &none),
             Err(Skip::Done)
         );
         assert_eq!(
-            check(&task("a", &["agent-failed"]), &e, None, now),
+            check_with(&task("a", &["agent-failed"]), &e, None, now, &none),
             Err(Skip::GaveUp)
         );
         assert_eq!(
-            check(&task("a", &["agent-retry-3"]), &e, None, now),
+            check_with(&task("a", &["agent-retry-3"]), &e, None, now, &none),
             Err(Skip::OutOfAttempts)
         );
+        assert!(needs_log(&task("a", &["agent-working"])));
+        assert!(!needs_log(&task("a", &["mine"])));
     }
 
     #[test]
-    fn fresh_claims_are_kept_and_stale_ones_taken_over() {
+    fn live_claims_are_kept_stale_and_dead_ones_taken_over() {
         let e = employee();
         let now = Utc::now();
+        let none = HashSet::new();
+        let t = task("a", &["agent-working"]);
+        let fresh = Log::new(vec![comment("1", 60, &claim_text("c1"))]);
+        assert_eq!(
+            check_with(&t, &e, Some(&fresh), now, &none),
+            Err(Skip::ClaimedElsewhere)
+        );
+        let stale = Log::new(vec![comment("1", 421, &claim_text("c1"))]);
+        assert_eq!(check_with(&t, &e, Some(&stale), now, &none), Ok(()));
+        let dead: HashSet<String> = ["c1".to_string()].into();
+        assert_eq!(
+            check_with(&t, &e, Some(&fresh), now, &dead),
+            Ok(()),
+            "our own interrupted claim"
+        );
+        // A live claim counts even when the label is gone.
+        assert_eq!(
+            check_with(&task("a", &[]), &e, Some(&fresh), now, &none),
+            Err(Skip::ClaimedElsewhere)
+        );
+        // Without comments, the label holds until it is older than the lease.
         let mut t = task("a", &["agent-working"]);
         t.updated_at = Some(now - Duration::seconds(60));
-        assert_eq!(check(&t, &e, None, now), Err(Skip::ClaimedElsewhere));
-        t.updated_at = Some(now - Duration::seconds(300 + CLAIM_GRACE_SECS + 1));
-        assert_eq!(check(&t, &e, None, now), Ok(()));
+        assert_eq!(
+            check_with(&t, &e, None, now, &none),
+            Err(Skip::ClaimedElsewhere)
+        );
+        t.updated_at = Some(now - Duration::seconds(300 + GRACE as i64 + 1));
+        assert_eq!(check_with(&t, &e, None, now, &none), Ok(()));
     }
 
     #[test]
-    fn our_own_interrupted_claim_is_taken_back_at_once() {
+    fn retries_back_off_from_the_failure_comment() {
         let e = employee();
         let now = Utc::now();
-        let mut t = task("a", &["agent-working"]);
-        t.updated_at = Some(now - Duration::seconds(10));
-        let mut run = RunSummary {
-            id: 1,
-            employee: "W".into(),
-            source: "local".into(),
-            task_id: "a".into(),
-            task_title: "a".into(),
-            attempt: 1,
-            max_attempts: 3,
-            status: RunStatus::Interrupted,
-            started_at: now - Duration::seconds(9),
-            ended_at: Some(now),
-            cost_usd: None,
-            summary: None,
-            error: None,
-            review: None,
-        };
-        assert_eq!(check(&t, &e, Some(&run), now), Ok(()));
-        // Someone claimed it after our run started: theirs, keep off.
-        run.started_at = now - Duration::seconds(100);
-        assert_eq!(check(&t, &e, Some(&run), now), Err(Skip::ClaimedElsewhere));
-        run.status = RunStatus::Failed;
-        run.started_at = now - Duration::seconds(9);
-        assert_eq!(check(&t, &e, Some(&run), now), Err(Skip::ClaimedElsewhere));
-    }
-
-    #[test]
-    fn retries_back_off_exponentially() {
-        let e = employee();
-        let now = Utc::now();
-        let mut t = task("a", &["agent-retry-2"]);
-        t.updated_at = Some(now - Duration::seconds(100));
+        let none = HashSet::new();
+        let t = task("a", &["agent-retry-2"]);
+        let recent = Log::new(vec![comment(
+            "1",
+            100,
+            "Failed (attempt 2 of 3). Will retry.",
+        )]);
         assert!(matches!(
-            check(&t, &e, None, now),
+            check_with(&t, &e, Some(&recent), now, &none),
             Err(Skip::BackingOff { .. })
         ));
-        t.updated_at = Some(now - Duration::seconds(121));
-        assert_eq!(check(&t, &e, None, now), Ok(()));
+        let old = Log::new(vec![comment(
+            "1",
+            121,
+            "Failed (attempt 2 of 3). Will retry.",
+        )]);
+        assert_eq!(check_with(&t, &e, Some(&old), now, &none), Ok(()));
         assert_eq!(backoff(&e, 1), Duration::seconds(60));
         assert_eq!(backoff(&e, 30), Duration::seconds(MAX_BACKOFF_SECS as i64));
     }
@@ -216,10 +283,14 @@ mod tests {
     fn future_tasks_can_be_held() {
         let mut e = employee();
         let mut t = task("a", &[]);
+        let none = HashSet::new();
         t.due = Some("2999-01-01".into());
-        assert_eq!(check(&t, &e, None, Utc::now()), Ok(()));
+        assert_eq!(check_with(&t, &e, None, Utc::now(), &none), Ok(()));
         e.hold_until_due = true;
-        assert_eq!(check(&t, &e, None, Utc::now()), Err(Skip::NotDueYet));
+        assert_eq!(
+            check_with(&t, &e, None, Utc::now(), &none),
+            Err(Skip::NotDueYet)
+        );
     }
 
     #[test]

@@ -122,6 +122,7 @@ fn history() -> Result<(), Box<dyn std::error::Error>> {
             labels: vec![],
             priority: 1,
             due: None,
+            recurring: false,
             order: 0,
             updated_at: None,
             url: None,
@@ -134,6 +135,7 @@ fn history() -> Result<(), Box<dyn std::error::Error>> {
             max_attempts: 3,
             machine: "bench",
             command: &[],
+            claim_id: "bench",
         })?;
         let mut end = RunEnd::status(if i % 5 == 0 {
             RunStatus::Failed

@@ -1,0 +1,429 @@
+//! The claim protocol that lets any number of machines share one task source, with each task
+//! run once. It lives in the comments of the task, so every machine reads the same record:
+//!
+//! - A claim is a comment `Working on it… (attempt k of N) on <machine>` with a second line
+//!   `claim <id> · lease <s> s · due <date>`: a unique claim id, how long the claim holds
+//!   from its own `posted_at` (the claimer's timeout plus a grace period), and the due date of
+//!   the occurrence being worked (recurring tasks).
+//! - A claim ends at the next end comment (`Done.`, `Failed…`, `Stopped:`) or when its lease
+//!   runs out. A long run renews its lease by replacing its claim comment with a fresh one.
+//! - The claim request also reads every change since the claimer's snapshot. Among the claims
+//!   it then sees, the earliest wins — counting every live claim, and every claim the claimer
+//!   did not know of when it decided (another machine claimed, or even finished, meanwhile).
+//!   A loser deletes its claim comment and does not run.
+
+use crate::source::Comment;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashSet;
+
+/// How long past its timeout a claim stays valid by default, so a slow finish is not taken
+/// over.
+pub const DEFAULT_GRACE_SECS: u64 = 120;
+
+const CLAIM_HEAD: &str = "Working on it… (attempt ";
+const DONE_HEAD: &str = "Done. Ready for review.";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Unique per claim; also the marker in the agent's environment.
+    pub id: String,
+    pub machine: String,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    /// From `posted_at`; `None` for a claim written by an older worker (the reader's own
+    /// timeout and grace apply).
+    pub lease_secs: Option<u64>,
+    /// The due date of the occurrence the claim is for.
+    pub due: Option<String>,
+}
+
+impl Claim {
+    /// The comment text.
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "{CLAIM_HEAD}{} of {}) on {}\n\nclaim {}",
+            self.attempt, self.max_attempts, self.machine, self.id
+        );
+        if let Some(l) = self.lease_secs {
+            s.push_str(&format!(" · lease {l} s"));
+        }
+        if let Some(d) = &self.due {
+            s.push_str(&format!(" · due {d}"));
+        }
+        s
+    }
+
+    /// Reads a claim comment (also the plain first line older workers write).
+    pub fn parse(content: &str) -> Option<Claim> {
+        let mut lines = content.lines();
+        let head = lines.next()?.strip_prefix(CLAIM_HEAD)?;
+        let (counts, rest) = head.split_once(')')?;
+        let (attempt, max) = counts.split_once(" of ")?;
+        let machine = rest
+            .trim()
+            .strip_prefix("on ")
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let mut claim = Claim {
+            id: String::new(),
+            machine,
+            attempt: attempt.trim().parse().ok()?,
+            max_attempts: max.trim().parse().ok()?,
+            lease_secs: None,
+            due: None,
+        };
+        if let Some(meta) = lines.map(str::trim).find(|l| l.starts_with("claim ")) {
+            for part in meta.split(" · ") {
+                let (key, value) = part.split_once(' ').unwrap_or((part, ""));
+                let value = value.trim();
+                match key {
+                    "claim" => claim.id = value.to_string(),
+                    "lease" => claim.lease_secs = value.trim_end_matches(" s").trim().parse().ok(),
+                    "due" => claim.due = Some(value.to_string()),
+                    _ => {}
+                }
+            }
+        }
+        Some(claim)
+    }
+}
+
+/// What a comment is, as far as the protocol cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    Claim(Claim),
+    Done,
+    Failed,
+    Stopped,
+    Progress,
+    /// A person's comment.
+    Other,
+}
+
+impl Mark {
+    pub fn of(content: &str) -> Mark {
+        if let Some(c) = Claim::parse(content) {
+            Mark::Claim(c)
+        } else if content.starts_with(DONE_HEAD) {
+            Mark::Done
+        } else if content.starts_with("Failed") {
+            Mark::Failed
+        } else if content.starts_with("Stopped:") {
+            Mark::Stopped
+        } else if content.starts_with("Progress:") {
+            Mark::Progress
+        } else {
+            Mark::Other
+        }
+    }
+
+    fn ends_claims(&self) -> bool {
+        matches!(self, Mark::Done | Mark::Failed | Mark::Stopped)
+    }
+}
+
+/// A claim as read from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenClaim {
+    pub note_id: String,
+    pub posted_at: Option<DateTime<Utc>>,
+    pub claim: Claim,
+    /// An end comment came after it.
+    pub ended: bool,
+    /// The first end comment after it.
+    pub ended_by: Option<String>,
+}
+
+impl SeenClaim {
+    /// Holds at `now`: not ended, not one of `dead` (this machine's own interrupted runs),
+    /// and its lease has not run out.
+    pub fn live(&self, now: DateTime<Utc>, default_lease: u64, dead: &HashSet<String>) -> bool {
+        if self.ended || (!self.claim.id.is_empty() && dead.contains(&self.claim.id)) {
+            return false;
+        }
+        let lease = self.claim.lease_secs.unwrap_or(default_lease);
+        let lease = Duration::seconds(i64::try_from(lease).unwrap_or(i64::MAX / 4_000_000));
+        self.posted_at.is_none_or(|t| t + lease > now)
+    }
+}
+
+/// How a claim request came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Won,
+    /// Another machine's claim came first. `ended_by` is the comment that ended it, when
+    /// that machine already finished (its labels are the ones to keep).
+    Lost {
+        machine: String,
+        ended_by: Option<String>,
+    },
+}
+
+/// A task's comments in the order they were posted, read for the protocol.
+pub struct Log {
+    entries: Vec<(Comment, Mark)>,
+}
+
+impl Log {
+    pub fn new(mut comments: Vec<Comment>) -> Self {
+        // Stable: comments with the same time keep the source's order.
+        comments.sort_by_key(|c| c.posted_at);
+        Self {
+            entries: comments
+                .into_iter()
+                .map(|c| {
+                    let m = Mark::of(&c.content);
+                    (c, m)
+                })
+                .collect(),
+        }
+    }
+
+    pub fn comments(&self) -> impl Iterator<Item = &Comment> {
+        self.entries.iter().map(|(c, _)| c)
+    }
+
+    pub fn claims(&self) -> Vec<SeenClaim> {
+        let mut out = Vec::new();
+        for (i, (c, m)) in self.entries.iter().enumerate() {
+            if let Mark::Claim(claim) = m {
+                let ended_by = self.entries[i + 1..]
+                    .iter()
+                    .find(|(_, m)| m.ends_claims())
+                    .map(|(c, _)| c.content.clone());
+                out.push(SeenClaim {
+                    note_id: c.id.clone(),
+                    posted_at: c.posted_at,
+                    claim: claim.clone(),
+                    ended: ended_by.is_some(),
+                    ended_by,
+                });
+            }
+        }
+        out
+    }
+
+    /// The newest claim, whatever its state.
+    pub fn last_claim(&self) -> Option<Claim> {
+        self.entries.iter().rev().find_map(|(_, m)| match m {
+            Mark::Claim(c) => Some(c.clone()),
+            _ => None,
+        })
+    }
+
+    /// A claim that holds now, if any.
+    pub fn live_claim(
+        &self,
+        now: DateTime<Utc>,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Option<SeenClaim> {
+        self.claims()
+            .into_iter()
+            .find(|c| c.live(now, default_lease, dead))
+    }
+
+    /// When the last attempt failed (its failure comment).
+    pub fn last_failure_at(&self) -> Option<DateTime<Utc>> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(_, m)| *m == Mark::Failed)
+            .and_then(|(c, _)| c.posted_at)
+    }
+
+    /// Who won the claim `ours` (the comment `note_id` just posted). `known` holds the note
+    /// ids the claimer had seen when it decided to claim.
+    pub fn verdict(
+        &self,
+        ours: &str,
+        known: &HashSet<String>,
+        now: DateTime<Utc>,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Verdict {
+        let mut rivals: Vec<SeenClaim> = self
+            .claims()
+            .into_iter()
+            .filter(|c| {
+                c.claim.id == ours
+                    || c.live(now, default_lease, dead)
+                    || !known.contains(&c.note_id)
+            })
+            .collect();
+        rivals.sort_by(|a, b| (a.posted_at, &a.claim.id).cmp(&(b.posted_at, &b.claim.id)));
+        match rivals.first() {
+            Some(first) if first.claim.id != ours => Verdict::Lost {
+                machine: first.claim.machine.clone(),
+                ended_by: first.ended_by.clone(),
+            },
+            _ => Verdict::Won,
+        }
+    }
+
+    /// The reviewer's comments since the last "Done" comment, for a rework prompt. For a
+    /// recurring task only feedback on the current occurrence (`due`) counts.
+    pub fn feedback(&self, due: Option<&str>, recurring: bool) -> Vec<String> {
+        let Some(last_done) = self.entries.iter().rposition(|(_, m)| *m == Mark::Done) else {
+            return Vec::new();
+        };
+        if recurring {
+            let claim_due = self.entries[..last_done]
+                .iter()
+                .rev()
+                .find_map(|(_, m)| match m {
+                    Mark::Claim(c) => Some(c.due.clone()),
+                    _ => None,
+                })
+                .flatten();
+            if claim_due.as_deref() != due {
+                return Vec::new();
+            }
+        }
+        self.entries[last_done + 1..]
+            .iter()
+            .filter(|(_, m)| *m == Mark::Other)
+            .map(|(c, _)| c.content.trim())
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// A recurring task that was worked for an earlier occurrence and has moved on to
+    /// another due date since (the person completed it; Todoist kept the labels).
+    pub fn is_new_occurrence(&self, due: Option<&str>) -> bool {
+        self.last_claim()
+            .is_some_and(|c| c.due.is_some() && c.due.as_deref() != due)
+    }
+}
+
+/// A new claim id: short, random, unique enough to tell claims apart forever.
+pub fn new_claim_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(id: &str, secs_ago: i64, content: &str) -> Comment {
+        Comment {
+            id: id.into(),
+            content: content.into(),
+            posted_at: Some(Utc::now() - Duration::seconds(secs_ago)),
+        }
+    }
+
+    fn claim(id: &str, machine: &str, lease: u64) -> String {
+        Claim {
+            id: id.into(),
+            machine: machine.into(),
+            attempt: 1,
+            max_attempts: 3,
+            lease_secs: Some(lease),
+            due: Some("2026-11-30".into()),
+        }
+        .text()
+    }
+
+    #[test]
+    fn claims_round_trip_and_old_claims_are_read() {
+        let text = claim("abc", "laptop", 420);
+        assert!(text.starts_with("Working on it… (attempt 1 of 3) on laptop\n\nclaim abc"));
+        let back = Claim::parse(&text).unwrap();
+        assert_eq!(back.id, "abc");
+        assert_eq!(back.machine, "laptop");
+        assert_eq!(back.lease_secs, Some(420));
+        assert_eq!(back.due.as_deref(), Some("2026-11-30"));
+        let old = Claim::parse("Working on it… (attempt 2 of 3) on pi").unwrap();
+        assert_eq!(
+            (old.attempt, old.id.as_str(), old.lease_secs),
+            (2, "", None)
+        );
+        assert_eq!(Mark::of("Make it shorter"), Mark::Other);
+    }
+
+    #[test]
+    fn the_earliest_claim_wins_and_unknown_ones_count() {
+        let now = Utc::now();
+        let log = Log::new(vec![
+            c("1", 5, &claim("a", "A", 600)),
+            c("2", 1, &claim("b", "B", 600)),
+        ]);
+        let known: HashSet<String> = HashSet::new();
+        let none = HashSet::new();
+        assert_eq!(log.verdict("a", &known, now, 600, &none), Verdict::Won);
+        assert_eq!(
+            log.verdict("b", &known, now, 600, &none),
+            Verdict::Lost {
+                machine: "A".into(),
+                ended_by: None
+            }
+        );
+        // A's claim finished before B's claim landed, and B did not know: B still loses.
+        let log = Log::new(vec![
+            c("1", 9, &claim("a", "A", 600)),
+            c("2", 5, "Done. Ready for review."),
+            c("3", 1, &claim("b", "B", 600)),
+        ]);
+        assert_eq!(
+            log.verdict("b", &known, now, 600, &none),
+            Verdict::Lost {
+                machine: "A".into(),
+                ended_by: Some("Done. Ready for review.".into())
+            }
+        );
+        // Known and finished: a rework claim wins.
+        let known: HashSet<String> = ["1", "2"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(log.verdict("b", &known, now, 600, &none), Verdict::Won);
+    }
+
+    #[test]
+    fn leases_run_out_and_dead_claims_do_not_hold() {
+        let now = Utc::now();
+        let log = Log::new(vec![c("1", 100, &claim("a", "A", 60))]);
+        let none = HashSet::new();
+        assert!(log.live_claim(now, 600, &none).is_none(), "lease ran out");
+        let log = Log::new(vec![c("1", 10, &claim("a", "A", 60))]);
+        assert!(log.live_claim(now, 600, &none).is_some());
+        let dead: HashSet<String> = ["a".to_string()].into();
+        assert!(log.live_claim(now, 600, &dead).is_none());
+        let known: HashSet<String> = ["1".to_string()].into();
+        let log = Log::new(vec![
+            c("1", 100, &claim("a", "A", 60)),
+            c("2", 1, &claim("b", "B", 60)),
+        ]);
+        assert_eq!(
+            log.verdict("b", &known, now, 600, &none),
+            Verdict::Won,
+            "stale claim taken over"
+        );
+        // Our own interrupted claim does not beat our new one.
+        let log = Log::new(vec![
+            c("1", 10, &claim("a", "A", 600)),
+            c("2", 1, &claim("b", "A", 600)),
+        ]);
+        assert_eq!(log.verdict("b", &known, now, 600, &dead), Verdict::Won);
+    }
+
+    #[test]
+    fn feedback_belongs_to_its_occurrence() {
+        let log = Log::new(vec![
+            c("0", 20, "early note"),
+            c("1", 10, &claim("a", "A", 60)),
+            c("2", 9, "Done. Ready for review.\n\nold"),
+            c("3", 8, "Make it shorter"),
+            c("4", 7, "Progress:\n• x"),
+            c("5", 6, "And punchier"),
+        ]);
+        assert_eq!(
+            log.feedback(Some("2026-11-30"), true),
+            ["Make it shorter", "And punchier"]
+        );
+        assert_eq!(log.feedback(Some("2026-11-30"), false).len(), 2);
+        assert!(log.feedback(Some("2026-12-07"), true).is_empty());
+        assert!(log.is_new_occurrence(Some("2026-12-07")));
+        assert!(!log.is_new_occurrence(Some("2026-11-30")));
+    }
+}
