@@ -388,10 +388,29 @@ async fn doctor_checks_everything_with_a_fix_for_each_problem() {
         c
     })
     .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("✗ Todoist: Todoist rejected the API token (HTTP 401)"));
+    assert!(text.contains("fix: copy a fresh token"), "{text}");
+
+    // Nothing listening: the fix is about the address, never about the token.
+    let out = output({
+        let mut c = delegate(home);
+        c.arg("doctor")
+            .env("TODOIST_API_TOKEN", TOKEN)
+            .env("DELEGATE_TODOIST_API_URL", "http://127.0.0.1:9/api/v1");
+        c
+    })
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("✗ Todoist: Todoist rejected the API token (HTTP 401)")
+        text.contains("✗ Todoist: cannot reach Todoist at http://127.0.0.1:9"),
+        "{text}"
     );
+    assert!(
+        text.contains("fix: nothing answers at that address: check `api_url`"),
+        "{text}"
+    );
+    assert!(!text.contains("token set"), "{text}");
 }
 
 fn wait_for(path: &Path) -> String {
@@ -485,8 +504,9 @@ fn the_agent_dies_with_delegate_and_the_run_is_marked_interrupted() {
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     child.wait().unwrap();
     assert!(wait_gone(p[0]), "the agent outlived a killed Delegate");
-    // Its own children are not covered by the parent-death signal; clean up after the test.
-    let _ = kill(Pid::from_raw(p[1] as i32), Signal::SIGKILL);
+    // Its own children are not covered by the parent-death signal: they run on until the
+    // next start stops them.
+    assert!(alive(p[1]), "the grandchild survives the crash itself");
 
     let out = ok(delegate(dir.path()).args(["history"]).output().unwrap());
     assert!(out.contains("running"), "{out}");
@@ -497,6 +517,10 @@ fn the_agent_dies_with_delegate_and_the_run_is_marked_interrupted() {
     c.args(["run", "--employee", "Slow"]);
     let c = c.stdout(Stdio::piped()).spawn().unwrap();
     let again = pids(&wait_for(&ws.join("hang.pids")));
+    assert!(
+        wait_gone(p[1]),
+        "the restart stopped what the killed run left behind"
+    );
     kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM).unwrap();
     let text = String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap();
     assert!(

@@ -631,3 +631,104 @@ async fn request_changes_then_approve_from_the_app() {
         Some(delegate_core::history::Review::Approved)
     );
 }
+
+/// A recurring task is a schedule: worked, completed by the person (Todoist moves it to the
+/// next date and keeps its labels and comments), worked again when due — without the earlier
+/// occurrence's feedback — and held while its next date is in the future.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recurring_tasks_come_back_as_new_occurrences() {
+    let (server, project) = server_with_project("Digest").await;
+    let yesterday = (chrono::Local::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let tomorrow = (chrono::Local::now().date_naive() + chrono::Duration::days(1)).to_string();
+    let task =
+        server.add_recurring_task(&project, "Write the weekly digest", &yesterday, "every day");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("Digest", SourceKind::Todoist, Some("Digest"));
+    e.hold_until_due = true;
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+
+    let first = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(first[0].1.as_ref().unwrap().runs.len(), 1);
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+    assert!(
+        server.comments(&task)[0].ends_with(&format!("due {yesterday}")),
+        "the claim names its occurrence: {:?}",
+        server.comments(&task)
+    );
+    // Feedback on this occurrence, then the person completes it in Todoist.
+    server.add_comment(&task, "Lead with the numbers next time");
+    server.complete_task(&task);
+    let t = server.task(&task);
+    assert_eq!(
+        (t.checked, t.labels.clone()),
+        (false, vec!["agent-done".to_string()])
+    );
+
+    // Due today: a new occurrence, worked again, without last time's feedback.
+    let second = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(second[0].1.as_ref().unwrap().runs.len(), 1, "worked again");
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+    let draft = read(&e.workspace.join("drafts/write-the-weekly-digest.md"));
+    assert!(!draft.contains("asked for these changes"), "{draft}");
+
+    // Approve from Delegate: the labels are cleared in the same request as the close.
+    let run = second[0].1.as_ref().unwrap().runs[0].0;
+    server.clear_requests();
+    engine.approve(run).await.unwrap();
+    let close: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| !r.commands().is_empty())
+        .collect();
+    assert_eq!(close.len(), 1);
+    assert_eq!(close[0].command_types(), ["item_update", "item_close"]);
+    let t = server.task(&task);
+    assert!(t.labels.is_empty(), "{:?}", t.labels);
+    assert_eq!(t.due.as_ref().unwrap()["date"], tomorrow.as_str());
+
+    // Due tomorrow: held until then.
+    let third = engine.run_once(&all, &CancellationToken::new()).await;
+    assert!(
+        third[0].1.as_ref().unwrap().runs.is_empty(),
+        "held until due"
+    );
+    assert!(server.task(&task).labels.is_empty());
+}
+
+/// An occurrence completed by the person (not through Delegate) comes back labelled
+/// `agent-done`; the next poll clears the labels and holds it until it is due.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_future_occurrence_is_cleared_and_held() {
+    let (server, project) = server_with_project("Weekly").await;
+    let today = chrono::Local::now().date_naive().to_string();
+    let task = server.add_recurring_task(&project, "Plan the week", &today, "every week");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("Weekly", SourceKind::Todoist, Some("Weekly"));
+    e.hold_until_due = true;
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+    server.complete_task(&task);
+    server.clear_requests();
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    assert!(r[0].1.as_ref().unwrap().runs.is_empty());
+    assert!(
+        server.task(&task).labels.is_empty(),
+        "protocol labels cleared"
+    );
+    let writes: Vec<Vec<String>> = server
+        .requests()
+        .iter()
+        .map(|r| r.command_types())
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        writes,
+        [vec!["item_update".to_string()]],
+        "one request, no agent"
+    );
+}

@@ -77,6 +77,13 @@ impl TodoistError {
         ) || matches!(self, TodoistError::Api { status, .. } if *status >= 500)
     }
 
+    /// What happened, without the advice (for screens that show the fix on its own line).
+    pub fn what(&self) -> String {
+        let text = self.to_string();
+        let fix = format!("; {}", self.fix());
+        text.strip_suffix(&fix).map(str::to_string).unwrap_or(text)
+    }
+
     /// What a person can do about it, in plain words. Only a 401 means a bad token.
     pub fn fix(&self) -> String {
         match self {

@@ -3,7 +3,9 @@
 //! (none) success, writing `drafts/<slug>.md` · `[fail]` error result, exit 1 ·
 //! `[budget]` spending cap hit · `[hang]` starts a grandchild and never ends ·
 //! `[garbage]` non-JSON output and no result · `[crash]` exit 2 mid-stream ·
-//! `[outside]` also writes a file outside the workspace · `[slow]` pauses between lines.
+//! `[outside]` also writes a file outside the workspace · `[slow]` pauses between lines ·
+//! `[hang-once]` hangs like `[hang]` the first time (a file `<slug>.once` in
+//! `FAKE_CLAUDE_ONCE_DIR`, default the workspace, remembers it), then succeeds.
 //! `FAKE_CLAUDE_RECORD=DIR` saves its argv, environment and cwd to `DIR/<pid>.json`;
 //! `FAKE_CLAUDE_DELAY_MS` sets the pause between lines.
 
@@ -133,7 +135,18 @@ fn main() {
         );
         std::process::exit(1);
     }
-    if prompt.contains("[hang]") {
+    let hang_once = prompt.contains("[hang-once]") && {
+        let dir = std::env::var_os("FAKE_CLAUDE_ONCE_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from("."));
+        let _ = std::fs::create_dir_all(&dir);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(format!("{slug}.once")))
+            .is_ok()
+    };
+    if prompt.contains("[hang]") || hang_once {
         emit(
             r#"{"type":"system","subtype":"init","session_id":"h","model":"claude-sonnet-4-5","uuid":"i"}"#,
             delay,

@@ -74,17 +74,24 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
                 )?;
                 match client.user().await {
                     Ok(u) => {
-                        r.ok(&format!("Todoist accepts the token: connected as {} <{}>", u.full_name, u.email));
+                        r.ok(&format!(
+                            "Todoist accepts the token: connected as {} <{}>",
+                            u.full_name, u.email
+                        ));
                         let account = TodoistAccount::new(client);
                         for e in &todoist {
                             let wanted = e.project.clone().unwrap_or_default();
                             match account.resolve_project(&wanted, Duration::from_secs(60)).await {
                                 Ok(p) => r.ok(&format!("{}: project \"{}\" found (id {})", e.name, p.name, p.id)),
-                                Err(err) => r.fail(&format!("{}: {err}", e.name), "create the project in Todoist or fix `project` in config.toml"),
+                                Err(err) => r.fail(&format!("{}: {err}", e.name), &match &err {
+                                    delegate_core::source::SourceError::Todoist(t) => t.fix(),
+                                    _ => "create the project in Todoist or fix `project` in config.toml".into(),
+                                }),
                             }
                         }
                     }
-                    Err(e) => r.fail(&format!("Todoist: {e}"), "copy a fresh token from Todoist → Settings → Integrations → Developer and run `delegate token set`"),
+                    // The fix depends on the cause: only a 401 means the token is bad.
+                    Err(e) => r.fail(&format!("Todoist: {}", e.what()), &e.fix()),
                 }
             }
             Ok(None) => r.fail(

@@ -1,0 +1,339 @@
+//! Several machines on one Todoist project, as real `delegate run --watch` processes (each
+//! with its own home and machine name) against one fake Todoist server with latency: every
+//! task runs exactly once, a killed machine's task is taken over only after its lease, and a
+//! restart leaves no process of the killed run alive.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+mod common;
+
+use common::*;
+use delegate_testkit::{FakeTodoist, sibling_binary};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Machine {
+    name: String,
+    home: PathBuf,
+    child: Option<Child>,
+}
+
+struct Fleet {
+    dir: tempfile::TempDir,
+    server: FakeTodoist,
+    project: String,
+    /// Where the fake agent records each start (one file per process).
+    records: PathBuf,
+    machines: Vec<Machine>,
+}
+
+impl Fleet {
+    async fn new(project: &str, machines: usize, timeout_secs: u64, grace_secs: u64) -> Self {
+        let server = FakeTodoist::start(TOKEN).await;
+        let project_id = server.add_project(project);
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records");
+        let machines = (0..machines)
+            .map(|i| {
+                let name = format!("machine-{}", (b'a' + i as u8) as char);
+                let home = dir.path().join(&name);
+                let ws = home.join("workspace");
+                std::fs::create_dir_all(&ws).unwrap();
+                std::fs::write(
+                    home.join("config.toml"),
+                    format!(
+                        "[todoist]\napi_url = \"{}\"\ntimeout_secs = 5\n\n[machine]\nclaim_grace_secs = {grace_secs}\n\n\
+                         [[employee]]\nname = \"Writer\"\nsource = \"todoist\"\nproject = \"{project}\"\n\
+                         workspace = \"{}\"\ncommand = \"{}\"\npoll_secs = 1\ntimeout_secs = {timeout_secs}\n\
+                         retry_backoff_secs = 0\n",
+                        server.url,
+                        ws.display(),
+                        fake_claude().display()
+                    ),
+                )
+                .unwrap();
+                Machine {
+                    name,
+                    home,
+                    child: None,
+                }
+            })
+            .collect();
+        Self {
+            dir,
+            server,
+            project: project_id,
+            records,
+            machines,
+        }
+    }
+
+    fn start(&mut self, i: usize) {
+        let m = &mut self.machines[i];
+        let child = Command::new(sibling_binary("delegate"))
+            .arg("--home")
+            .arg(&m.home)
+            .args(["run", "--watch"])
+            .env("TODOIST_API_TOKEN", TOKEN)
+            .env("DELEGATE_MACHINE", &m.name)
+            .env("FAKE_CLAUDE_RECORD", &self.records)
+            .env("FAKE_CLAUDE_DELAY_MS", "20")
+            .env("FAKE_CLAUDE_ONCE_DIR", self.dir.path().join("once"))
+            .env_remove("DELEGATE_HOME")
+            .env_remove("DELEGATE_TODOIST_API_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        m.child = Some(child);
+    }
+
+    fn signal(&mut self, i: usize, sig: Signal) {
+        if let Some(mut c) = self.machines[i].child.take() {
+            kill(Pid::from_raw(c.id() as i32), sig).unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    fn stop_all(&mut self) {
+        for i in 0..self.machines.len() {
+            self.signal(i, Signal::SIGTERM);
+        }
+    }
+
+    /// How many times the agent was started for each task title.
+    fn runs(&self) -> HashMap<String, usize> {
+        let mut out = HashMap::new();
+        let Ok(dir) = std::fs::read_dir(&self.records) else {
+            return out;
+        };
+        for f in dir.filter_map(Result::ok) {
+            let doc: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(f.path()).unwrap()).unwrap();
+            let argv: Vec<String> = serde_json::from_value(doc["argv"].clone()).unwrap();
+            let prompt = argv.last().unwrap().lines().next().unwrap().to_string();
+            *out.entry(prompt).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for m in &mut self.machines {
+            if let Some(c) = m.child.as_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+/// Waits (checking the server's state) until `done` holds, or fails after `limit`.
+async fn until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn wait_for(path: &Path) -> Vec<u32> {
+    let start = Instant::now();
+    loop {
+        let s = read(path);
+        if s.ends_with('\n') {
+            return s.split_whitespace().map(|p| p.parse().unwrap()).collect();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn gone(pid: u32) -> bool {
+    for _ in 0..200 {
+        if !alive(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_number_of_machines_run_each_task_exactly_once() {
+    // Rounds: two machines, three machines, then three with a slow Todoist.
+    for (round, (machines, latency_ms)) in [(2, 0), (3, 0), (3, 120)].into_iter().enumerate() {
+        let mut fleet = Fleet::new("Shared", machines, 30, 120).await;
+        let pid = fleet.project.clone();
+        let tasks: Vec<String> = (0..12)
+            .map(|i| {
+                fleet
+                    .server
+                    .add_task(&pid, &format!("Round {round} task {i:02}"), "")
+            })
+            .collect();
+        fleet.server.set_latency(Duration::from_millis(latency_ms));
+        for i in 0..machines {
+            fleet.start(i);
+        }
+        let server = fleet.server.clone();
+        let ids = tasks.clone();
+        until(
+            Duration::from_secs(180),
+            "every task to be done",
+            move || ids.iter().all(|t| server.task(t).labels == ["agent-done"]),
+        )
+        .await;
+        fleet.stop_all();
+
+        let runs = fleet.runs();
+        assert_eq!(runs.len(), 12, "round {round}: {runs:?}");
+        assert!(
+            runs.values().all(|n| *n == 1),
+            "round {round}: every task ran exactly once: {runs:?}"
+        );
+        let mut lost = 0;
+        for t in &tasks {
+            let c = fleet.server.comments(t);
+            assert_eq!(
+                c.len(),
+                2,
+                "round {round}: claim and done, no noise: {c:#?}"
+            );
+            assert!(c[0].starts_with("Working on it… (attempt 1 of 3) on machine-"));
+            assert!(c[1].starts_with("Done. Ready for review."));
+            lost += fleet.server.all_comments(t).len() - 2;
+        }
+        let (executed, replayed) = fleet.server.command_counts();
+        eprintln!(
+            "round {round}: {machines} machines, {latency_ms} ms latency: 12 tasks, 12 runs, \
+             {lost} lost claims withdrawn, {executed} commands executed, {replayed} replayed"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_machine_is_taken_over_after_its_lease_and_cleaned_up_on_restart() {
+    // Lease = timeout 4 s + grace 2 s.
+    let mut fleet = Fleet::new("Shared", 2, 4, 2).await;
+    let pid = fleet.project.clone();
+    let task = fleet.server.add_task(&pid, "Long research [hang-once]", "");
+
+    // Machine A takes the task and hangs (with a grandchild); then it is killed outright.
+    fleet.start(0);
+    let ws_a = fleet.machines[0].home.join("workspace");
+    let agent = wait_for(&ws_a.join("hang.pids"));
+    fleet.signal(0, Signal::SIGKILL);
+    assert!(
+        gone(agent[0]).await,
+        "the agent dies with Delegate (pdeathsig)"
+    );
+    assert!(
+        alive(agent[1]),
+        "its grandchild is left running by the crash"
+    );
+
+    // Machine B sees a live claim and keeps off until the lease has run out.
+    fleet.start(1);
+    let server = fleet.server.clone();
+    let t = task.clone();
+    until(
+        Duration::from_secs(60),
+        "machine B to finish the task",
+        move || server.task(&t).labels == ["agent-done"],
+    )
+    .await;
+    let comments = fleet.server.all_comments(&task);
+    let claim_at = |c: &delegate_testkit::todoist::FakeComment| {
+        chrono::DateTime::parse_from_rfc3339(&c.posted_at).unwrap()
+    };
+    let a = comments
+        .iter()
+        .find(|c| c.content.contains("on machine-a"))
+        .unwrap();
+    let b = comments
+        .iter()
+        .find(|c| c.content.contains("on machine-b"))
+        .unwrap();
+    let waited = claim_at(b) - claim_at(a);
+    assert!(
+        waited >= chrono::Duration::seconds(6),
+        "B took over after {waited} (lease 6 s)"
+    );
+    assert!(
+        b.content.contains("(attempt 1 of 3)"),
+        "the killed attempt is not counted"
+    );
+    assert_eq!(fleet.runs().get("Long research [hang-once]"), Some(&2));
+
+    // A restarts: before anything else it stops what its killed run left behind.
+    fleet.start(0);
+    assert!(
+        gone(agent[1]).await,
+        "the grandchild of the killed run was stopped"
+    );
+    fleet.stop_all();
+    assert_eq!(fleet.server.task(&task).labels, ["agent-done"]);
+    assert_eq!(
+        fleet.runs().get("Long research [hang-once]"),
+        Some(&2),
+        "not run again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_sigkill_reruns_the_task_once_and_leaves_nothing_behind() {
+    let mut fleet = Fleet::new("Solo", 1, 30, 120).await;
+    let pid = fleet.project.clone();
+    let task = fleet.server.add_task(&pid, "Crash test [hang-once]", "");
+    fleet.start(0);
+    let ws = fleet.machines[0].home.join("workspace");
+    let agent = wait_for(&ws.join("hang.pids"));
+    fleet.signal(0, Signal::SIGKILL);
+    assert!(gone(agent[0]).await);
+    assert!(alive(agent[1]));
+
+    // The lease (30 s + 120 s) has not run out, but the claim is this machine's own and its
+    // run was interrupted: the restart stops the leftovers and takes the task back at once.
+    fleet.start(0);
+    let server = fleet.server.clone();
+    let t = task.clone();
+    until(Duration::from_secs(30), "the re-run to finish", move || {
+        server.task(&t).labels == ["agent-done"]
+    })
+    .await;
+    fleet.stop_all();
+    assert!(!alive(agent[1]), "no process of the killed run survives");
+    assert_eq!(
+        fleet.runs().get("Crash test [hang-once]"),
+        Some(&2),
+        "re-run once"
+    );
+    let c = fleet.server.comments(&task);
+    let claims: Vec<&String> = c
+        .iter()
+        .filter(|c| c.starts_with("Working on it"))
+        .collect();
+    assert_eq!(claims.len(), 2);
+    assert!(
+        claims.iter().all(|c| c.contains("(attempt 1 of 3)")),
+        "the killed attempt is not counted as a failure: {claims:#?}"
+    );
+    assert!(
+        !fleet
+            .server
+            .task(&task)
+            .labels
+            .iter()
+            .any(|l| l.starts_with("agent-retry"))
+    );
+}
