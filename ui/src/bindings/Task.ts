@@ -13,6 +13,10 @@ priority: number,
  */
 due: string | null, 
 /**
+ * The due date repeats: completing the task moves it to the next date.
+ */
+recurring: boolean, 
+/**
  * The project's own order.
  */
 order: number, updated_at: string | null, url: string | null, };

@@ -7,7 +7,7 @@ import { employee, view } from "../test/fixtures";
 import { LocalQueue, taskState } from "./LocalQueue";
 
 function task(id: string, labels: string[], closed = false): LocalTask {
-  return { employee: "Notes", closed, task: { id, title: `Task ${id}`, description: "", labels, priority: 1, due: null, order: Number(id), updated_at: null, url: null } };
+  return { employee: "Notes", closed, task: { id, title: `Task ${id}`, description: "", labels, priority: 1, due: null, recurring: false, order: Number(id), updated_at: null, url: null } };
 }
 
 describe("LocalQueue", () => {

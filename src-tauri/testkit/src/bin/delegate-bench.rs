@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Runtime::new()?;
     parsing();
     rt.block_on(polling())?;
+    rt.block_on(requests_per_task())?;
     history()?;
     idle_watch()?;
     Ok(())
@@ -102,6 +103,47 @@ async fn polling() -> Result<(), Box<dyn std::error::Error>> {
          later cycles {:.2} ms and {requests:.1} HTTP request(s) per cycle for all employees",
         full.as_secs_f64() * 1e3,
         per.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// Todoist requests a finished task costs (claim + finish), counted at the fake server,
+/// next to the original Python worker's 3.2.
+async fn requests_per_task() -> Result<(), Box<dyn std::error::Error>> {
+    let fake = std::env::current_exe()?.with_file_name("fake-claude");
+    if !fake.exists() {
+        println!("requests: skipped ({} not built)", fake.display());
+        return Ok(());
+    }
+    let token = "bench-token";
+    let server = FakeTodoist::start(token).await;
+    let dir = tempfile::tempdir()?;
+    let paths = Paths::under(dir.path());
+    std::fs::write(
+        &paths.config_file,
+        format!("[todoist]\napi_url = \"{}\"\n", server.url),
+    )?;
+    let p = server.add_project("Writer");
+    let tasks = 20;
+    for j in 0..tasks {
+        server.add_task(&p, &format!("Task {j}"), "");
+    }
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&ws)?;
+    let mut e = Employee::new("Writer", SourceKind::Todoist, ws);
+    e.project = Some("Writer".into());
+    e.command = Some(fake.display().to_string());
+    edit::add_employee(&paths.config_file, &e)?;
+    let engine = Engine::open(paths, Arc::new(MemoryStore::with(token)))?;
+    let all = engine.select(&[])?;
+    engine.run_once(&all, &CancellationToken::new()).await;
+    let reqs = server.requests();
+    let writes = reqs.iter().filter(|r| !r.commands().is_empty()).count();
+    let polls = reqs.len() - writes;
+    println!(
+        "requests: {tasks} tasks finished with {writes} write requests = {:.1} per finished task \
+         (+ {polls} poll(s) for the whole cycle); the original Python worker needs 3.2",
+        writes as f64 / tasks as f64
     );
     Ok(())
 }
