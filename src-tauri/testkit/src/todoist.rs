@@ -96,6 +96,20 @@ struct FakeState {
     latency: Duration,
     /// Delays applied after the next requests are handled (one per request).
     slow: VecDeque<Duration>,
+    /// (text, times left, status): requests whose body contains the text fail.
+    fail_matching: Vec<(String, usize, u16)>,
+    /// (text, times left, delay): requests whose body contains the text are handled, then
+    /// answered late.
+    slow_matching: Vec<(String, usize, Duration)>,
+}
+
+/// Takes one use of the first rule whose text is in `body`.
+fn take_rule<T: Copy>(rules: &mut [(String, usize, T)], body: &str) -> Option<T> {
+    let rule = rules
+        .iter_mut()
+        .find(|(text, left, _)| *left > 0 && body.contains(text.as_str()))?;
+    rule.1 -= 1;
+    Some(rule.2)
 }
 
 impl FakeState {
@@ -359,6 +373,18 @@ impl FakeTodoist {
         self.fail_next_with(status, times, json!(0))
     }
 
+    /// The next `times` requests whose body contains `text` answer `status` (and change
+    /// nothing).
+    pub fn fail_matching(&self, text: &str, times: usize, status: u16) {
+        self.with(|s| s.fail_matching.push((text.to_string(), times, status)))
+    }
+
+    /// The next `times` requests whose body contains `text` are handled at once but answered
+    /// only after `delay`.
+    pub fn answer_slowly_matching(&self, text: &str, times: usize, delay: Duration) {
+        self.with(|s| s.slow_matching.push((text.to_string(), times, delay)))
+    }
+
     /// Like [`FakeTodoist::fail_next`], with this `error_extra.retry_after` (any JSON, so
     /// hostile values can be sent too) on every failure.
     pub fn fail_next_with(&self, status: u16, times: usize, retry_after: Value) {
@@ -375,10 +401,17 @@ async fn pace(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
     let (latency, slow) = {
         let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
-        (s.latency, s.slow.pop_front())
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let matched = take_rule(&mut s.slow_matching, &text);
+        (s.latency, matched.or_else(|| s.slow.pop_front()))
     };
+    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
     tokio::time::sleep(latency / 2).await;
     let response = next.run(req).await;
     tokio::time::sleep(latency / 2 + slow.unwrap_or_default()).await;
@@ -444,7 +477,9 @@ fn reject(
         body: String::from_utf8_lossy(body).into_owned(),
         authorized,
     });
-    if let Some((code, retry_after)) = s.failures.pop_front() {
+    let text = String::from_utf8_lossy(body).into_owned();
+    let matched = take_rule(&mut s.fail_matching, &text).map(|status| (status, json!(0)));
+    if let Some((code, retry_after)) = matched.or_else(|| s.failures.pop_front()) {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let (tag, retry_after) = if status == StatusCode::TOO_MANY_REQUESTS {
             ("LIMITS_REACHED", Some(retry_after))

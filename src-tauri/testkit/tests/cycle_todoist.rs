@@ -732,3 +732,67 @@ async fn a_future_occurrence_is_cleared_and_held() {
         "one request, no agent"
     );
 }
+
+/// Todoist is down when a run ends: the run is on record, its end waits in the outbox, and
+/// the next cycle delivers it once — the task is not worked again meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finish_that_cannot_be_sent_is_delivered_later_exactly_once() {
+    let (server, project) = server_with_project("P").await;
+    let task = server.add_task(&project, "Outage at the end", "");
+    let home = Home::new(Some(&server.url));
+    home.add(&home.employee("P", SourceKind::Todoist, Some("P")));
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    // Every try of the finish fails (the client retries 4 times).
+    server.fail_matching("Done. Ready for review.", 5, 503);
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    let err = r[0].1.as_ref().unwrap_err().to_string();
+    assert!(err.contains("HTTP 503"), "{err}");
+    assert_eq!(server.task(&task).labels, ["agent-working"]);
+    let runs = engine.history().list(&RunFilter::default()).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Succeeded, "the run is on record");
+
+    // Todoist is back: the next cycle sends the same write first and runs nothing.
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    assert!(r[0].1.as_ref().unwrap().runs.is_empty(), "not worked again");
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+    let c = server.comments(&task);
+    assert_eq!(c.len(), 2, "{c:#?}");
+    assert!(c[1].starts_with("Done. Ready for review."));
+    assert!(engine.history().outbox("P").unwrap().is_empty());
+}
+
+/// The finish was applied by Todoist but every answer came too late: the outbox resends it
+/// with the same uuids and Todoist ignores the repeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finish_applied_but_never_confirmed_is_not_applied_twice() {
+    let (server, project) = server_with_project("P").await;
+    let task = server.add_task(&project, "Slow Todoist at the end", "");
+    let home = Home::new(Some(&server.url));
+    std::fs::write(
+        &home.paths.config_file,
+        format!(
+            "[todoist]\napi_url = \"{}\"\ntimeout_secs = 1\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    home.add(&home.employee("P", SourceKind::Todoist, Some("P")));
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    server.answer_slowly_matching("Done. Ready for review.", 5, Duration::from_millis(1500));
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    assert!(r[0].1.is_err(), "never confirmed");
+    assert_eq!(
+        server.comments(&task).len(),
+        2,
+        "applied by Todoist on the first try"
+    );
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    assert!(r[0].1.as_ref().unwrap().runs.is_empty());
+    let c = server.comments(&task);
+    assert_eq!(c.len(), 2, "exactly one Done comment: {c:#?}");
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+    let (_, replayed) = server.command_counts();
+    assert!(replayed >= 2, "the resend was recognised by its uuids");
+}

@@ -68,4 +68,18 @@ pub const MIGRATIONS: &[M<'static>] = &[
         "ALTER TABLE runs ADD COLUMN claim_id TEXT;
          ALTER TABLE runs ADD COLUMN pgid INTEGER;",
     ),
+    // How runs end on their task, kept until the source confirmed it (see `Finish`).
+    M::up(
+        "CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER NOT NULL,
+            employee TEXT NOT NULL COLLATE NOCASE,
+            task_id TEXT NOT NULL,
+            write TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            tries INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE INDEX outbox_employee ON outbox(employee);",
+    ),
 ];

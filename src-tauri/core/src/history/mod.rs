@@ -5,7 +5,7 @@ mod migrations;
 mod query;
 
 use crate::agent::{Draft, PermissionDenial};
-use crate::source::Task;
+use crate::source::{Finish, Task};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use rusqlite_migration::Migrations;
@@ -24,6 +24,8 @@ pub enum HistoryError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("no run with id {0} (see `delegate history`)")]
     NoSuchRun(i64),
+    #[error("history database: cannot encode or read back a record: {0}")]
+    Encode(String),
     #[error("run {id} has an unknown status \"{status}\" (written by a newer Delegate?)")]
     UnknownStatus { id: i64, status: String },
 }
@@ -344,15 +346,20 @@ impl History {
         })
     }
 
+    /// Records how the run ended and, in the same transaction, the write that tells the task
+    /// (kept in the outbox until [`History::outbox_done`]). Returns the outbox entry's id.
     pub fn finish_run(
         &self,
         run_id: i64,
         end: &RunEnd,
         drafts: &[Draft],
-    ) -> Result<(), HistoryError> {
+        write: Option<(&str, &Finish)>,
+    ) -> Result<Option<i64>, HistoryError> {
         let denials =
             serde_json::to_string(&end.permission_denials).unwrap_or_else(|_| "[]".into());
-        self.with(|c| {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let c = conn.transaction()?;
+        {
             c.execute(
                 "UPDATE runs SET status = ?1, ended_at = ?2, exit_code = ?3, summary = ?4, error = ?5,
                    stderr_tail = ?6, cost_usd = ?7, tokens_in = ?8, tokens_out = ?9, turns = ?10,
@@ -380,6 +387,54 @@ impl History {
                     params![run_id, d.path, d.inside_workspace],
                 )?;
             }
+        }
+        let mut outbox = None;
+        if let Some((employee, f)) = write {
+            let json = serde_json::to_string(f).map_err(|e| HistoryError::Encode(e.to_string()))?;
+            c.execute(
+                "INSERT INTO outbox (run_id, employee, task_id, write, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![run_id, employee, f.task_id, json, now()],
+            )?;
+            outbox = Some(c.last_insert_rowid());
+        }
+        c.commit()?;
+        Ok(outbox)
+    }
+
+    /// Writes of `employee` that have not reached their task yet, oldest first.
+    pub fn outbox(&self, employee: &str) -> Result<Vec<(i64, Finish)>, HistoryError> {
+        self.with(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id, write FROM outbox WHERE employee = ?1 ORDER BY id")?;
+            let rows = stmt.query_map(params![employee], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, json) = row?;
+                let f = serde_json::from_str(&json)
+                    .map_err(|e| HistoryError::Encode(format!("outbox entry {id}: {e}")))?;
+                out.push((id, f));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The write reached its task (or can never: the task is gone).
+    pub fn outbox_done(&self, id: i64) -> Result<(), HistoryError> {
+        self.with(|c| {
+            c.execute("DELETE FROM outbox WHERE id = ?1", params![id])?;
+            Ok(())
+        })
+    }
+
+    /// Another failed try of an outbox entry, with why.
+    pub fn outbox_failed(&self, id: i64, error: &str) -> Result<(), HistoryError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE outbox SET tries = tries + 1, last_error = ?1 WHERE id = ?2",
+                params![error, id],
+            )?;
             Ok(())
         })
     }

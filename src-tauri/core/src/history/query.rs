@@ -227,7 +227,7 @@ mod tests {
             path: "drafts/a.md".into(),
             inside_workspace: true,
         }];
-        h.finish_run(a, &end, &drafts).unwrap();
+        h.finish_run(a, &end, &drafts, None).unwrap();
 
         let d = h.get(a).unwrap();
         assert_eq!(d.run.status, RunStatus::Succeeded);

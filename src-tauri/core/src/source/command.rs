@@ -2,6 +2,7 @@
 //! command is made; a retry after a timeout or a 5xx sends the same uuids, and Todoist never
 //! executes a uuid twice, so no write is ever applied twice.
 
+use super::Finish;
 use super::todoist::TodoistError;
 use super::wire::SyncResponse;
 use serde::Serialize;
@@ -30,6 +31,17 @@ impl Command {
             temp_id: None,
             args,
         }
+    }
+
+    /// A run's end: the labels and the comment, with the ids the [`Finish`] was made with.
+    pub fn finish(f: &Finish) -> [Self; 2] {
+        let [labels, note, temp] = f.ids.clone();
+        let mut a = Self::set_labels(&f.task_id, &f.labels);
+        a.uuid = labels;
+        let mut b = Self::add_note(&f.task_id, &f.text);
+        b.uuid = note;
+        b.temp_id = Some(temp);
+        [a, b]
     }
 
     /// Replaces the task's whole label list.

@@ -1,7 +1,7 @@
 //! The built-in local queue: tasks in SQLite with the same labels-and-comments model as
 //! Todoist, so the whole cycle works with no account.
 
-use super::{Claimed, Comment, Task};
+use super::{Claimed, Comment, Finish, Task};
 use crate::claims::{Claim, Log};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -27,8 +27,9 @@ pub enum QueueError {
     BadLabels { id: i64, labels: String },
 }
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE tasks (
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE tasks (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         employee TEXT NOT NULL COLLATE NOCASE,
         title TEXT NOT NULL,
@@ -48,7 +49,10 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
         posted_at TEXT NOT NULL
     );
     CREATE INDEX comments_task ON comments(task_id);",
-)];
+    ),
+    // Ids of finishes already applied, so a resent finish is applied once.
+    M::up("CREATE TABLE applied (id TEXT PRIMARY KEY, at TEXT NOT NULL);"),
+];
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// A local task as the queue stores it, with its state for listings.
@@ -250,6 +254,26 @@ impl LocalQueue {
         self.with(|c| Ok(c.last_insert_rowid().to_string()))
     }
 
+    /// A run's end in one transaction, applied once per [`Finish`] however often it comes.
+    pub fn finish(&self, f: &Finish) -> Result<(), QueueError> {
+        let n = parse_id(&f.task_id)?;
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        let fresh = tx.execute(
+            "INSERT OR IGNORE INTO applied (id, at) VALUES (?1, ?2)",
+            params![f.ids[1], now()],
+        )?;
+        if fresh == 1 {
+            write_labels(&tx, n, &f.task_id, &f.labels)?;
+            tx.execute(
+                "INSERT INTO comments (task_id, content, posted_at) VALUES (?1, ?2, ?3)",
+                params![n, f.text, now()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// New labels and a comment in one transaction.
     pub fn labels_and_comment(
         &self,
@@ -388,6 +412,28 @@ mod tests {
         .unwrap();
         let err = q.open_tasks("W").unwrap_err().to_string();
         assert!(err.contains("unreadable labels"), "{err}");
+    }
+
+    #[test]
+    fn a_finish_sent_twice_is_applied_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = LocalQueue::open(&dir.path().join("q.db")).unwrap();
+        let id = q.add_task("W", "T", "", 1).unwrap();
+        let f = Finish::new(
+            &id,
+            vec!["agent-done".into()],
+            "Done. Ready for review.".into(),
+        );
+        q.finish(&f).unwrap();
+        q.set_labels(&id, &["agent-done".into(), "mine".into()])
+            .unwrap();
+        q.finish(&f).unwrap();
+        assert_eq!(q.comments(&id).unwrap().len(), 1);
+        assert_eq!(
+            q.task(&id).unwrap().labels,
+            ["agent-done", "mine"],
+            "not applied again"
+        );
     }
 
     #[test]

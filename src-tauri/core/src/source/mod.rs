@@ -19,6 +19,7 @@ pub use local::{LocalQueue, QueueError};
 pub use retry::RetryPolicy;
 pub use todoist::{NetworkKind, Project, TodoistClient, TodoistError, User};
 pub use todoist_account::TodoistAccount;
+pub use todoist_account::is_gone;
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// An open task, whichever source it came from.
@@ -84,6 +85,31 @@ pub enum SourceError {
     Local(#[from] QueueError),
     #[error("Todoist project \"{wanted}\" not found; projects in this account: {available}")]
     ProjectNotFound { wanted: String, available: String },
+}
+
+/// How a run ends on the task: its labels and its comment, as one write with ids fixed when
+/// it is made. Kept in the history's outbox until it landed, and resent with the same ids
+/// (Todoist: the same command uuids), so it is applied exactly once even across a crash or a
+/// long outage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finish {
+    pub task_id: String,
+    pub labels: Vec<String>,
+    pub text: String,
+    /// uuid of the label change, uuid of the comment, temp id of the comment.
+    pub ids: [String; 3],
+}
+
+impl Finish {
+    pub fn new(task_id: &str, labels: Vec<String>, text: String) -> Self {
+        let id = || uuid::Uuid::new_v4().to_string();
+        Self {
+            task_id: task_id.to_string(),
+            labels,
+            text,
+            ids: [id(), id(), id()],
+        }
+    }
 }
 
 /// How a claim came out.
@@ -187,6 +213,14 @@ impl Source {
         match self {
             Source::Todoist { account, .. } => account.progress(task_id, note, text).await,
             Source::Local { queue, .. } => Ok(Some(queue.put_comment(task_id, note, text)?)),
+        }
+    }
+
+    /// Applies a run's end (once, however often it is sent).
+    pub async fn finish(&self, finish: &Finish) -> Result<(), SourceError> {
+        match self {
+            Source::Todoist { account, .. } => account.finish(finish).await,
+            Source::Local { queue, .. } => Ok(queue.finish(finish)?),
         }
     }
 

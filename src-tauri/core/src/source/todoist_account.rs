@@ -7,7 +7,7 @@
 use super::command::Command;
 use super::todoist::{Project, TodoistClient, TodoistError};
 use super::wire::{SyncResponse, WireComment, WireProject, WireTask};
-use super::{Claimed, Comment, SourceError, Task};
+use super::{Claimed, Comment, Finish, SourceError, Task};
 use crate::claims::{Claim, Log, Verdict};
 use crate::labels;
 use chrono::{DateTime, Utc};
@@ -296,7 +296,14 @@ impl TodoistAccount {
         })
     }
 
-    /// Labels and a comment together: how a run ends, or a reviewer's request for changes.
+    /// A run's end, with the ids it was made with: resending it never applies it twice.
+    pub async fn finish(&self, finish: &Finish) -> Result<(), SourceError> {
+        let mut snap = self.snapshot.lock().await;
+        self.write(&mut snap, &Command::finish(finish)).await?;
+        Ok(())
+    }
+
+    /// Labels and a comment together: a reviewer's request for changes.
     pub async fn labels_and_comment(
         &self,
         task_id: &str,
@@ -336,6 +343,16 @@ impl TodoistAccount {
     pub async fn invalidate(&self) {
         self.snapshot.lock().await.fetched_at = None;
     }
+}
+
+/// The task is gone (deleted, or completed and archived): a write for it can never land.
+pub fn is_gone(e: &SourceError) -> bool {
+    matches!(
+        e,
+        SourceError::Todoist(TodoistError::NotFound { .. })
+            | SourceError::Todoist(TodoistError::Command { status: 404, .. })
+            | SourceError::Local(super::QueueError::NoSuchTask(_))
+    )
 }
 
 fn find_project(

@@ -13,7 +13,7 @@ use crate::config::Employee;
 use crate::history::{History, NewRun, RunEnd, RunStatus};
 use crate::labels;
 use crate::secrets::Secret;
-use crate::source::{Claimed, Source, SourceError, Task};
+use crate::source::{Claimed, Finish, Source, SourceError, Task};
 use chrono::{DateTime, Local, Utc};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
@@ -194,7 +194,9 @@ impl Worker {
         }
         let max_age = Duration::from_secs((self.employee.poll_secs / 2).max(1));
         let dead = shared.history.dead_claims(&shared.machine)?;
-        let mut tried: HashSet<String> = HashSet::new();
+        // Ends of earlier runs that have not reached their task yet come first; their tasks
+        // wait until they have (so a finished task is never worked again).
+        let mut tried: HashSet<String> = self.flush_outbox(shared).await?;
         let mut first_poll = true;
         while !cancel.is_cancelled() {
             let tasks = match self.source.open_tasks(max_age).await {
@@ -406,11 +408,20 @@ impl Worker {
         let done = self
             .dispatch(shared, run_id, &task, &inv, lease, cancel)
             .await;
-        // History first: whatever happens to the source next, the run is on record.
-        shared.history.finish_run(run_id, &done.end, &done.drafts)?;
-        let gave_up = self
-            .report(&task, &claimed, attempt, &done.end, &done.drafts)
-            .await;
+        // History first, with the write that tells the task in the same transaction: whatever
+        // happens next (a crash, an outage), the run is on record and its end reaches the task
+        // exactly once — now, or from the outbox at a later cycle.
+        let (finish, gave_up) = self.finish_for(&task, &claimed, attempt, &done.end, &done.drafts);
+        let outbox =
+            shared
+                .history
+                .finish_run(run_id, &done.end, &done.drafts, Some((&e.name, &finish)))?;
+        let sent = self.source.finish(&finish).await;
+        match (&sent, outbox) {
+            (Ok(()), Some(id)) => shared.history.outbox_done(id)?,
+            (Err(err), Some(id)) => shared.history.outbox_failed(id, &err.to_string())?,
+            _ => {}
+        }
         self.event(
             shared,
             WorkerEvent::RunFinished {
@@ -421,30 +432,32 @@ impl Worker {
                 summary: done.end.summary.clone(),
                 error: done.end.error.clone(),
                 drafts: done.drafts.clone(),
-                gave_up: gave_up.as_ref().is_ok_and(|g| *g),
+                gave_up,
             },
         );
-        if let Err(err) = gave_up {
+        if let Err(err) = sent {
             self.problem(
                 shared,
                 ProblemKind::of_source(&err),
-                format!("run #{run_id} finished but the task could not be updated: {err}"),
+                format!(
+                    "run #{run_id} finished but the task could not be updated yet ({err}); Delegate sends it again at the next poll"
+                ),
             );
             return Err(err.into());
         }
         Ok(Some((run_id, done.end.status)))
     }
 
-    /// Labels and the comment for the run's end, in one write. Returns whether the task was
+    /// The labels and the comment for the run's end, as one write, and whether the task was
     /// given up.
-    async fn report(
+    fn finish_for(
         &self,
         task: &Task,
         claimed: &[String],
         attempt: u32,
         end: &RunEnd,
         drafts: &[crate::agent::Draft],
-    ) -> Result<bool, SourceError> {
+    ) -> (Finish, bool) {
         let max = self.employee.max_attempts;
         let (labels, text, gave_up) = match end.status {
             RunStatus::Succeeded => (
@@ -465,9 +478,37 @@ impl Worker {
                 )
             }
         };
-        self.source
-            .labels_and_comment(&task.id, &labels, &text)
-            .await?;
-        Ok(gave_up)
+        (Finish::new(&task.id, labels, text), gave_up)
+    }
+
+    /// Sends the writes earlier runs could not deliver (same ids, so never twice). Returns
+    /// the tasks whose end has still not landed: they are left alone until it has.
+    async fn flush_outbox(&self, shared: &Shared) -> Result<HashSet<String>, WorkerError> {
+        let mut pending = HashSet::new();
+        let mut reachable = true;
+        for (id, f) in shared.history.outbox(&self.employee.name)? {
+            if !reachable {
+                pending.insert(f.task_id);
+                continue;
+            }
+            match self.source.finish(&f).await {
+                Ok(()) => shared.history.outbox_done(id)?,
+                Err(e) if crate::source::is_gone(&e) => {
+                    tracing::warn!(task = %f.task_id, error = %e, "the task is gone; dropping its pending update");
+                    shared.history.outbox_done(id)?;
+                }
+                Err(e) => {
+                    shared.history.outbox_failed(id, &e.to_string())?;
+                    self.problem(
+                        shared,
+                        ProblemKind::of_source(&e),
+                        format!("a finished run could not be reported on its task yet: {e}"),
+                    );
+                    pending.insert(f.task_id);
+                    reachable = false;
+                }
+            }
+        }
+        Ok(pending)
     }
 }

@@ -185,7 +185,7 @@ fn history() -> Result<(), Box<dyn std::error::Error>> {
             RunStatus::Succeeded
         });
         end.cost_usd = Some(0.01);
-        h.finish_run(id, &end, &[])?;
+        h.finish_run(id, &end, &[], None)?;
     }
     let insert = start.elapsed();
     let time = |f: &dyn Fn() -> usize| {
