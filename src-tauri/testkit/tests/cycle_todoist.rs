@@ -796,3 +796,61 @@ async fn a_finish_applied_but_never_confirmed_is_not_applied_twice() {
     let (_, replayed) = server.command_counts();
     assert!(replayed >= 2, "the resend was recognised by its uuids");
 }
+
+/// A run longer than half its lease renews it: a fresh claim comment (same claim id)
+/// replaces the old one, in one request, and the task shows a single claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_run_renews_its_lease() {
+    let (server, project) = server_with_project("P").await;
+    let task = server.add_task(&project, "Take your time [slow]", "");
+    let home = Home::new(Some(&server.url));
+    std::fs::write(
+        &home.paths.config_file,
+        format!(
+            "[todoist]\napi_url = \"{}\"\n\n[machine]\nclaim_grace_secs = 0\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    let mut e = home.employee("P", SourceKind::Todoist, Some("P"));
+    // Lease 5 s (timeout 5 s + grace 0): renewed every 2.5 s while the 3.3 s run goes on.
+    e.timeout_secs = 5;
+    home.add(&e);
+    let engine = home.engine();
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
+    let all = server.all_comments(&task);
+    let claims: Vec<_> = all
+        .iter()
+        .filter(|c| c.content.starts_with("Working on it"))
+        .collect();
+    assert!(claims.len() >= 2, "renewed at least once: {all:#?}");
+    let id = |c: &str| {
+        c.split("claim ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        claims
+            .iter()
+            .all(|c| id(&c.content) == id(&claims[0].content)),
+        "same claim id"
+    );
+    assert_eq!(
+        claims.iter().filter(|c| !c.is_deleted).count(),
+        1,
+        "one claim on the task"
+    );
+    let renewals = server
+        .requests()
+        .iter()
+        .filter(|r| r.command_types() == ["note_add", "note_delete"])
+        .count();
+    assert_eq!(renewals, claims.len() - 1, "each renewal is one request");
+}
