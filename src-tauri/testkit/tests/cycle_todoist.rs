@@ -854,3 +854,42 @@ async fn a_long_run_renews_its_lease() {
         .count();
     assert_eq!(renewals, claims.len() - 1, "each renewal is one request");
 }
+
+/// The snapshot keeps only the employees' projects; an employee added later on another
+/// project gets that project's existing tasks (one full sync), comments included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_added_later_brings_its_existing_tasks() {
+    let server = delegate_testkit::FakeTodoist::start(TOKEN).await;
+    let a = server.add_project("A");
+    let b = server.add_project("B");
+    server.add_task(&a, "For A", "");
+    let old = server.add_task(&b, "Waiting in B", "");
+    server.add_comment(&old, "Context from the person");
+    let home = Home::new(Some(&server.url));
+    home.add(&home.employee("A", SourceKind::Todoist, Some("A")));
+    let engine = home.engine();
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs.len(), 1);
+
+    home.add(&home.employee("B", SourceKind::Todoist, Some("B")));
+    engine.reload_config().await.unwrap();
+    server.clear_requests();
+    let r = engine
+        .run_once(
+            &engine.select(&["B".to_string()]).unwrap(),
+            &CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(
+        r[0].1.as_ref().unwrap().runs.len(),
+        1,
+        "B's old task was found"
+    );
+    assert_eq!(server.task(&old).labels, ["agent-done"]);
+    assert!(
+        server.requests()[0].body.contains("\"sync_token\":\"*\""),
+        "a full sync brought the new project"
+    );
+}

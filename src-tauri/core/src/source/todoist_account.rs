@@ -12,6 +12,7 @@ use crate::claims::{Claim, Log, Verdict};
 use crate::labels;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -37,6 +38,8 @@ pub struct TodoistAccount {
     snapshot: Mutex<Snapshot>,
     /// Project names or ids the employees use; only their tasks are kept.
     watched: std::sync::Mutex<HashSet<String>>,
+    /// A project was added to `watched`: the next read is a full sync, to bring its tasks.
+    resync: AtomicBool,
 }
 
 impl TodoistAccount {
@@ -45,6 +48,7 @@ impl TodoistAccount {
             client,
             snapshot: Mutex::new(Snapshot::default()),
             watched: std::sync::Mutex::new(HashSet::new()),
+            resync: AtomicBool::new(false),
         }
     }
 
@@ -61,9 +65,8 @@ impl TodoistAccount {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key);
-        if added && let Ok(mut snap) = self.snapshot.try_lock() {
-            snap.sync_token = None;
-            snap.fetched_at = None;
+        if added {
+            self.resync.store(true, Ordering::SeqCst);
         }
         added
     }
@@ -128,10 +131,15 @@ impl TodoistAccount {
 
     /// Brings the snapshot up to date unless it is younger than `max_age`.
     async fn refresh(&self, snap: &mut Snapshot, max_age: Duration) -> Result<(), TodoistError> {
+        if self.resync.swap(false, Ordering::SeqCst) {
+            snap.sync_token = None;
+            snap.fetched_at = None;
+        }
         if snap.fetched_at.is_some_and(|t| t.elapsed() < max_age) {
             return Ok(());
         }
         let token = snap.sync_token.clone().unwrap_or_else(|| "*".into());
+        // Until one succeeds, the token stays unset and every read is a full sync.
         let response = self.client.sync(&token, &RESOURCES).await?;
         self.merge(snap, response);
         Ok(())
