@@ -137,13 +137,15 @@ pub enum SourceKind {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AgentKind {
     Claude,
+    Codex,
+    Gemini,
+    /// Any program: the prompt as an argument (`{prompt}` in `args`) or on stdin.
+    Command,
 }
 
 impl AgentKind {
     pub fn default_command(self) -> &'static str {
-        match self {
-            AgentKind::Claude => "claude",
-        }
+        crate::agent::for_kind(self).default_command()
     }
 }
 
@@ -165,6 +167,10 @@ pub struct Employee {
     /// Program name on PATH or absolute path; defaults to the agent's usual name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// Arguments for `agent = "command"`; `{prompt}` becomes the task (else it goes on stdin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Empty means the agent's own default (Claude Code: sonnet).
     #[serde(default = "default_model")]
     pub model: String,
     #[serde(default = "default_allowed_tools")]
@@ -209,7 +215,7 @@ fn default_agent() -> AgentKind {
     AgentKind::Claude
 }
 fn default_model() -> String {
-    "sonnet".into()
+    String::new()
 }
 pub fn default_allowed_tools() -> Vec<String> {
     ["Read", "Write", "Edit", "Glob", "Grep"]
@@ -241,6 +247,7 @@ impl Employee {
             workspace,
             agent: default_agent(),
             command: None,
+            args: Vec::new(),
             model: default_model(),
             allowed_tools: default_allowed_tools(),
             disallowed_tools: Vec::new(),
@@ -259,52 +266,9 @@ impl Employee {
         }
     }
 
-    /// The tool scope in plain words, e.g. "can read files, write files in its workspace;
-    /// cannot run commands (Read, Write, …)".
+    /// What the employee's agent may do, in plain words, as the agent's flags give it.
     pub fn permissions_summary(&self) -> String {
-        let any = |t: &str| {
-            self.allowed_tools
-                .iter()
-                .any(|x| x == t || x.starts_with(&format!("{t}(")))
-        };
-        let whole = |t: &str| self.allowed_tools.iter().any(|x| x == t);
-        let denied = |t: &str| self.disallowed_tools.iter().any(|x| x == t);
-        let mut can: Vec<String> = Vec::new();
-        if any("Read") || any("Glob") || any("Grep") {
-            can.push("read files".into());
-        }
-        if whole("Write") || whole("Edit") {
-            can.push("write files".into());
-        } else if any("Write") || any("Edit") {
-            let scopes: Vec<&str> = self
-                .allowed_tools
-                .iter()
-                .filter(|x| x.starts_with("Write(") || x.starts_with("Edit("))
-                .filter_map(|x| {
-                    x.split_once('(')
-                        .map(|(_, rest)| rest.trim_end_matches(')'))
-                })
-                .collect();
-            let mut scopes = scopes;
-            scopes.dedup();
-            can.push(format!("write only {}", scopes.join(", ")));
-        }
-        if any("WebFetch") || any("WebSearch") {
-            can.push("use the web".into());
-        }
-        let runs = if whole("Bash") && !denied("Bash") {
-            "; can run any command".to_string()
-        } else if any("Bash") && !denied("Bash") {
-            "; can run only the allowed commands".to_string()
-        } else {
-            "; cannot run commands".to_string()
-        };
-        let base = if can.is_empty() {
-            "cannot use any tool".to_string()
-        } else {
-            format!("can {} in its workspace", can.join(", "))
-        };
-        format!("{base}{runs} ({})", self.allowed_tools.join(", "))
+        crate::agent::for_kind(self.agent).scope(self)
     }
 
     pub fn command(&self) -> &str {

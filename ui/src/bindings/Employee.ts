@@ -13,7 +13,15 @@ project?: string | null, workspace: string, agent: AgentKind,
 /**
  * Program name on PATH or absolute path; defaults to the agent's usual name.
  */
-command?: string | null, model: string, allowed_tools: Array<string>, disallowed_tools: Array<string>, permission_mode?: string | null, max_turns?: number | null, append_system_prompt?: string | null, timeout_secs: number, max_attempts: number, retry_backoff_secs: number, max_task_usd?: number | null, daily_usd?: number | null, poll_secs: number, live_progress: boolean, 
+command?: string | null, 
+/**
+ * Arguments for `agent = "command"`; `{prompt}` becomes the task (else it goes on stdin).
+ */
+args?: Array<string>, 
+/**
+ * Empty means the agent's own default (Claude Code: sonnet).
+ */
+model: string, allowed_tools: Array<string>, disallowed_tools: Array<string>, permission_mode?: string | null, max_turns?: number | null, append_system_prompt?: string | null, timeout_secs: number, max_attempts: number, retry_backoff_secs: number, max_task_usd?: number | null, daily_usd?: number | null, poll_secs: number, live_progress: boolean, 
 /**
  * Leave a task with a future due date alone until it is due.
  */

@@ -8,6 +8,7 @@ const LABELS: Record<RunStatus, string> = {
   cancelled: "cancelled",
   interrupted: "interrupted",
   over_budget: "over budget",
+  blocked: "needs attention",
 };
 
 export function StatusChip({ status }: { status: RunStatus }) {

@@ -1,16 +1,252 @@
-//! Agents: how to start each agent CLI, how to read its stream, and how to turn that stream
-//! into short lines a person understands.
+//! Agents: how to start each agent CLI, how to read its stream, how to tell how a run ended,
+//! and how to turn the stream into short lines a person understands.
+//!
+//! Everything that differs between agent CLIs lives behind [`Agent`], one file per CLI
+//! (`claude.rs`, `codex.rs`, `gemini.rs`, `command.rs`); the worker, the CLI, the desktop
+//! shell and the UI ask the seam and never name an agent. Adding an agent is one file and
+//! one line in [`for_kind`].
+//!
+//! Parsers speak one neutral vocabulary of tools (the names progress lines know): `Read`,
+//! `Write`, `Edit`, `Bash`, `Glob`, `Grep`, `WebFetch`, `WebSearch`, `Task`, `Skill`,
+//! `TodoWrite`, with inputs `file_path`, `command`, `description`, `pattern`, `url`, `query`.
 
 pub mod claude;
+pub mod codex;
+pub mod command;
+pub mod gemini;
 mod lines;
 pub mod progress;
 pub mod reap;
 pub mod spawn;
 
+use crate::config::{AgentKind, Employee};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 pub use progress::{Draft, Progress};
 pub use spawn::{Exit, Invocation, ProcessOutcome, SpawnError};
+
+/// One agent CLI: everything Delegate needs to know about it.
+pub trait Agent: Send + Sync {
+    fn kind(&self) -> AgentKind;
+    /// "Claude Code".
+    fn name(&self) -> &'static str;
+    /// The program on PATH.
+    fn default_command(&self) -> &'static str;
+    /// How to install it, in one sentence.
+    fn install_hint(&self) -> &'static str;
+    /// How to log in, in one sentence.
+    fn login_hint(&self) -> &'static str;
+    /// The model used when the employee names none.
+    fn default_model(&self) -> &'static str {
+        ""
+    }
+    /// The argv (after the program), stdin, and the environment to drop.
+    fn launch(&self, employee: &Employee, prompt: &str) -> Launch;
+    /// A parser for one run's stdout.
+    fn parser(&self) -> Box<dyn StreamParser>;
+    /// What the run's end means: agent-specific machine problems (login, limits, network,
+    /// rejected arguments) first; `None` leaves the decision to the generic rules.
+    fn machine_problem(&self, facts: &RunFacts<'_>) -> Option<MachineProblem>;
+    /// Whether the agent is logged in on this machine, asked offline.
+    fn login(&self, program: &Path, employee: &Employee) -> Login;
+    /// The scope the flags actually passed give the agent, in plain words.
+    fn scope(&self, employee: &Employee) -> String;
+    /// Agent-specific settings checks: `(field, message)`.
+    fn check(&self, employee: &Employee) -> Result<(), (&'static str, String)>;
+}
+
+/// The agent of `kind`.
+pub fn for_kind(kind: AgentKind) -> &'static dyn Agent {
+    match kind {
+        AgentKind::Claude => &claude::Claude,
+        AgentKind::Codex => &codex::Codex,
+        AgentKind::Gemini => &gemini::Gemini,
+        AgentKind::Command => &command::CommandAgent,
+    }
+}
+
+/// Every agent, for pickers and `doctor`.
+pub fn all() -> [&'static dyn Agent; 4] {
+    [
+        &claude::Claude,
+        &codex::Codex,
+        &gemini::Gemini,
+        &command::CommandAgent,
+    ]
+}
+
+/// How to start the agent for one prompt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Launch {
+    pub args: Vec<String>,
+    /// Written to stdin, which is then closed (else stdin is /dev/null).
+    pub stdin: Option<String>,
+    /// Variables removed from the inherited environment.
+    pub remove_env: Vec<String>,
+    /// Variables set (never a secret).
+    pub set_env: Vec<(String, String)>,
+    /// Things a person should know about the launch (shown once in the run).
+    pub notes: Vec<String>,
+}
+
+/// What a parser made of one stdout line.
+#[derive(Debug, PartialEq)]
+pub enum Parsed {
+    Events(Vec<AgentEvent>),
+    /// Valid JSON of a type we do not use; the type is kept for the log.
+    Unknown(String),
+    /// Not JSON, or JSON of the wrong shape; the error is kept for the log.
+    Garbage(String),
+}
+
+/// Reads one run's stdout, line by line. Never fails: bad lines become [`Parsed::Garbage`].
+pub trait StreamParser: Send {
+    fn line(&mut self, line: &str) -> Parsed;
+    /// Events only known at the end (a result built from what was seen, or from the whole
+    /// stdout for a plain command).
+    fn finish(&mut self, exit: Exit) -> Vec<AgentEvent> {
+        let _ = exit;
+        Vec::new()
+    }
+}
+
+/// What is known when a run ends, for [`Agent::machine_problem`].
+pub struct RunFacts<'a> {
+    pub exit: Exit,
+    pub result: Option<&'a AgentResult>,
+    pub stderr: &'a str,
+    /// The agent used a tool or wrote text: work was done.
+    pub worked: bool,
+    /// The agent's stream began (it got past parsing its arguments).
+    pub started: bool,
+    /// The last retry notice the agent gave (API unreachable, reconnecting).
+    pub last_retry: Option<&'a str>,
+    pub employee: &'a Employee,
+}
+
+/// Why this machine (not the task) kept a run from working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum MachineKind {
+    /// Not logged in, or the login / key was rejected.
+    NotLoggedIn,
+    /// A usage or rate limit window is reached.
+    UsageLimit,
+    /// The model's API cannot be reached (no work was done).
+    Unreachable,
+    /// The CLI is not installed.
+    CliMissing,
+    /// The CLI refused its arguments (too old, or a flag it does not know).
+    CliRejected,
+    /// The CLI refused the configuration (e.g. bypassing permissions as root).
+    Refused,
+}
+
+/// A problem of this machine or account: the task is not at fault and keeps its attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineProblem {
+    pub kind: MachineKind,
+    /// What happened, from the agent's own words.
+    pub reason: String,
+    /// What to do about it.
+    pub fix: String,
+    /// When trying again makes sense (a usage limit's reset time).
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl MachineProblem {
+    pub fn new(kind: MachineKind, reason: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            kind,
+            reason: reason.into(),
+            fix: fix.into(),
+            until: None,
+        }
+    }
+
+    /// "Claude Code is not logged in (Not logged in · Please run /login); fix: …".
+    pub fn message(&self) -> String {
+        format!("{} — {}", self.reason, self.fix)
+    }
+}
+
+/// An agent's login state on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum Login {
+    Ready {
+        how: String,
+    },
+    NotReady {
+        reason: String,
+        fix: String,
+    },
+    /// The agent has no login (a plain command), or it cannot be told offline.
+    Unknown {
+        note: String,
+    },
+}
+
+/// The first line of `stderr` that says what went wrong (an `error:` line, an unknown
+/// option), not the help text or the runtime banner around it.
+pub fn reason_line(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let lower = |l: &str| l.to_lowercase();
+    let found = lines
+        .iter()
+        .find(|l| {
+            let l = lower(l);
+            l.starts_with("error")
+                || l.contains("unexpected argument")
+                || l.contains("unknown option")
+                || l.contains("unknown argument")
+                || l.contains("not enough arguments")
+                || l.contains("cannot be used")
+                || l.starts_with("fatal")
+        })
+        .or_else(|| {
+            lines.iter().rev().find(|l| {
+                let l = lower(l);
+                !l.starts_with("at ")
+                    && !l.starts_with("bun v")
+                    && !l.starts_with("usage:")
+                    && !l.starts_with("warning")
+                    && !l.starts_with("for more information")
+                    && !l.starts_with("tip:")
+                    && !l.contains(" | ")
+            })
+        })?;
+    Some(first_line(&strip_ansi(found), 300))
+}
+
+/// Text without terminal colour codes.
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// What an agent did, independent of which CLI said it.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +265,12 @@ pub enum AgentEvent {
         is_error: bool,
     },
     Text(String),
+    /// The agent is retrying its model API ("API unreachable, retry 3 of 10").
+    Retry {
+        attempt: u32,
+        max: Option<u32>,
+        reason: String,
+    },
     Result(AgentResult),
 }
 

@@ -70,6 +70,14 @@ impl Progress {
                 }
                 format!("💬 {first}")
             }
+            AgentEvent::Retry {
+                attempt,
+                max,
+                reason,
+            } => match max {
+                Some(m) => format!("⏳ {reason} — retry {attempt} of {m}"),
+                None => format!("⏳ {reason} — retrying"),
+            },
             AgentEvent::Result(r) if r.is_error => format!("❌ {}", r.failure_reason()),
             AgentEvent::Result(_) => "✅ Done".to_string(),
         };

@@ -54,6 +54,10 @@ pub struct Invocation {
     /// Set as [`super::reap::RUN_MARKER`] in the agent's environment (inherited by all it
     /// starts), so leftovers can be found after a crash.
     pub marker: Option<String>,
+    /// Written to the agent's stdin, which is then closed (else stdin is /dev/null).
+    pub stdin: Option<String>,
+    /// Variables set for the agent (never secrets).
+    pub set_env: Vec<(String, String)>,
 }
 
 /// How the process ended.
@@ -116,7 +120,11 @@ pub async fn run(
     let mut cmd = Command::new(&path);
     cmd.args(&inv.args)
         .current_dir(&inv.cwd)
-        .stdin(Stdio::null())
+        .stdin(if inv.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -126,6 +134,9 @@ pub async fn run(
         if keep_var(&k, &v, inv) {
             cmd.env(k, v);
         }
+    }
+    for (k, v) in &inv.set_env {
+        cmd.env(k, v);
     }
     if let Some(m) = &inv.marker {
         cmd.env(super::reap::RUN_MARKER, m);
@@ -138,6 +149,14 @@ pub async fn run(
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
     if let Some(g) = pgid {
         on_spawn(g.as_raw());
+    }
+    if let (Some(text), Some(mut input)) = (inv.stdin.clone(), child.stdin.take()) {
+        // Written beside the readers, so a prompt larger than the pipe never blocks them.
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = input.write_all(text.as_bytes()).await;
+            let _ = input.shutdown().await;
+        });
     }
 
     let (tx, mut rx) = mpsc::channel::<LineRead>(256);
@@ -265,6 +284,77 @@ fn die_with_parent(cmd: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_cmd: &mut Command) {}
+
+/// What a short helper command printed.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `program args` (stdin closed, the environment minus `remove_env`) and captures its
+/// output, for quick checks like `claude auth status`. Blocking; gives up after `timeout`.
+pub fn capture(
+    program: &Path,
+    args: &[&str],
+    remove_env: &[String],
+    timeout: Duration,
+) -> std::io::Result<Captured> {
+    use std::io::Read;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for k in remove_env {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd.spawn()?;
+    let read = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut r) = r {
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                s = String::from_utf8_lossy(&buf).into_owned();
+            }
+            s
+        })
+    };
+    let out = read(
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let err = read(
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let deadline = std::time::Instant::now() + timeout;
+    let code = loop {
+        if let Some(status) = child.try_wait()? {
+            break status.code();
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} s", timeout.as_secs()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(Captured {
+        code,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
 
 /// `program --version`, first line, or why it could not be read.
 pub async fn version(program: &str) -> Result<String, SpawnError> {

@@ -123,9 +123,6 @@ fn check_employee(e: &Employee) -> Option<Problem> {
     if e.command().trim().is_empty() {
         return problem("command", "must not be empty");
     }
-    if e.model.trim().is_empty() {
-        return problem("model", "must not be empty");
-    }
     for tool in e.allowed_tools.iter().chain(&e.disallowed_tools) {
         if tool.trim().is_empty() || tool.contains(',') && !tool.contains('(') {
             return problem(
@@ -159,21 +156,8 @@ fn check_employee(e: &Employee) -> Option<Problem> {
     if e.max_turns == Some(0) {
         return problem("max_turns", "must be at least 1");
     }
-    if let Some(mode) = &e.permission_mode {
-        const MODES: [&str; 6] = [
-            "acceptEdits",
-            "auto",
-            "bypassPermissions",
-            "default",
-            "dontAsk",
-            "plan",
-        ];
-        if !MODES.contains(&mode.as_str()) {
-            return problem(
-                "permission_mode",
-                format!("must be one of {}", MODES.join(", ")),
-            );
-        }
+    if let Err((field, message)) = crate::agent::for_kind(e.agent).check(e) {
+        return problem(field, message);
     }
     None
 }

@@ -41,10 +41,14 @@ pub enum RunStatus {
     Cancelled,
     Interrupted,
     OverBudget,
+    /// A problem of this machine or account kept the agent from working (not logged in, a
+    /// usage limit, no connection, CLI missing or refusing its arguments); the task keeps
+    /// its attempts.
+    Blocked,
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 7] = [
+    pub const ALL: [RunStatus; 8] = [
         RunStatus::Running,
         RunStatus::Succeeded,
         RunStatus::Failed,
@@ -52,6 +56,7 @@ impl RunStatus {
         RunStatus::Cancelled,
         RunStatus::Interrupted,
         RunStatus::OverBudget,
+        RunStatus::Blocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +68,7 @@ impl RunStatus {
             RunStatus::Cancelled => "cancelled",
             RunStatus::Interrupted => "interrupted",
             RunStatus::OverBudget => "over_budget",
+            RunStatus::Blocked => "blocked",
         }
     }
 }

@@ -34,14 +34,24 @@ impl Command {
     }
 
     /// A run's end: the labels and the comment, with the ids the [`Finish`] was made with.
-    pub fn finish(f: &Finish) -> [Self; 2] {
-        let [labels, note, temp] = f.ids.clone();
+    pub fn finish(f: &Finish) -> Vec<Self> {
+        let [labels, note, temp, delete] = f.ids.clone();
+        let mut out = Vec::new();
         let mut a = Self::set_labels(&f.task_id, &f.labels);
         a.uuid = labels;
-        let mut b = Self::add_note(&f.task_id, &f.text);
-        b.uuid = note;
-        b.temp_id = Some(temp);
-        [a, b]
+        out.push(a);
+        if let Some(text) = &f.text {
+            let mut b = Self::add_note(&f.task_id, text);
+            b.uuid = note;
+            b.temp_id = Some(temp);
+            out.push(b);
+        }
+        if let Some(id) = &f.delete_note {
+            let mut c = Self::delete_note(id);
+            c.uuid = delete;
+            out.push(c);
+        }
+        out
     }
 
     /// Replaces the task's whole label list.

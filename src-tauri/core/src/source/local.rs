@@ -265,10 +265,18 @@ impl LocalQueue {
         )?;
         if fresh == 1 {
             write_labels(&tx, n, &f.task_id, &f.labels)?;
-            tx.execute(
-                "INSERT INTO comments (task_id, content, posted_at) VALUES (?1, ?2, ?3)",
-                params![n, f.text, now()],
-            )?;
+            if let Some(text) = &f.text {
+                tx.execute(
+                    "INSERT INTO comments (task_id, content, posted_at) VALUES (?1, ?2, ?3)",
+                    params![n, text, now()],
+                )?;
+            }
+            if let Some(note) = f.delete_note.as_deref().and_then(|n| n.parse::<i64>().ok()) {
+                tx.execute(
+                    "DELETE FROM comments WHERE id = ?1 AND task_id = ?2",
+                    params![note, n],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(())

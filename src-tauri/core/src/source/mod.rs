@@ -95,9 +95,14 @@ pub enum SourceError {
 pub struct Finish {
     pub task_id: String,
     pub labels: Vec<String>,
-    pub text: String,
-    /// uuid of the label change, uuid of the comment, temp id of the comment.
-    pub ids: [String; 3],
+    /// The end comment; none when the claim is simply withdrawn.
+    pub text: Option<String>,
+    /// A comment to delete with it (the claim of a run that never really ran).
+    #[serde(default)]
+    pub delete_note: Option<String>,
+    /// uuid of the label change, uuid of the comment, temp id of the comment, uuid of the
+    /// deletion.
+    pub ids: [String; 4],
 }
 
 impl Finish {
@@ -106,9 +111,18 @@ impl Finish {
         Self {
             task_id: task_id.to_string(),
             labels,
-            text,
-            ids: [id(), id(), id()],
+            text: Some(text),
+            delete_note: None,
+            ids: [id(), id(), id(), id()],
         }
+    }
+
+    /// Takes a claim back as if it never was: the labels restored, its comment deleted.
+    pub fn withdraw(task_id: &str, labels: Vec<String>, claim_note: &str) -> Self {
+        let mut f = Self::new(task_id, labels, String::new());
+        f.text = None;
+        f.delete_note = (!claim_note.is_empty()).then(|| claim_note.to_string());
+        f
     }
 }
 

@@ -3,7 +3,10 @@
 use super::events::WorkerEvent;
 use super::live::{Companion, Lease};
 use super::{Shared, Worker};
-use crate::agent::{self, AgentEvent, AgentResult, Exit, Invocation, Progress, claude};
+use crate::agent::{
+    self, AgentEvent, AgentResult, Exit, Invocation, MachineKind, MachineProblem, Parsed, Progress,
+    RunFacts, SpawnError,
+};
 use crate::history::{RunEnd, RunStatus};
 use crate::source::Task;
 use std::time::Duration;
@@ -15,29 +18,65 @@ pub const KILL_GRACE: Duration = Duration::from_secs(5);
 pub struct Dispatched {
     pub end: RunEnd,
     pub drafts: Vec<agent::Draft>,
+    /// Set when this machine, not the task, kept the run from working.
+    pub problem: Option<MachineProblem>,
+}
+
+/// What the stream showed, beyond the events themselves.
+#[derive(Default)]
+struct Seen {
+    result: Option<AgentResult>,
+    garbage: usize,
+    worked: bool,
+    started: bool,
+    last_retry: Option<String>,
+}
+
+impl Seen {
+    fn take(&mut self, ev: &AgentEvent) {
+        match ev {
+            AgentEvent::ToolUse { .. } | AgentEvent::Text(_) => self.worked = true,
+            AgentEvent::Started { .. } => self.started = true,
+            AgentEvent::Retry {
+                reason,
+                attempt,
+                max,
+            } => {
+                self.last_retry = Some(match max {
+                    Some(m) => format!("{reason} (retry {attempt} of {m})"),
+                    None => reason.clone(),
+                })
+            }
+            AgentEvent::Result(r) => self.result = Some(r.clone()),
+            _ => {}
+        }
+    }
 }
 
 impl Worker {
-    pub(super) fn invocation(&self, prompt: &str, shared: &Shared) -> Invocation {
+    /// The agent's launch for `prompt`, plus what Delegate itself keeps out of every agent's
+    /// environment. The notes are for the run's timeline.
+    pub(super) fn invocation(&self, prompt: &str, shared: &Shared) -> (Invocation, Vec<String>) {
         let e = &self.employee;
-        let mut remove_env: Vec<String> =
-            claude::NESTING_VARS.iter().map(|s| s.to_string()).collect();
-        if !e.allow_api_key {
-            remove_env.push(claude::API_KEY_VAR.into());
-        }
+        let launch = agent::for_kind(e.agent).launch(e, prompt);
+        let mut remove_env = launch.remove_env;
         remove_env.push(crate::secrets::TOKEN_ENV.into());
         remove_env.push(crate::paths::HOME_ENV.into());
         remove_env.push(crate::config::API_URL_ENV.into());
-        Invocation {
+        remove_env.push(crate::engine::MACHINE_ENV.into());
+        let inv = Invocation {
             program: e.command().to_string(),
-            args: claude::args(e, prompt),
+            args: launch.args,
             cwd: e.workspace.clone(),
             remove_env,
             scrub_values: shared.settings().secrets,
             timeout: Duration::from_secs(e.timeout_secs),
             grace: KILL_GRACE,
             marker: None,
-        }
+            stdin: launch.stdin,
+            set_env: launch.set_env,
+        };
+        (inv, launch.notes)
     }
 
     pub(super) async fn dispatch(
@@ -50,8 +89,8 @@ impl Worker {
         cancel: &CancellationToken,
     ) -> Dispatched {
         let mut progress = Progress::new(&self.employee.workspace);
-        let mut result: Option<AgentResult> = None;
-        let mut garbage = 0usize;
+        let mut parser = agent::for_kind(self.employee.agent).parser();
+        let mut seen = Seen::default();
         let live = self.employee.live_progress.then_some(shared.live_period);
         let companion = Companion::start(self.source.clone(), task.id.clone(), live, lease);
         let emit = |line: String| {
@@ -67,6 +106,14 @@ impl Worker {
                 line,
             });
         };
+        let handle = |events: Vec<AgentEvent>, seen: &mut Seen, progress: &mut Progress| {
+            for ev in events {
+                if let Some(line) = progress.line(&ev) {
+                    emit(line);
+                }
+                seen.take(&ev);
+            }
+        };
         let record_pgid = |pgid: i32| {
             if let Err(e) = shared.history.set_pgid(run_id, pgid) {
                 tracing::warn!(run_id, error = %e, "cannot record the agent's process group");
@@ -74,46 +121,75 @@ impl Worker {
         };
         let outcome = agent::spawn::run(inv, cancel, record_pgid, |raw| {
             if raw.truncated {
-                garbage += 1;
+                seen.garbage += 1;
                 tracing::warn!(run_id, "agent printed an over-long line; skipped");
                 return;
             }
-            match claude::parse_line(&raw.text) {
-                claude::Parsed::Events(events) => {
-                    for ev in events {
-                        if let Some(line) = progress.line(&ev) {
-                            emit(line);
-                        }
-                        if let AgentEvent::Result(r) = ev {
-                            result = Some(r);
-                        }
-                    }
-                }
-                claude::Parsed::Unknown(kind) => {
-                    tracing::debug!(run_id, kind, "skipped agent event")
-                }
-                claude::Parsed::Garbage(why) => {
-                    garbage += 1;
+            match parser.line(&raw.text) {
+                Parsed::Events(events) => handle(events, &mut seen, &mut progress),
+                Parsed::Unknown(kind) => tracing::debug!(run_id, kind, "skipped agent event"),
+                Parsed::Garbage(why) => {
+                    seen.garbage += 1;
                     tracing::warn!(
                         run_id,
                         why,
-                        "agent printed a line that is not stream JSON; skipped"
+                        "agent printed a line that is not its stream format; skipped"
                     );
                 }
             }
         })
         .await;
+        if let Ok(o) = &outcome {
+            let last = parser.finish(o.exit);
+            handle(last, &mut seen, &mut progress);
+        }
         companion.stop().await;
         let drafts = progress.drafts();
-        let end = match outcome {
-            Ok(o) => judge(o, result, garbage, self.employee.timeout_secs),
+        let (end, problem) = match outcome {
+            Ok(o) => {
+                let facts = RunFacts {
+                    exit: o.exit,
+                    result: seen.result.as_ref(),
+                    stderr: &o.stderr_tail,
+                    worked: seen.worked,
+                    started: seen.started,
+                    last_retry: seen.last_retry.as_deref(),
+                    employee: &self.employee,
+                };
+                let problem = match o.exit {
+                    Exit::Cancelled => None,
+                    _ => agent::for_kind(self.employee.agent).machine_problem(&facts),
+                };
+                let mut end = judge(o, seen.result, seen.garbage, self.employee.timeout_secs);
+                if let Some(p) = &problem {
+                    end.status = RunStatus::Blocked;
+                    end.summary = None;
+                    end.error = Some(p.message());
+                }
+                (end, problem)
+            }
             Err(e) => {
                 let mut end = RunEnd::status(RunStatus::Failed);
                 end.error = Some(e.to_string());
-                end
+                let problem = match &e {
+                    SpawnError::NotFound { .. } => Some(MachineProblem::new(
+                        MachineKind::CliMissing,
+                        e.to_string(),
+                        agent::for_kind(self.employee.agent).install_hint(),
+                    )),
+                    _ => None,
+                };
+                if problem.is_some() {
+                    end.status = RunStatus::Blocked;
+                }
+                (end, problem)
             }
         };
-        Dispatched { end, drafts }
+        Dispatched {
+            end,
+            drafts,
+            problem,
+        }
     }
 }
 
@@ -129,7 +205,8 @@ fn judge(
     let tail = o.stderr_tail.trim().to_string();
     end.stderr_tail = (!tail.is_empty()).then_some(tail.clone());
     if let Some(r) = &result {
-        end.summary = r.summary.clone();
+        // A failed run has an error, not a summary.
+        end.summary = (!r.is_error).then(|| r.summary.clone()).flatten();
         end.cost_usd = r.cost_usd;
         end.tokens_in = r.tokens_in;
         end.tokens_out = r.tokens_out;
@@ -137,19 +214,11 @@ fn judge(
         end.session_id = r.session_id.clone();
         end.permission_denials = r.permission_denials.clone();
     }
-    let stderr_hint = || {
-        let line = agent::first_line(
-            tail.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or(""),
-            200,
-        );
-        if line.is_empty() {
-            String::new()
-        } else {
-            format!(": {line}")
-        }
+    // The line that says what went wrong (an `error:` line), not the last line of stderr
+    // (often a runtime banner or a help line).
+    let stderr_hint = || match agent::reason_line(&tail) {
+        Some(line) => format!(": {line}"),
+        None => String::new(),
     };
     let garbage_note = if garbage > 0 {
         format!(" ({garbage} output lines were not valid stream JSON)")

@@ -77,6 +77,9 @@ pub enum ProblemKind {
     TokenRejected,
     Keychain,
     AgentMissing,
+    /// The agent CLI cannot work on this machine (not logged in, a usage limit, no
+    /// connection, refused arguments): the message says what to do.
+    AgentNotReady,
     WorkspaceMissing,
     ProjectMissing,
     /// Todoist unreachable, rate-limited or failing: usually passes by itself.

@@ -8,6 +8,7 @@ pub mod messages;
 pub mod pick;
 
 use crate::agent::spawn::resolve_program;
+use crate::agent::{Login, MachineKind, MachineProblem};
 use crate::claims::{self, Claim, Log};
 use crate::config::Employee;
 use crate::history::{History, NewRun, RunEnd, RunStatus};
@@ -15,7 +16,7 @@ use crate::labels;
 use crate::secrets::Secret;
 use crate::source::{Claimed, Finish, Source, SourceError, Task};
 use chrono::{DateTime, Local, Utc};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -47,7 +48,24 @@ pub struct Shared {
     paused: Mutex<Paused>,
     /// (employee or "*", local date) pairs already told about a reached budget.
     budget_told: Mutex<HashSet<(String, String)>>,
+    /// Employees kept from working by a problem of this machine, until a re-check passes.
+    blocked: Mutex<HashMap<String, Blocked>>,
+    /// Employees whose agent login was checked once since start.
+    login_checked: Mutex<HashSet<String>>,
 }
+
+/// An employee waiting for a machine problem to go away.
+#[derive(Debug, Clone)]
+struct Blocked {
+    problem: MachineProblem,
+    retry_at: DateTime<Utc>,
+    /// Re-checks so far (the wait doubles with each, up to [`MAX_RECHECK_SECS`]).
+    step: u32,
+}
+
+/// The first wait before re-checking a machine problem, and the longest.
+const FIRST_RECHECK_SECS: i64 = 60;
+const MAX_RECHECK_SECS: i64 = 30 * 60;
 
 /// Settings that can change while workers run (a new token, a new global budget).
 #[derive(Default, Clone)]
@@ -83,6 +101,8 @@ impl Shared {
             }),
             paused: Mutex::new(Paused::default()),
             budget_told: Mutex::new(HashSet::new()),
+            blocked: Mutex::new(HashMap::new()),
+            login_checked: Mutex::new(HashSet::new()),
         }
     }
 
@@ -129,6 +149,23 @@ impl Shared {
     pub fn all_paused(&self) -> bool {
         self.paused.lock().unwrap_or_else(|e| e.into_inner()).all
     }
+
+    /// "Run now": blocked employees re-check at their next cycle instead of waiting.
+    pub fn recheck_now(&self) {
+        let mut b = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        for v in b.values_mut() {
+            v.retry_at = Utc::now();
+        }
+    }
+
+    /// Why an employee cannot work on this machine right now, if it cannot.
+    pub fn blocked_reason(&self, employee: &str) -> Option<MachineProblem> {
+        self.blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&employee.to_lowercase())
+            .map(|b| b.problem.clone())
+    }
 }
 
 /// What one cycle did.
@@ -136,6 +173,8 @@ impl Shared {
 pub struct CycleReport {
     pub runs: Vec<(i64, RunStatus)>,
     pub budget_reached: bool,
+    /// A problem of this machine kept the employee from working (with what to do).
+    pub blocked: Option<String>,
 }
 
 #[derive(Clone)]
@@ -191,6 +230,10 @@ impl Worker {
             };
             self.problem(shared, ProblemKind::WorkspaceMissing, e.to_string());
             return Err(e.into());
+        }
+        if let Some(why) = self.still_blocked(shared).await {
+            report.blocked = Some(why);
+            return Ok(report);
         }
         let max_age = Duration::from_secs((self.employee.poll_secs / 2).max(1));
         let dead = shared.history.dead_claims(&shared.machine)?;
@@ -267,6 +310,12 @@ impl Worker {
             tried.insert(task.id.clone());
             if let Some(run) = self.work_on(shared, task, &dead, cancel).await? {
                 report.runs.push(run);
+                if run.1 == RunStatus::Blocked {
+                    report.blocked = shared
+                        .blocked_reason(&self.employee.name)
+                        .map(|p| p.message());
+                    break;
+                }
             }
         }
         Ok(report)
@@ -374,7 +423,7 @@ impl Worker {
             }
         };
         let prompt = messages::prompt(&task.title, &task.description, &feedback);
-        let mut inv = self.invocation(&prompt, shared);
+        let (mut inv, notes) = self.invocation(&prompt, shared);
         inv.marker = Some(claim.id.clone());
         let mut shown = vec![inv.program.clone()];
         shown.extend(inv.args.iter().cloned());
@@ -400,6 +449,19 @@ impl Worker {
             },
         );
 
+        for note in notes {
+            let line = format!("ℹ️ {note}");
+            shared.history.add_progress(run_id, &line)?;
+            self.event(
+                shared,
+                WorkerEvent::Progress {
+                    run_id,
+                    employee: e.name.clone(),
+                    line,
+                },
+            );
+        }
+        let claim_note = note_id.clone();
         let lease = live::Lease {
             claim,
             note_id,
@@ -411,7 +473,14 @@ impl Worker {
         // History first, with the write that tells the task in the same transaction: whatever
         // happens next (a crash, an outage), the run is on record and its end reaches the task
         // exactly once — now, or from the outbox at a later cycle.
-        let (finish, gave_up) = self.finish_for(&task, &claimed, attempt, &done.end, &done.drafts);
+        let (finish, gave_up) = self.finish_for(
+            &task,
+            &claimed,
+            attempt,
+            &done.end,
+            &done.drafts,
+            &claim_note,
+        );
         let outbox =
             shared
                 .history
@@ -435,6 +504,9 @@ impl Worker {
                 gave_up,
             },
         );
+        if let Some(p) = done.problem {
+            self.block(shared, p, 0);
+        }
         if let Err(err) = sent {
             self.problem(
                 shared,
@@ -448,6 +520,92 @@ impl Worker {
         Ok(Some((run_id, done.end.status)))
     }
 
+    /// Puts the employee in "needs attention" until a re-check passes (or the problem's own
+    /// time, for a usage limit), and says so.
+    fn block(&self, shared: &Shared, problem: MachineProblem, step: u32) {
+        let wait = chrono::Duration::seconds(
+            FIRST_RECHECK_SECS
+                .saturating_mul(1 << step.min(10))
+                .min(MAX_RECHECK_SECS),
+        );
+        let retry_at = problem.until.unwrap_or_else(|| Utc::now() + wait);
+        tracing::warn!(employee = %self.employee.name, reason = %problem.reason, %retry_at, "needs attention");
+        self.problem(shared, ProblemKind::AgentNotReady, problem.message());
+        shared
+            .blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                self.employee.name.to_lowercase(),
+                Blocked {
+                    problem,
+                    retry_at,
+                    step,
+                },
+            );
+    }
+
+    /// Whether the employee must keep waiting for a machine problem; re-checks the agent's
+    /// login when the wait is over (and once at the first cycle, before claiming anything).
+    async fn still_blocked(&self, shared: &Shared) -> Option<String> {
+        let key = self.employee.name.to_lowercase();
+        let current = shared
+            .blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        let first_check = shared
+            .login_checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone());
+        match current {
+            Some(b) if Utc::now() < b.retry_at => {
+                self.problem(shared, ProblemKind::AgentNotReady, b.problem.message());
+                Some(b.problem.message())
+            }
+            Some(b) => match self.check_login().await {
+                Some(p) => {
+                    self.block(shared, p, b.step + 1);
+                    Some(b.problem.message())
+                }
+                None => {
+                    shared
+                        .blocked
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&key);
+                    None
+                }
+            },
+            None if first_check => {
+                let p = self.check_login().await?;
+                let why = p.message();
+                self.block(shared, p, 0);
+                Some(why)
+            }
+            None => None,
+        }
+    }
+
+    /// The agent's own login check, offline; `Some` when it says the agent is not ready.
+    async fn check_login(&self) -> Option<MachineProblem> {
+        let e = self.employee.clone();
+        let program = resolve_program(e.command()).ok()?;
+        let login = tokio::task::spawn_blocking(move || {
+            crate::agent::for_kind(e.agent).login(&program, &e)
+        })
+        .await
+        .ok()?;
+        match login {
+            Login::NotReady { reason, fix } => {
+                Some(MachineProblem::new(MachineKind::NotLoggedIn, reason, fix))
+            }
+            _ => None,
+        }
+    }
+
     /// The labels and the comment for the run's end, as one write, and whether the task was
     /// given up.
     fn finish_for(
@@ -457,8 +615,16 @@ impl Worker {
         attempt: u32,
         end: &RunEnd,
         drafts: &[crate::agent::Draft],
+        claim_note: &str,
     ) -> (Finish, bool) {
         let max = self.employee.max_attempts;
+        if end.status == RunStatus::Blocked {
+            // Not the task's fault: the claim is taken back as if it never was.
+            return (
+                Finish::withdraw(&task.id, labels::released(claimed), claim_note),
+                false,
+            );
+        }
         let (labels, text, gave_up) = match end.status {
             RunStatus::Succeeded => (
                 labels::done(claimed),

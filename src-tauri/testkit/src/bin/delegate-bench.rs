@@ -3,8 +3,9 @@
 //! runs, and the idle footprint of `delegate run --watch`.
 //! Run: cargo run --release -p delegate-testkit --bin delegate-bench
 
+use delegate_core::agent::Parsed;
 use delegate_core::agent::Progress;
-use delegate_core::agent::claude::{Parsed, parse_line};
+use delegate_core::agent::claude::parse_line;
 use delegate_core::config::{Employee, SourceKind, edit};
 use delegate_core::history::{History, NewRun, RunEnd, RunFilter, RunStatus};
 use delegate_core::secrets::MemoryStore;

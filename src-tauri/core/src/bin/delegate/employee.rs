@@ -48,9 +48,17 @@ pub struct AddArgs {
     /// defaults for the job. Flags given here override the defaults.
     #[arg(long)]
     template: Option<String>,
-    /// Agent CLI program name on PATH or absolute path (default: claude).
+    /// Which agent CLI does the work.
+    #[arg(long, value_enum, default_value = "claude")]
+    agent: AgentArg,
+    /// Agent CLI program name on PATH or absolute path (default: the agent's own, e.g.
+    /// claude, codex, gemini; required with --agent command).
     #[arg(long)]
     command: Option<String>,
+    /// Arguments for --agent command; `{prompt}` becomes the task text (else it goes on
+    /// stdin). Repeat for each argument.
+    #[arg(long = "arg", allow_hyphen_values = true)]
+    args: Vec<String>,
     #[arg(long)]
     model: Option<String>,
     /// Tools the agent may use, comma-separated (default: Read,Write,Edit,Glob,Grep).
@@ -83,6 +91,14 @@ pub struct AddArgs {
     /// Leave tasks with a future due date alone until they are due.
     #[arg(long)]
     hold_until_due: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AgentArg {
+    Claude,
+    Codex,
+    Gemini,
+    Command,
 }
 
 pub async fn employee(paths: Paths, cmd: EmployeeCommand) -> Result<ExitCode> {
@@ -118,8 +134,14 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
         t.apply_defaults(&mut e);
     }
     e.project = a.project;
-    e.agent = AgentKind::Claude;
+    e.agent = match a.agent {
+        AgentArg::Claude => AgentKind::Claude,
+        AgentArg::Codex => AgentKind::Codex,
+        AgentArg::Gemini => AgentKind::Gemini,
+        AgentArg::Command => AgentKind::Command,
+    };
     e.command = a.command;
+    e.args = a.args;
     if let Some(v) = a.model {
         e.model = v;
     }
@@ -215,10 +237,15 @@ fn list(paths: &Paths, json: bool) -> Result<()> {
             e.name,
             if e.enabled { "" } else { " (disabled)" },
             e.command(),
-            match e.agent {
-                AgentKind::Claude => "Claude Code",
+            delegate_core::agent::for_kind(e.agent).name(),
+            if e.model.is_empty() {
+                match delegate_core::agent::for_kind(e.agent).default_model() {
+                    "" => "its default".to_string(),
+                    m => m.to_string(),
+                }
+            } else {
+                e.model.clone()
             },
-            e.model,
             e.workspace.display(),
             e.permissions_summary()
         );
