@@ -222,6 +222,8 @@ impl Engine {
     }
     /// Wakes every watching worker for an immediate cycle.
     pub fn run_now(&self) {
+        // Employees waiting on a machine problem check again at once.
+        self.shared.recheck_now();
         self.run_now.notify_waiters();
     }
 

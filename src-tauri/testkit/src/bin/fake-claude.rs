@@ -1,5 +1,10 @@
-//! A stand-in for `claude -p … --output-format stream-json --verbose` that replays recorded
-//! streams. What it does is chosen by a keyword in the prompt:
+//! A stand-in for the agent CLIs that replays recorded streams: `claude -p … --output-format
+//! stream-json --verbose` by default; Codex (`codex exec --json`) or Gemini (`gemini -p …
+//! -o stream-json`, prompt on stdin) when its program name says `codex` or `gemini` (tests
+//! link it under those names). A file `<program>.logged-out` next to the program makes it
+//! behave like the real CLI with no login (`auth status` / `login status` say so, and a run
+//! ends with the recorded not-logged-in answer). What it does is chosen by a keyword in the
+//! prompt:
 //! (none) success, writing `drafts/<slug>.md` · `[fail]` error result, exit 1 ·
 //! `[budget]` spending cap hit · `[hang]` starts a grandchild and never ends ·
 //! `[garbage]` non-JSON output and no result · `[crash]` exit 2 mid-stream ·
@@ -14,6 +19,19 @@ use std::time::Duration;
 
 const SUCCESS: &str = include_str!("../../../core/tests/fixtures/success.jsonl");
 const FAILURE: &str = include_str!("../../../core/tests/fixtures/error_result.jsonl");
+const NOT_LOGGED_IN: &str =
+    include_str!("../../../core/tests/fixtures/real/claude-2.1.197-not-logged-in.jsonl");
+const CODEX_SUCCESS: &str = include_str!("../../../core/tests/fixtures/codex_success.jsonl");
+const CODEX_FAILURE: &str = include_str!("../../../core/tests/fixtures/codex_failure.jsonl");
+const GEMINI_SUCCESS: &str = include_str!("../../../core/tests/fixtures/gemini_success.jsonl");
+const GEMINI_FAILURE: &str = include_str!("../../../core/tests/fixtures/gemini_failure.jsonl");
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cli {
+    Claude,
+    Codex,
+    Gemini,
+}
 
 fn emit(line: &str, delay: Duration) {
     let mut out = std::io::stdout().lock();
@@ -50,13 +68,98 @@ fn json_escape(s: &str) -> String {
 }
 
 fn replay(recording: &str, cwd: &str, draft: &str, delay: Duration) {
+    replay_with(recording, cwd, draft, "", delay)
+}
+
+fn replay_with(recording: &str, cwd: &str, draft: &str, prompt: &str, delay: Duration) {
     let session = format!("fake-{}", std::process::id());
     for line in recording.lines() {
         let line = line
             .replace("{{CWD}}", &json_escape(cwd))
             .replace("{{DRAFT}}", &json_escape(draft))
+            .replace("{{PROMPT}}", &json_escape(prompt))
             .replace("{{SESSION}}", &session);
         emit(&line, delay);
+    }
+}
+
+/// The Codex and Gemini personalities: their argv, their streams, their exit codes.
+fn other_cli(cli: Cli, argv: &[String], logged_out: bool) {
+    let arg_after = |flag: &str| {
+        argv.iter()
+            .position(|a| a == flag)
+            .and_then(|i| argv.get(i + 1))
+            .cloned()
+    };
+    let prompt = match cli {
+        Cli::Codex => {
+            if argv.get(1).map(String::as_str) != Some("exec")
+                || !argv.iter().any(|a| a == "--json")
+            {
+                eprintln!(
+                    "error: unexpected argument found\n\nUsage: codex exec [OPTIONS] [PROMPT]"
+                );
+                std::process::exit(2);
+            }
+            if !argv.iter().any(|a| a == "--skip-git-repo-check") {
+                eprintln!(
+                    "Not inside a trusted directory and --skip-git-repo-check was not specified."
+                );
+                std::process::exit(1);
+            }
+            arg_after("--").unwrap_or_default()
+        }
+        _ => {
+            if arg_after("-o").as_deref() != Some("stream-json")
+                || !argv.iter().any(|a| a == "--skip-trust")
+            {
+                eprintln!("Gemini CLI is not running in a trusted directory.");
+                std::process::exit(55);
+            }
+            let mut stdin = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin);
+            format!("{stdin}{}", arg_after("-p").unwrap_or_default())
+        }
+    };
+    let cwd = match cli {
+        Cli::Codex => arg_after("-C").unwrap_or_default(),
+        _ => std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    };
+    record(argv, &cwd);
+    if logged_out && cli == Cli::Gemini {
+        eprintln!(
+            "Please set an Auth method in your ~/.gemini/settings.json or specify one of the following environment variables before running: GEMINI_API_KEY, GOOGLE_GENAI_USE_VERTEXAI, GOOGLE_GENAI_USE_GCA"
+        );
+        std::process::exit(41);
+    }
+    let delay = Duration::from_millis(
+        std::env::var("FAKE_CLAUDE_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    );
+    let slug = slug(&prompt);
+    let draft = format!("drafts/{slug}.md");
+    let fail = prompt.contains("[fail]");
+    let stream = match (cli, fail) {
+        (Cli::Codex, false) => CODEX_SUCCESS,
+        (Cli::Codex, true) => CODEX_FAILURE,
+        (_, false) => GEMINI_SUCCESS,
+        (_, true) => GEMINI_FAILURE,
+    };
+    if !fail {
+        let _ = std::fs::create_dir_all(std::path::Path::new(&cwd).join("drafts"));
+        let body = format!(
+            "# Draft: {}\n\n{prompt}\n",
+            prompt.lines().next().unwrap_or("")
+        );
+        let _ = std::fs::write(std::path::Path::new(&cwd).join(&draft), body);
+    }
+    replay_with(stream, &cwd, &draft, &prompt, delay);
+    if fail {
+        std::process::exit(if cli == Cli::Gemini { 53 } else { 1 });
     }
 }
 
@@ -75,8 +178,55 @@ fn record(argv: &[String], cwd: &str) {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
+    let program = argv.first().cloned().unwrap_or_default();
+    let name = std::path::Path::new(&program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cli = if name.contains("codex") {
+        Cli::Codex
+    } else if name.contains("gemini") {
+        Cli::Gemini
+    } else {
+        Cli::Claude
+    };
+    let logged_out = std::path::Path::new(&format!("{program}.logged-out")).exists();
     if argv.iter().any(|a| a == "--version") {
-        println!("2.1.197 (Claude Code)");
+        println!(
+            "{}",
+            match cli {
+                Cli::Claude => "2.1.197 (Claude Code)",
+                Cli::Codex => "codex-cli 0.169.0",
+                Cli::Gemini => "0.61.0",
+            }
+        );
+        return;
+    }
+    match (
+        cli,
+        argv.get(1).map(String::as_str),
+        argv.get(2).map(String::as_str),
+    ) {
+        (Cli::Claude, Some("auth"), Some("status")) => {
+            println!(
+                "{{\n  \"loggedIn\": {},\n  \"authMethod\": \"{}\"\n}}",
+                !logged_out,
+                if logged_out { "none" } else { "claude.ai" }
+            );
+            std::process::exit(if logged_out { 1 } else { 0 });
+        }
+        (Cli::Codex, Some("login"), Some("status")) => {
+            if logged_out {
+                eprintln!("Not logged in");
+                std::process::exit(1);
+            }
+            eprintln!("Logged in using ChatGPT");
+            return;
+        }
+        _ => {}
+    }
+    if cli != Cli::Claude {
+        other_cli(cli, &argv, logged_out);
         return;
     }
     let has = |f: &str| argv.iter().any(|a| a == f);
@@ -119,6 +269,11 @@ fn main() {
     let slug = slug(&prompt);
     let draft = format!("drafts/{slug}.md");
 
+    // `[not-logged-in]`: the login expired although `auth status` still says otherwise.
+    if logged_out || prompt.contains("[not-logged-in]") {
+        replay(NOT_LOGGED_IN, &cwd, &draft, delay);
+        std::process::exit(1);
+    }
     if prompt.contains("[fail]") {
         replay(FAILURE, &cwd, &draft, delay);
         eprintln!("fake-claude: simulated failure for this task");
