@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use delegate_core::Paths;
-use delegate_core::agent::spawn;
+use delegate_core::agent::{Login, spawn};
 use delegate_core::config::{Config, SourceKind};
 use delegate_core::secrets::{self, TokenOrigin};
 use delegate_core::source::{RetryPolicy, TodoistAccount, TodoistClient};
@@ -106,11 +106,41 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
     }
 
     for e in &config.employees {
+        let agent = delegate_core::agent::for_kind(e.agent);
         match spawn::version(e.command()).await {
-            Ok(v) => r.ok(&format!("{}: agent CLI \"{}\" found ({})", e.name, e.command(), if v.is_empty() { "version unknown" } else { &v })),
+            Ok(v) => {
+                r.ok(&format!(
+                    "{}: agent CLI \"{}\" found ({})",
+                    e.name,
+                    e.command(),
+                    if v.is_empty() { "version unknown" } else { &v }
+                ));
+                // Logged in? Asked offline, the way each agent keeps its login.
+                let (program, employee) = (spawn::resolve_program(e.command())?, e.clone());
+                let login = tokio::task::spawn_blocking(move || {
+                    delegate_core::agent::for_kind(employee.agent).login(&program, &employee)
+                })
+                .await?;
+                match login {
+                    Login::Ready { how } => r.ok(&format!(
+                        "{}: {} is logged in ({how})",
+                        e.name,
+                        agent.name()
+                    )),
+                    Login::NotReady { reason, fix } => {
+                        r.fail(&format!("{}: {reason}", e.name), &fix)
+                    }
+                    Login::Unknown { note } => {
+                        r.ok(&format!("{}: login not checked: {note}", e.name))
+                    }
+                }
+            }
             Err(err) => r.fail(
                 &format!("{}: {err}", e.name),
-                "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or set `command` to the CLI's full path",
+                &format!(
+                    "{}, or set `command` to the CLI's full path",
+                    agent.install_hint()
+                ),
             ),
         }
         if e.workspace.is_dir() {

@@ -24,6 +24,9 @@ pub enum TaskCommand {
     List {
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Print JSON (employee, task with its labels, closed).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -50,8 +53,12 @@ pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
                 e.name, e.name
             );
         }
-        TaskCommand::List { limit } => {
+        TaskCommand::List { limit, json } => {
             let all = queue.all_tasks(limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(ExitCode::SUCCESS);
+            }
             if all.is_empty() {
                 println!("The local queue is empty.");
             }

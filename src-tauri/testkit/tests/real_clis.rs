@@ -1,0 +1,278 @@
+//! The real agent CLIs from npm (`@anthropic-ai/claude-code`, `@openai/codex`,
+//! `@google/gemini-cli`), with an empty HOME, no login and no network: each accepts the argv
+//! Delegate builds (it fails at login or at the network, never at parsing), its failure is
+//! classified as a problem of this machine, whole cycles leave the task untouched, and
+//! `doctor` names the fix.
+//!
+//! They need the CLIs (about 740 MB): `scripts/test` installs them into
+//! `target/agent-clis` and runs these tests with `--ignored`, pointing `DELEGATE_REAL_CLIS`
+//! at their `node_modules/.bin`.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+use delegate_core::agent::{
+    self, AgentEvent, AgentResult, Exit, Invocation, MachineKind, Parsed, RunFacts,
+};
+use delegate_core::config::{AgentKind, Employee, SourceKind};
+use delegate_testkit::sibling_binary;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const NEEDS: &str =
+    "needs the real agent CLIs: scripts/test installs them and sets DELEGATE_REAL_CLIS";
+
+fn cli(name: &str) -> PathBuf {
+    let dir = std::env::var("DELEGATE_REAL_CLIS").expect(NEEDS);
+    let p = Path::new(&dir).join(name);
+    assert!(p.exists(), "{} is missing; {NEEDS}", p.display());
+    p
+}
+
+/// Runs the agent the way the worker does, with `home` as HOME, and classifies the end.
+async fn run_real(
+    kind: AgentKind,
+    home: &Path,
+    workspace: &Path,
+    timeout: Duration,
+    extra_env: &[(&str, &str)],
+) -> (Exit, Vec<AgentEvent>, String, Option<agent::MachineProblem>) {
+    let a = agent::for_kind(kind);
+    let mut e = Employee::new("Real", SourceKind::Local, workspace.to_path_buf());
+    e.agent = kind;
+    e.command = Some(cli(a.default_command()).display().to_string());
+    e.max_task_usd = (kind == AgentKind::Claude).then_some(0.001);
+    let launch = a.launch(&e, "-rf: write a haiku about queues");
+    let mut set_env = launch.set_env.clone();
+    set_env.push(("HOME".into(), home.display().to_string()));
+    for (k, v) in extra_env {
+        set_env.push((k.to_string(), v.to_string()));
+    }
+    let mut remove_env = launch.remove_env.clone();
+    remove_env.extend(
+        [
+            "ANTHROPIC_API_KEY",
+            "CLAUDE_CODE_OAUTH_TOKEN",
+            "CODEX_API_KEY",
+            "OPENAI_API_KEY",
+            "GEMINI_API_KEY",
+            "GOOGLE_API_KEY",
+        ]
+        .map(String::from),
+    );
+    let inv = Invocation {
+        program: e.command().to_string(),
+        args: launch.args.clone(),
+        cwd: workspace.to_path_buf(),
+        remove_env,
+        scrub_values: vec![],
+        timeout,
+        grace: Duration::from_secs(3),
+        marker: Some(format!("real-cli-test-{}", std::process::id())),
+        stdin: launch.stdin.clone(),
+        set_env,
+    };
+    let mut parser = a.parser();
+    let mut events = Vec::new();
+    let outcome = agent::spawn::run(
+        &inv,
+        &CancellationToken::new(),
+        |_| {},
+        |l| {
+            if let Parsed::Events(ev) = parser.line(&l.text) {
+                events.extend(ev);
+            }
+        },
+    )
+    .await
+    .unwrap();
+    events.extend(parser.finish(outcome.exit));
+    let result: Option<&AgentResult> = events.iter().rev().find_map(|e| match e {
+        AgentEvent::Result(r) => Some(r),
+        _ => None,
+    });
+    let retry = events.iter().rev().find_map(|e| match e {
+        AgentEvent::Retry { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    let problem = a.machine_problem(&RunFacts {
+        exit: outcome.exit,
+        result,
+        stderr: &outcome.stderr_tail,
+        worked: events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ToolUse { .. } | AgentEvent::Text(_))),
+        started: events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Started { .. })),
+        last_retry: retry.as_deref(),
+        employee: &e,
+    });
+    (outcome.exit, events, outcome.stderr_tail, problem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real agent CLIs: scripts/test installs them and sets DELEGATE_REAL_CLIS"]
+async fn the_real_clis_accept_delegates_argv_and_fail_as_machine_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&ws).unwrap();
+
+    // Claude: init, then "Not logged in" — so --tools, --allowedTools, --max-budget-usd 0.001
+    // and the prompt after `--` were all accepted.
+    let (exit, events, stderr, problem) =
+        run_real(AgentKind::Claude, &home, &ws, Duration::from_secs(60), &[]).await;
+    assert_eq!(exit, Exit::Code(1), "{stderr}");
+    let p = problem.unwrap();
+    assert_eq!(p.kind, MachineKind::NotLoggedIn, "{p:?}");
+    eprintln!("claude: {}", p.message());
+    assert!(matches!(events[0], AgentEvent::Started { .. }));
+
+    // Codex: it starts its thread (the argv parsed) and then waits for the network forever;
+    // Delegate's timeout ends it and calls it unreachable.
+    let (exit, events, stderr, problem) =
+        run_real(AgentKind::Codex, &home, &ws, Duration::from_secs(8), &[]).await;
+    assert_eq!(exit, Exit::TimedOut, "{stderr}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Started { .. })),
+        "{stderr}"
+    );
+    let p = problem.unwrap();
+    assert_eq!(p.kind, MachineKind::Unreachable, "{p:?}");
+    eprintln!("codex: {}", p.message());
+
+    // Gemini: exit 41 (no auth) comes after argument parsing.
+    let (exit, _, stderr, problem) =
+        run_real(AgentKind::Gemini, &home, &ws, Duration::from_secs(60), &[]).await;
+    assert_eq!(exit, Exit::Code(41), "{stderr}");
+    let p = problem.unwrap();
+    assert_eq!(p.kind, MachineKind::NotLoggedIn);
+    eprintln!("gemini: {}", p.message());
+
+    // Gemini with a key: trusted (--skip-trust), the prompt read from stdin, then no network.
+    let (_, events, stderr, problem) = run_real(
+        AgentKind::Gemini,
+        &home,
+        &ws,
+        Duration::from_secs(10),
+        &[("GEMINI_API_KEY", "not-a-real-key")],
+    )
+    .await;
+    assert!(
+        matches!(events.first(), Some(AgentEvent::Started { .. })),
+        "{stderr}"
+    );
+    assert_eq!(problem.unwrap().kind, MachineKind::Unreachable);
+}
+
+fn delegate(home: &Path, agent_home: &Path) -> Command {
+    let mut c = Command::new(sibling_binary("delegate"));
+    c.arg("--home")
+        .arg(home)
+        .env("HOME", agent_home)
+        .env_remove("DELEGATE_HOME")
+        .env_remove("TODOIST_API_TOKEN")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("CLAUDE_CODE_OAUTH_TOKEN")
+        .env_remove("CODEX_API_KEY")
+        .env_remove("GEMINI_API_KEY");
+    c
+}
+
+#[test]
+#[ignore = "needs the real agent CLIs: scripts/test installs them and sets DELEGATE_REAL_CLIS"]
+fn whole_cycles_with_logged_out_clis_never_touch_the_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("delegate");
+    let agent_home = dir.path().join("empty-home");
+    std::fs::create_dir_all(&agent_home).unwrap();
+    for (name, agent) in [
+        ("Claude", "claude"),
+        ("Codex", "codex"),
+        ("Gemini", "gemini"),
+    ] {
+        let ws = dir.path().join(name);
+        let out = delegate(&home, &agent_home)
+            .args(["employee", "add", name, "--agent", agent, "--workspace"])
+            .arg(&ws)
+            .arg("--command")
+            .arg(cli(agent))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = delegate(&home, &agent_home)
+            .args(["task", "add", "-e", name, "Write a haiku about queues"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    for round in 0..3 {
+        let out = delegate(&home, &agent_home).arg("run").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        eprintln!("round {round}:\n{text}");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "an employee could not work: {text}"
+        );
+        assert!(
+            text.contains("Claude: needs attention: Claude Code is not logged in"),
+            "{text}"
+        );
+        assert!(text.contains("/login"), "{text}");
+        assert!(
+            text.contains("Codex: needs attention: the Codex CLI is not logged in"),
+            "{text}"
+        );
+        assert!(text.contains("codex login"), "{text}");
+        assert!(
+            text.contains("Gemini: needs attention: the Gemini CLI has no login"),
+            "{text}"
+        );
+        assert!(text.contains("GEMINI_API_KEY"), "{text}");
+    }
+    let out = delegate(&home, &agent_home)
+        .args(["task", "list", "--json"])
+        .output()
+        .unwrap();
+    let tasks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for t in tasks.as_array().unwrap() {
+        assert_eq!(t["task"]["labels"], serde_json::json!([]), "{t}");
+    }
+    let out = delegate(&home, &agent_home)
+        .args(["history"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("failed"), "no run failed: {text}");
+
+    let out = delegate(&home, &agent_home).arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}");
+    assert!(!out.status.success());
+    assert!(
+        text.contains("✗ Claude: Claude Code is not logged in"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fix: run `claude` in a terminal and log in with /login"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Codex: the Codex CLI is not logged in"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Gemini: the Gemini CLI has no login"),
+        "{text}"
+    );
+}
