@@ -26,6 +26,8 @@ fn main() {
         "open_task",
         "list_projects",
         "check_agent",
+        "list_agents",
+        "describe_scope",
         "template_employee",
         "suggest_workspace",
     ];

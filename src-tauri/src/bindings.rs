@@ -28,7 +28,7 @@ mod tests {
         delegate_core::history::RunSummary::export_all_to(dir).unwrap();
         delegate_core::source::local::LocalTask::export_all_to(dir).unwrap();
         delegate_core::source::Project::export_all_to(dir).unwrap();
-        crate::review::AgentCheck::export_all_to(dir).unwrap();
+        delegate_core::agent::AgentInfo::export_all_to(dir).unwrap();
     }
 
     fn read_dir(dir: &Path) -> BTreeMap<PathBuf, String> {

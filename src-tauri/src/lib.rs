@@ -73,6 +73,8 @@ pub fn run() {
             review::open_task,
             review::list_projects,
             review::check_agent,
+            review::list_agents,
+            review::describe_scope,
             review::template_employee,
             review::suggest_workspace,
         ])

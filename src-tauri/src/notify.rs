@@ -5,6 +5,8 @@ use delegate_core::agent::first_line;
 use delegate_core::config::NotificationSettings;
 use delegate_core::history::RunStatus;
 use delegate_core::worker::{ProblemKind, WorkerEvent};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tauri::AppHandle;
 use tauri_plugin_notification::NotificationExt;
@@ -57,6 +59,14 @@ pub fn message_for(ev: &WorkerEvent, settings: &NotificationSettings) -> Option<
             ),
         }),
         WorkerEvent::Problem {
+            kind: ProblemKind::AgentNotReady,
+            employee,
+            message,
+        } if settings.gave_up => Some(Message {
+            title: format!("{employee} needs attention"),
+            body: first_line(message, 240),
+        }),
+        WorkerEvent::Problem {
             kind: ProblemKind::TokenRejected,
             ..
         } if settings.token_rejected => Some(Message {
@@ -72,13 +82,36 @@ pub fn message_for(ev: &WorkerEvent, settings: &NotificationSettings) -> Option<
 /// broken token is reported once, not at every poll.
 pub static TOKEN_REJECTED_TOLD: AtomicBool = AtomicBool::new(false);
 
+/// Employees told that they need attention (a problem of this machine), until they work
+/// again: one notification per episode, not one per cycle.
+static NEEDS_ATTENTION_TOLD: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
 pub fn on_event(app: &AppHandle, ev: &WorkerEvent, settings: &NotificationSettings) {
+    if let WorkerEvent::Polled { employee, .. } = ev {
+        NEEDS_ATTENTION_TOLD
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(employee);
+    }
     let Some(m) = message_for(ev, settings) else {
         return;
     };
-    if matches!(ev, WorkerEvent::Problem { .. }) && TOKEN_REJECTED_TOLD.swap(true, Ordering::SeqCst)
-    {
-        return;
+    match ev {
+        WorkerEvent::Problem {
+            kind: ProblemKind::AgentNotReady,
+            employee,
+            ..
+        } => {
+            let fresh = NEEDS_ATTENTION_TOLD
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(employee.clone());
+            if !fresh {
+                return;
+            }
+        }
+        WorkerEvent::Problem { .. } if TOKEN_REJECTED_TOLD.swap(true, Ordering::SeqCst) => return,
+        _ => {}
     }
     if let Err(e) = app
         .notification()
@@ -149,6 +182,15 @@ mod tests {
             message_for(&token, &on).unwrap().title,
             "Todoist token rejected"
         );
+        let login = WorkerEvent::Problem {
+            employee: "Writer".into(),
+            kind: ProblemKind::AgentNotReady,
+            message: "Claude Code is not logged in on this machine — run `claude` and /login"
+                .into(),
+        };
+        let m = message_for(&login, &on).unwrap();
+        assert_eq!(m.title, "Writer needs attention");
+        assert!(m.body.contains("/login"));
 
         let off = NotificationSettings {
             draft_ready: false,
@@ -161,6 +203,7 @@ mod tests {
             finished(RunStatus::Failed, true),
             budget,
             token,
+            login,
         ] {
             assert!(message_for(&ev, &off).is_none());
         }

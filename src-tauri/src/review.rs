@@ -4,10 +4,10 @@
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
-use delegate_core::agent::spawn::{self, is_inside};
-use delegate_core::config::{Employee, SourceKind};
+use delegate_core::agent::AgentInfo;
+use delegate_core::agent::spawn::is_inside;
+use delegate_core::config::{AgentKind, Employee, SourceKind};
 use delegate_core::source::Project;
-use serde::Serialize;
 use std::path::PathBuf;
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
@@ -90,35 +90,27 @@ pub async fn list_projects(state: State<'_, AppState>) -> CmdResult<Vec<Project>
     Ok(account.client().projects().await?)
 }
 
-#[derive(Debug, Serialize, ts_rs::TS)]
-pub struct AgentCheck {
-    pub found: bool,
-    pub path: Option<String>,
-    pub version: Option<String>,
-    /// What to do when it is missing.
-    pub hint: Option<String>,
+/// One agent as this machine has it (installed, version, logged in), for the employee form
+/// and onboarding; `command` checks a program other than the agent's default.
+#[tauri::command]
+pub async fn check_agent(agent: AgentKind, command: Option<String>) -> AgentInfo {
+    delegate_core::agent::describe(agent, command.as_deref()).await
 }
 
-/// Whether an agent CLI is installed, and which version.
+/// Every agent Delegate knows, as this machine has them.
 #[tauri::command]
-pub async fn check_agent(command: String) -> AgentCheck {
-    let command = command.trim();
-    match spawn::resolve_program(command) {
-        Err(e) => AgentCheck {
-            found: false,
-            path: None,
-            version: None,
-            hint: Some(format!(
-                "{e}. Install Claude Code with `npm install -g @anthropic-ai/claude-code`, run `claude` once to log in, then check again."
-            )),
-        },
-        Ok(path) => AgentCheck {
-            found: true,
-            path: Some(path.display().to_string()),
-            version: spawn::version(command).await.ok().filter(|v| !v.is_empty()),
-            hint: None,
-        },
+pub async fn list_agents() -> Vec<AgentInfo> {
+    let mut out = Vec::new();
+    for a in delegate_core::agent::all() {
+        out.push(delegate_core::agent::describe(a.kind(), None).await);
     }
+    out
+}
+
+/// What an employee's agent may do, in plain words, as the agent's flags give it.
+#[tauri::command]
+pub fn describe_scope(employee: Employee) -> String {
+    employee.permissions_summary()
 }
 
 /// A new employee with a template's defaults (or plain defaults without one).

@@ -166,6 +166,15 @@ async fn the_ui_end_to_end() {
     std::fs::create_dir_all(&delegate_home).unwrap();
     seed_history(&delegate_home);
     let workspace = data.path().join("writer");
+    // Claude Code "installed" on PATH: the fake agent under the name `claude`.
+    let bin = data.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(sibling_binary("fake-claude"), bin.join("claude")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
 
     let _driver = Guard {
         child: Command::new("tauri-driver")
@@ -179,6 +188,7 @@ async fn the_ui_end_to_end() {
             ])
             .process_group(0)
             .env("DELEGATE_HOME", &delegate_home)
+            .env("PATH", &path)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(artifacts().join("tauri-driver-ui.log")).unwrap())
             .spawn()
@@ -197,14 +207,12 @@ async fn the_ui_end_to_end() {
     ui.shots("onboarding-welcome").await;
     ui.click("Try it without an account").await;
     ui.text_appears("The agent", 10).await;
-    ui.fill(
-        "Agent command",
-        sibling_binary("fake-claude").to_str().unwrap(),
-    )
-    .await;
-    ui.click("Check again").await;
-    ui.text_appears("Agent found: 2.1.197 (Claude Code)", 20)
+    // The agents this machine has, with their version and login state.
+    ui.text_appears("Claude Code — 2.1.197, logged in", 20)
         .await;
+    ui.text_appears("Found Claude Code 2.1.197, logged in (claude.ai).", 20)
+        .await;
+    ui.text_appears("Codex CLI — not installed", 5).await;
     ui.shots("onboarding-agent").await;
     ui.click("Continue").await;
     ui.text_appears("Your first employee", 10).await;

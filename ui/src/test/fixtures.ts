@@ -1,4 +1,5 @@
 // Data shaped exactly like the backend's (the types come from Rust), for the UI tests.
+import type { AgentInfo } from "../bindings/AgentInfo";
 import type { Board } from "../bindings/Board";
 import type { Employee } from "../bindings/Employee";
 import type { EmployeeView } from "../bindings/EmployeeView";
@@ -29,6 +30,25 @@ export function employee(name: string, patch: Partial<Employee> = {}): Employee 
     live_progress: false,
     hold_until_due: false,
     allow_api_key: false,
+    ...patch,
+  };
+}
+
+/** An agent as `list_agents` / `check_agent` describe it. */
+export function agentInfo(kind: AgentInfo["kind"], patch: Partial<AgentInfo> = {}): AgentInfo {
+  const names = { claude: "Claude Code", codex: "Codex CLI", gemini: "Gemini CLI", command: "Command" } as const;
+  return {
+    kind,
+    name: names[kind],
+    command: kind === "command" ? "" : kind,
+    found: true,
+    path: `/usr/bin/${kind}`,
+    version: kind === "claude" ? "2.1.197 (Claude Code)" : "1.0.0",
+    login: { state: "ready", how: "claude.ai" },
+    install_hint: `install the ${names[kind]}`,
+    uses_tools: kind !== "command",
+    uses_caps: kind === "claude",
+    uses_args: kind === "command",
     ...patch,
   };
 }

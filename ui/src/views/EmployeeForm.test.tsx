@@ -2,8 +2,8 @@ import { mockBackend } from "../test/backend";
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { employee } from "../test/fixtures";
-import { checkEmployee, EmployeeForm, scopeInWords } from "./EmployeeForm";
+import { agentInfo, employee } from "../test/fixtures";
+import { checkEmployee, EmployeeForm } from "./EmployeeForm";
 
 describe("EmployeeForm", () => {
   it("checks fields inline before saving", () => {
@@ -12,9 +12,28 @@ describe("EmployeeForm", () => {
     expect(checkEmployee(employee("Writer"))).toEqual({});
   });
 
-  it("says the tool scope in plain words", () => {
-    expect(scopeInWords(["Read", "Write"])).toBe("Can read files, write files in its workspace; cannot run commands.");
-    expect(scopeInWords(["Read", "Bash(git log:*)"])).toBe("Can read files in its workspace; can run commands.");
+  it("shows the scope in the backend's words and offers each agent's own options", async () => {
+    const asked: unknown[] = [];
+    mockBackend((cmd, args) => {
+      if (cmd === "list_templates") return [];
+      if (cmd === "list_agents") return [agentInfo("claude"), agentInfo("codex", { login: { state: "not_ready", reason: "the Codex CLI is not logged in on this machine", fix: "run `codex login` in a terminal" } }), agentInfo("command")];
+      if (cmd === "describe_scope") {
+        const e = (args as { employee: { agent: string; allowed_tools: string[] } }).employee;
+        asked.push(e);
+        return e.agent === "codex" ? "can read files, and write files and run commands in its workspace (Codex sandbox: workspace-write, no network)" : `can read files in its workspace; cannot run commands (${e.allowed_tools.join(", ")})`;
+      }
+    });
+    render(<EmployeeForm original="Writer" initial={employee("Writer")} onCancel={() => {}} onSaved={() => {}} />);
+    expect(await screen.findByLabelText("What it may do")).toHaveTextContent("Can read files in its workspace; cannot run commands (Read, Write, Edit, Glob, Grep, Skill)");
+    expect(screen.getByLabelText(/Cap per task/)).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText(/^Agent$/), "codex");
+    expect(await screen.findByLabelText("What it may do")).toHaveTextContent("Codex sandbox: workspace-write");
+    expect(screen.getByRole("status")).toHaveTextContent("To fix: run `codex login` in a terminal.");
+    expect(screen.queryByLabelText(/Cap per task/)).toBeNull();
+    await userEvent.selectOptions(screen.getByLabelText(/^Agent$/), "command");
+    expect(screen.getByLabelText(/Arguments, one per line/)).toBeInTheDocument();
+    expect(screen.queryByText("Allowed tools")).toBeNull();
+    expect(asked.length).toBeGreaterThanOrEqual(3);
   });
 
   it("saves a new employee from a template and shows backend errors", async () => {
@@ -50,7 +69,8 @@ describe("EmployeeForm", () => {
   it("checks the agent CLI", async () => {
     mockBackend((cmd) => {
       if (cmd === "list_templates") return [];
-      if (cmd === "check_agent") return { found: false, path: null, version: null, hint: "agent CLI \"claude\" not found on PATH. Install Claude Code…" };
+      if (cmd === "list_agents") return [agentInfo("claude")];
+      if (cmd === "check_agent") return agentInfo("claude", { found: false, path: null, version: null, login: null, install_hint: "agent CLI \"claude\" not found on PATH; install Claude Code…" });
     });
     render(<EmployeeForm original="Writer" initial={employee("Writer")} onCancel={() => {}} onSaved={() => {}} />);
     await userEvent.click(screen.getByRole("button", { name: "Check" }));

@@ -1,7 +1,10 @@
-// Add or edit an employee, with inline checks: name, project (from the account), agent CLI
-// found, workspace, numbers in range, and the tool scope in plain words.
+// Add or edit an employee, with inline checks: name, project (from the account), the agent
+// (installed, version, logged in), workspace, numbers in range, and the scope in plain words
+// as the backend's agent file words it from the flags it really passes.
 import { useEffect, useState } from "react";
-import type { AgentCheck } from "../bindings/AgentCheck";
+import type { AgentInfo } from "../bindings/AgentInfo";
+import type { AgentKind } from "../bindings/AgentKind";
+import { AgentStatus, agentLabel } from "../components/AgentStatus";
 import type { Employee } from "../bindings/Employee";
 import type { Project } from "../bindings/Project";
 import type { Template } from "../bindings/Template";
@@ -34,18 +37,9 @@ export function checkEmployee(e: Employee): Record<string, string> {
   range("poll_secs", e.poll_secs, 1, 86400, "seconds");
   if (e.max_task_usd != null && !(e.max_task_usd > 0)) p.max_task_usd = "More than $0, or empty for no cap.";
   if (e.daily_usd != null && !(e.daily_usd >= 0)) p.daily_usd = "$0 or more, or empty for no limit.";
-  if (e.allowed_tools.length === 0) p.allowed_tools = "Allow at least one tool, or the agent cannot do anything.";
+  if (e.agent !== "command" && e.allowed_tools.length === 0) p.allowed_tools = "Allow at least one tool, or the agent cannot do anything.";
+  if (e.agent === "command" && !(e.command ?? "").trim()) p.command = "Name the program to run.";
   return p;
-}
-
-export function scopeInWords(tools: string[]): string {
-  const has = (t: string) => tools.some((x) => x === t || x.startsWith(`${t}(`));
-  const can: string[] = [];
-  if (has("Read") || has("Glob") || has("Grep")) can.push("read files");
-  if (has("Write") || has("Edit")) can.push("write files");
-  if (has("WebSearch") || has("WebFetch")) can.push("use the web");
-  const base = can.length ? `Can ${can.join(", ")} in its workspace` : "Cannot use any tool";
-  return `${base}; ${has("Bash") ? "can run commands" : "cannot run commands"}.`;
 }
 
 function numberOrNull(v: string): number | null {
@@ -68,7 +62,9 @@ export function EmployeeForm({
   const [template, setTemplate] = useState<string>("");
   const [projects, setProjects] = useState<Project[] | null>(null);
   const [projectsError, setProjectsError] = useState<string | null>(null);
-  const [agent, setAgent] = useState<AgentCheck | null>(null);
+  const [agents, setAgents] = useState<AgentInfo[]>([]);
+  const [agent, setAgent] = useState<AgentInfo | null>(null);
+  const [scope, setScope] = useState<string>("");
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [touched, setTouched] = useState(false);
@@ -79,6 +75,22 @@ export function EmployeeForm({
       api.suggestWorkspace("new employee").then((ws) => api.templateEmployee(null, "", "local", ws)).then(setE).catch((x) => setError(errorMessage(x)));
     }
   }, [initial]);
+
+  useEffect(() => {
+    api.agents().then((list) => setAgents(Array.isArray(list) ? list : [])).catch(() => setAgents([]));
+  }, []);
+
+  // The scope in words comes from the backend, from the flags the agent will really get.
+  const scopeKey = e ? JSON.stringify([e.agent, e.command, e.args, e.allowed_tools, e.disallowed_tools, e.permission_mode]) : "";
+  useEffect(() => {
+    if (!e) return;
+    let live = true;
+    api.describeScope(e).then((s) => live && setScope(s ?? "")).catch(() => live && setScope(""));
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [scopeKey]);
 
   useEffect(() => {
     if (e?.source !== "todoist" || projects !== null) return;
@@ -109,6 +121,12 @@ export function EmployeeForm({
     } finally {
       setSaving(false);
     }
+  };
+
+  const info = agent ?? agents.find((a) => a.kind === e.agent) ?? null;
+  const chooseAgent = (kind: AgentKind) => {
+    setAgent(null);
+    set({ agent: kind, command: null, model: "", max_task_usd: kind === "claude" ? e.max_task_usd : null, max_turns: kind === "claude" ? e.max_turns : null });
   };
 
   const toggleTool = (t: string) =>
@@ -177,29 +195,51 @@ export function EmployeeForm({
           {show("workspace")}
         </label>
         <label>
-          Agent command
-          <span className="with-button">
-            <input value={e.command ?? "claude"} onChange={(ev) => { set({ command: ev.target.value }); setAgent(null); }} />
-            <button type="button" className="secondary small" onClick={() => api.checkAgent(e.command ?? "claude").then(setAgent)}>Check</button>
-          </span>
-          {agent && (agent.found ? <span className="field-ok">Agent found: {agent.version ?? agent.path}</span> : <span className="field-error">{agent.hint}</span>)}
+          Agent
+          <select value={e.agent} onChange={(ev) => chooseAgent(ev.target.value as AgentKind)}>
+            {agents.length === 0 && <option value={e.agent}>{e.agent}</option>}
+            {agents.map((a) => (
+              <option key={a.kind} value={a.kind}>{a.kind === "command" ? "Any command (a local model, a script)" : agentLabel(a)}</option>
+            ))}
+          </select>
         </label>
         <label>
-          Model
-          <input value={e.model} onChange={(ev) => set({ model: ev.target.value })} />
+          {e.agent === "command" ? "Program" : "Agent command"}
+          <span className="with-button">
+            <input value={e.command ?? ""} placeholder={info?.kind === e.agent && e.agent !== "command" ? info.command : "/usr/local/bin/my-model"} onChange={(ev) => { set({ command: ev.target.value || null }); setAgent(null); }} />
+            <button type="button" className="secondary small" onClick={() => api.checkAgent(e.agent, e.command ?? null).then(setAgent)}>Check</button>
+          </span>
+          {info && info.kind === e.agent && e.agent !== "command" && <AgentStatus agent={info} />}
+          {agent && e.agent === "command" && <AgentStatus agent={agent} />}
+          {show("command")}
         </label>
-        <fieldset>
-          <legend>Allowed tools</legend>
-          <div className="tools">
-            {TOOLS.map((t) => (
-              <label key={t.name} className="inline">
-                <input type="checkbox" checked={e.allowed_tools.includes(t.name)} onChange={() => toggleTool(t.name)} /> {t.name} <span className="hint">({t.what})</span>
-              </label>
-            ))}
-          </div>
-          <p className="scope">{scopeInWords(e.allowed_tools)}</p>
-          {show("allowed_tools")}
-        </fieldset>
+        {info?.uses_args && (
+          <label>
+            Arguments, one per line
+            <textarea rows={3} value={(e.args ?? []).join("\n")} onChange={(ev) => set({ args: ev.target.value.split("\n").filter((a) => a !== "") })} />
+            <span className="hint">{"{prompt}"} becomes the task; without it the task goes to the program's input. Its output becomes the summary.</span>
+          </label>
+        )}
+        {e.agent !== "command" && (
+          <label>
+            Model
+            <input value={e.model} placeholder="the agent's default" onChange={(ev) => set({ model: ev.target.value })} />
+          </label>
+        )}
+        {info?.uses_tools !== false && e.agent !== "command" && (
+          <fieldset>
+            <legend>Allowed tools</legend>
+            <div className="tools">
+              {TOOLS.map((t) => (
+                <label key={t.name} className="inline">
+                  <input type="checkbox" checked={e.allowed_tools.includes(t.name)} onChange={() => toggleTool(t.name)} /> {t.name} <span className="hint">({t.what})</span>
+                </label>
+              ))}
+            </div>
+            {show("allowed_tools")}
+          </fieldset>
+        )}
+        {scope && <p className="scope" aria-label="What it may do">{scope.replace(/^./, (c) => c.toUpperCase())}</p>}
         <div className="grid">
           <label>
             Timeout (seconds)
@@ -216,11 +256,13 @@ export function EmployeeForm({
             <input type="number" value={e.poll_secs} onChange={(ev) => set({ poll_secs: Number(ev.target.value) })} />
             {show("poll_secs")}
           </label>
-          <label>
-            Cap per task ($)
-            <input type="number" step="0.01" value={e.max_task_usd ?? ""} onChange={(ev) => set({ max_task_usd: numberOrNull(ev.target.value) })} />
-            {show("max_task_usd")}
-          </label>
+          {info?.uses_caps !== false && e.agent === "claude" && (
+            <label>
+              Cap per task ($)
+              <input type="number" step="0.001" value={e.max_task_usd ?? ""} onChange={(ev) => set({ max_task_usd: numberOrNull(ev.target.value) })} />
+              {show("max_task_usd")}
+            </label>
+          )}
           <label>
             Daily budget ($)
             <input type="number" step="0.01" value={e.daily_usd ?? ""} onChange={(ev) => set({ daily_usd: numberOrNull(ev.target.value) })} />

@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { Employee } from "../bindings/Employee";
 import { mockBackend } from "../test/backend";
-import { employee } from "../test/fixtures";
+import { agentInfo, employee } from "../test/fixtures";
 import { Onboarding } from "./Onboarding";
 
 const templates = [{ id: "linkedin-writer", title: "LinkedIn Writer", skill: "linkedin-post", summary: "Drafts posts in your voice" }];
@@ -13,7 +13,13 @@ describe("Onboarding", () => {
     let saved: { employee: Employee; template: string | null } | null = null;
     mockBackend((cmd, args) => {
       if (cmd === "list_templates") return templates;
-      if (cmd === "check_agent") return { found: false, path: null, version: null, hint: "agent CLI \"claude\" not found on PATH. Install Claude Code with npm" };
+      if (cmd === "list_agents")
+        return [
+          agentInfo("claude", { login: { state: "not_ready", reason: "Claude Code is not logged in on this machine", fix: "run `claude` in a terminal and log in with /login" } }),
+          agentInfo("codex", { found: false, path: null, version: null, login: null, install_hint: "agent CLI \"codex\" not found on PATH; install the Codex CLI with `npm install -g @openai/codex`" }),
+          agentInfo("gemini", { login: { state: "ready", how: "GEMINI_API_KEY" } }),
+          agentInfo("command"),
+        ];
       if (cmd === "suggest_workspace") return "/home/me/Delegate/linkedin-writer";
       if (cmd === "template_employee") {
         const a = args as { name: string; source: "local"; workspace: string };
@@ -24,14 +30,20 @@ describe("Onboarding", () => {
     const onDone = vi.fn();
     render(<Onboarding onDone={onDone} onSkip={() => {}} />);
     await userEvent.click(screen.getByRole("button", { name: "Try it without an account" }));
-    expect(await screen.findByText(/not found on PATH/)).toBeInTheDocument();
-    await userEvent.clear(screen.getByLabelText("Agent command"));
-    await userEvent.type(screen.getByLabelText("Agent command"), "/opt/claude");
+    // The agent that is ready on this machine is chosen; the others say what they lack.
+    expect(await screen.findByLabelText("Gemini CLI — 1.0.0, logged in")).toBeChecked();
+    expect(screen.getByRole("status")).toHaveTextContent("Found Gemini CLI 1.0.0, logged in (GEMINI_API_KEY).");
+    expect(screen.queryByLabelText(/^Command/)).toBeNull();
+    await userEvent.click(screen.getByLabelText("Claude Code — 2.1.197, not logged in"));
+    expect(screen.getByRole("status")).toHaveTextContent("Found Claude Code 2.1.197. Claude Code is not logged in on this machine. To fix: run `claude` in a terminal and log in with /login.");
+    await userEvent.click(screen.getByLabelText("Codex CLI — not installed"));
+    expect(screen.getByRole("status")).toHaveTextContent("npm install -g @openai/codex");
+    await userEvent.click(screen.getByLabelText("Claude Code — 2.1.197, not logged in"));
     await userEvent.click(screen.getByRole("button", { name: "Continue anyway" }));
     await screen.findByDisplayValue("/home/me/Delegate/linkedin-writer");
     await userEvent.click(screen.getByRole("button", { name: "Create employee" }));
     await waitFor(() => expect(onDone).toHaveBeenCalled());
-    expect(saved).toMatchObject({ template: "linkedin-writer", employee: { name: "LinkedIn Writer", source: "local", command: "/opt/claude" } });
+    expect(saved).toMatchObject({ template: "linkedin-writer", employee: { name: "LinkedIn Writer", source: "local", agent: "claude", command: null } });
   });
 
   it("connects Todoist, tests the token and picks a project", async () => {
@@ -40,7 +52,7 @@ describe("Onboarding", () => {
       if (cmd === "set_token") return { set: true, origin: "keychain", problem: null };
       if (cmd === "test_token") return { full_name: "Ada", email: "ada@example.com" };
       if (cmd === "list_projects") return [{ id: "p1", name: "LinkedIn Writer" }];
-      if (cmd === "check_agent") return { found: true, path: "/usr/bin/claude", version: "2.1.197", hint: null };
+      if (cmd === "list_agents") return [agentInfo("claude"), agentInfo("command")];
     });
     render(<Onboarding onDone={() => {}} onSkip={() => {}} />);
     await userEvent.click(screen.getByRole("button", { name: "Connect Todoist" }));
@@ -51,7 +63,8 @@ describe("Onboarding", () => {
     expect(next).toBeDisabled();
     await userEvent.selectOptions(screen.getByLabelText("Todoist project"), "LinkedIn Writer");
     await userEvent.click(next);
-    expect(await screen.findByText("Agent found: 2.1.197")).toBeInTheDocument();
+    expect(await screen.findByText("Found Claude Code 2.1.197, logged in (claude.ai).")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Continue" })).toBeEnabled();
   });
 
   it("says why a token was refused", async () => {

@@ -2,7 +2,9 @@
 // the keychain, project picked from the account) or try it without an account on the local
 // queue; check the agent CLI; choose the workspace and template; done.
 import { useEffect, useState } from "react";
-import type { AgentCheck } from "../bindings/AgentCheck";
+import type { AgentInfo } from "../bindings/AgentInfo";
+import type { AgentKind } from "../bindings/AgentKind";
+import { AgentStatus, agentLabel } from "../components/AgentStatus";
 import type { Project } from "../bindings/Project";
 import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
@@ -17,8 +19,8 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
   const [user, setUser] = useState<string | null>(null);
   const [projects, setProjects] = useState<Project[]>([]);
   const [project, setProject] = useState("");
-  const [command, setCommand] = useState("claude");
-  const [agent, setAgent] = useState<AgentCheck | null>(null);
+  const [agents, setAgents] = useState<AgentInfo[] | null>(null);
+  const [kind, setKind] = useState<AgentKind>("claude");
   const [templates, setTemplates] = useState<Template[]>([]);
   const [template, setTemplate] = useState("linkedin-writer");
   const [name, setName] = useState("LinkedIn Writer");
@@ -30,9 +32,18 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
     api.templates().then(setTemplates).catch(() => setTemplates([]));
   }, []);
   useEffect(() => {
-    if (step === "agent" && !agent) api.checkAgent(command).then(setAgent);
+    if (step === "agent" && !agents) {
+      api.agents().then((list) => {
+        const usable = list.filter((a) => a.kind !== "command");
+        setAgents(usable);
+        // Start from an agent that is ready on this machine, if there is one.
+        const ready = usable.find((a) => a.found && a.login?.state === "ready") ?? usable.find((a) => a.found);
+        if (ready) setKind(ready.kind);
+      });
+    }
     if (step === "workspace" && !workspace) api.suggestWorkspace(name).then(setWorkspace);
-  }, [step, agent, command, workspace, name]);
+  }, [step, agents, workspace, name]);
+  const agent = agents?.find((a) => a.kind === kind) ?? null;
 
   const run = async (f: () => Promise<void>) => {
     setBusy(true);
@@ -58,7 +69,8 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
   const finish = () =>
     run(async () => {
       const e = await api.templateEmployee(template || null, name.trim(), source, workspace.trim());
-      e.command = command.trim() || null;
+      e.agent = kind;
+      e.command = null;
       if (source === "todoist") e.project = project;
       await api.saveEmployee(e, null, template || null);
       onDone();
@@ -113,21 +125,21 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
         {step === "agent" && (
           <>
             <h1>The agent</h1>
-            <p>Employees hand tasks to Claude Code running in the background.</p>
-            <label>
-              Agent command
-              <span className="with-button">
-                <input value={command} onChange={(e) => { setCommand(e.target.value); setAgent(null); }} />
-                <button type="button" className="secondary small" onClick={() => api.checkAgent(command).then(setAgent)}>Check again</button>
-              </span>
-            </label>
-            {agent === null ? <p className="muted">Checking…</p> : agent.found ? (
-              <p className="ok-note">Agent found: {agent.version ?? agent.path}</p>
-            ) : (
-              <p className="error-note">{agent.hint}</p>
+            <p>Employees hand tasks to an agent CLI running in the background on this computer.</p>
+            {agents === null ? <p className="muted">Checking the agents on this computer…</p> : (
+              <fieldset>
+                <legend>Agent</legend>
+                {agents.map((a) => (
+                  <label key={a.kind} className="inline">
+                    <input type="radio" name="agent" checked={kind === a.kind} onChange={() => setKind(a.kind)} /> {agentLabel(a)}
+                  </label>
+                ))}
+              </fieldset>
             )}
+            {agent && <AgentStatus agent={agent} />}
             <div className="row">
-              <button type="button" onClick={() => setStep("workspace")}>{agent?.found ? "Continue" : "Continue anyway"}</button>
+              <button type="button" className="secondary" onClick={() => setAgents(null)}>Check again</button>
+              <button type="button" onClick={() => setStep("workspace")}>{agent?.found && agent.login?.state !== "not_ready" ? "Continue" : "Continue anyway"}</button>
             </div>
           </>
         )}

@@ -228,6 +228,10 @@ impl Agent for Claude {
         scope_in_words(e)
     }
 
+    fn uses_caps(&self) -> bool {
+        true
+    }
+
     fn check(&self, e: &Employee) -> Result<(), (&'static str, String)> {
         if let Some(mode) = &e.permission_mode {
             if !MODES.contains(&mode.as_str()) {

@@ -67,6 +67,14 @@ impl Agent for CommandAgent {
         )
     }
 
+    fn uses_tools(&self) -> bool {
+        false
+    }
+
+    fn uses_args(&self) -> bool {
+        true
+    }
+
     fn check(&self, e: &Employee) -> Result<(), (&'static str, String)> {
         if e.command.as_deref().is_none_or(|c| c.trim().is_empty()) {
             return Err((

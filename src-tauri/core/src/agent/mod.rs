@@ -55,6 +55,88 @@ pub trait Agent: Send + Sync {
     fn scope(&self, employee: &Employee) -> String;
     /// Agent-specific settings checks: `(field, message)`.
     fn check(&self, employee: &Employee) -> Result<(), (&'static str, String)>;
+    /// Whether `allowed_tools` shapes what the agent may do.
+    fn uses_tools(&self) -> bool {
+        true
+    }
+    /// Whether `max_task_usd` / `max_turns` are passed to the agent.
+    fn uses_caps(&self) -> bool {
+        false
+    }
+    /// Whether `args` is used (a plain command).
+    fn uses_args(&self) -> bool {
+        false
+    }
+}
+
+/// An agent as this machine has it: installed or not, which version, logged in or not, and
+/// which settings mean something to it. For pickers, onboarding and `doctor`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AgentInfo {
+    pub kind: AgentKind,
+    pub name: String,
+    /// The program checked (the agent's default when none was given).
+    pub command: String,
+    pub found: bool,
+    pub path: Option<String>,
+    pub version: Option<String>,
+    /// Not checked when the program is missing.
+    pub login: Option<Login>,
+    /// What to do when it is missing, or the problem with the given command.
+    pub install_hint: String,
+    pub uses_tools: bool,
+    pub uses_caps: bool,
+    pub uses_args: bool,
+}
+
+/// Checks one agent on this machine (the program, its version, its login), offline.
+pub async fn describe(kind: AgentKind, command: Option<&str>) -> AgentInfo {
+    let a = for_kind(kind);
+    let command = command
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .unwrap_or(a.default_command())
+        .to_string();
+    let mut info = AgentInfo {
+        kind,
+        name: a.name().into(),
+        command: command.clone(),
+        found: false,
+        path: None,
+        version: None,
+        login: None,
+        install_hint: a.install_hint().into(),
+        uses_tools: a.uses_tools(),
+        uses_caps: a.uses_caps(),
+        uses_args: a.uses_args(),
+    };
+    let path = match spawn::resolve_program(&command) {
+        Ok(p) => p,
+        Err(e) => {
+            info.install_hint = format!("{e}; {}", a.install_hint());
+            return info;
+        }
+    };
+    info.found = true;
+    info.path = Some(path.display().to_string());
+    if kind != AgentKind::Command {
+        info.version = spawn::version(&command)
+            .await
+            .ok()
+            .filter(|v| !v.is_empty());
+    }
+    let mut e = Employee::new(
+        "",
+        crate::config::SourceKind::Local,
+        std::path::PathBuf::from("/"),
+    );
+    e.agent = kind;
+    e.command = Some(command);
+    info.login = tokio::task::spawn_blocking(move || for_kind(kind).login(&path, &e))
+        .await
+        .ok();
+    info
 }
 
 /// The agent of `kind`.
