@@ -21,6 +21,7 @@ use std::collections::HashSet;
 pub const DEFAULT_GRACE_SECS: u64 = 120;
 
 const CLAIM_HEAD: &str = "Working on it… (attempt ";
+const MAX_LEASE_SECS: u64 = 10 * 365 * 86_400;
 const DONE_HEAD: &str = "Done. Ready for review.";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,8 +143,13 @@ impl SeenClaim {
         if self.ended || (!self.claim.id.is_empty() && dead.contains(&self.claim.id)) {
             return false;
         }
-        let lease = self.claim.lease_secs.unwrap_or(default_lease);
-        let lease = Duration::seconds(i64::try_from(lease).unwrap_or(i64::MAX / 4_000_000));
+        // Capped (ten years), so an absurd lease in a comment cannot overflow the clock.
+        let lease = self
+            .claim
+            .lease_secs
+            .unwrap_or(default_lease)
+            .min(MAX_LEASE_SECS);
+        let lease = Duration::seconds(lease as i64);
         self.posted_at.is_none_or(|t| t + lease > now)
     }
 }
@@ -387,6 +393,11 @@ mod tests {
         assert!(log.live_claim(now, 600, &none).is_none(), "lease ran out");
         let log = Log::new(vec![c("1", 10, &claim("a", "A", 60))]);
         assert!(log.live_claim(now, 600, &none).is_some());
+        let absurd = Log::new(vec![c("1", 10, &claim("a", "A", u64::MAX))]);
+        assert!(
+            absurd.live_claim(now, u64::MAX, &none).is_some(),
+            "no overflow"
+        );
         let dead: HashSet<String> = ["a".to_string()].into();
         assert!(log.live_claim(now, 600, &dead).is_none());
         let known: HashSet<String> = ["1".to_string()].into();

@@ -199,9 +199,13 @@ async fn retry_waits_for_its_backoff() {
     engine.run_once(&all, &CancellationToken::new()).await;
     assert_eq!(server.task(&task).labels, ["agent-retry-1"]);
     let again = engine.run_once(&all, &CancellationToken::new()).await;
+    let report = again[0].1.as_ref().unwrap();
+    assert!(report.runs.is_empty(), "still backing off");
+    assert_eq!(report.waiting.len(), 1);
     assert!(
-        again[0].1.as_ref().unwrap().runs.is_empty(),
-        "still backing off"
+        report.waiting[0].starts_with("“Try again later [fail]” retries after "),
+        "a skipped task says why and until when: {:?}",
+        report.waiting
     );
 }
 

@@ -257,9 +257,15 @@ impl Agent for Claude {
 pub const LOGIN_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn running_as_root() -> bool {
-    // Claude Code itself allows it when IS_SANDBOX=1 (a container); so does Delegate.
-    nix::unistd::geteuid().is_root()
-        && std::env::var("IS_SANDBOX").map_or(true, |v| v.is_empty() || v == "0")
+    refuses_bypass(
+        nix::unistd::geteuid().is_root(),
+        std::env::var("IS_SANDBOX").ok().as_deref(),
+    )
+}
+
+/// Claude Code refuses `bypassPermissions` as root unless `IS_SANDBOX` is set (a container).
+fn refuses_bypass(root: bool, is_sandbox: Option<&str>) -> bool {
+    root && is_sandbox.is_none_or(|v| v.is_empty() || v == "0")
 }
 
 /// A reset time in a usage-limit message: `…|<unix seconds>` as Claude Code writes it.
@@ -641,6 +647,36 @@ mod tests {
                 .any(|w| w == ["--output-format", "stream-json"])
         );
         assert!(a.contains(&"--verbose".to_string()));
+    }
+
+    #[test]
+    fn bypass_as_root_is_refused_like_claude_code_refuses_it() {
+        assert!(refuses_bypass(true, None));
+        assert!(refuses_bypass(true, Some("")));
+        assert!(
+            !refuses_bypass(true, Some("1")),
+            "a container says IS_SANDBOX=1"
+        );
+        assert!(!refuses_bypass(false, None));
+    }
+
+    #[test]
+    fn scope_words_follow_the_flags() {
+        let mut e = Employee::new("W", SourceKind::Local, PathBuf::from("/w"));
+        e.allowed_tools = vec!["Read".into(), "Bash(git log:*)".into()];
+        assert!(
+            Claude
+                .scope(&e)
+                .starts_with("can read files in its workspace; can run only the allowed commands")
+        );
+        e.permission_mode = Some("bypassPermissions".into());
+        assert!(
+            Claude
+                .scope(&e)
+                .contains("can run any command; approves every call itself"),
+            "bypass makes a Bash pattern whole: {}",
+            Claude.scope(&e)
+        );
     }
 
     #[test]

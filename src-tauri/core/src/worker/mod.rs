@@ -175,12 +175,48 @@ pub struct CycleReport {
     pub budget_reached: bool,
     /// A problem of this machine kept the employee from working (with what to do).
     pub blocked: Option<String>,
+    /// Open tasks left alone for now, and why ("“Post” retries after 10:42").
+    pub waiting: Vec<String>,
 }
 
 #[derive(Clone)]
 pub struct Worker {
     pub employee: Employee,
     pub source: Source,
+}
+
+/// Why an open task is left alone for now, in words, when it will be worked later.
+fn waiting_line(
+    task: &Task,
+    skip: &pick::Skip,
+    log: Option<&Log>,
+    seen: &pick::Seen<'_>,
+    lease: u64,
+) -> Option<String> {
+    let at = |t: DateTime<Utc>| {
+        let local = t.with_timezone(&Local);
+        if local.date_naive() == Local::now().date_naive() {
+            local.format("%H:%M").to_string()
+        } else {
+            local.format("%b %-d, %H:%M").to_string()
+        }
+    };
+    let title = crate::agent::first_line(&task.title, 60);
+    match skip {
+        pick::Skip::BackingOff { until } => Some(format!("“{title}” retries after {}", at(*until))),
+        pick::Skip::NotDueYet => task
+            .due_at()
+            .map(|d| format!("“{title}” waits until it is due ({})", at(d))),
+        pick::Skip::ClaimedElsewhere => {
+            let machine = log
+                .and_then(|l| l.live_claim(seen.now, lease, seen.dead))
+                .map(|c| c.claim.machine)
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "another machine".into());
+            Some(format!("“{title}” is claimed by {machine}"))
+        }
+        _ => None,
+    }
 }
 
 /// The start of today in local time, when daily budgets reset.
@@ -280,8 +316,15 @@ impl Worker {
                     dead: &dead,
                     grace_secs: shared.claim_grace_secs,
                 };
-                if pick::check(&t, &self.employee, &seen).is_ok() {
-                    eligible.push(t);
+                match pick::check(&t, &self.employee, &seen) {
+                    Ok(()) => eligible.push(t),
+                    Err(skip) if first_poll => {
+                        let lease = pick::default_lease(&self.employee, shared.claim_grace_secs);
+                        if let Some(why) = waiting_line(&t, &skip, log.as_ref(), &seen, lease) {
+                            report.waiting.push(why);
+                        }
+                    }
+                    Err(_) => {}
                 }
             }
             if first_poll {

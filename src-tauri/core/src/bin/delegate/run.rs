@@ -74,6 +74,9 @@ pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
             Ok(r) if r.runs.is_empty() && r.budget_reached => {
                 println!("{name}: daily budget reached; nothing dispatched")
             }
+            Ok(r) if r.runs.is_empty() && !r.waiting.is_empty() => {
+                println!("{name}: nothing to do now; {}", r.waiting.join("; "))
+            }
             Ok(r) if r.runs.is_empty() => println!("{name}: nothing to do"),
             Ok(r) => {
                 let list: Vec<String> = r
