@@ -120,10 +120,15 @@ pub fn template_employee(
     name: String,
     source: SourceKind,
     workspace: String,
+    agent: Option<AgentKind>,
 ) -> CmdResult<Employee> {
     let mut e = Employee::new(name.trim(), source, PathBuf::from(workspace.trim()));
     if let Some(id) = template {
         delegate_core::template::find(&id)?.apply_defaults(&mut e);
+    }
+    if let Some(kind) = agent {
+        // The template's defaults are Claude Code's; another agent keeps only what it takes.
+        e.set_agent(kind);
     }
     Ok(e)
 }

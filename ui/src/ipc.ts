@@ -27,8 +27,8 @@ export const api = {
     invoke<void>("save_employee", { employee, original, template }),
   deleteEmployee: (name: string) => invoke<void>("delete_employee", { name }),
   templates: () => invoke<Template[]>("list_templates"),
-  templateEmployee: (template: string | null, name: string, source: SourceKind, workspace: string) =>
-    invoke<Employee>("template_employee", { template, name, source, workspace }),
+  templateEmployee: (template: string | null, name: string, source: SourceKind, workspace: string, agent: AgentKind | null = null) =>
+    invoke<Employee>("template_employee", { template, name, source, workspace, agent }),
   suggestWorkspace: (name: string) => invoke<string>("suggest_workspace", { name }),
   checkAgent: (agent: AgentKind, command: string | null) => invoke<AgentInfo>("check_agent", { agent, command }),
   agents: () => invoke<AgentInfo[]>("list_agents"),

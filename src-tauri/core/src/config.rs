@@ -266,6 +266,21 @@ impl Employee {
         }
     }
 
+    /// Switches the employee to another agent, dropping settings that agent does not take
+    /// (per-task caps, another agent's model name) so it validates.
+    pub fn set_agent(&mut self, kind: AgentKind) {
+        let previous = crate::agent::for_kind(self.agent);
+        self.agent = kind;
+        let agent = crate::agent::for_kind(kind);
+        if !agent.uses_caps() {
+            self.max_task_usd = None;
+            self.max_turns = None;
+        }
+        if previous.kind() != kind {
+            self.model.clear();
+        }
+    }
+
     /// What the employee's agent may do, in plain words, as the agent's flags give it.
     pub fn permissions_summary(&self) -> String {
         crate::agent::for_kind(self.agent).scope(self)
@@ -401,5 +416,22 @@ live_progress = false         # post progress lines to the task as comments (rat
             c.employee("nobody"),
             Err(ConfigError::NoSuchEmployee(_))
         ));
+    }
+
+    #[test]
+    fn switching_agent_drops_what_the_new_one_does_not_take() {
+        let mut e = Employee::new("W", SourceKind::Local, PathBuf::from("/w"));
+        e.model = "sonnet".into();
+        e.max_task_usd = Some(1.0);
+        e.max_turns = Some(40);
+        e.set_agent(AgentKind::Codex);
+        assert_eq!(
+            (e.model.as_str(), e.max_task_usd, e.max_turns),
+            ("", None, None)
+        );
+        assert!(validate::check(&e).is_ok(), "{:?}", validate::check(&e));
+        e.max_task_usd = Some(1.0);
+        let err = validate::check(&e).unwrap_err();
+        assert!(err.contains("Codex has no per-task spending"), "{err}");
     }
 }

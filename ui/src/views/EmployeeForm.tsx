@@ -105,7 +105,7 @@ export function EmployeeForm({
   const chooseTemplate = async (id: string) => {
     setTemplate(id);
     const ws = e.workspace || (await api.suggestWorkspace(e.name || id));
-    const fresh = await api.templateEmployee(id || null, e.name, e.source, ws);
+    const fresh = await api.templateEmployee(id || null, e.name, e.source, ws, e.agent);
     setE({ ...fresh, name: e.name || (templates.find((t) => t.id === id)?.title ?? ""), project: e.project, command: e.command });
   };
 

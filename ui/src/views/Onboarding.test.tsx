@@ -22,8 +22,8 @@ describe("Onboarding", () => {
         ];
       if (cmd === "suggest_workspace") return "/home/me/Delegate/linkedin-writer";
       if (cmd === "template_employee") {
-        const a = args as { name: string; source: "local"; workspace: string };
-        return employee(a.name, { source: a.source, workspace: a.workspace });
+        const a = args as { name: string; source: "local"; workspace: string; agent: "claude" | "gemini" | null };
+        return employee(a.name, { source: a.source, workspace: a.workspace, agent: a.agent ?? "claude" });
       }
       if (cmd === "save_employee") saved = args as never;
     });
@@ -38,12 +38,12 @@ describe("Onboarding", () => {
     expect(screen.getByRole("status")).toHaveTextContent("Found Claude Code 2.1.197. Claude Code is not logged in on this machine. To fix: run `claude` in a terminal and log in with /login.");
     await userEvent.click(screen.getByLabelText("Codex CLI — not installed"));
     expect(screen.getByRole("status")).toHaveTextContent("npm install -g @openai/codex");
-    await userEvent.click(screen.getByLabelText("Claude Code — 2.1.197, not logged in"));
-    await userEvent.click(screen.getByRole("button", { name: "Continue anyway" }));
+    await userEvent.click(screen.getByLabelText("Gemini CLI — 1.0.0, logged in"));
+    await userEvent.click(screen.getByRole("button", { name: "Continue" }));
     await screen.findByDisplayValue("/home/me/Delegate/linkedin-writer");
     await userEvent.click(screen.getByRole("button", { name: "Create employee" }));
     await waitFor(() => expect(onDone).toHaveBeenCalled());
-    expect(saved).toMatchObject({ template: "linkedin-writer", employee: { name: "LinkedIn Writer", source: "local", agent: "claude", command: null } });
+    expect(saved).toMatchObject({ template: "linkedin-writer", employee: { name: "LinkedIn Writer", source: "local", agent: "gemini", command: null } });
   });
 
   it("connects Todoist, tests the token and picks a project", async () => {

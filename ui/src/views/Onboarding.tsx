@@ -68,8 +68,7 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
 
   const finish = () =>
     run(async () => {
-      const e = await api.templateEmployee(template || null, name.trim(), source, workspace.trim());
-      e.agent = kind;
+      const e = await api.templateEmployee(template || null, name.trim(), source, workspace.trim(), kind);
       e.command = null;
       if (source === "todoist") e.project = project;
       await api.saveEmployee(e, null, template || null);

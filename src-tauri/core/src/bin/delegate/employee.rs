@@ -134,12 +134,12 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
         t.apply_defaults(&mut e);
     }
     e.project = a.project;
-    e.agent = match a.agent {
+    e.set_agent(match a.agent {
         AgentArg::Claude => AgentKind::Claude,
         AgentArg::Codex => AgentKind::Codex,
         AgentArg::Gemini => AgentKind::Gemini,
         AgentArg::Command => AgentKind::Command,
-    };
+    });
     e.command = a.command;
     e.args = a.args;
     if let Some(v) = a.model {
