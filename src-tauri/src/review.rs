@@ -174,15 +174,26 @@ mod tests {
             "Rev".into(),
             SourceKind::Local,
             "/w".into(),
+            None,
         )
         .unwrap();
         assert_eq!(e.disallowed_tools, ["Bash"]);
+        let g = template_employee(
+            Some("code-reviewer".into()),
+            "Rev".into(),
+            SourceKind::Local,
+            "/w".into(),
+            Some(AgentKind::Gemini),
+        )
+        .unwrap();
+        assert_eq!((g.agent, g.max_task_usd), (AgentKind::Gemini, None));
         assert_eq!(
             template_employee(
                 Some("nope".into()),
                 "R".into(),
                 SourceKind::Local,
-                "/w".into()
+                "/w".into(),
+                None
             )
             .unwrap_err()
             .code,
