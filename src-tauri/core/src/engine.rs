@@ -165,6 +165,7 @@ impl Engine {
         if account_changed {
             self.reset_account().await;
         }
+        self.shared.config_changed();
         self.reload.notify_one();
         Ok(())
     }

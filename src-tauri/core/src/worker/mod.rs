@@ -158,6 +158,16 @@ impl Shared {
         }
     }
 
+    /// After a config change (a new command, another agent): blocked employees re-check at
+    /// once, and every employee checks its agent's login again before its next claim.
+    pub fn config_changed(&self) {
+        self.recheck_now();
+        self.login_checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// Why an employee cannot work on this machine right now, if it cannot.
     pub fn blocked_reason(&self, employee: &str) -> Option<MachineProblem> {
         self.blocked

@@ -130,6 +130,8 @@ async fn print_events(
     problems: bool,
 ) {
     use tokio::sync::broadcast::error::RecvError;
+    // A problem is printed when it starts or changes, not at every poll while it lasts.
+    let mut told: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     loop {
         let ev = match rx.recv().await {
             Ok(ev) => ev,
@@ -142,8 +144,11 @@ async fn print_events(
                 open_tasks,
                 eligible,
                 ..
-            } if verbose => {
-                println!("[{employee}] {open_tasks} open task(s), {eligible} to work on")
+            } => {
+                told.remove(&employee);
+                if verbose {
+                    println!("[{employee}] {open_tasks} open task(s), {eligible} to work on")
+                }
             }
             WorkerEvent::RunStarted {
                 run_id,
@@ -191,7 +196,10 @@ async fn print_events(
             WorkerEvent::Problem {
                 employee, message, ..
             } if problems => {
-                println!("[{employee}] problem: {message}")
+                if told.get(&employee) != Some(&message) {
+                    println!("[{employee}] problem: {message}");
+                    told.insert(employee, message);
+                }
             }
             _ => {}
         }
