@@ -195,11 +195,9 @@ async fn print_events(
             ),
             WorkerEvent::Problem {
                 employee, message, ..
-            } if problems => {
-                if told.get(&employee) != Some(&message) {
-                    println!("[{employee}] problem: {message}");
-                    told.insert(employee, message);
-                }
+            } if problems && told.get(&employee) != Some(&message) => {
+                println!("[{employee}] problem: {message}");
+                told.insert(employee, message);
             }
             _ => {}
         }
