@@ -280,6 +280,7 @@ pub async fn save_settings(
         ("gave_up", n.gave_up),
         ("budget_reached", n.budget_reached),
         ("token_rejected", n.token_rejected),
+        ("needs_attention", n.needs_attention),
     ] {
         edit::set_value(&path, "notifications", key, value)?;
     }

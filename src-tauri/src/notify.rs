@@ -62,7 +62,7 @@ pub fn message_for(ev: &WorkerEvent, settings: &NotificationSettings) -> Option<
             kind: ProblemKind::AgentNotReady,
             employee,
             message,
-        } if settings.gave_up => Some(Message {
+        } if settings.needs_attention => Some(Message {
             title: format!("{employee} needs attention"),
             body: first_line(message, 240),
         }),
@@ -197,6 +197,7 @@ mod tests {
             gave_up: false,
             budget_reached: false,
             token_rejected: false,
+            needs_attention: false,
         };
         for ev in [
             finished(RunStatus::Succeeded, false),

@@ -102,6 +102,9 @@ pub struct NotificationSettings {
     pub budget_reached: bool,
     #[serde(default = "default_true")]
     pub token_rejected: bool,
+    /// An employee cannot work on this machine (agent not logged in, a limit, no network).
+    #[serde(default = "default_true")]
+    pub needs_attention: bool,
 }
 
 impl Default for NotificationSettings {
@@ -111,6 +114,7 @@ impl Default for NotificationSettings {
             gave_up: true,
             budget_reached: true,
             token_rejected: true,
+            needs_attention: true,
         }
     }
 }

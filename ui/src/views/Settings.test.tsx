@@ -6,7 +6,7 @@ import { mockBackend } from "../test/backend";
 import { Settings, tokenText } from "./Settings";
 
 const base: SettingsView = {
-  notifications: { draft_ready: true, gave_up: true, budget_reached: true, token_rejected: true },
+  notifications: { draft_ready: true, gave_up: true, budget_reached: true, token_rejected: true, needs_attention: true },
   autostart: true,
   global_daily_usd: null,
 };

@@ -19,6 +19,7 @@ const KINDS: { key: keyof SettingsView["notifications"]; label: string }[] = [
   { key: "gave_up", label: "An employee gave up on a task" },
   { key: "budget_reached", label: "A daily budget is reached" },
   { key: "token_rejected", label: "Todoist rejects the token" },
+  { key: "needs_attention", label: "An employee needs attention (agent not logged in, a limit reached)" },
 ];
 
 export function Settings() {
