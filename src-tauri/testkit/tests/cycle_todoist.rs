@@ -486,8 +486,15 @@ async fn shutdown_stops_the_agent_and_releases_the_claim() {
     let engine = home.engine();
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
+    let started = e.workspace.join("hang.pids");
+    // Shut down once the agent is really running (it wrote its pids), not after a guess.
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        for _ in 0..400 {
+            if read(&started).ends_with('\n') {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
         c2.cancel();
     });
     let r = engine.run_once(&engine.select(&[]).unwrap(), &cancel).await;

@@ -28,6 +28,9 @@ async fn watch_all_follows_pause_and_reloads() {
     let mut a = home.employee("A", SourceKind::Local, None);
     a.poll_secs = 1;
     home.add(&a);
+    let mut w = home.employee("W", SourceKind::Local, None);
+    w.poll_secs = 1;
+    home.add(&w);
     let engine = Arc::new(home.engine());
     let mut events = engine.subscribe();
     let cancel = CancellationToken::new();
@@ -40,16 +43,22 @@ async fn watch_all_follows_pause_and_reloads() {
     let t1 = engine.queue().add_task("A", "First", "", 1).unwrap();
     eventually("the first task", || done(&t1)).await;
 
+    // Pausing everything is told (and undone) at once.
     engine.set_paused(None, true);
     assert!(engine.all_paused());
+    engine.set_paused(None, false);
+    // A paused employee does nothing while the others work: W, unpaused, finishes a task
+    // after "Run now" woke every loop, and A's task is still untouched.
+    engine.set_paused(Some("A"), true);
     let t2 = engine.queue().add_task("A", "While paused", "", 1).unwrap();
+    let tw = engine.queue().add_task("W", "Witness", "", 1).unwrap();
     engine.run_now();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    eventually("the witness's task", || done(&tw)).await;
     assert!(
         engine.queue().task(&t2).unwrap().labels.is_empty(),
         "paused employees do nothing"
     );
-    engine.set_paused(None, false);
+    engine.set_paused(Some("A"), false);
     eventually("the task after resume", || done(&t2)).await;
 
     // Add B and remove A while running.
@@ -67,7 +76,10 @@ async fn watch_all_follows_pause_and_reloads() {
         .add_task("A", "For the removed one", "", 1)
         .unwrap();
     eventually("the new employee's task", || done(&tb)).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // One more full cycle of B after the reload: A, removed, never got its task.
+    let tb2 = engine.queue().add_task("B", "Another one", "", 1).unwrap();
+    engine.run_now();
+    eventually("the new employee's second task", || done(&tb2)).await;
     assert!(
         engine.queue().task(&ta).unwrap().labels.is_empty(),
         "removed employees stop"

@@ -21,6 +21,22 @@ pub fn artifacts() -> PathBuf {
     dir
 }
 
+/// Waits until something accepts connections on the loopback `port` (a driver that started),
+/// instead of sleeping a fixed time.
+pub async fn wait_port(port: u16, secs: u64) {
+    let start = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(secs),
+            "nothing listens on port {port} after {secs} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Kills a helper when the test ends. With `group`, the helper was started as the leader of
 /// its own process group and everything in it goes too.
 pub struct Guard {
