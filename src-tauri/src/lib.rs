@@ -86,6 +86,7 @@ pub fn run() {
             let state = AppState::start(app.handle())?;
             app.manage(state);
             tray::create(app.handle())?;
+            notify::setup(app.handle());
             events::forward(app.handle());
             shutdown::on_signals(app.handle());
             settings::autostart_after_setup(app.handle());

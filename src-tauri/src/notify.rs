@@ -1,82 +1,25 @@
-//! Desktop notifications for the moments a person wants to know about. Which events notify
-//! is decided by [`message_for`] (plain data, unit-tested) and the settings.
+//! Desktop notifications. What deserves one, its words and what a click opens are decided
+//! by the engine ([`delegate_core::notice`]); this shows them, remembers what each one
+//! opens, and routes clicks: a click on "Draft ready" opens the window on that run (creating
+//! the window when it was closed), "Open draft" opens the draft in the editor, "Gave up"
+//! opens the run with its error, budget and token notices open Settings.
 
-use delegate_core::agent::first_line;
+use crate::state::AppState;
 use delegate_core::config::NotificationSettings;
-use delegate_core::history::RunStatus;
+use delegate_core::notice::{Bursts, Notice, Opens, notice_for};
 use delegate_core::worker::{ProblemKind, WorkerEvent};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use tauri::AppHandle;
-use tauri_plugin_notification::NotificationExt;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Instant;
+use tauri::{AppHandle, Manager};
+use tauri_plugin_notification::{Action, ActionPerformed, ActionType, NotificationExt};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub title: String,
-    pub body: String,
-}
-
-/// The notification for `ev`, if it deserves one under `settings`.
-pub fn message_for(ev: &WorkerEvent, settings: &NotificationSettings) -> Option<Message> {
-    match ev {
-        WorkerEvent::RunFinished {
-            status: RunStatus::Succeeded,
-            task_title,
-            summary,
-            drafts,
-            ..
-        } if settings.draft_ready => Some(Message {
-            title: format!("Draft ready: {}", first_line(task_title, 80)),
-            body: summary
-                .as_deref()
-                .map(|s| first_line(s, 200))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| format!("{} file(s) to review", drafts.len())),
-        }),
-        WorkerEvent::RunFinished {
-            gave_up: true,
-            task_title,
-            error,
-            ..
-        } if settings.gave_up => Some(Message {
-            title: format!("Gave up on {}", first_line(task_title, 80)),
-            body: error
-                .as_deref()
-                .map(|e| first_line(e, 200))
-                .unwrap_or_else(|| "The last attempt failed.".into()),
-        }),
-        WorkerEvent::BudgetReached {
-            employee,
-            spent_usd,
-            limit_usd,
-            first_today: true,
-            ..
-        } if settings.budget_reached => Some(Message {
-            title: format!("Daily budget reached for {employee}"),
-            body: format!(
-                "Spent ${spent_usd:.2} of ${limit_usd:.2}. New tasks wait until tomorrow or a higher limit."
-            ),
-        }),
-        WorkerEvent::Problem {
-            kind: ProblemKind::AgentNotReady,
-            employee,
-            message,
-        } if settings.needs_attention => Some(Message {
-            title: format!("{employee} needs attention"),
-            body: first_line(message, 240),
-        }),
-        WorkerEvent::Problem {
-            kind: ProblemKind::TokenRejected,
-            ..
-        } if settings.token_rejected => Some(Message {
-            title: "Todoist token rejected".into(),
-            body: "Todoist no longer accepts the saved token. Open Delegate → Settings to paste a new one."
-                .into(),
-        }),
-        _ => None,
-    }
-}
+/// The action type of a notice about a run with a draft: two buttons where the notification
+/// server shows them. Never an approve button: the person reads before approving.
+const DRAFT_ACTIONS: &str = "delegate-draft";
+const OPEN_DRAFT: &str = "open-draft";
+const OPEN_RUN: &str = "open-run";
 
 /// Set after a "token rejected" notification, cleared when a new token is saved, so a
 /// broken token is reported once, not at every poll.
@@ -86,6 +29,60 @@ pub static TOKEN_REJECTED_TOLD: AtomicBool = AtomicBool::new(false);
 /// again: one notification per episode, not one per cycle.
 static NEEDS_ATTENTION_TOLD: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
+static BURSTS: Mutex<Option<Bursts>> = Mutex::new(None);
+static NEXT_ID: AtomicI32 = AtomicI32::new(1);
+
+/// Registers the buttons and the click handler; notifications shown before this report
+/// nothing.
+pub fn setup(app: &AppHandle) {
+    let n = app.notification();
+    let actions = ActionType::builder(DRAFT_ACTIONS)
+        .actions(vec![
+            Action::builder(OPEN_DRAFT, "Open draft").build(),
+            Action::builder(OPEN_RUN, "Open run").build(),
+        ])
+        .build();
+    if let Err(e) = n.register_action_types(vec![actions]) {
+        tracing::warn!(error = %e, "cannot register notification buttons");
+    }
+    let handle = app.clone();
+    if let Err(e) = n.on_action(move |a| clicked(&handle, a)) {
+        tracing::warn!(error = %e, "notification clicks will not be reported");
+    }
+}
+
+/// A click on a notice or one of its buttons.
+fn clicked(app: &AppHandle, a: &ActionPerformed) {
+    let Some(shown) = a.notification() else {
+        tracing::debug!(
+            action = a.action_id(),
+            "a click on a notification Delegate does not know"
+        );
+        return;
+    };
+    let opens: Option<Opens> = shown
+        .extra()
+        .get("opens")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let draft_run = shown.extra().get("draft_run").and_then(|v| v.as_i64());
+    tracing::info!(action = a.action_id(), ?opens, "notification clicked");
+    match (a.action_id(), draft_run) {
+        (OPEN_DRAFT, Some(run)) => {
+            if let Some(state) = app.try_state::<AppState>()
+                && let Err(e) = crate::review::open_first_draft(app, &state, run)
+            {
+                tracing::warn!(error = %e.message, "cannot open the draft; opening the run");
+                crate::window::open_on(app, Opens::Run { id: run });
+            }
+        }
+        _ => {
+            if let Some(o) = opens {
+                crate::window::open_on(app, o);
+            }
+        }
+    }
+}
+
 pub fn on_event(app: &AppHandle, ev: &WorkerEvent, settings: &NotificationSettings) {
     if let WorkerEvent::Polled { employee, .. } = ev {
         NEEDS_ATTENTION_TOLD
@@ -93,7 +90,7 @@ pub fn on_event(app: &AppHandle, ev: &WorkerEvent, settings: &NotificationSettin
             .unwrap_or_else(|e| e.into_inner())
             .remove(employee);
     }
-    let Some(m) = message_for(ev, settings) else {
+    let Some(notice) = notice_for(ev, settings) else {
         return;
     };
     match ev {
@@ -113,100 +110,45 @@ pub fn on_event(app: &AppHandle, ev: &WorkerEvent, settings: &NotificationSettin
         WorkerEvent::Problem { .. } if TOKEN_REJECTED_TOLD.swap(true, Ordering::SeqCst) => return,
         _ => {}
     }
-    if let Err(e) = app
-        .notification()
-        .builder()
-        .title(&m.title)
-        .body(&m.body)
-        .show()
-    {
-        tracing::warn!(error = %e, "cannot show a notification");
+    let (now, due) = {
+        let mut b = BURSTS.lock().unwrap_or_else(|e| e.into_inner());
+        let bursts = b.get_or_insert_with(Bursts::default);
+        let had_due = bursts.due_at().is_some();
+        let now = bursts.offer(notice, Instant::now());
+        // The first held notice schedules the group notice.
+        (now, (!had_due).then(|| bursts.due_at()).flatten())
+    };
+    if let Some(n) = now {
+        show(app, &n);
+    }
+    if let Some(at) = due {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep_until(at.into()).await;
+            let group = BURSTS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+                .and_then(|b| b.flush(Instant::now()));
+            if let Some(n) = group {
+                show(&app, &n);
+            }
+        });
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn finished(status: RunStatus, gave_up: bool) -> WorkerEvent {
-        WorkerEvent::RunFinished {
-            run_id: 3,
-            employee: "Writer".into(),
-            task_title: "Write a post".into(),
-            status,
-            summary: Some("\nWrote drafts/post.md.\nMore lines".into()),
-            error: Some("the agent exited with code 2".into()),
-            drafts: vec![],
-            gave_up,
-        }
+fn show(app: &AppHandle, n: &Notice) {
+    let mut b = app
+        .notification()
+        .builder()
+        .id(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+        .title(&n.title)
+        .body(&n.body)
+        .extra("opens", n.opens);
+    if let Some(run) = n.draft_run {
+        b = b.extra("draft_run", run).action_type_id(DRAFT_ACTIONS);
     }
-
-    #[test]
-    fn each_kind_has_its_words_and_can_be_turned_off() {
-        let on = NotificationSettings::default();
-        let m = message_for(&finished(RunStatus::Succeeded, false), &on).unwrap();
-        assert_eq!(m.title, "Draft ready: Write a post");
-        assert_eq!(m.body, "Wrote drafts/post.md.");
-        let m = message_for(&finished(RunStatus::Failed, true), &on).unwrap();
-        assert_eq!(m.title, "Gave up on Write a post");
-        assert_eq!(m.body, "the agent exited with code 2");
-        assert!(
-            message_for(&finished(RunStatus::Failed, false), &on).is_none(),
-            "retries are quiet"
-        );
-        let budget = WorkerEvent::BudgetReached {
-            employee: "Writer".into(),
-            spent_usd: 10.5,
-            limit_usd: 10.0,
-            scope: "employee".into(),
-            first_today: true,
-        };
-        assert_eq!(
-            message_for(&budget, &on).unwrap().title,
-            "Daily budget reached for Writer"
-        );
-        let again = WorkerEvent::BudgetReached {
-            employee: "Writer".into(),
-            spent_usd: 10.5,
-            limit_usd: 10.0,
-            scope: "employee".into(),
-            first_today: false,
-        };
-        assert!(message_for(&again, &on).is_none(), "once a day");
-        let token = WorkerEvent::Problem {
-            employee: "Writer".into(),
-            kind: ProblemKind::TokenRejected,
-            message: "401".into(),
-        };
-        assert_eq!(
-            message_for(&token, &on).unwrap().title,
-            "Todoist token rejected"
-        );
-        let login = WorkerEvent::Problem {
-            employee: "Writer".into(),
-            kind: ProblemKind::AgentNotReady,
-            message: "Claude Code is not logged in on this machine — run `claude` and /login"
-                .into(),
-        };
-        let m = message_for(&login, &on).unwrap();
-        assert_eq!(m.title, "Writer needs attention");
-        assert!(m.body.contains("/login"));
-
-        let off = NotificationSettings {
-            draft_ready: false,
-            gave_up: false,
-            budget_reached: false,
-            token_rejected: false,
-            needs_attention: false,
-        };
-        for ev in [
-            finished(RunStatus::Succeeded, false),
-            finished(RunStatus::Failed, true),
-            budget,
-            token,
-            login,
-        ] {
-            assert!(message_for(&ev, &off).is_none());
-        }
+    if let Err(e) = b.show() {
+        tracing::warn!(error = %e, "cannot show a notification");
     }
 }

@@ -36,6 +36,18 @@ pub fn open_draft(
     path: String,
     reveal: bool,
 ) -> CmdResult<()> {
+    open_draft_file(&app, &state, id, &path, reveal)
+}
+
+/// Opens (or reveals) one draft of a run, only when it is a draft of that run inside its
+/// employee's workspace.
+fn open_draft_file(
+    app: &tauri::AppHandle,
+    state: &AppState,
+    id: i64,
+    path: &str,
+    reveal: bool,
+) -> CmdResult<()> {
     let run = state.engine.history().get(id)?;
     let workspace = state
         .workspace_of(&run.run.employee)
@@ -47,7 +59,7 @@ pub fn open_draft(
         ));
     }
     let full = workspace
-        .join(&path)
+        .join(path)
         .canonicalize()
         .map_err(|_| CommandError::new("not_found", "the file no longer exists"))?;
     if !is_inside(&full, &workspace) {
@@ -63,6 +75,18 @@ pub fn open_draft(
         opener.open_path(full.to_string_lossy(), None::<&str>)
     };
     opened.map_err(|e| CommandError::new("open", format!("cannot open {}: {e}", full.display())))
+}
+
+/// Opens the run's first draft inside its workspace in the editor (the notification's
+/// "Open draft" button).
+pub fn open_first_draft(app: &tauri::AppHandle, state: &AppState, id: i64) -> CmdResult<()> {
+    let run = state.engine.history().get(id)?;
+    let draft = run
+        .drafts
+        .iter()
+        .find(|d| d.inside_workspace)
+        .ok_or_else(|| CommandError::new("not_found", "this run has no draft in its workspace"))?;
+    open_draft_file(app, state, id, &draft.path, false)
 }
 
 /// Opens the run's task in Todoist, in the browser. Only Todoist task links are opened.

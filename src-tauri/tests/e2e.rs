@@ -33,6 +33,21 @@ async fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) 
     panic!("timed out after {secs} s waiting for {what}");
 }
 
+async fn eventually_async<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out after {secs} s waiting for {what}");
+}
+
 /// Processes whose executable is `exe`.
 fn pids_of(exe: &Path) -> Vec<u32> {
     let want = exe.canonicalize().unwrap_or(exe.to_path_buf());
@@ -302,6 +317,29 @@ async fn the_desktop_app_end_to_end() {
         .unwrap()
         .unwrap();
     let run_id = runs[0]["id"].as_i64().unwrap();
+    // A click on the notification (dunst performs its default action) opens the window on
+    // that run.
+    let clicked = Command::new("dunstctl")
+        .args(["action", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        clicked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clicked.stderr)
+    );
+    let shown: String = eventually_async("the window on the run", 20, || async {
+        let t = session
+            .execute(
+                "const h = document.getElementById('run-title'); return h ? h.textContent : null;",
+                json!([]),
+            )
+            .await
+            .ok()?;
+        t.as_str().map(String::from)
+    })
+    .await;
+    assert_eq!(shown, "Write a LinkedIn post about tray apps");
     let view = session
         .invoke("get_run", json!({"id": run_id}))
         .await

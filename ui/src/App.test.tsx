@@ -1,11 +1,33 @@
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { App, summary } from "./App";
+import { App, screenFor, summary } from "./App";
 import { mockBackend } from "./test/backend";
 import { board, employee, view } from "./test/fixtures";
 
 describe("App", () => {
+  it("opens the screen a notification click asks for", () => {
+    expect(screenFor({ view: "run", id: 7 })).toEqual({ name: "run", id: 7 });
+    expect(screenFor({ view: "settings" })).toEqual({ name: "settings" });
+    expect(screenFor({ view: "activity" })).toEqual({ name: "activity" });
+    expect(screenFor({ view: "employees" })).toEqual({ name: "employees" });
+  });
+
+  it("starts on the screen the shell opened the window on", async () => {
+    window.history.replaceState(null, "", "/?view=settings");
+    mockBackend((cmd) => {
+      if (cmd === "get_status") return board({ employees: { Writer: { name: "Writer", activity: { state: "idle" }, awaiting_review: 0, last_run: null } } });
+      if (cmd === "get_settings") return { notifications: { draft_ready: true, gave_up: true, budget_reached: true, token_rejected: true, needs_attention: true }, global_daily_usd: null, autostart: false, theme: "system" };
+      if (cmd === "token_status") return { set: false, origin: null, problem: null };
+    });
+    try {
+      render(<App />);
+      expect(await screen.findByRole("heading", { name: "Settings" })).toBeInTheDocument();
+    } finally {
+      window.history.replaceState(null, "", "/");
+    }
+  });
+
   it("starts onboarding when nothing is set up", async () => {
     mockBackend((cmd) => {
       if (cmd === "get_status") return board();

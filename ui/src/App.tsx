@@ -2,7 +2,8 @@
 // nothing set up yet.
 import { useCallback, useEffect, useState } from "react";
 import type { Board } from "./bindings/Board";
-import { api, errorMessage, onOpenRun, onStatus, stop } from "./ipc";
+import type { Opens } from "./bindings/Opens";
+import { api, errorMessage, onOpen, onStatus, stop } from "./ipc";
 import { Activity } from "./views/Activity";
 import { Employees } from "./views/Employees";
 import { LocalQueue } from "./views/LocalQueue";
@@ -32,9 +33,26 @@ export function summary(board: Board): string {
   return parts.join(" · ") || "All quiet";
 }
 
+/** The screen the shell asked for (a notification click, the tray). */
+export function screenFor(o: Opens): Screen {
+  switch (o.view) {
+    case "run":
+      return { name: "run", id: o.id };
+    case "activity":
+      return { name: "activity" };
+    case "settings":
+      return { name: "settings" };
+    default:
+      return { name: "employees" };
+  }
+}
+
 function initialScreen(): Screen {
-  const run = new URLSearchParams(window.location.search).get("run");
-  return run ? { name: "run", id: Number(run) } : { name: "employees" };
+  const q = new URLSearchParams(window.location.search);
+  const view = q.get("view");
+  if (view === "run" && q.get("id")) return { name: "run", id: Number(q.get("id")) };
+  if (view === "activity" || view === "settings") return { name: view };
+  return { name: "employees" };
 }
 
 const NAV: { name: Screen["name"]; label: string }[] = [
@@ -61,7 +79,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    const subs = [onStatus(setBoard), onOpenRun((id) => setScreen({ name: "run", id }))];
+    const subs = [onStatus(setBoard), onOpen((o) => setScreen(screenFor(o)))];
     refreshBoard().then((b) => {
       if (b && Object.keys(b.employees).length === 0 && initialScreen().name !== "run") {
         setScreen({ name: "onboarding" });

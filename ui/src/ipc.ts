@@ -9,6 +9,7 @@ import type { CommandError } from "./bindings/CommandError";
 import type { Employee } from "./bindings/Employee";
 import type { EmployeeView } from "./bindings/EmployeeView";
 import type { LocalTask } from "./bindings/LocalTask";
+import type { Opens } from "./bindings/Opens";
 import type { Project } from "./bindings/Project";
 import type { RunQuery } from "./bindings/RunQuery";
 import type { RunSummary } from "./bindings/RunSummary";
@@ -70,8 +71,9 @@ export const onEvent = (cb: (e: WorkerEvent) => void): Promise<UnlistenFn> =>
   listen<WorkerEvent>("delegate://event", (e) => cb(e.payload));
 export const onToken = (cb: (t: TokenStatus) => void): Promise<UnlistenFn> =>
   listen<TokenStatus>("delegate://token", (e) => cb(e.payload));
-export const onOpenRun = (cb: (id: number) => void): Promise<UnlistenFn> =>
-  listen<number>("delegate://open-run", (e) => cb(e.payload));
+/** The shell asks the window to show a screen (a notification was clicked, the tray). */
+export const onOpen = (cb: (o: Opens) => void): Promise<UnlistenFn> =>
+  listen<Opens>("delegate://open", (e) => cb(e.payload));
 
 /** Cleanup for a subscription made in an effect; errors while tearing down are ignored. */
 export function stop(un: Promise<UnlistenFn>): () => void {

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod history;
 pub mod labels;
 pub mod logging;
+pub mod notice;
 pub mod paths;
 pub mod review;
 pub mod secrets;
