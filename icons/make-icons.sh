@@ -10,7 +10,8 @@ $IM -size 512x512 xc:none -fill '#4f46e5' -draw "roundrectangle 32,32 480,480 96
   -fill none -stroke white -strokewidth 44 \
   -draw "path 'M 176,140 L 176,372 L 250,372 A 116,116 0 0 0 250,140 Z'" \
   -stroke white -strokewidth 16 -fill '#22c55e' -draw "circle 396,396 396,340" icon.png
-for s in 32 128; do $IM icon.png -resize ${s}x${s} ${s}x${s}.png; done
+# Every size desktops look for (the package installs each under /usr/share/icons/hicolor).
+for s in 16 24 32 48 64 128 256; do $IM icon.png -resize ${s}x${s} ${s}x${s}.png; done
 $IM icon.png -resize 256x256 128x128@2x.png
 
 # Tray icons: the same mark in slate, with a badge that says the state.
