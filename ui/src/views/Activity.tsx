@@ -121,9 +121,9 @@ export function Activity({ onOpen }: { onOpen: (id: number) => void }) {
               <th>Status</th>
               <th>Task</th>
               <th>Employee</th>
-              <th>Attempt</th>
+              <th className="attempt">Attempt</th>
               <th>Started</th>
-              <th>Duration</th>
+              <th className="duration">Duration</th>
               <th className="num">Cost</th>
             </tr>
           </thead>
@@ -133,9 +133,9 @@ export function Activity({ onOpen }: { onOpen: (id: number) => void }) {
                 <td><StatusChip status={r.status} /></td>
                 <td className="task" title={r.task_title}>{r.task_title}</td>
                 <td>{r.employee}</td>
-                <td title={`attempt ${r.attempt} of ${r.max_attempts}`}>{r.attempt}/{r.max_attempts}</td>
+                <td className="attempt" title={`attempt ${r.attempt} of ${r.max_attempts}`}>{r.attempt}/{r.max_attempts}</td>
                 <td>{when(r.started_at)}</td>
-                <td>{duration(r)}</td>
+                <td className="duration">{duration(r)}</td>
                 <td className="num">{money(r.cost_usd)}</td>
               </tr>
             ))}
