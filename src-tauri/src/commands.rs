@@ -3,7 +3,6 @@
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
-use delegate_core::agent::spawn::is_inside;
 use delegate_core::config::{self, Employee, NotificationSettings, SourceKind, edit};
 use delegate_core::history::{RunDetail, RunFilter, RunStatus, RunSummary};
 use delegate_core::secrets::{Secret, TokenOrigin};
@@ -15,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, State};
 
 /// Largest draft sent to the window.
-const MAX_DRAFT_BYTES: u64 = 1024 * 1024;
+#[cfg(test)]
+const MAX_DRAFT_BYTES: u64 = delegate_core::drafts::MAX_SHOWN_BYTES;
 
 #[tauri::command]
 pub fn get_status(state: State<'_, AppState>) -> Board {
@@ -62,27 +62,11 @@ pub async fn save_employee(
     employee: Employee,
     template: Option<String>,
 ) -> CmdResult<()> {
-    config::validate::check(&employee).map_err(|m| CommandError::new("invalid", m))?;
-    let chosen = template.as_deref().map(template::find).transpose()?;
-    std::fs::create_dir_all(&employee.workspace).map_err(|e| {
-        CommandError::new(
-            "workspace",
-            format!(
-                "cannot create the workspace {}: {e}",
-                employee.workspace.display()
-            ),
-        )
-    })?;
-    let path = state.engine.paths().config_file.clone();
-    let saved = match &original {
-        Some(name) => edit::replace_employee(&path, name, &employee),
-        None => edit::add_employee(&path, &employee),
-    };
-    saved.map_err(config_error)?;
-    if chosen.is_some() {
-        template::install(&employee.workspace)?;
-    }
-    state.reload().await?;
+    state
+        .engine
+        .save_employee(original.as_deref(), &employee, template.as_deref())
+        .await?;
+    state.align_board();
     crate::settings::autostart_after_setup(&app);
     crate::events::status_changed(&app);
     Ok(())
@@ -186,25 +170,8 @@ pub fn get_run(state: State<'_, AppState>, id: i64) -> CmdResult<RunView> {
 }
 
 fn read_draft(workspace: &std::path::Path, rel: &str) -> (Option<String>, Option<String>) {
-    let path = workspace.join(rel);
-    let Ok(real) = path.canonicalize() else {
-        return (None, Some("the file no longer exists".into()));
-    };
-    if !is_inside(&real, workspace) {
-        return (
-            None,
-            Some("outside the employee's workspace; open it yourself if you trust it".into()),
-        );
-    }
-    match std::fs::metadata(&real) {
-        Ok(m) if m.len() > MAX_DRAFT_BYTES => {
-            return (None, Some("larger than 1 MB; open it in an editor".into()));
-        }
-        Err(e) => return (None, Some(e.to_string())),
-        Ok(_) => {}
-    }
-    match std::fs::read(&real) {
-        Ok(bytes) => (Some(String::from_utf8_lossy(&bytes).into_owned()), None),
+    match delegate_core::drafts::read(workspace, rel) {
+        Ok(text) => (Some(text), None),
         Err(e) => (None, Some(e.to_string())),
     }
 }

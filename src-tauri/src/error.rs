@@ -38,6 +38,18 @@ impl From<EngineError> for CommandError {
             EngineError::Disabled(_) => "disabled",
             EngineError::Review(_) => "invalid",
             EngineError::Crashed(_) => "internal",
+            EngineError::Employee(e) => match e {
+                delegate_core::employees::EmployeeError::Invalid(_) => "invalid",
+                delegate_core::employees::EmployeeError::Config(
+                    delegate_core::config::ConfigError::DuplicateEmployee(_),
+                ) => "duplicate",
+                delegate_core::employees::EmployeeError::Config(
+                    delegate_core::config::ConfigError::NoSuchEmployee(_),
+                ) => "not_found",
+                delegate_core::employees::EmployeeError::Config(_) => "config",
+                delegate_core::employees::EmployeeError::Template(_) => "template",
+                delegate_core::employees::EmployeeError::Workspace { .. } => "workspace",
+            },
         };
         Self::new(code, e.to_string())
     }

@@ -5,7 +5,6 @@
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
 use delegate_core::agent::AgentInfo;
-use delegate_core::agent::spawn::is_inside;
 use delegate_core::config::{AgentKind, Employee, SourceKind};
 use delegate_core::source::Project;
 use std::path::PathBuf;
@@ -52,22 +51,13 @@ fn open_draft_file(
     let workspace = state
         .workspace_of(&run.run.employee)
         .ok_or_else(|| CommandError::new("not_found", "the employee no longer exists"))?;
-    if !run.drafts.iter().any(|d| d.path == path) {
-        return Err(CommandError::new(
-            "not_found",
-            "that file is not a draft of this run",
-        ));
-    }
-    let full = workspace
-        .join(path)
-        .canonicalize()
-        .map_err(|_| CommandError::new("not_found", "the file no longer exists"))?;
-    if !is_inside(&full, &workspace) {
-        return Err(CommandError::new(
-            "outside_workspace",
-            "this file is outside the employee's workspace; open it yourself if you trust it",
-        ));
-    }
+    let full = delegate_core::drafts::locate(&workspace, &run, path).map_err(|e| {
+        let code = match e {
+            delegate_core::drafts::DraftError::OutsideWorkspace => "outside_workspace",
+            _ => "not_found",
+        };
+        CommandError::new(code, e.to_string())
+    })?;
     let opener = app.opener();
     let opened = if reveal {
         opener.reveal_item_in_dir(&full)

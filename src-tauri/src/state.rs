@@ -77,6 +77,12 @@ impl AppState {
     /// After a config change: reload the engine and align the board with the employees.
     pub async fn reload(&self) -> Result<(), delegate_core::EngineError> {
         self.engine.reload_config().await?;
+        self.align_board();
+        Ok(())
+    }
+
+    /// The board lists exactly the enabled employees of the config in use.
+    pub fn align_board(&self) {
         let config = self.engine.config();
         self.board
             .lock()
@@ -88,6 +94,5 @@ impl AppState {
                     .filter(|e| e.enabled)
                     .map(|e| e.name.as_str()),
             );
-        Ok(())
     }
 }

@@ -39,11 +39,22 @@ pub enum EngineError {
     #[error("employee \"{0}\" is disabled; set `enabled = true` to run it")]
     Disabled(String),
     #[error(transparent)]
-    Review(#[from] crate::review::ReviewError),
+    Review(#[from] ReviewError),
     #[error(
         "Delegate hit an internal error while working for this employee ({0}); please report it"
     )]
     Crashed(String),
+    #[error(transparent)]
+    Employee(#[from] crate::employees::EmployeeError),
+}
+
+#[derive(Debug, thiserror::Error)]
+/// Why a review (approve, request changes) cannot go ahead.
+pub enum ReviewError {
+    #[error("write what should change; the feedback goes to the agent as it is")]
+    EmptyFeedback,
+    #[error("the employee \"{0}\" no longer exists, so its task source is unknown")]
+    EmployeeGone(String),
 }
 
 /// Tuning knobs with sensible defaults.
@@ -168,6 +179,19 @@ impl Engine {
         self.shared.config_changed();
         self.reload.notify_one();
         Ok(())
+    }
+
+    /// Adds an employee (or replaces `original`), creating its workspace and installing the
+    /// template, then restarts the employees that changed. See [`crate::employees::save`].
+    pub async fn save_employee(
+        &self,
+        original: Option<&str>,
+        employee: &Employee,
+        template: Option<&str>,
+    ) -> Result<crate::employees::Saved, EngineError> {
+        let saved = crate::employees::save(&self.paths.config_file, original, employee, template)?;
+        self.reload_config().await?;
+        Ok(saved)
     }
 
     /// After the token was set or cleared: reconnect, and restart the Todoist employees

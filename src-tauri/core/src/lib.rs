@@ -5,6 +5,8 @@
 pub mod agent;
 pub mod claims;
 pub mod config;
+pub mod drafts;
+pub mod employees;
 pub mod engine;
 pub mod history;
 pub mod labels;

@@ -1,17 +1,9 @@
 //! The person's side of the loop: approve a run (close the task) or request changes (post the
 //! feedback and remove `agent-done`, so the next poll reworks the task with it).
 
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, ReviewError};
 use crate::history::Review;
 use crate::labels;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReviewError {
-    #[error("write what should change; the feedback goes to the agent as it is")]
-    EmptyFeedback,
-    #[error("the employee \"{0}\" no longer exists, so its task source is unknown")]
-    EmployeeGone(String),
-}
 
 impl Engine {
     async fn source_of_run(

@@ -184,10 +184,10 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     e.live_progress = a.live_progress;
     e.hold_until_due = a.hold_until_due;
 
-    config::edit::add_employee(&paths.config_file, &e)?;
-    let created = !workspace.exists();
-    std::fs::create_dir_all(&workspace)
-        .with_context(|| format!("cannot create the workspace {}", workspace.display()))?;
+    // The same use case as the app's: check, create the workspace, write, install.
+    let saved =
+        delegate_core::employees::save(&paths.config_file, None, &e, a.template.as_deref())?;
+    let created = saved.created_workspace;
     println!(
         "Added employee \"{}\" to {}.",
         e.name,
@@ -196,8 +196,7 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     if created {
         println!("Created its workspace {}.", workspace.display());
     }
-    if let Some(t) = chosen {
-        let done = template::install(&workspace)?;
+    if let (Some(t), Some(done)) = (chosen, saved.template) {
         println!(
             "Set it up as a {}: copied {} template file(s) (rules, skills, reference notes){}.",
             t.title,
