@@ -28,6 +28,7 @@ fn main() {
         "check_agent",
         "list_agents",
         "describe_scope",
+        "check_employee",
         "template_employee",
         "suggest_workspace",
     ];

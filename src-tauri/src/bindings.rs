@@ -30,6 +30,7 @@ mod tests {
         delegate_core::source::Project::export_all_to(dir).unwrap();
         delegate_core::agent::AgentInfo::export_all_to(dir).unwrap();
         delegate_core::notice::Opens::export_all_to(dir).unwrap();
+        delegate_core::config::validate::FieldProblem::export_all_to(dir).unwrap();
     }
 
     fn read_dir(dir: &Path) -> BTreeMap<PathBuf, String> {

@@ -8,6 +8,7 @@ import type { Board } from "./bindings/Board";
 import type { CommandError } from "./bindings/CommandError";
 import type { Employee } from "./bindings/Employee";
 import type { EmployeeView } from "./bindings/EmployeeView";
+import type { FieldProblem } from "./bindings/FieldProblem";
 import type { LocalTask } from "./bindings/LocalTask";
 import type { Opens } from "./bindings/Opens";
 import type { Project } from "./bindings/Project";
@@ -34,6 +35,7 @@ export const api = {
   checkAgent: (agent: AgentKind, command: string | null) => invoke<AgentInfo>("check_agent", { agent, command }),
   agents: () => invoke<AgentInfo[]>("list_agents"),
   describeScope: (employee: Employee) => invoke<string>("describe_scope", { employee }),
+  checkEmployee: (employee: Employee) => invoke<FieldProblem[]>("check_employee", { employee }),
   projects: () => invoke<Project[]>("list_projects"),
   runs: (query: RunQuery) => invoke<RunSummary[]>("list_runs", { query }),
   run: (id: number) => invoke<RunView>("get_run", { id }),

@@ -3,13 +3,27 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { agentInfo, employee } from "../test/fixtures";
-import { checkEmployee, EmployeeForm } from "./EmployeeForm";
+import { EmployeeForm } from "./EmployeeForm";
 
 describe("EmployeeForm", () => {
-  it("checks fields inline before saving", () => {
-    const p = checkEmployee(employee("", { source: "todoist", project: null, workspace: "relative", timeout_secs: 0, allowed_tools: [] }));
-    expect(Object.keys(p).sort()).toEqual(["allowed_tools", "name", "project", "timeout_secs", "workspace"]);
-    expect(checkEmployee(employee("Writer"))).toEqual({});
+  it("shows the engine's own checks next to their fields, and does not save until they pass", async () => {
+    const saved = vi.fn();
+    mockBackend((cmd, args) => {
+      if (cmd === "list_templates") return [];
+      if (cmd === "check_employee") {
+        const e = (args as { employee: { timeout_secs: number } }).employee;
+        return e.timeout_secs > 86400 ? [{ field: "timeout_secs", message: "must be between 1 and 86400 seconds" }] : [];
+      }
+      if (cmd === "save_employee") saved(args);
+    });
+    render(<EmployeeForm original="Writer" initial={employee("Writer", { timeout_secs: 999999 })} onCancel={() => {}} onSaved={() => {}} />);
+    await userEvent.click(screen.getByRole("button", { name: "Save" }));
+    expect(await screen.findByText("Must be between 1 and 86400 seconds.")).toBeInTheDocument();
+    expect(saved).not.toHaveBeenCalled();
+    await userEvent.clear(screen.getByLabelText(/Timeout/));
+    await userEvent.type(screen.getByLabelText(/Timeout/), "600");
+    await userEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(saved).toHaveBeenCalled());
   });
 
   it("shows the scope in the backend's words and offers each agent's own options", async () => {
@@ -40,6 +54,7 @@ describe("EmployeeForm", () => {
     const saved = vi.fn();
     let attempts = 0;
     mockBackend((cmd, args) => {
+      if (cmd === "check_employee") return (args as { employee: { name: string } }).employee.name.trim() ? [] : [{ field: "name", message: "must not be empty" }];
       if (cmd === "list_templates") return [{ id: "linkedin-writer", title: "LinkedIn Writer", skill: "linkedin-post", summary: "Drafts posts" }];
       if (cmd === "suggest_workspace") return "/home/me/Delegate/x";
       if (cmd === "template_employee") {
@@ -56,7 +71,7 @@ describe("EmployeeForm", () => {
     render(<EmployeeForm original={null} initial={null} onCancel={() => {}} onSaved={onSaved} />);
     await screen.findByDisplayValue("/home/me/Delegate/x");
     await userEvent.click(screen.getByRole("button", { name: "Save" }));
-    expect(await screen.findByText("Give the employee a name.")).toBeInTheDocument();
+    expect(await screen.findByText("Must not be empty.")).toBeInTheDocument();
     await userEvent.selectOptions(screen.getByLabelText(/Template/), "linkedin-writer");
     await waitFor(() => expect(screen.getByLabelText(/^Name/)).toHaveValue("LinkedIn Writer"));
     await userEvent.click(screen.getByRole("button", { name: "Save" }));

@@ -6,6 +6,7 @@ import type { AgentInfo } from "../bindings/AgentInfo";
 import type { AgentKind } from "../bindings/AgentKind";
 import { AgentStatus, agentLabel } from "../components/AgentStatus";
 import type { Employee } from "../bindings/Employee";
+import type { FieldProblem } from "../bindings/FieldProblem";
 import type { Project } from "../bindings/Project";
 import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
@@ -23,23 +24,13 @@ export const TOOLS: { name: string; what: string }[] = [
   { name: "Bash", what: "run any command" },
 ];
 
-/** Problems a person can fix before saving, by field. */
-export function checkEmployee(e: Employee): Record<string, string> {
-  const p: Record<string, string> = {};
-  if (!e.name.trim()) p.name = "Give the employee a name.";
-  if (e.source === "todoist" && !(e.project ?? "").trim()) p.project = "Choose the Todoist project it takes tasks from.";
-  if (!e.workspace.startsWith("/")) p.workspace = "Use a full folder path, e.g. /home/you/Delegate/writer.";
-  const range = (key: keyof Employee, v: number, lo: number, hi: number, unit: string) => {
-    if (!Number.isFinite(v) || v < lo || v > hi) p[key] = `Between ${lo} and ${hi} ${unit}.`;
-  };
-  range("timeout_secs", e.timeout_secs, 1, 86400, "seconds");
-  range("max_attempts", e.max_attempts, 1, 20, "attempts");
-  range("poll_secs", e.poll_secs, 1, 86400, "seconds");
-  if (e.max_task_usd != null && !(e.max_task_usd > 0)) p.max_task_usd = "More than $0, or empty for no cap.";
-  if (e.daily_usd != null && !(e.daily_usd >= 0)) p.daily_usd = "$0 or more, or empty for no limit.";
-  if (e.agent !== "command" && e.allowed_tools.length === 0) p.allowed_tools = "Allow at least one tool, or the agent cannot do anything.";
-  if (e.agent === "command" && !(e.command ?? "").trim()) p.command = "Name the program to run.";
-  return p;
+/** The engine's problems by field (the first for each field). */
+function byField(list: FieldProblem[] | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of Array.isArray(list) ? list : []) {
+    if (!(p.field in out)) out[p.field] = p.message.replace(/^./, (c) => c.toUpperCase()) + ".";
+  }
+  return out;
 }
 
 function numberOrNull(v: string): number | null {
@@ -65,6 +56,7 @@ export function EmployeeForm({
   const [agents, setAgents] = useState<AgentInfo[]>([]);
   const [agent, setAgent] = useState<AgentInfo | null>(null);
   const [scope, setScope] = useState<string>("");
+  const [problems, setProblems] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [touched, setTouched] = useState(false);
@@ -79,6 +71,21 @@ export function EmployeeForm({
   useEffect(() => {
     api.agents().then((list) => setAgents(Array.isArray(list) ? list : [])).catch(() => setAgents([]));
   }, []);
+
+  // The checks are the engine's own (the same as for config.toml), by field.
+  const checkKey = e ? JSON.stringify(e) : "";
+  useEffect(() => {
+    if (!e) return;
+    let live = true;
+    api
+      .checkEmployee(e)
+      .then((list) => live && setProblems(byField(list)))
+      .catch(() => live && setProblems({}));
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [checkKey]);
 
   // The scope in words comes from the backend, from the flags the agent will really get.
   const scopeKey = e ? JSON.stringify([e.agent, e.command, e.args, e.allowed_tools, e.disallowed_tools, e.permission_mode]) : "";
@@ -98,7 +105,6 @@ export function EmployeeForm({
   }, [e?.source, projects]);
 
   if (!e) return <p className="muted">Loading…</p>;
-  const problems = checkEmployee(e);
   const set = (patch: Partial<Employee>) => setE({ ...e, ...patch });
   const show = (k: string) => (touched && problems[k] ? <span className="field-error">{problems[k]}</span> : null);
 
@@ -111,7 +117,9 @@ export function EmployeeForm({
 
   const save = async () => {
     setTouched(true);
-    if (Object.keys(problems).length > 0) return;
+    const now = byField(await api.checkEmployee(e).catch(() => []));
+    setProblems(now);
+    if (Object.keys(now).length > 0) return;
     setSaving(true);
     try {
       await api.saveEmployee({ ...e, name: e.name.trim() }, original, original ? null : template || null);

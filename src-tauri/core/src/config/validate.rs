@@ -95,71 +95,105 @@ pub fn check(employee: &Employee) -> Result<(), String> {
     }
 }
 
-fn check_employee(e: &Employee) -> Option<Problem> {
+/// Every problem of one employee, by field (a field reported once).
+fn all_problems(e: &Employee) -> Vec<Problem> {
+    let mut out: Vec<Problem> = Vec::new();
     if e.name.trim().is_empty() {
-        return problem("name", "must not be empty");
+        out.extend(problem("name", "must not be empty"));
     }
     if e.name.chars().any(char::is_control) || e.name.len() > 80 {
-        return problem(
+        out.extend(problem(
             "name",
             "must be at most 80 characters with no control characters",
-        );
+        ));
     }
     if e.source == SourceKind::Todoist && e.project.as_deref().is_none_or(|p| p.trim().is_empty()) {
-        return problem(
+        out.extend(problem(
             "project",
             "is required when source = \"todoist\" (a Todoist project name or id)",
-        );
+        ));
     }
     if !e.workspace.is_absolute() {
-        return problem(
+        out.extend(problem(
             "workspace",
             format!(
                 "must be an absolute path (got \"{}\")",
                 e.workspace.display()
             ),
-        );
+        ));
     }
     if e.command().trim().is_empty() {
-        return problem("command", "must not be empty");
+        out.extend(problem("command", "must not be empty"));
     }
     for tool in e.allowed_tools.iter().chain(&e.disallowed_tools) {
         if tool.trim().is_empty() || tool.contains(',') && !tool.contains('(') {
-            return problem(
+            out.extend(problem(
                 "allowed_tools",
                 format!("has an invalid entry \"{tool}\"; write one tool per list item"),
-            );
+            ));
+            break;
         }
     }
     if !(1..=86_400).contains(&e.timeout_secs) {
-        return problem("timeout_secs", "must be between 1 and 86400 seconds");
+        out.extend(problem(
+            "timeout_secs",
+            "must be between 1 and 86400 seconds",
+        ));
     }
     if !(1..=20).contains(&e.max_attempts) {
-        return problem("max_attempts", "must be between 1 and 20");
+        out.extend(problem("max_attempts", "must be between 1 and 20"));
     }
     if e.retry_backoff_secs > 86_400 {
-        return problem("retry_backoff_secs", "must be at most 86400 seconds");
+        out.extend(problem(
+            "retry_backoff_secs",
+            "must be at most 86400 seconds",
+        ));
     }
     if !(1..=86_400).contains(&e.poll_secs) {
-        return problem("poll_secs", "must be between 1 and 86400 seconds");
+        out.extend(problem("poll_secs", "must be between 1 and 86400 seconds"));
     }
     if let Some(v) = e.max_task_usd
         && !(v.is_finite() && v > 0.0)
     {
-        return problem("max_task_usd", "must be a number of dollars > 0");
+        out.extend(problem("max_task_usd", "must be a number of dollars > 0"));
     }
     if let Some(v) = e.daily_usd
         && !(v.is_finite() && v >= 0.0)
     {
-        return problem("daily_usd", "must be a number of dollars ≥ 0");
+        out.extend(problem("daily_usd", "must be a number of dollars ≥ 0"));
     }
     if e.max_turns == Some(0) {
-        return problem("max_turns", "must be at least 1");
+        out.extend(problem("max_turns", "must be at least 1"));
     }
     if let Err((field, message)) = crate::agent::for_kind(e.agent).check(e) {
-        return problem(field, message);
+        out.extend(problem(field, message));
     }
-    None
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.field));
+    out
+}
+
+fn check_employee(e: &Employee) -> Option<Problem> {
+    all_problems(e).into_iter().next()
+}
+
+/// A field of an employee that needs fixing, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// Every problem of `employee`, for forms that show them next to their fields.
+pub fn problems(employee: &Employee) -> Vec<FieldProblem> {
+    all_problems(employee)
+        .into_iter()
+        .map(|p| FieldProblem {
+            field: p.field.to_string(),
+            message: p.message,
+        })
+        .collect()
 }
 
 /// The 1-based line of `field` in the `index`-th `[[employee]]` table, or of the table itself.
@@ -228,5 +262,18 @@ mod tests {
         let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\nmax_attempts = \"three\"\n";
         let err = parse(text).unwrap_err().to_string();
         assert!(err.contains("line 5"), "{err}");
+    }
+
+    #[test]
+    fn a_form_gets_every_problem_by_field() {
+        let mut e = Employee::new(
+            "",
+            SourceKind::Todoist,
+            std::path::PathBuf::from("relative"),
+        );
+        e.timeout_secs = 0;
+        let fields: Vec<String> = problems(&e).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["name", "project", "workspace", "timeout_secs"]);
+        assert!(problems(&Employee::new("W", SourceKind::Local, "/w".into())).is_empty());
     }
 }
