@@ -99,6 +99,24 @@ pub fn rework(labels: &[String]) -> Vec<String> {
     theirs(labels)
 }
 
+/// A task's state in words, from its protocol labels, for listings.
+pub fn state_in_words(labels: &[String], closed: bool) -> &'static str {
+    let has = |l: &str| labels.iter().any(|x| x == l);
+    if closed {
+        "closed"
+    } else if has(WORKING) {
+        "working"
+    } else if has(DONE) {
+        "ready for review"
+    } else if has(FAILED) {
+        "gave up"
+    } else if failures(labels) > 0 {
+        "will retry"
+    } else {
+        "waiting"
+    }
+}
+
 /// Whether any of Delegate's own labels is on the task.
 pub fn any_ours(labels: &[String]) -> bool {
     labels.iter().any(|l| is_ours(l))
@@ -163,6 +181,21 @@ mod tests {
             ])),
             l(&["a"])
         );
+    }
+
+    #[test]
+    fn states_read_like_a_person_would_say_them() {
+        assert_eq!(
+            state_in_words(&l(&["agent-done"]), false),
+            "ready for review"
+        );
+        assert_eq!(state_in_words(&l(&["agent-retry-1"]), false), "will retry");
+        assert_eq!(
+            state_in_words(&l(&["agent-working", "agent-retry-1"]), false),
+            "working"
+        );
+        assert_eq!(state_in_words(&l(&[]), true), "closed");
+        assert_eq!(state_in_words(&l(&["mine"]), false), "waiting");
     }
 
     #[test]

@@ -4,4 +4,8 @@ import type { Task } from "./Task";
 /**
  * A local task as the queue stores it, with its state for listings.
  */
-export type LocalTask = { employee: string, task: Task, closed: boolean, };
+export type LocalTask = { employee: string, task: Task, closed: boolean, 
+/**
+ * The state in words ("waiting", "working", "ready for review", …).
+ */
+state: string, };

@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import type { LocalTask } from "../bindings/LocalTask";
 import { mockBackend } from "../test/backend";
 import { employee, view } from "../test/fixtures";
-import { LocalQueue, taskState } from "./LocalQueue";
+import { LocalQueue } from "./LocalQueue";
 
-function task(id: string, labels: string[], closed = false): LocalTask {
-  return { employee: "Notes", closed, task: { id, title: `Task ${id}`, description: "", labels, priority: 1, due: null, recurring: false, order: Number(id), updated_at: null, url: null } };
+function task(id: string, labels: string[], closed = false, state = "waiting"): LocalTask {
+  return { employee: "Notes", closed, state, task: { id, title: `Task ${id}`, description: "", labels, priority: 1, due: null, recurring: false, order: Number(id), updated_at: null, url: null } };
 }
 
 describe("LocalQueue", () => {
@@ -43,9 +43,13 @@ describe("LocalQueue", () => {
     expect(await screen.findByText(/No employee takes tasks from the local queue/)).toBeInTheDocument();
   });
 
-  it("names task states", () => {
-    expect(taskState(task("1", ["agent-done"]))).toBe("ready for review");
-    expect(taskState(task("1", ["agent-retry-1"]))).toBe("will retry");
-    expect(taskState(task("1", [], true))).toBe("closed");
+  it("shows each task's state in the engine's words", async () => {
+    mockBackend((cmd) => {
+      if (cmd === "list_employees") return [view(employee("Notes"))];
+      if (cmd === "list_local_tasks") return [task("2", ["agent-done"], false, "ready for review"), task("1", [], true, "closed")];
+    });
+    render(<LocalQueue />);
+    expect(await screen.findByText("ready for review")).toBeInTheDocument();
+    expect(screen.getByText("closed")).toBeInTheDocument();
   });
 });

@@ -5,16 +5,6 @@ import type { LocalTask } from "../bindings/LocalTask";
 import { Empty, ErrorNote } from "../components/ErrorNote";
 import { api, errorMessage, onEvent, stop } from "../ipc";
 
-export function taskState(t: LocalTask): string {
-  if (t.closed) return "closed";
-  const l = t.task.labels;
-  if (l.includes("agent-working")) return "working";
-  if (l.includes("agent-done")) return "ready for review";
-  if (l.includes("agent-failed")) return "gave up";
-  if (l.some((x) => x.startsWith("agent-retry-"))) return "will retry";
-  return "waiting";
-}
-
 export function LocalQueue() {
   const [employees, setEmployees] = useState<EmployeeView[]>([]);
   const [tasks, setTasks] = useState<LocalTask[] | null>(null);
@@ -110,7 +100,7 @@ export function LocalQueue() {
               <tr key={t.task.id}>
                 <td className="task">{t.task.title}</td>
                 <td>{t.employee}</td>
-                <td>{taskState(t)}</td>
+                <td>{t.state}</td>
               </tr>
             ))}
           </tbody>

@@ -61,6 +61,8 @@ pub struct LocalTask {
     pub employee: String,
     pub task: Task,
     pub closed: bool,
+    /// The state in words ("waiting", "working", "ready for review", …).
+    pub state: String,
 }
 
 pub struct LocalQueue {
@@ -139,10 +141,13 @@ impl LocalQueue {
                  FROM tasks ORDER BY id DESC LIMIT ?1",
             )?;
             let rows = stmt.query_map(params![limit as i64], |r| {
+                let task = row_to_task(r)?;
+                let closed = r.get::<_, Option<String>>(8)?.is_some();
                 Ok(LocalTask {
-                    task: row_to_task(r)?,
+                    state: crate::labels::state_in_words(&task.labels, closed).to_string(),
+                    task,
                     employee: r.get(7)?,
-                    closed: r.get::<_, Option<String>>(8)?.is_some(),
+                    closed,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
