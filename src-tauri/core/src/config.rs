@@ -39,6 +39,9 @@ pub enum ConfigError {
     NoSuchEmployee(String),
     #[error("an employee named \"{0}\" already exists; pick another name or remove it first")]
     DuplicateEmployee(String),
+    /// A setting a person entered that cannot be saved.
+    #[error("{0}")]
+    BadSetting(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

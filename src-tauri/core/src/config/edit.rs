@@ -116,6 +116,36 @@ pub fn set_value(
     save_checked(path, &doc.to_string())
 }
 
+/// Saves the app-wide settings a person changes in Settings: which notifications to show and
+/// the daily budget across employees (`None`: no limit). The budget is checked first.
+pub fn save_settings(
+    path: &Path,
+    notifications: &super::NotificationSettings,
+    global_daily_usd: Option<f64>,
+) -> Result<(), ConfigError> {
+    if let Some(v) = global_daily_usd
+        && !(v.is_finite() && v >= 0.0)
+    {
+        return Err(ConfigError::BadSetting(
+            "the daily budget must be a number of dollars ≥ 0, or empty for no limit".into(),
+        ));
+    }
+    let n = notifications;
+    for (key, value) in [
+        ("draft_ready", n.draft_ready),
+        ("gave_up", n.gave_up),
+        ("budget_reached", n.budget_reached),
+        ("token_rejected", n.token_rejected),
+        ("needs_attention", n.needs_attention),
+    ] {
+        set_value(path, "notifications", key, value)?;
+    }
+    match global_daily_usd {
+        Some(v) => set_value(path, "budget", "daily_usd", v),
+        None => unset_value(path, "budget", "daily_usd"),
+    }
+}
+
 /// Removes `[table] key`, if present.
 pub fn unset_value(path: &Path, table: &str, key: &str) -> Result<(), ConfigError> {
     let text = read_or_empty(path)?;
@@ -301,5 +331,35 @@ mod tests {
         let err = add_employee(&path, &e).unwrap_err().to_string();
         assert!(err.contains("project"), "{err}");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn settings_are_saved_and_bad_budgets_refused_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "# mine\n").unwrap();
+        let n = crate::config::NotificationSettings {
+            needs_attention: false,
+            ..Default::default()
+        };
+        save_settings(&path, &n, Some(5.0)).unwrap();
+        let c = crate::config::Config::load(&path).unwrap();
+        assert_eq!(
+            (c.budget.daily_usd, c.notifications.needs_attention),
+            (Some(5.0), false)
+        );
+        save_settings(&path, &n, None).unwrap();
+        assert_eq!(
+            crate::config::Config::load(&path).unwrap().budget.daily_usd,
+            None
+        );
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let err = save_settings(&path, &n, Some(bad)).unwrap_err();
+            assert!(matches!(err, ConfigError::BadSetting(_)), "{err}");
+        }
+        assert!(
+            std::fs::read_to_string(&path).unwrap().contains("# mine"),
+            "comments kept"
+        );
     }
 }
