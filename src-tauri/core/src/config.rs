@@ -273,6 +273,13 @@ impl Employee {
         }
     }
 
+    /// Whether `tool` is allowed at all, whole (`Bash`) or for some patterns (`Bash(git log:*)`).
+    pub fn allows(&self, tool: &str) -> bool {
+        self.allowed_tools
+            .iter()
+            .any(|x| x == tool || x.strip_prefix(tool).is_some_and(|r| r.starts_with('(')))
+    }
+
     /// Switches the employee to another agent, dropping settings that agent does not take
     /// (per-task caps, another agent's model name) so it validates.
     pub fn set_agent(&mut self, kind: AgentKind) {

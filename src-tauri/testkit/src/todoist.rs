@@ -674,27 +674,13 @@ async fn update_task(
     let Some(t) = s.task_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Task not found");
     };
-    if let Some(labels) = v.get("labels") {
-        let Some(list) = labels.as_array().filter(|l| l.iter().all(Value::is_string)) else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "INVALID_ARGUMENT_VALUE",
-                "labels must be a list of names",
-            );
-        };
-        t.labels = list
-            .iter()
-            .filter_map(|l| l.as_str().map(String::from))
-            .collect();
+    if !update(t, &v, seq) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT_VALUE",
+            "labels must be a list of names",
+        );
     }
-    if let Some(c) = v.get("content").and_then(Value::as_str) {
-        t.content = c.to_string();
-    }
-    if let Some(d) = v.get("description").and_then(Value::as_str) {
-        t.description = d.to_string();
-    }
-    t.updated_at = now();
-    t.seq = seq;
     axum::Json(t.clone()).into_response()
 }
 
@@ -867,29 +853,14 @@ fn execute(
             let id = arg("id").ok_or_else(item_missing)?;
             let seq = s.bump();
             let t = s.task_mut(&id).ok_or_else(item_missing)?;
-            if let Some(labels) = args.get("labels") {
-                let Some(list) = labels.as_array().filter(|l| l.iter().all(Value::is_string))
-                else {
-                    return Err(command_error(
-                        "INVALID_ARGUMENT_VALUE",
-                        20,
-                        400,
-                        "Invalid argument value",
-                    ));
-                };
-                t.labels = list
-                    .iter()
-                    .filter_map(|l| l.as_str().map(String::from))
-                    .collect();
+            if !update(t, &args, seq) {
+                return Err(command_error(
+                    "INVALID_ARGUMENT_VALUE",
+                    20,
+                    400,
+                    "Invalid argument value",
+                ));
             }
-            if let Some(c) = args.get("content").and_then(Value::as_str) {
-                t.content = c.to_string();
-            }
-            if let Some(d) = args.get("description").and_then(Value::as_str) {
-                t.description = d.to_string();
-            }
-            t.updated_at = now();
-            t.seq = seq;
             Ok(None)
         }
         "item_close" | "item_complete" => {
@@ -954,6 +925,29 @@ fn execute(
             "Unknown command type",
         )),
     }
+}
+
+/// Applies a task update (REST body or `item_update` args): labels (a whole list of names),
+/// content, description. `false` when the labels are not a list of names (nothing changed).
+fn update(t: &mut FakeTask, v: &Value, seq: u64) -> bool {
+    if let Some(labels) = v.get("labels") {
+        let Some(list) = labels.as_array().filter(|l| l.iter().all(Value::is_string)) else {
+            return false;
+        };
+        t.labels = list
+            .iter()
+            .filter_map(|l| l.as_str().map(String::from))
+            .collect();
+    }
+    if let Some(c) = v.get("content").and_then(Value::as_str) {
+        t.content = c.to_string();
+    }
+    if let Some(d) = v.get("description").and_then(Value::as_str) {
+        t.description = d.to_string();
+    }
+    t.updated_at = now();
+    t.seq = seq;
+    true
 }
 
 /// Completes a task the way Todoist does: a recurring one moves to its next date and stays

@@ -291,11 +291,7 @@ fn base_names(tools: &[String]) -> Vec<String> {
 /// the permission mode.
 pub fn scope_in_words(e: &Employee) -> String {
     let allowed = &e.allowed_tools;
-    let any = |t: &str| {
-        allowed
-            .iter()
-            .any(|x| x == t || x.starts_with(&format!("{t}(")))
-    };
+    let any = |t: &str| e.allows(t);
     let whole = |t: &str| allowed.iter().any(|x| x == t);
     let denied = |t: &str| e.disallowed_tools.iter().any(|x| x == t);
     let bypass = e.permission_mode.as_deref() == Some("bypassPermissions");

@@ -18,11 +18,7 @@ pub struct Codex;
 
 /// What the employee's scope allows, as Codex's sandbox mode.
 fn sandbox(e: &Employee) -> &'static str {
-    let any = |t: &str| {
-        e.allowed_tools
-            .iter()
-            .any(|x| x == t || x.starts_with(&format!("{t}(")))
-    };
+    let any = |t: &str| e.allows(t);
     if e.permission_mode.as_deref() == Some("bypassPermissions") {
         "danger-full-access"
     } else if any("Write") || any("Edit") || any("Bash") {

@@ -17,11 +17,7 @@ pub struct Gemini;
 /// The approval mode the employee's scope calls for (in headless mode anything needing a
 /// confirmation is refused, so this is what the agent may really do).
 fn approval(e: &Employee) -> &'static str {
-    let any = |t: &str| {
-        e.allowed_tools
-            .iter()
-            .any(|x| x == t || x.starts_with(&format!("{t}(")))
-    };
+    let any = |t: &str| e.allows(t);
     if e.permission_mode.as_deref() == Some("bypassPermissions")
         || e.allowed_tools.iter().any(|t| t == "Bash")
     {

@@ -75,7 +75,8 @@ mod tests {
 
     #[test]
     fn marked_processes_are_found_and_stopped_and_others_left_alone() {
-        let marker = format!("test-{}", std::process::id());
+        // Unique per run, so nothing left over from another test run can match.
+        let marker = format!("test-{}", uuid::Uuid::new_v4());
         let mut marked = std::process::Command::new("sleep")
             .arg("60")
             .env(RUN_MARKER, &marker)

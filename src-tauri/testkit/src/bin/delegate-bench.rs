@@ -60,15 +60,23 @@ fn parsing() {
     );
 }
 
-async fn polling() -> Result<(), Box<dyn std::error::Error>> {
-    let token = "bench-token";
-    let server = FakeTodoist::start(token).await;
+const TOKEN: &str = "bench-token";
+
+/// A fake Todoist account and a Delegate home pointed at it.
+async fn todoist_home()
+-> Result<(FakeTodoist, tempfile::TempDir, Paths), Box<dyn std::error::Error>> {
+    let server = FakeTodoist::start(TOKEN).await;
     let dir = tempfile::tempdir()?;
     let paths = Paths::under(dir.path());
     std::fs::write(
         &paths.config_file,
         format!("[todoist]\napi_url = \"{}\"\n", server.url),
     )?;
+    Ok((server, dir, paths))
+}
+
+async fn polling() -> Result<(), Box<dyn std::error::Error>> {
+    let (server, dir, paths) = todoist_home().await?;
     let employees = 10;
     let tasks_each = 500;
     for i in 0..employees {
@@ -84,7 +92,7 @@ async fn polling() -> Result<(), Box<dyn std::error::Error>> {
         e.command = Some(std::env::current_exe()?.display().to_string());
         edit::add_employee(&paths.config_file, &e)?;
     }
-    let engine = Engine::open(paths, Arc::new(MemoryStore::with(token)))?;
+    let engine = Engine::open(paths, Arc::new(MemoryStore::with(TOKEN)))?;
     let all = engine.select(&[])?;
     let cancel = CancellationToken::new();
     // First cycle: full sync. Then incremental cycles.
@@ -116,14 +124,7 @@ async fn requests_per_task() -> Result<(), Box<dyn std::error::Error>> {
         println!("requests: skipped ({} not built)", fake.display());
         return Ok(());
     }
-    let token = "bench-token";
-    let server = FakeTodoist::start(token).await;
-    let dir = tempfile::tempdir()?;
-    let paths = Paths::under(dir.path());
-    std::fs::write(
-        &paths.config_file,
-        format!("[todoist]\napi_url = \"{}\"\n", server.url),
-    )?;
+    let (server, dir, paths) = todoist_home().await?;
     let p = server.add_project("Writer");
     let tasks = 20;
     for j in 0..tasks {
@@ -135,7 +136,7 @@ async fn requests_per_task() -> Result<(), Box<dyn std::error::Error>> {
     e.project = Some("Writer".into());
     e.command = Some(fake.display().to_string());
     edit::add_employee(&paths.config_file, &e)?;
-    let engine = Engine::open(paths, Arc::new(MemoryStore::with(token)))?;
+    let engine = Engine::open(paths, Arc::new(MemoryStore::with(TOKEN)))?;
     let all = engine.select(&[])?;
     engine.run_once(&all, &CancellationToken::new()).await;
     let reqs = server.requests();
