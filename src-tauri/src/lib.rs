@@ -22,6 +22,41 @@ pub const HIDDEN_FLAG: &str = "--hidden";
 /// Asks the running Delegate to quit cleanly (for scripts and logout hooks).
 pub const QUIT_FLAG: &str = "--quit";
 
+/// Keeps GTK from initialising OpenGL in Delegate's own process. A tray app spends most of
+/// its life with no window, and GTK would otherwise load the GL driver at start-up (Mesa's
+/// software driver pulls in LLVM: about 50 MB resident for nothing). The window still renders:
+/// WebKit then draws the page without GTK's GL path. A `GDK_GL` the person set wins.
+/// Must run first in `main`, before any thread exists.
+#[allow(unsafe_code)]
+pub fn prefer_software_drawing() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("GDK_GL").is_none() {
+        // SAFETY: called at the top of `main`, while the process has a single thread, so no
+        // other thread can be reading the environment.
+        unsafe { std::env::set_var("GDK_GL", "disable") };
+    }
+}
+
+/// Delegate cannot run at all (an unreadable config, no data folder): says why where the
+/// person will see it — on the terminal and as a desktop notification, since at login nobody
+/// watches a terminal — and exits with status 1 instead of panicking.
+fn cannot_start(error: &dyn std::error::Error) -> ! {
+    let message = error.to_string();
+    tracing::error!(error = %message, "Delegate cannot start");
+    eprintln!("Delegate cannot start: {message}");
+    #[cfg(target_os = "linux")]
+    {
+        // Sent synchronously: the process ends right after.
+        let _ = notify_rust::Notification::new()
+            .appname("Delegate")
+            .summary("Delegate cannot start")
+            .body(&message)
+            .urgency(notify_rust::Urgency::Critical)
+            .show();
+    }
+    std::process::exit(1)
+}
+
 pub fn run() {
     let start_hidden = std::env::args().any(|a| a == HIDDEN_FLAG);
     let app = tauri::Builder::default()
@@ -48,6 +83,11 @@ pub fn run() {
                 )
                 .build(),
         )
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Destroyed = event {
+                window::destroyed(window.app_handle(), window.label());
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::get_status,
             commands::list_employees,
@@ -84,7 +124,10 @@ pub fn run() {
                 println!("Delegate is not running.");
                 std::process::exit(0);
             }
-            let state = AppState::start(app.handle())?;
+            let state = match AppState::start(app.handle()) {
+                Ok(state) => state,
+                Err(e) => cannot_start(e.as_ref()),
+            };
             app.manage(state);
             tray::create(app.handle())?;
             notify::setup(app.handle());

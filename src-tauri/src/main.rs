@@ -2,5 +2,6 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    delegate_app::prefer_software_drawing();
     delegate_app::run();
 }

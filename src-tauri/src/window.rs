@@ -47,3 +47,52 @@ fn show(app: &AppHandle, opens: Option<Opens>) {
         tracing::error!(error = %e, "cannot open the window");
     }
 }
+
+/// After the main window is gone, ends WebKit's network process, which WebKit keeps alive
+/// (about 60 MB) for a web view that no longer exists. WebKit starts a new one when the window
+/// opens again.
+pub fn destroyed(app: &AppHandle, label: &str) {
+    if label != LABEL || app.get_webview_window(LABEL).is_some() {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    for pid in helpers::network_processes() {
+        tracing::debug!(pid, "ending WebKit's network process (no window left)");
+        helpers::terminate(pid);
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod helpers {
+    /// Direct children of this process that are WebKit network processes.
+    pub fn network_processes() -> Vec<i32> {
+        let me = std::process::id().to_string();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                    return false;
+                };
+                // "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+                let Some((head, rest)) = stat.rsplit_once(')') else {
+                    return false;
+                };
+                let comm = head.split_once('(').map(|(_, c)| c).unwrap_or("");
+                let parent = rest.split_whitespace().nth(1).unwrap_or("");
+                comm.starts_with("WebKitNetwork") && parent == me
+            })
+            .collect()
+    }
+
+    pub fn terminate(pid: i32) {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        if let Err(e) = kill(Pid::from_raw(pid), Signal::SIGTERM) {
+            tracing::debug!(pid, error = %e, "cannot end WebKit's network process");
+        }
+    }
+}

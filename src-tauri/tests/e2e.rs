@@ -15,12 +15,14 @@ use delegate_core::config::{Employee, SourceKind, edit};
 use delegate_testkit::webdriver::Session;
 use delegate_testkit::{FakeTodoist, sibling_binary};
 use serde_json::json;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "e2e-tok-9c2f47d1a8b3e6f0";
 const DRIVER: &str = "http://127.0.0.1:4444";
+const HIDDEN_DRIVER: &str = "http://127.0.0.1:4448";
 
 async fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
@@ -222,11 +224,13 @@ async fn the_desktop_app_end_to_end() {
                 "/usr/bin/WebKitWebDriver",
             ])
             .env("DELEGATE_HOME", &delegate_home)
+            // Its own process group, so the guard also ends the WebKitWebDriver it starts.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(out.join("tauri-driver.log")).unwrap())
             .spawn()
             .unwrap(),
-        group: false,
+        group: true,
     };
     common::wait_port(4444, 20).await;
     let app = app_binary();
@@ -319,26 +323,8 @@ async fn the_desktop_app_end_to_end() {
     let run_id = runs[0]["id"].as_i64().unwrap();
     // A click on the notification (dunst performs its default action) opens the window on
     // that run.
-    let clicked = Command::new("dunstctl")
-        .args(["action", "0"])
-        .output()
-        .unwrap();
-    assert!(
-        clicked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&clicked.stderr)
-    );
-    let shown: String = eventually_async("the window on the run", 20, || async {
-        let t = session
-            .execute(
-                "const h = document.getElementById('run-title'); return h ? h.textContent : null;",
-                json!([]),
-            )
-            .await
-            .ok()?;
-        t.as_str().map(String::from)
-    })
-    .await;
+    click_notification();
+    let shown = run_title(&session).await;
     assert_eq!(shown, "Write a LinkedIn post about tray apps");
     let view = session
         .invoke("get_run", json!({"id": run_id}))
@@ -479,4 +465,231 @@ async fn the_desktop_app_end_to_end() {
     assert!(pids_of(&sibling_binary("fake-claude")).is_empty());
     // The app is gone, so there is no session left to end; the driver guard cleans up.
     drop(session);
+}
+
+/// The autostart path: Delegate starts hidden (no window, no web view), a task is given up,
+/// and a click on "Gave up on …" creates the window on that run with its error; then a click
+/// on "Draft ready: …" moves the open window to the new run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, D-Bus, dunst and tauri-driver: scripts/test runs it (or scripts/e2e)"]
+async fn a_notification_click_opens_the_hidden_app_on_its_run() {
+    let out = artifacts();
+    let data = tempfile::tempdir().unwrap();
+    let delegate_home = data.path().join("delegate");
+    std::fs::create_dir_all(&delegate_home).unwrap();
+    let server = FakeTodoist::start(TOKEN).await;
+    let project = server.add_project("Writer");
+    let config = delegate_home.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[todoist]\napi_url = \"{}\"\n", server.url),
+    )
+    .unwrap();
+    let mut e = Employee::new("Writer", SourceKind::Todoist, data.path().join("ws"));
+    e.project = Some("Writer".into());
+    e.command = Some(sibling_binary("fake-claude").display().to_string());
+    e.poll_secs = 1;
+    e.max_attempts = 1;
+    std::fs::create_dir_all(&e.workspace).unwrap();
+    edit::add_employee(&config, &e).unwrap();
+    let failing = server.add_task(&project, "Summarise the quarter [fail]", "");
+
+    let monitor_log = out.join("notifications-hidden.log");
+    let _monitor = Guard {
+        child: Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::fs::File::create(&monitor_log).unwrap())
+            .spawn()
+            .unwrap(),
+        group: false,
+    };
+    let _driver = Guard {
+        child: Command::new("tauri-driver")
+            .args([
+                "--port",
+                "4448",
+                "--native-port",
+                "4449",
+                "--native-driver",
+                "/usr/bin/WebKitWebDriver",
+            ])
+            .env("DELEGATE_HOME", &delegate_home)
+            .env("TODOIST_API_TOKEN", TOKEN)
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(out.join("tauri-driver-hidden.log")).unwrap())
+            .spawn()
+            .unwrap(),
+        group: true,
+    };
+    common::wait_port(4448, 20).await;
+    let app = app_binary();
+    // The session is answered only once a web view exists: started hidden, that is after the
+    // click below.
+    let starting = tokio::spawn({
+        let app = app.display().to_string();
+        async move {
+            Session::start_with(HIDDEN_DRIVER, &app, &["--hidden"], Duration::from_secs(90)).await
+        }
+    });
+    let app_pid = eventually("the app process", 30, || pids_of(&app).first().copied()).await;
+    eventually("the task to be given up", 60, || {
+        server
+            .comments(&failing)
+            .iter()
+            .any(|c| c.contains("Giving up."))
+            .then_some(())
+    })
+    .await;
+    eventually("the Gave up notification", 20, || {
+        std::fs::read_to_string(&monitor_log)
+            .unwrap_or_default()
+            .contains("Gave up on Summarise the quarter")
+            .then_some(())
+    })
+    .await;
+    assert!(
+        tree(app_pid)
+            .iter()
+            .all(|p| !std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .unwrap_or_default()
+                .starts_with("WebKit")),
+        "started hidden, Delegate runs no web view before the click"
+    );
+    click_notification();
+    let session = starting.await.unwrap().unwrap();
+    let shown = run_title(&session).await;
+    assert_eq!(shown, "Summarise the quarter [fail]");
+    let error: String = eventually_async("the run's error", 20, || async {
+        let t = session
+            .execute(
+                "const e = document.querySelector('.run .error-note'); return e ? e.textContent : null;",
+                json!([]),
+            )
+            .await
+            .ok()?;
+        t.as_str().map(String::from)
+    })
+    .await;
+    assert!(!error.trim().is_empty(), "the given-up run shows its error");
+    // What a person sees (the whole screen: WebKitWebDriver's own screenshot never answers
+    // for a window created after the session started).
+    let _ = Command::new("import")
+        .args(["-window", "root"])
+        .arg(out.join("opened-from-gave-up.png"))
+        .status();
+
+    // The window is open now: "Draft ready" moves it to the new run.
+    let done = server.add_task(&project, "Draft the launch note", "");
+    eventually("the Draft ready notification", 60, || {
+        std::fs::read_to_string(&monitor_log)
+            .unwrap_or_default()
+            .contains("Draft ready: Draft the launch note")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(server.task(&done).labels, ["agent-done"]);
+    click_notification();
+    let moved: String = eventually_async("the window on the new run", 20, || async {
+        let t = run_title(&session).await;
+        (t == "Draft the launch note").then_some(t)
+    })
+    .await;
+    assert_eq!(moved, "Draft the launch note");
+
+    let quit = Command::new(&app)
+        .arg("--quit")
+        .env("DELEGATE_HOME", &delegate_home)
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    eventually("the app to quit", 30, || {
+        pids_of(&app).is_empty().then_some(())
+    })
+    .await;
+    drop(session);
+}
+
+/// "Clicks" the top notification: dunst performs its default action; then it is dismissed,
+/// as a click does (`dunstctl action` alone leaves it on screen, and a critical "Gave up"
+/// would stay on top of the next one).
+fn click_notification() {
+    let clicked = Command::new("dunstctl")
+        .args(["action", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        clicked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clicked.stderr)
+    );
+    let closed = Command::new("dunstctl").arg("close").status().unwrap();
+    assert!(closed.success());
+}
+
+/// The run title the window shows (waits for the run page).
+async fn run_title(session: &Session) -> String {
+    eventually_async("the window on a run", 20, || async {
+        let t = session
+            .execute(
+                "const h = document.getElementById('run-title'); return h ? h.textContent : null;",
+                json!([]),
+            )
+            .await
+            .ok()?;
+        t.as_str().map(String::from)
+    })
+    .await
+}
+
+/// A config.toml a person broke by hand: Delegate says what is wrong, on the terminal and as a
+/// notification (nobody watches a terminal at login), and exits with 1 — no panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, D-Bus and a notification daemon: scripts/test runs it (or scripts/e2e)"]
+async fn a_broken_config_is_reported_at_start() {
+    let out = artifacts();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        data.path().join("config.toml"),
+        "[[employees]]\nname = \"Writer\"\n",
+    )
+    .unwrap();
+    let monitor_log = out.join("notifications-broken-config.log");
+    let _monitor = Guard {
+        child: Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::fs::File::create(&monitor_log).unwrap())
+            .spawn()
+            .unwrap(),
+        group: false,
+    };
+    // The monitor is listening once it has printed its own connection.
+    eventually("dbus-monitor", 10, || {
+        (std::fs::metadata(&monitor_log).ok()?.len() > 0).then_some(())
+    })
+    .await;
+    let run = Command::new(app_binary())
+        .arg("--hidden")
+        .env("DELEGATE_HOME", data.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Delegate cannot start"), "{stderr}");
+    assert!(stderr.contains("config.toml"), "{stderr}");
+    assert!(stderr.contains("unknown field `employees`"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    eventually("the notification", 10, || {
+        std::fs::read_to_string(&monitor_log)
+            .unwrap_or_default()
+            .contains("Delegate cannot start")
+            .then_some(())
+    })
+    .await;
 }

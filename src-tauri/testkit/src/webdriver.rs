@@ -45,11 +45,22 @@ async fn call(
 impl Session {
     /// Starts `application` through the driver at `driver_url` (e.g. http://127.0.0.1:4444).
     pub async fn start(driver_url: &str, application: &str) -> Result<Self, WebDriverError> {
+        Self::start_with(driver_url, application, &[], Duration::from_secs(60)).await
+    }
+
+    /// Starts `application` with `args`. The session exists once the app shows a web view,
+    /// so an app started hidden answers only when its window opens: `wait` bounds that.
+    pub async fn start_with(
+        driver_url: &str,
+        application: &str,
+        args: &[&str],
+        wait: Duration,
+    ) -> Result<Self, WebDriverError> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
+            .timeout(wait)
             .build()
             .map_err(|e| WebDriverError(e.to_string()))?;
-        let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": application}}}});
+        let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": application, "args": args}}}});
         let v = call(
             &http,
             http.post(format!("{driver_url}/session")).json(&caps),
