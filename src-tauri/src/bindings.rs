@@ -4,8 +4,9 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::{DraftFile, EmployeeView, RunQuery, RunView, SettingsView, TokenStatus};
+    use crate::commands::{DraftFile, EmployeeView, RunQuery, RunView, SettingsView};
     use crate::error::CommandError;
+    use delegate_core::secrets::{TokenOrigin, TokenStatus};
     use delegate_core::status::Board;
     use delegate_core::template::Template;
     use delegate_core::worker::WorkerEvent;
@@ -20,6 +21,7 @@ mod tests {
         DraftFile::export_all_to(dir).unwrap();
         SettingsView::export_all_to(dir).unwrap();
         TokenStatus::export_all_to(dir).unwrap();
+        TokenOrigin::export_all_to(dir).unwrap();
         CommandError::export_all_to(dir).unwrap();
         Board::export_all_to(dir).unwrap();
         Template::export_all_to(dir).unwrap();
@@ -29,6 +31,7 @@ mod tests {
         delegate_core::source::local::LocalTask::export_all_to(dir).unwrap();
         delegate_core::source::Project::export_all_to(dir).unwrap();
         delegate_core::agent::AgentInfo::export_all_to(dir).unwrap();
+        delegate_core::agent::ToolChoice::export_all_to(dir).unwrap();
         delegate_core::notice::Opens::export_all_to(dir).unwrap();
         delegate_core::config::validate::FieldProblem::export_all_to(dir).unwrap();
     }

@@ -3,9 +3,9 @@
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
-use delegate_core::config::{self, Employee, NotificationSettings, SourceKind, edit};
+use delegate_core::config::{self, Employee, NotificationSettings, edit};
 use delegate_core::history::{RunDetail, RunFilter, RunStatus, RunSummary};
-use delegate_core::secrets::{Secret, TokenOrigin};
+use delegate_core::secrets::TokenStatus;
 use delegate_core::source::User;
 use delegate_core::source::local::LocalTask;
 use delegate_core::status::Board;
@@ -185,31 +185,9 @@ pub fn add_local_task(
     title: String,
     description: Option<String>,
 ) -> CmdResult<String> {
-    let config = state.engine.config();
-    let e = local_employee(&config, &employee)?;
-    let id =
-        state
-            .engine
-            .queue()
-            .add_task(&e.name, &title, description.as_deref().unwrap_or(""), 1)?;
-    state.engine.run_now();
-    Ok(id)
-}
-
-fn local_employee<'a>(config: &'a config::Config, name: &str) -> CmdResult<&'a Employee> {
-    let e = config
-        .employee(name)
-        .map_err(|e| CommandError::new("not_found", e.to_string()))?;
-    if e.source != SourceKind::Local {
-        return Err(CommandError::new(
-            "not_local",
-            format!(
-                "{} takes tasks from Todoist; add the task to its Todoist project",
-                e.name
-            ),
-        ));
-    }
-    Ok(e)
+    Ok(state
+        .engine
+        .add_local_task(&employee, &title, description.as_deref().unwrap_or(""), 1)?)
 }
 
 /// Local-queue tasks, newest first.
@@ -253,59 +231,14 @@ pub async fn save_settings(
     Ok(())
 }
 
-#[derive(Debug, Serialize, ts_rs::TS)]
-pub struct TokenStatus {
-    pub set: bool,
-    /// `environment` or `keychain`.
-    pub origin: Option<&'static str>,
-    /// Why the keychain could not be read, with what to install or unlock.
-    pub problem: Option<String>,
-}
-
 #[tauri::command]
 pub fn token_status(state: State<'_, AppState>) -> TokenStatus {
-    match state.engine.token() {
-        Ok(Some((_, origin))) => TokenStatus {
-            set: true,
-            origin: Some(match origin {
-                TokenOrigin::Environment => "environment",
-                TokenOrigin::Keychain => "keychain",
-            }),
-            problem: None,
-        },
-        Ok(None) => TokenStatus {
-            set: false,
-            origin: None,
-            problem: None,
-        },
-        Err(e) => TokenStatus {
-            set: false,
-            origin: None,
-            problem: Some(e.to_string()),
-        },
-    }
-}
-
-/// A pasted token, trimmed; empty or multi-line input is refused.
-fn token_input(token: &str) -> CmdResult<&str> {
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(CommandError::new(
-            "invalid",
-            "paste the API token from Todoist → Settings → Integrations → Developer",
-        ));
-    }
-    if token.chars().any(char::is_whitespace) || token.len() > 512 {
-        return Err(CommandError::new(
-            "invalid",
-            "that does not look like a Todoist API token: it is one word of letters and digits",
-        ));
-    }
-    Ok(token)
+    state.engine.token_status()
 }
 
 /// Tells every window that the token changed (never the token itself).
 fn token_changed(app: &AppHandle, status: &TokenStatus) {
+    crate::notify::TOKEN_REJECTED_TOLD.store(false, std::sync::atomic::Ordering::SeqCst);
     let _ = app.emit(TOKEN_EVENT, status);
 }
 
@@ -317,11 +250,7 @@ pub async fn set_token(
     state: State<'_, AppState>,
     token: String,
 ) -> CmdResult<TokenStatus> {
-    let token = token_input(&token)?;
-    state.engine.store().set(&Secret::new(token))?;
-    crate::notify::TOKEN_REJECTED_TOLD.store(false, std::sync::atomic::Ordering::SeqCst);
-    state.engine.token_changed().await;
-    let status = token_status(state);
+    let status = state.engine.set_token(&token).await?;
     token_changed(&app, &status);
     Ok(status)
 }
@@ -329,15 +258,12 @@ pub async fn set_token(
 /// Asks Todoist who the token belongs to: "connected as …", or a `token_rejected` error.
 #[tauri::command]
 pub async fn test_token(state: State<'_, AppState>) -> CmdResult<User> {
-    let account = state.engine.account().await?;
-    Ok(account.client().user().await?)
+    Ok(state.engine.test_token().await?)
 }
 
 #[tauri::command]
 pub async fn clear_token(app: AppHandle, state: State<'_, AppState>) -> CmdResult<TokenStatus> {
-    state.engine.store().clear()?;
-    state.engine.token_changed().await;
-    let status = token_status(state);
+    let status = state.engine.clear_token().await?;
     token_changed(&app, &status);
     Ok(status)
 }
@@ -361,35 +287,30 @@ pub fn quit(app: AppHandle) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     #[test]
-    fn tokens_are_trimmed_and_checked() {
-        assert_eq!(token_input("  abc123\n").unwrap(), "abc123");
-        assert_eq!(token_input(" ").unwrap_err().code, "invalid");
-        assert_eq!(token_input("two words").unwrap_err().code, "invalid");
-        assert_eq!(token_input(&"x".repeat(600)).unwrap_err().code, "invalid");
-    }
-
-    #[test]
-    fn local_tasks_need_a_local_employee() {
-        let mut config = config::Config::default();
-        config.employees.push(Employee::new(
-            "Notes",
-            SourceKind::Local,
-            PathBuf::from("/w"),
-        ));
-        let mut t = Employee::new("Writer", SourceKind::Todoist, PathBuf::from("/w"));
-        t.project = Some("P".into());
-        config.employees.push(t);
-        assert_eq!(local_employee(&config, "notes").unwrap().name, "Notes");
+    fn bad_input_keeps_its_kind_across_the_boundary() {
+        use delegate_core::EngineError;
+        use delegate_core::secrets::SecretError;
+        use delegate_core::source::QueueError;
+        let code = |e: EngineError| CommandError::from(e).code;
+        assert_eq!(code(SecretError::NotAToken.into()), "invalid");
+        assert_eq!(code(SecretError::Empty.into()), "invalid");
         assert_eq!(
-            local_employee(&config, "Writer").unwrap_err().code,
+            code(SecretError::Keychain("locked".into()).into()),
+            "keychain"
+        );
+        assert_eq!(
+            code(QueueError::NotLocal("Writer".into()).into()),
             "not_local"
         );
         assert_eq!(
-            local_employee(&config, "Nobody").unwrap_err().code,
+            code(QueueError::NoSuchEmployee("Nobody".into()).into()),
             "not_found"
+        );
+        assert_eq!(
+            code(delegate_core::source::TodoistError::Unauthorized.into()),
+            "token_rejected"
         );
     }
 

@@ -26,7 +26,8 @@ impl From<EngineError> for CommandError {
         let code = match &e {
             EngineError::Config(_) => "config",
             EngineError::History(_) => "history",
-            EngineError::Queue(_) => "queue",
+            EngineError::Queue(e) => queue_code(e),
+            EngineError::Secret(e) if e.is_bad_input() => "invalid",
             EngineError::Secret(_) => "keychain",
             EngineError::Todoist(delegate_core::source::TodoistError::Unauthorized) => {
                 "token_rejected"
@@ -55,6 +56,16 @@ impl From<EngineError> for CommandError {
     }
 }
 
+fn queue_code(e: &delegate_core::source::QueueError) -> &'static str {
+    use delegate_core::source::QueueError;
+    match e {
+        QueueError::NoSuchEmployee(_) => "not_found",
+        QueueError::NotLocal(_) => "not_local",
+        QueueError::EmptyTitle => "invalid",
+        _ => "queue",
+    }
+}
+
 macro_rules! from_error {
     ($($t:ty => $code:literal),* $(,)?) => {$(
         impl From<$t> for CommandError {
@@ -75,10 +86,15 @@ impl From<delegate_core::source::TodoistError> for CommandError {
     }
 }
 
+impl From<delegate_core::source::QueueError> for CommandError {
+    fn from(e: delegate_core::source::QueueError) -> Self {
+        Self::new(queue_code(&e), e.to_string())
+    }
+}
+
 from_error! {
     delegate_core::config::ConfigError => "config",
     delegate_core::history::HistoryError => "history",
-    delegate_core::source::QueueError => "queue",
     delegate_core::secrets::SecretError => "keychain",
     delegate_core::template::TemplateError => "template",
 }

@@ -18,7 +18,7 @@ describe("App", () => {
     mockBackend((cmd) => {
       if (cmd === "get_status") return board({ employees: { Writer: { name: "Writer", activity: { state: "idle" }, awaiting_review: 0, last_run: null } } });
       if (cmd === "get_settings") return { notifications: { draft_ready: true, gave_up: true, budget_reached: true, token_rejected: true, needs_attention: true }, global_daily_usd: null, autostart: false, theme: "system" };
-      if (cmd === "token_status") return { set: false, origin: null, problem: null };
+      if (cmd === "token_status") return { set: false, origin: null, problem: null, summary: "No token saved." };
     });
     try {
       render(<App />);

@@ -272,9 +272,44 @@ impl Engine {
         Ok(account)
     }
 
-    /// The token currently in use, if any (for `token status`).
-    pub fn token(&self) -> Result<Option<(Secret, secrets::TokenOrigin)>, SecretError> {
-        secrets::todoist_token(self.store.as_ref())
+    /// Adds a task to the local queue for a local employee and wakes the workers.
+    pub fn add_local_task(
+        &self,
+        employee: &str,
+        title: &str,
+        description: &str,
+        priority: u8,
+    ) -> Result<String, EngineError> {
+        let id = self
+            .queue
+            .add_for(&self.config(), employee, title, description, priority)?;
+        self.run_now();
+        Ok(id)
+    }
+
+    /// Stores a pasted token (checked first) and reconnects with it.
+    pub async fn set_token(&self, pasted: &str) -> Result<secrets::TokenStatus, EngineError> {
+        let token = secrets::pasted_token(pasted)?;
+        self.store.set(&token)?;
+        self.token_changed().await;
+        Ok(self.token_status())
+    }
+
+    /// Removes the token from the keychain (a `TODOIST_API_TOKEN` still applies).
+    pub async fn clear_token(&self) -> Result<secrets::TokenStatus, EngineError> {
+        self.store.clear()?;
+        self.token_changed().await;
+        Ok(self.token_status())
+    }
+
+    pub fn token_status(&self) -> secrets::TokenStatus {
+        secrets::token_status(self.store.as_ref())
+    }
+
+    /// Asks Todoist who the token belongs to ("connected as …"); a rejected token is
+    /// `Todoist(Unauthorized)`.
+    pub async fn test_token(&self) -> Result<crate::source::User, EngineError> {
+        Ok(self.account().await?.client().user().await?)
     }
 
     pub async fn source_for(&self, employee: &Employee) -> Result<Source, EngineError> {

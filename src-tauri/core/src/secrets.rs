@@ -45,6 +45,17 @@ pub enum SecretError {
         "the token is empty; paste the API token from Todoist → Settings → Integrations → Developer"
     )]
     Empty,
+    #[error(
+        "that does not look like a Todoist API token: it is one word of letters and digits (Todoist → Settings → Integrations → Developer)"
+    )]
+    NotAToken,
+}
+
+impl SecretError {
+    /// The input was wrong (not the keychain): the person can fix it by pasting again.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Self::Empty | Self::NotAToken)
+    }
 }
 
 /// Where secrets are kept. The keychain in the product; memory in unit tests.
@@ -167,7 +178,9 @@ impl SecretStore for MemoryStore {
 }
 
 /// Where the token in use came from, for `token status` and `doctor`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
 pub enum TokenOrigin {
     Environment,
     Keychain,
@@ -184,6 +197,69 @@ pub fn todoist_token(
         return Ok(Some((Secret::new(v.trim()), TokenOrigin::Environment)));
     }
     Ok(store.get()?.map(|s| (s, TokenOrigin::Keychain)))
+}
+
+impl TokenOrigin {
+    /// In words, for the CLI and the settings screen.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Environment => "the TODOIST_API_TOKEN variable",
+            Self::Keychain => "the OS keychain",
+        }
+    }
+}
+
+/// A token as pasted by a person (from the settings screen or `delegate token set`): trimmed;
+/// empty or multi-word input is refused before it reaches the keychain.
+pub fn pasted_token(input: &str) -> Result<Secret, SecretError> {
+    let token = input.trim();
+    if token.is_empty() {
+        return Err(SecretError::Empty);
+    }
+    if token.chars().any(char::is_whitespace) || token.len() > 512 {
+        return Err(SecretError::NotAToken);
+    }
+    Ok(Secret::new(token))
+}
+
+/// Whether a token is set and where it comes from — never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TokenStatus {
+    pub set: bool,
+    pub origin: Option<TokenOrigin>,
+    /// Why the keychain could not be read, with what to install or unlock.
+    pub problem: Option<String>,
+    /// The status in one sentence, as the settings screen shows it.
+    pub summary: String,
+}
+
+/// The token's status as `store` (and the environment) has it.
+pub fn token_status(store: &dyn SecretStore) -> TokenStatus {
+    match todoist_token(store) {
+        Ok(found) => {
+            let origin = found.map(|(_, origin)| origin);
+            TokenStatus {
+                set: origin.is_some(),
+                origin,
+                problem: None,
+                summary: match origin {
+                    None => "No token saved. Employees that use the local queue work without one."
+                        .into(),
+                    Some(TokenOrigin::Environment) => {
+                        "A token is set by the TODOIST_API_TOKEN variable for this session.".into()
+                    }
+                    Some(TokenOrigin::Keychain) => "A token is saved in the OS keychain.".into(),
+                },
+            }
+        }
+        Err(e) => TokenStatus {
+            set: false,
+            origin: None,
+            problem: Some(e.to_string()),
+            summary: e.to_string(),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -205,5 +281,18 @@ mod tests {
         assert!(m.clear().unwrap());
         assert!(!m.clear().unwrap());
         assert!(matches!(m.set(&Secret::new("  ")), Err(SecretError::Empty)));
+    }
+
+    #[test]
+    fn pasted_tokens_are_trimmed_and_checked() {
+        assert_eq!(pasted_token("  abc123\n").unwrap().expose(), "abc123");
+        assert!(matches!(pasted_token(" \n"), Err(SecretError::Empty)));
+        assert!(matches!(
+            pasted_token("abc 123"),
+            Err(SecretError::NotAToken)
+        ));
+        assert!(matches!(pasted_token("a\nb"), Err(SecretError::NotAToken)));
+        assert!(pasted_token("a\nb").unwrap_err().is_bad_input());
+        assert!(pasted_token(&"x".repeat(600)).is_err());
     }
 }

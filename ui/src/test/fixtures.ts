@@ -47,6 +47,22 @@ export function agentInfo(kind: AgentInfo["kind"], patch: Partial<AgentInfo> = {
     login: { state: "ready", how: "claude.ai" },
     install_hint: `install the ${names[kind]}`,
     uses_tools: kind !== "command",
+    tools:
+      kind === "command"
+        ? []
+        : kind === "claude"
+          ? [
+              { name: "Read", what: "read files" },
+              { name: "Glob", what: "find files" },
+              { name: "Write", what: "create files" },
+              { name: "Edit", what: "change files" },
+              { name: "WebSearch", what: "search the web" },
+              { name: "Bash", what: "run any command" },
+            ]
+          : [
+              { name: "Write", what: "create and change files in the workspace" },
+              { name: "Bash", what: "run commands in the workspace" },
+            ],
     uses_caps: kind === "claude",
     uses_args: kind === "command",
     ...patch,

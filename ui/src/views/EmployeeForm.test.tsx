@@ -40,8 +40,12 @@ describe("EmployeeForm", () => {
     render(<EmployeeForm original="Writer" initial={employee("Writer")} onCancel={() => {}} onSaved={() => {}} />);
     expect(await screen.findByLabelText("What it may do")).toHaveTextContent("Can read files in its workspace; cannot run commands (Read, Write, Edit, Glob, Grep, Skill)");
     expect(screen.getByLabelText(/Cap per task/)).toBeInTheDocument();
+    expect(screen.getByRole("checkbox", { name: /WebSearch/ })).toBeInTheDocument();
     await userEvent.selectOptions(screen.getByLabelText(/^Agent$/), "codex");
     expect(await screen.findByLabelText("What it may do")).toHaveTextContent("Codex sandbox: workspace-write");
+    // The tools offered are the agent's own, as the backend lists them.
+    expect(screen.getByRole("checkbox", { name: /Bash \(run commands in the workspace\)/ })).toBeInTheDocument();
+    expect(screen.queryByRole("checkbox", { name: /WebSearch/ })).toBeNull();
     expect(screen.getByRole("status")).toHaveTextContent("To fix: run `codex login` in a terminal.");
     expect(screen.queryByLabelText(/Cap per task/)).toBeNull();
     await userEvent.selectOptions(screen.getByLabelText(/^Agent$/), "command");

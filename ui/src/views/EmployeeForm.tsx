@@ -12,17 +12,6 @@ import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
 import { api, errorMessage } from "../ipc";
 
-export const TOOLS: { name: string; what: string }[] = [
-  { name: "Read", what: "read files" },
-  { name: "Glob", what: "find files" },
-  { name: "Grep", what: "search in files" },
-  { name: "Write", what: "create files" },
-  { name: "Edit", what: "change files" },
-  { name: "Skill", what: "use workspace skills" },
-  { name: "WebSearch", what: "search the web" },
-  { name: "WebFetch", what: "read web pages" },
-  { name: "Bash", what: "run any command" },
-];
 
 /** The engine's problems by field (the first for each field). */
 function byField(list: FieldProblem[] | null | undefined): Record<string, string> {
@@ -234,11 +223,11 @@ export function EmployeeForm({
             <input value={e.model} placeholder="the agent's default" onChange={(ev) => set({ model: ev.target.value })} />
           </label>
         )}
-        {info?.uses_tools !== false && e.agent !== "command" && (
+        {info && info.kind === e.agent && info.tools.length > 0 && (
           <fieldset>
             <legend>Allowed tools</legend>
             <div className="tools">
-              {TOOLS.map((t) => (
+              {info.tools.map((t) => (
                 <label key={t.name} className="inline">
                   <input type="checkbox" checked={e.allowed_tools.includes(t.name)} onChange={() => toggleTool(t.name)} /> {t.name} <span className="hint">({t.what})</span>
                 </label>

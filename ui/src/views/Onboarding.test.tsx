@@ -49,7 +49,7 @@ describe("Onboarding", () => {
   it("connects Todoist, tests the token and picks a project", async () => {
     mockBackend((cmd) => {
       if (cmd === "list_templates") return templates;
-      if (cmd === "set_token") return { set: true, origin: "keychain", problem: null };
+      if (cmd === "set_token") return { set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
       if (cmd === "test_token") return { full_name: "Ada", email: "ada@example.com" };
       if (cmd === "list_projects") return [{ id: "p1", name: "LinkedIn Writer" }];
       if (cmd === "list_agents") return [agentInfo("claude"), agentInfo("command")];
@@ -70,7 +70,7 @@ describe("Onboarding", () => {
   it("says why a token was refused", async () => {
     mockBackend((cmd) => {
       if (cmd === "list_templates") return templates;
-      if (cmd === "set_token") return { set: true, origin: "keychain", problem: null };
+      if (cmd === "set_token") return { set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
       if (cmd === "test_token") throw { code: "token_rejected", message: "Todoist rejected the API token (HTTP 401); set a new one" };
     });
     render(<Onboarding onDone={() => {}} onSkip={() => {}} />);

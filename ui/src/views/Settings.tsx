@@ -7,11 +7,9 @@ import { ErrorNote } from "../components/ErrorNote";
 import { api, errorMessage, onToken, stop } from "../ipc";
 import { applyTheme, loadTheme, type ThemeChoice } from "../theme";
 
-export function tokenText(t: TokenStatus | null): string {
+function tokenText(t: TokenStatus | null): string {
   if (!t) return "Checking…";
-  if (t.problem) return t.problem;
-  if (!t.set) return "No token saved. Employees that use the local queue work without one.";
-  return t.origin === "environment" ? "A token is set by the TODOIST_API_TOKEN variable for this session." : "A token is saved in the OS keychain.";
+  return t.summary;
 }
 
 const KINDS: { key: keyof SettingsView["notifications"]; label: string }[] = [

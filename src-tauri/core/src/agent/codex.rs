@@ -28,6 +28,18 @@ fn sandbox(e: &Employee) -> &'static str {
     }
 }
 
+/// What Codex's sandbox modes can express: reading is always allowed.
+const TOOLS: &[super::ToolChoice] = &[
+    super::ToolChoice {
+        name: "Write",
+        what: "create and change files in the workspace",
+    },
+    super::ToolChoice {
+        name: "Bash",
+        what: "run commands in the workspace",
+    },
+];
+
 impl Agent for Codex {
     fn kind(&self) -> AgentKind {
         AgentKind::Codex
@@ -37,6 +49,9 @@ impl Agent for Codex {
     }
     fn default_command(&self) -> &'static str {
         "codex"
+    }
+    fn tools(&self) -> &'static [super::ToolChoice] {
+        TOOLS
     }
     fn install_hint(&self) -> &'static str {
         "install the Codex CLI with `npm install -g @openai/codex`"

@@ -35,6 +35,22 @@ const AUTH_ENV: [&str; 3] = [
     "GOOGLE_GENAI_USE_GCA",
 ];
 
+/// What Gemini's approval modes can express: reading is always allowed.
+const TOOLS: &[super::ToolChoice] = &[
+    super::ToolChoice {
+        name: "Write",
+        what: "create files",
+    },
+    super::ToolChoice {
+        name: "Edit",
+        what: "change files",
+    },
+    super::ToolChoice {
+        name: "Bash",
+        what: "run any command (and everything else, without asking)",
+    },
+];
+
 impl Agent for Gemini {
     fn kind(&self) -> AgentKind {
         AgentKind::Gemini
@@ -44,6 +60,9 @@ impl Agent for Gemini {
     }
     fn default_command(&self) -> &'static str {
         "gemini"
+    }
+    fn tools(&self) -> &'static [super::ToolChoice] {
+        TOOLS
     }
     fn install_hint(&self) -> &'static str {
         "install the Gemini CLI with `npm install -g @google/gemini-cli`"

@@ -59,6 +59,11 @@ pub trait Agent: Send + Sync {
     fn uses_tools(&self) -> bool {
         true
     }
+    /// The tools a person can allow for this agent, with what each lets it do (for the
+    /// employee form). Names are Delegate's; each agent file translates them.
+    fn tools(&self) -> &'static [ToolChoice] {
+        ALL_TOOLS
+    }
     /// Whether `max_task_usd` / `max_turns` are passed to the agent.
     fn uses_caps(&self) -> bool {
         false
@@ -68,6 +73,31 @@ pub trait Agent: Send + Sync {
         false
     }
 }
+
+/// A tool an employee may be allowed, and what it lets the agent do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ToolChoice {
+    pub name: &'static str,
+    pub what: &'static str,
+}
+
+const fn tool(name: &'static str, what: &'static str) -> ToolChoice {
+    ToolChoice { name, what }
+}
+
+/// Every tool Delegate knows, in the order the form lists them.
+pub const ALL_TOOLS: &[ToolChoice] = &[
+    tool("Read", "read files"),
+    tool("Glob", "find files"),
+    tool("Grep", "search in files"),
+    tool("Write", "create files"),
+    tool("Edit", "change files"),
+    tool("Skill", "use workspace skills"),
+    tool("WebSearch", "search the web"),
+    tool("WebFetch", "read web pages"),
+    tool("Bash", "run any command"),
+];
 
 /// An agent as this machine has it: installed or not, which version, logged in or not, and
 /// which settings mean something to it. For pickers, onboarding and `doctor`.
@@ -86,6 +116,8 @@ pub struct AgentInfo {
     /// What to do when it is missing, or the problem with the given command.
     pub install_hint: String,
     pub uses_tools: bool,
+    /// The tools the form offers for this agent.
+    pub tools: Vec<ToolChoice>,
     pub uses_caps: bool,
     pub uses_args: bool,
 }
@@ -108,6 +140,11 @@ pub async fn describe(kind: AgentKind, command: Option<&str>) -> AgentInfo {
         login: None,
         install_hint: a.install_hint().into(),
         uses_tools: a.uses_tools(),
+        tools: if a.uses_tools() {
+            a.tools().to_vec()
+        } else {
+            Vec::new()
+        },
         uses_caps: a.uses_caps(),
         uses_args: a.uses_args(),
     };
@@ -424,4 +461,31 @@ pub fn truncate(s: &str, max: usize) -> String {
     let mut out = cut.trim_end().to_string();
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_agent_offers_tools_delegate_knows() {
+        let known: Vec<&str> = ALL_TOOLS.iter().map(|t| t.name).collect();
+        for a in all() {
+            if !a.uses_tools() {
+                continue;
+            }
+            assert!(!a.tools().is_empty(), "{}", a.name());
+            for t in a.tools() {
+                assert!(known.contains(&t.name), "{}: {}", a.name(), t.name);
+                assert!(!t.what.is_empty());
+            }
+        }
+        assert_eq!(for_kind(AgentKind::Claude).tools().len(), ALL_TOOLS.len());
+        assert!(
+            !for_kind(AgentKind::Codex)
+                .tools()
+                .iter()
+                .any(|t| t.name == "WebSearch")
+        );
+    }
 }

@@ -25,6 +25,10 @@ pub enum QueueError {
         "queue.db"
     )]
     BadLabels { id: i64, labels: String },
+    #[error("no employee named \"{0}\" (see `delegate employee list`)")]
+    NoSuchEmployee(String),
+    #[error("{0} takes tasks from Todoist; add the task to its Todoist project instead")]
+    NotLocal(String),
 }
 
 const MIGRATIONS: &[M<'static>] = &[
@@ -120,6 +124,25 @@ impl LocalQueue {
             )?;
             Ok(c.last_insert_rowid().to_string())
         })
+    }
+
+    /// Adds a task for the employee called `employee` in `config` (any case), which must take
+    /// its tasks from the local queue. Returns the task's id.
+    pub fn add_for(
+        &self,
+        config: &crate::config::Config,
+        employee: &str,
+        title: &str,
+        description: &str,
+        priority: u8,
+    ) -> Result<String, QueueError> {
+        let e = config
+            .employee(employee)
+            .map_err(|_| QueueError::NoSuchEmployee(employee.to_string()))?;
+        if e.source != crate::config::SourceKind::Local {
+            return Err(QueueError::NotLocal(e.name.clone()));
+        }
+        self.add_task(&e.name, title, description, priority)
     }
 
     pub fn open_tasks(&self, employee: &str) -> Result<Vec<Task>, QueueError> {
@@ -385,6 +408,41 @@ fn row_to_task(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_tasks_need_a_local_employee() {
+        use crate::config::{Config, Employee, SourceKind};
+        use std::path::PathBuf;
+        let dir = tempfile::tempdir().unwrap();
+        let q = LocalQueue::open(&dir.path().join("q.db")).unwrap();
+        let mut config = Config::default();
+        config.employees.push(Employee::new(
+            "Notes",
+            SourceKind::Local,
+            PathBuf::from("/w"),
+        ));
+        let mut t = Employee::new("Writer", SourceKind::Todoist, PathBuf::from("/w"));
+        t.project = Some("P".into());
+        config.employees.push(t);
+        let id = q
+            .add_for(&config, "notes", "Sort the inbox", "", 1)
+            .unwrap();
+        let open = q.open_tasks("Notes").unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].id, id);
+        assert!(matches!(
+            q.add_for(&config, "Writer", "x", "", 1),
+            Err(QueueError::NotLocal(n)) if n == "Writer"
+        ));
+        assert!(matches!(
+            q.add_for(&config, "Nobody", "x", "", 1),
+            Err(QueueError::NoSuchEmployee(_))
+        ));
+        assert!(matches!(
+            q.add_for(&config, "Notes", "  ", "", 1),
+            Err(QueueError::EmptyTitle)
+        ));
+    }
 
     #[test]
     fn queue_round_trip() {

@@ -4,7 +4,7 @@ use anyhow::Result;
 use delegate_core::Paths;
 use delegate_core::agent::{Login, spawn};
 use delegate_core::config::{Config, SourceKind};
-use delegate_core::secrets::{self, TokenOrigin};
+use delegate_core::secrets;
 use delegate_core::source::{RetryPolicy, TodoistAccount, TodoistClient};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -58,12 +58,10 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
         let store = super::keychain();
         match secrets::todoist_token(store.as_ref()) {
             Ok(Some((token, origin))) => {
-                let from = if origin == TokenOrigin::Environment {
-                    "TODOIST_API_TOKEN"
-                } else {
-                    "the OS keychain"
-                };
-                r.ok(&format!("Todoist token present (from {from})"));
+                r.ok(&format!(
+                    "Todoist token present (from {})",
+                    origin.describe()
+                ));
                 let client = TodoistClient::new(
                     &config.api_url(),
                     token,

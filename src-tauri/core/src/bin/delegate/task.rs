@@ -1,9 +1,9 @@
 //! `delegate task add|list` for the local queue.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Subcommand;
 use delegate_core::Paths;
-use delegate_core::config::{Config, SourceKind};
+use delegate_core::config::Config;
 use delegate_core::source::LocalQueue;
 use std::process::ExitCode;
 
@@ -40,17 +40,10 @@ pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
             priority,
         } => {
             let config = Config::load(&paths.config_file)?;
-            let e = config.employee(&employee)?;
-            if e.source != SourceKind::Local {
-                bail!(
-                    "employee \"{}\" takes tasks from Todoist; add the task to its Todoist project instead",
-                    e.name
-                );
-            }
-            let id = queue.add_task(&e.name, &title, &description, priority)?;
+            let id = queue.add_for(&config, &employee, &title, &description, priority)?;
+            let name = &config.employee(&employee)?.name;
             println!(
-                "Added task {id} for {}. Run it with `delegate run --employee \"{}\"`.",
-                e.name, e.name
+                "Added task {id} for {name}. Run it with `delegate run --employee \"{name}\"`."
             );
         }
         TaskCommand::List { limit, json } => {

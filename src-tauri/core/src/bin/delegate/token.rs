@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use clap::Subcommand;
 use delegate_core::Paths;
 use delegate_core::config::Config;
-use delegate_core::secrets::{self, Secret, TokenOrigin};
+use delegate_core::secrets::{self, SecretError};
 use delegate_core::source::{RetryPolicy, TodoistClient};
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -32,11 +32,13 @@ pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
                 std::io::stdin().read_to_string(&mut s)?;
                 s
             };
-            let value = value.trim();
-            if value.is_empty() {
-                bail!("no token given; pipe it in, e.g. `delegate token set < token.txt`");
-            }
-            store.set(&Secret::new(value))?;
+            let token = match secrets::pasted_token(&value) {
+                Err(SecretError::Empty) => {
+                    bail!("no token given; pipe it in, e.g. `delegate token set < token.txt`")
+                }
+                other => other?,
+            };
+            store.set(&token)?;
             println!("Stored the Todoist token in the OS keychain.");
         }
         TokenCommand::Status => {
@@ -44,11 +46,7 @@ pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
                 println!("No Todoist token. Set one with `delegate token set`.");
                 return Ok(ExitCode::FAILURE);
             };
-            let from = match origin {
-                TokenOrigin::Environment => "the TODOIST_API_TOKEN variable",
-                TokenOrigin::Keychain => "the OS keychain",
-            };
-            println!("A Todoist token is set (from {from}).");
+            println!("A Todoist token is set (from {}).", origin.describe());
             let config = Config::load(&paths.config_file)?;
             let client = TodoistClient::new(&config.api_url(), token, RetryPolicy::default())?;
             match client.user().await {
