@@ -375,7 +375,7 @@ async fn the_desktop_app_end_to_end() {
 
     // Screenshots to look at.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    std::fs::write(out.join("window.png"), session.screenshot().await.unwrap()).unwrap();
+    common::capture_window("Delegate", &out.join("window.png"));
     let _ = Command::new("import")
         .args(["-window", "root"])
         .arg(out.join("screen.png"))
@@ -575,8 +575,7 @@ async fn a_notification_click_opens_the_hidden_app_on_its_run() {
     })
     .await;
     assert!(!error.trim().is_empty(), "the given-up run shows its error");
-    // What a person sees (the whole screen: WebKitWebDriver's own screenshot never answers
-    // for a window created after the session started).
+    // What a person sees: the whole screen, with the notification.
     let _ = Command::new("import")
         .args(["-window", "root"])
         .arg(out.join("opened-from-gave-up.png"))

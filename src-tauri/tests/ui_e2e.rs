@@ -100,11 +100,7 @@ impl Ui {
 
     async fn shot(&self, name: &str) {
         tokio::time::sleep(Duration::from_millis(400)).await;
-        std::fs::write(
-            artifacts().join(format!("{name}.png")),
-            self.s.screenshot().await.unwrap(),
-        )
-        .unwrap();
+        common::capture_window("Delegate", &artifacts().join(format!("{name}.png")));
     }
 
     /// The current screen in the light and the dark theme.
@@ -122,6 +118,16 @@ impl Ui {
             json!([]),
         )
         .await;
+    }
+}
+
+impl Ui {
+    /// The current screen again in a wide window (both themes), then back to the smallest
+    /// size people use (1024×700).
+    async fn wide_shots(&self, name: &str) {
+        self.s.set_window_size(1680, 1000).await.unwrap();
+        self.shots(&format!("{name}-wide")).await;
+        self.s.set_window_size(1024, 700).await.unwrap();
     }
 }
 
@@ -199,6 +205,8 @@ async fn the_ui_end_to_end() {
             .unwrap(),
     };
 
+    // Every screen at the smallest size people use, and some wide as well.
+    ui.s.set_window_size(1024, 700).await.unwrap();
     // Onboarding, the "try it without an account" path.
     ui.text_appears("Welcome to Delegate", 20).await;
     ui.shots("onboarding-welcome").await;
@@ -249,6 +257,7 @@ async fn the_ui_end_to_end() {
     )
     .await;
     ui.shots("activity").await;
+    ui.wide_shots("activity").await;
 
     // The run's detail with the draft rendered.
     ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('tray apps')).click(); return true;", json!([])).await;
@@ -261,6 +270,7 @@ async fn the_ui_end_to_end() {
     .await;
     ui.text_appears("Reading skill", 5).await;
     ui.shots("run-detail").await;
+    ui.wide_shots("run-detail").await;
     ui.js(
         "document.querySelector('.draft').scrollIntoView(); return true;",
         json!([]),
@@ -384,6 +394,7 @@ async fn the_ui_end_to_end() {
     ui.click("Employees").await;
     ui.text_appears("LinkedIn Writer", 10).await;
     ui.shots("employees").await;
+    ui.wide_shots("employees").await;
     ui.click("Edit").await;
     ui.text_appears("Edit LinkedIn Writer", 10).await;
     ui.shots("employee-form").await;

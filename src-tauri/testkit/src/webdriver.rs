@@ -138,6 +138,18 @@ impl Session {
             .map_err(|e| WebDriverError(e.to_string()))
     }
 
+    /// Resizes the window (its outer size, in pixels).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), WebDriverError> {
+        call(
+            &self.http,
+            self.http
+                .post(format!("{}/window/rect", self.base))
+                .json(&json!({"width": width, "height": height})),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Closes the current window (as a person closing it would).
     pub async fn close_window(&self) -> Result<(), WebDriverError> {
         call(

@@ -54,3 +54,16 @@ impl Drop for Guard {
         let _ = self.child.wait();
     }
 }
+
+/// Saves what the window titled `title` shows on the X display, as a person sees it
+/// (ImageMagick's `import`). WebKitWebDriver's own screenshot cannot be used: Delegate keeps
+/// GTK from initialising OpenGL, so WebKit draws without accelerated compositing, and in that
+/// mode WebKitWebDriver's snapshot request never answers.
+pub fn capture_window(title: &str, path: &Path) {
+    let status = std::process::Command::new("import")
+        .args(["-screen", "-window", title])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cannot capture the window {title:?}");
+}
