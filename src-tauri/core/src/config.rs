@@ -213,6 +213,21 @@ pub struct Employee {
     /// Let `ANTHROPIC_API_KEY` reach the agent (API billing instead of the subscription).
     #[serde(default)]
     pub allow_api_key: bool,
+    /// The OS sandbox the agent runs in: strict (default), workspace or off.
+    #[serde(default)]
+    pub sandbox: crate::sandbox::SandboxMode,
+    /// Which TCP connections the sandboxed agent may open: open (default), https or none.
+    #[serde(default)]
+    pub sandbox_network: crate::sandbox::NetworkRule,
+    /// On a machine that cannot sandbox: refuse (default) or run unsandboxed.
+    #[serde(default)]
+    pub sandbox_fallback: crate::sandbox::Fallback,
+    /// Extra folders or files the sandboxed agent may read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sandbox_read: Vec<PathBuf>,
+    /// Extra folders or files the sandboxed agent may write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sandbox_write: Vec<PathBuf>,
 }
 
 fn default_true() -> bool {
@@ -270,6 +285,11 @@ impl Employee {
             live_progress: false,
             hold_until_due: false,
             allow_api_key: false,
+            sandbox: Default::default(),
+            sandbox_network: Default::default(),
+            sandbox_fallback: Default::default(),
+            sandbox_read: Vec::new(),
+            sandbox_write: Vec::new(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod notice;
 pub mod paths;
 pub mod review;
+pub mod sandbox;
 pub mod secrets;
 pub mod source;
 pub mod status;

@@ -14,6 +14,7 @@ use delegate_core::agent::{
     self, AgentEvent, AgentResult, Exit, Invocation, MachineKind, Parsed, RunFacts,
 };
 use delegate_core::config::{AgentKind, Employee, SourceKind};
+use delegate_core::sandbox;
 use delegate_testkit::sibling_binary;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,6 +38,7 @@ async fn run_real(
     workspace: &Path,
     timeout: Duration,
     extra_env: &[(&str, &str)],
+    sandboxed: bool,
 ) -> (Exit, Vec<AgentEvent>, String, Option<agent::MachineProblem>) {
     let a = agent::for_kind(kind);
     let mut e = Employee::new("Real", SourceKind::Local, workspace.to_path_buf());
@@ -72,6 +74,14 @@ async fn run_real(
         marker: Some(format!("real-cli-test-{}", std::process::id())),
         stdin: launch.stdin.clone(),
         set_env,
+        sandbox: if sandboxed {
+            let program = agent::spawn::resolve_program(e.command()).unwrap();
+            let plan = sandbox::plan(&e, &program, Some(home)).unwrap();
+            assert_eq!(plan.mode, sandbox::SandboxMode::Strict);
+            Some(plan)
+        } else {
+            None
+        },
     };
     let mut parser = a.parser();
     let mut events = Vec::new();
@@ -115,6 +125,15 @@ async fn run_real(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the real agent CLIs: scripts/test installs them and sets DELEGATE_REAL_CLIS"]
 async fn the_real_clis_accept_delegates_argv_and_fail_as_machine_problems() {
+    // The same outside and inside the strict OS sandbox: the CLIs start, parse the argv and
+    // stop at the login or the network, classified the same way.
+    for sandboxed in [false, true] {
+        eprintln!("== sandboxed: {sandboxed}");
+        real_clis_fail_as_machine_problems(sandboxed).await;
+    }
+}
+
+async fn real_clis_fail_as_machine_problems(sandboxed: bool) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let ws = dir.path().join("ws");
@@ -123,8 +142,15 @@ async fn the_real_clis_accept_delegates_argv_and_fail_as_machine_problems() {
 
     // Claude: init, then "Not logged in" — so --tools, --allowedTools, --max-budget-usd 0.001
     // and the prompt after `--` were all accepted.
-    let (exit, events, stderr, problem) =
-        run_real(AgentKind::Claude, &home, &ws, Duration::from_secs(60), &[]).await;
+    let (exit, events, stderr, problem) = run_real(
+        AgentKind::Claude,
+        &home,
+        &ws,
+        Duration::from_secs(60),
+        &[],
+        sandboxed,
+    )
+    .await;
     assert_eq!(exit, Exit::Code(1), "{stderr}");
     let p = problem.unwrap();
     assert_eq!(p.kind, MachineKind::NotLoggedIn, "{p:?}");
@@ -133,8 +159,15 @@ async fn the_real_clis_accept_delegates_argv_and_fail_as_machine_problems() {
 
     // Codex: it starts its thread (the argv parsed) and then waits for the network forever;
     // Delegate's timeout ends it and calls it unreachable.
-    let (exit, events, stderr, problem) =
-        run_real(AgentKind::Codex, &home, &ws, Duration::from_secs(8), &[]).await;
+    let (exit, events, stderr, problem) = run_real(
+        AgentKind::Codex,
+        &home,
+        &ws,
+        Duration::from_secs(8),
+        &[],
+        sandboxed,
+    )
+    .await;
     assert_eq!(exit, Exit::TimedOut, "{stderr}");
     assert!(
         events
@@ -147,8 +180,15 @@ async fn the_real_clis_accept_delegates_argv_and_fail_as_machine_problems() {
     eprintln!("codex: {}", p.message());
 
     // Gemini: exit 41 (no auth) comes after argument parsing.
-    let (exit, _, stderr, problem) =
-        run_real(AgentKind::Gemini, &home, &ws, Duration::from_secs(60), &[]).await;
+    let (exit, _, stderr, problem) = run_real(
+        AgentKind::Gemini,
+        &home,
+        &ws,
+        Duration::from_secs(60),
+        &[],
+        sandboxed,
+    )
+    .await;
     assert_eq!(exit, Exit::Code(41), "{stderr}");
     let p = problem.unwrap();
     assert_eq!(p.kind, MachineKind::NotLoggedIn);
@@ -161,6 +201,7 @@ async fn the_real_clis_accept_delegates_argv_and_fail_as_machine_problems() {
         &ws,
         Duration::from_secs(10),
         &[("GEMINI_API_KEY", "not-a-real-key")],
+        sandboxed,
     )
     .await;
     assert!(
@@ -168,6 +209,22 @@ async fn the_real_clis_accept_delegates_argv_and_fail_as_machine_problems() {
         "{stderr}"
     );
     assert_eq!(problem.unwrap().kind, MachineKind::Unreachable);
+
+    if sandboxed {
+        // Inside the sandbox each CLI kept its state in its own folder and wrote nothing else
+        // in the home folder (Claude's settings file went into ~/.claude).
+        let mut left: Vec<String> = std::fs::read_dir(&home)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert!(
+            left.iter()
+                .all(|n| [".claude", ".codex", ".gemini"].contains(&n.as_str())),
+            "{left:?}"
+        );
+        assert!(home.join(".claude/.claude.json").is_file());
+    }
 }
 
 fn delegate(home: &Path, agent_home: &Path) -> Command {

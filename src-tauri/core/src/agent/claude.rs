@@ -42,6 +42,22 @@ impl Agent for Claude {
     fn default_command(&self) -> &'static str {
         "claude"
     }
+    /// Claude Code keeps its login and sessions in `~/.claude`, but rewrites its global
+    /// settings as `~/.claude.json` through a temporary file and a lock folder in the home
+    /// folder itself — which a sandbox cannot allow without letting it create any file there
+    /// (`~/.bashrc`). `CLAUDE_CONFIG_DIR` moves that file into the config folder, so the
+    /// sandbox only opens `~/.claude` (or the folder the person set).
+    fn sandbox_needs(&self, home: &Path) -> super::SandboxNeeds {
+        let dir = std::env::var_os("CLAUDE_CONFIG_DIR")
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.join(".claude"));
+        super::SandboxNeeds {
+            write: vec![dir.clone()],
+            read: vec![home.join(".config/anthropic")],
+            env: vec![("CLAUDE_CONFIG_DIR".into(), dir.display().to_string())],
+        }
+    }
     fn install_hint(&self) -> &'static str {
         "install Claude Code with `npm install -g @anthropic-ai/claude-code`"
     }

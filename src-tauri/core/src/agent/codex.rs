@@ -50,6 +50,18 @@ impl Agent for Codex {
     fn default_command(&self) -> &'static str {
         "codex"
     }
+    /// Codex keeps everything (login, sessions, skills, its own temporary files) in
+    /// `CODEX_HOME`, by default `~/.codex`.
+    fn sandbox_needs(&self, home: &Path) -> super::SandboxNeeds {
+        let dir = std::env::var_os("CODEX_HOME")
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.join(".codex"));
+        super::SandboxNeeds {
+            write: vec![dir],
+            ..Default::default()
+        }
+    }
     fn tools(&self) -> &'static [super::ToolChoice] {
         TOOLS
     }

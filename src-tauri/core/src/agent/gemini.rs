@@ -61,6 +61,13 @@ impl Agent for Gemini {
     fn default_command(&self) -> &'static str {
         "gemini"
     }
+    /// Gemini keeps its login, settings and history in `~/.gemini`.
+    fn sandbox_needs(&self, home: &Path) -> super::SandboxNeeds {
+        super::SandboxNeeds {
+            write: vec![home.join(".gemini")],
+            ..Default::default()
+        }
+    }
     fn tools(&self) -> &'static [super::ToolChoice] {
         TOOLS
     }

@@ -59,6 +59,12 @@ pub trait Agent: Send + Sync {
     fn uses_tools(&self) -> bool {
         true
     }
+    /// What the agent needs from the home folder inside its OS sandbox: the state it writes
+    /// (login, settings, sessions), what it only reads, and variables that keep its state
+    /// inside those folders. Only what it needs — never the home folder itself.
+    fn sandbox_needs(&self, _home: &Path) -> SandboxNeeds {
+        SandboxNeeds::default()
+    }
     /// The tools a person can allow for this agent, with what each lets it do (for the
     /// employee form). Names are Delegate's; each agent file translates them.
     fn tools(&self) -> &'static [ToolChoice] {
@@ -72,6 +78,14 @@ pub trait Agent: Send + Sync {
     fn uses_args(&self) -> bool {
         false
     }
+}
+
+/// See [`Agent::sandbox_needs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SandboxNeeds {
+    pub write: Vec<std::path::PathBuf>,
+    pub read: Vec<std::path::PathBuf>,
+    pub env: Vec<(String, String)>,
 }
 
 /// A tool an employee may be allowed, and what it lets the agent do.

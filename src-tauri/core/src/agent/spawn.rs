@@ -32,6 +32,8 @@ pub enum SpawnError {
     NotFound { program: String, detail: String },
     #[error("workspace folder {path} does not exist; create it or fix `workspace`")]
     NoWorkspace { path: PathBuf },
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
     #[error("cannot start \"{program}\": {source}")]
     Io {
         program: String,
@@ -58,6 +60,8 @@ pub struct Invocation {
     pub stdin: Option<String>,
     /// Variables set for the agent (never secrets).
     pub set_env: Vec<(String, String)>,
+    /// The OS sandbox the agent runs in (`None`: none).
+    pub sandbox: Option<crate::sandbox::Plan>,
 }
 
 /// How the process ended.
@@ -142,6 +146,24 @@ pub async fn run(
         cmd.env(super::reap::RUN_MARKER, m);
     }
     die_with_parent(&mut cmd);
+    // The sandbox: built here, applied in the child just before exec. Its private temporary
+    // folder lives as long as this run.
+    let _tmp = match &inv.sandbox {
+        Some(plan) => {
+            let tmp = crate::sandbox::RunTmp::create(&plan.tmp_parent)?;
+            for var in ["TMPDIR", "TMP", "TEMP"] {
+                cmd.env(var, tmp.path());
+            }
+            for (k, v) in &plan.env {
+                cmd.env(k, v);
+            }
+            if let Some(prepared) = crate::sandbox::prepare(plan, tmp.path())? {
+                crate::sandbox::apply(&mut cmd, prepared);
+            }
+            Some(tmp)
+        }
+        None => None,
+    };
     let mut child = cmd.spawn().map_err(|source| SpawnError::Io {
         program: inv.program.clone(),
         source,

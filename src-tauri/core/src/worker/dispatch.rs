@@ -75,6 +75,14 @@ impl Worker {
             marker: None,
             stdin: launch.stdin,
             set_env: launch.set_env,
+            sandbox: None,
+        };
+        let program = agent::spawn::resolve_program(e.command())
+            .unwrap_or_else(|_| std::path::PathBuf::from(e.command()));
+        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+        let inv = Invocation {
+            sandbox: crate::sandbox::plan(e, &program, home.as_deref()),
+            ..inv
         };
         (inv, launch.notes)
     }

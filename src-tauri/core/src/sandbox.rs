@@ -1,0 +1,728 @@
+//! The operating-system sandbox every agent runs in (Linux Landlock).
+//!
+//! The rules are built in Delegate's process before the agent starts and applied in the forked
+//! child just before `exec`, so they hold for the agent CLI and everything it starts, whatever
+//! its own permission flags say. Landlock is allow-list only: what is not listed is refused.
+//!
+//! - `strict` (the default): the agent writes only its workspace, its own state folders (each
+//!   agent file declares them), a private temporary folder and a few device files; it reads the
+//!   system (`/usr`, `/etc`, `/opt`, `/proc`, `/sys`, `/dev`, `/run`), its own installation and
+//!   runtime, the workspace and what the employee adds — not the home folder as a whole, so
+//!   `~/.ssh`, `~/.aws`, `~/.gnupg`, browser profiles and other projects are out of reach.
+//! - `workspace`: the same writes, but it may read everything the user can.
+//! - `off`: no sandbox (explicit, and marked wherever the employee is shown).
+//!
+//! The network rule (`open`, `https`, `none`) limits TCP connections where the kernel supports
+//! it (Landlock ABI 4).
+
+use crate::config::Employee;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How much of the machine an employee's agent may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// Writes: workspace, agent state, private tmp. Reads: the system, the agent, the workspace.
+    #[default]
+    Strict,
+    /// Writes as strict; reads anything the user can.
+    Workspace,
+    /// No OS sandbox.
+    Off,
+}
+
+/// Which TCP connections the agent may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkRule {
+    /// Any.
+    #[default]
+    Open,
+    /// Only to port 443 (HTTPS), where the kernel supports network rules.
+    Https,
+    /// None, where the kernel supports network rules.
+    None,
+}
+
+/// What to do when the machine cannot sandbox (no Landlock, another OS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum Fallback {
+    /// Do not start the agent; the employee needs attention.
+    #[default]
+    Refuse,
+    /// Start it unsandboxed, and say so in the run.
+    Unsandboxed,
+}
+
+impl SandboxMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Workspace => "workspace",
+            Self::Off => "off",
+        }
+    }
+    /// In plain words, for the employee form, the employee card and `delegate employee list`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Strict => {
+                "OS sandbox (strict): writes only in its workspace; cannot read your home folder (~/.ssh, ~/.aws, other projects)"
+            }
+            Self::Workspace => {
+                "OS sandbox (workspace): writes only in its workspace; can read your files"
+            }
+            Self::Off => "no OS sandbox: the agent can read and change anything you can",
+        }
+    }
+}
+
+impl NetworkRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Https => "https",
+            Self::None => "none",
+        }
+    }
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Open => "any network connection",
+            Self::Https => "network: HTTPS (port 443) only",
+            Self::None => "no network",
+        }
+    }
+}
+
+impl std::str::FromStr for SandboxMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "strict" => Ok(Self::Strict),
+            "workspace" => Ok(Self::Workspace),
+            "off" => Ok(Self::Off),
+            other => Err(format!(
+                "unknown sandbox \"{other}\"; use strict, workspace or off"
+            )),
+        }
+    }
+}
+
+impl std::str::FromStr for NetworkRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(Self::Open),
+            "https" => Ok(Self::Https),
+            "none" => Ok(Self::None),
+            other => Err(format!(
+                "unknown network rule \"{other}\"; use open, https or none"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "this machine cannot sandbox the agent ({reason}); the employee is set to refuse to run unsandboxed. Set `sandbox_fallback = \"unsandboxed\"` (or `sandbox = \"off\"`) to run it anyway"
+    )]
+    Unavailable { reason: String },
+    #[error("cannot build the sandbox: {0}")]
+    Build(String),
+    #[error("cannot create {path} for the agent: {source}")]
+    Tmp {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What this machine offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Support {
+    /// The Landlock ABI the kernel offers (0: none).
+    pub abi: i32,
+    /// Why there is no sandbox, when there is none.
+    pub missing: Option<String>,
+}
+
+impl Support {
+    pub fn available(&self) -> bool {
+        self.abi > 0
+    }
+    /// Whether network rules hold (Landlock ABI 4).
+    pub fn network(&self) -> bool {
+        self.abi >= 4
+    }
+    /// One line for `doctor` and the settings screen.
+    pub fn describe(&self) -> String {
+        match &self.missing {
+            None => format!(
+                "Landlock ABI {}: agents run in an OS sandbox{}",
+                self.abi,
+                if self.network() {
+                    " (files and network)"
+                } else {
+                    " (files only: this kernel has no network rules)"
+                }
+            ),
+            Some(why) => format!("no OS sandbox on this machine: {why}"),
+        }
+    }
+}
+
+/// The sandbox this machine offers, asked of the kernel.
+pub fn support() -> Support {
+    imp::support()
+}
+
+/// Everything one run's sandbox allows. Built by [`plan`]; applied by the spawner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub mode: SandboxMode,
+    pub network: NetworkRule,
+    pub fallback: Fallback,
+    /// Read and execute (directories: everything beneath).
+    pub read: Vec<PathBuf>,
+    /// Read, write, create, remove (directories: everything beneath).
+    pub write: Vec<PathBuf>,
+    /// The home folder, to show paths as `~/…`.
+    pub home: Option<PathBuf>,
+    /// Where the run's private temporary folder is created.
+    pub tmp_parent: PathBuf,
+    /// Variables the agent needs inside the sandbox (its state folder).
+    pub env: Vec<(String, String)>,
+    /// The agent's state folders, created (private to the user) before it starts: inside the
+    /// sandbox it could not create them in the home folder.
+    pub state: Vec<PathBuf>,
+}
+
+/// System folders every agent may read and run programs from.
+const SYSTEM_READ: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc",
+    "/sys", "/dev", "/run", "/snap", "/nix",
+];
+/// Device files every program may write.
+const DEVICES_WRITE: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/ptmx",
+    "/dev/pts",
+    "/dev/shm",
+];
+/// Files in the home folder that ordinary tools need to read to work at all (git refuses to run
+/// when it cannot read its config). They hold settings, not secrets.
+const HOME_READ: &[&str] = &[".gitconfig", ".config/git"];
+
+/// The sandbox for `employee` running `program` (its resolved path): the agent's own state
+/// folders (from its agent file), its installation and runtime, the workspace, and the
+/// employee's extra paths. `None` when the employee runs with the sandbox off.
+pub fn plan(employee: &Employee, program: &Path, home: Option<&Path>) -> Option<Plan> {
+    if employee.sandbox == SandboxMode::Off {
+        return None;
+    }
+    let agent = crate::agent::for_kind(employee.agent);
+    let mut read: Vec<PathBuf> = match employee.sandbox {
+        SandboxMode::Workspace => vec![PathBuf::from("/")],
+        _ => SYSTEM_READ.iter().map(PathBuf::from).collect(),
+    };
+    read.extend(installation(program));
+    let needs = home.map(|h| agent.sandbox_needs(h)).unwrap_or_default();
+    if let Some(h) = home {
+        read.extend(HOME_READ.iter().map(|p| h.join(p)));
+    }
+    read.extend(needs.read);
+    read.extend(employee.sandbox_read.iter().cloned());
+    let mut write: Vec<PathBuf> = DEVICES_WRITE.iter().map(PathBuf::from).collect();
+    write.push(employee.workspace.clone());
+    let state = needs.write.clone();
+    write.extend(needs.write);
+    write.extend(employee.sandbox_write.iter().cloned());
+    Some(Plan {
+        mode: employee.sandbox,
+        network: employee.sandbox_network,
+        fallback: employee.sandbox_fallback,
+        read,
+        write,
+        home: home.map(Path::to_path_buf),
+        tmp_parent: std::env::temp_dir(),
+        env: needs.env,
+        state,
+    })
+}
+
+/// The folders an agent program lives in: for a program inside an npm package, the whole
+/// `node_modules` tree it came from (its dependencies and vendored binaries) and the Node.js
+/// its `#!` line asks for; otherwise the program's own folder.
+fn installation(program: &Path) -> Vec<PathBuf> {
+    let real = program
+        .canonicalize()
+        .unwrap_or_else(|_| program.to_path_buf());
+    let mut out = Vec::new();
+    if let Some(modules) = real
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "node_modules"))
+    {
+        out.push(modules.to_path_buf());
+    } else if let Some(dir) = real.parent() {
+        out.push(dir.to_path_buf());
+    }
+    // Also the folder of the name that was found on PATH (a bin/ of symlinks).
+    if let Some(dir) = program.parent() {
+        out.push(dir.to_path_buf());
+    }
+    if let Some(interpreter) = shebang_program(&real)
+        && let Ok(found) = crate::agent::spawn::resolve_program(&interpreter)
+    {
+        let found = found.canonicalize().unwrap_or(found);
+        // <prefix>/bin/node → <prefix> (its lib/ holds the runtime's own modules).
+        if let Some(prefix) = found.parent().and_then(Path::parent) {
+            out.push(prefix.to_path_buf());
+        }
+    }
+    out
+}
+
+/// The interpreter a script's `#!` line names (`#!/usr/bin/env node` → `node`).
+fn shebang_program(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let line = std::str::from_utf8(&head[..n]).ok()?.lines().next()?;
+    let rest = line.strip_prefix("#!")?.trim();
+    let mut words = rest.split_whitespace();
+    let first = words.next()?;
+    let program = if first.ends_with("/env") {
+        words.find(|w| !w.starts_with('-'))?
+    } else {
+        first
+    };
+    Some(program.to_string())
+}
+
+impl Plan {
+    /// The rules as applied to one run, in plain words for the run's timeline.
+    pub fn describe(&self, support: &Support) -> String {
+        let mut s = format!("🛡 Sandbox: {}", self.mode.as_str());
+        if support.available() {
+            s.push_str(&format!(" (Landlock ABI {})", support.abi));
+        }
+        s.push_str(match self.mode {
+            SandboxMode::Strict => {
+                " — writes only in the workspace, its own state and a private temporary folder; reads the system and the workspace, not your home folder"
+            }
+            SandboxMode::Workspace => {
+                " — writes only in the workspace, its own state and a private temporary folder; reads your files"
+            }
+            SandboxMode::Off => "",
+        });
+        if self.network != NetworkRule::Open {
+            s.push_str("; ");
+            s.push_str(self.network.describe());
+            if !support.network() {
+                s.push_str(" (not enforced: this kernel has no network rules)");
+            }
+        }
+        s
+    }
+
+    /// `path` as a person reads it (`~/.bashrc`).
+    pub fn show(&self, path: &Path) -> String {
+        match &self.home {
+            Some(h) => match path.strip_prefix(h) {
+                Ok(rest) => format!("~/{}", rest.display()),
+                Err(_) => path.display().to_string(),
+            },
+            None => path.display().to_string(),
+        }
+    }
+
+    fn covers(list: &[PathBuf], path: &Path) -> bool {
+        list.iter().any(|p| path.starts_with(p))
+    }
+
+    pub fn may_read(&self, path: &Path) -> bool {
+        Self::covers(&self.read, path) || Self::covers(&self.write, path)
+    }
+
+    pub fn may_write(&self, path: &Path) -> bool {
+        Self::covers(&self.write, path)
+    }
+}
+
+/// An access the sandbox refused, as found in the agent's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub path: PathBuf,
+    /// Whether the path was readable (so the refused access was a write).
+    pub writing: bool,
+}
+
+impl Denial {
+    /// "🛡 Blocked: writing ~/.bashrc".
+    pub fn line(&self, plan: &Plan) -> String {
+        format!(
+            "🛡 Blocked: {} {}",
+            if self.writing { "writing" } else { "reading" },
+            plan.show(&self.path)
+        )
+    }
+}
+
+/// Refused file accesses in a piece of the agent's output (a stream line, its error output):
+/// "EACCES: permission denied, open '/home/a/.bashrc'", "Permission denied: '/x'",
+/// "/x: Permission denied", "[Errno 13] …". Only paths outside what the plan allows count (a
+/// permission problem inside the workspace is not the sandbox's doing).
+pub fn denials(text: &str, plan: &Plan) -> Vec<Denial> {
+    let mut out: Vec<Denial> = Vec::new();
+    let lower = text.to_ascii_lowercase();
+    if !(lower.contains("permission denied")
+        || lower.contains("eacces")
+        || lower.contains("operation not permitted"))
+    {
+        return out;
+    }
+    for path in absolute_paths(text) {
+        let path = PathBuf::from(path);
+        if plan.may_write(&path) {
+            continue;
+        }
+        let d = Denial {
+            writing: plan.may_read(&path),
+            path,
+        };
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Absolute paths near a permission error: quoted ('…', "…", `…`) or followed by ": ".
+fn absolute_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    // JSON lines escape quotes and slashes; read them as plain text.
+    let text = text.replace("\\\"", "\"").replace("\\/", "/");
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'/'
+            && (i == 0
+                || matches!(
+                    bytes[i - 1],
+                    b'\'' | b'"' | b'`' | b' ' | b'(' | b'\n' | b'\t'
+                ))
+        {
+            let start = i;
+            let mut end = i;
+            while end < bytes.len()
+                && !matches!(
+                    bytes[end],
+                    b'\'' | b'"' | b'`' | b' ' | b')' | b'\n' | b'\t' | b'\\'
+                )
+                && !(bytes[end] == b':' && bytes.get(end + 1).is_some_and(|c| *c == b' '))
+                && !(bytes[end] == b',' && bytes.get(end + 1).is_some_and(|c| *c == b' '))
+            {
+                end += 1;
+            }
+            let p = &text[start..end];
+            let p = p.trim_end_matches(['.', ',', ':', ';']);
+            if p.len() > 1 && !out.iter().any(|o: &String| o == p) {
+                out.push(p.to_string());
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A run's private temporary folder (TMPDIR), removed when dropped.
+#[derive(Debug)]
+pub struct RunTmp {
+    path: PathBuf,
+}
+
+impl RunTmp {
+    /// Creates `<parent>/delegate-run-<random>` readable by the user only.
+    pub fn create(parent: &Path) -> Result<Self, SandboxError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let mut last = None;
+        for _ in 0..8 {
+            let path = parent.join(format!("delegate-run-{}", uuid::Uuid::new_v4().simple()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(SandboxError::Tmp { path, source: e }),
+            }
+        }
+        Err(SandboxError::Tmp {
+            path: parent.to_path_buf(),
+            source: last.unwrap_or_else(|| std::io::Error::other("no free name")),
+        })
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RunTmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A sandbox built in Delegate's process, ready to be applied in the agent's child.
+pub struct Prepared {
+    #[cfg(target_os = "linux")]
+    fd: std::os::fd::OwnedFd,
+}
+
+/// Builds the Landlock ruleset for `plan` plus the run's private `tmp` folder.
+/// `Ok(None)`: the machine cannot sandbox and the plan allows running without.
+pub fn prepare(plan: &Plan, tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
+    imp::prepare(plan, tmp)
+}
+
+/// Applies `prepared` to the child `cmd` will start (after fork, before exec).
+pub fn apply(cmd: &mut tokio::process::Command, prepared: Prepared) {
+    imp::apply(cmd, prepared)
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use super::*;
+    use landlock::{
+        ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, Ruleset, RulesetAttr,
+        RulesetCreatedAttr, Scope, path_beneath_rules,
+    };
+
+    /// The newest ABI whose rights Delegate asks for; older kernels get what they support.
+    const TARGET: ABI = ABI::V6;
+
+    #[allow(unsafe_code)]
+    pub fn support() -> Support {
+        // SAFETY: landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) only
+        // returns the ABI version (or an error); it reads no memory.
+        let v = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<libc::c_void>(),
+                0usize,
+                1u32,
+            )
+        };
+        if v > 0 {
+            Support {
+                abi: v as i32,
+                missing: None,
+            }
+        } else {
+            let why = match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EOPNOTSUPP) => {
+                    "Landlock is built into this kernel but turned off (add \"landlock\" to the lsm= boot parameter)"
+                }
+                _ => {
+                    "this kernel has no Landlock (Linux 5.13 or newer with CONFIG_SECURITY_LANDLOCK)"
+                }
+            };
+            Support {
+                abi: 0,
+                missing: Some(why.into()),
+            }
+        }
+    }
+
+    pub fn prepare(plan: &Plan, tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
+        use std::os::unix::fs::DirBuilderExt;
+        for dir in &plan.state {
+            if !dir.exists() {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|source| SandboxError::Tmp {
+                        path: dir.clone(),
+                        source,
+                    })?;
+            }
+        }
+        let support = support();
+        if !support.available() {
+            return match plan.fallback {
+                Fallback::Refuse => Err(SandboxError::Unavailable {
+                    reason: support.missing.unwrap_or_default(),
+                }),
+                Fallback::Unsandboxed => Ok(None),
+            };
+        }
+        let build = |e: &dyn std::fmt::Display| SandboxError::Build(e.to_string());
+        let read = AccessFs::from_read(TARGET);
+        let all = AccessFs::from_all(TARGET);
+        // Best effort: an older kernel enforces what it supports (the run records the ABI).
+        let mut ruleset = Ruleset::default()
+            .set_compatibility(CompatLevel::BestEffort)
+            .handle_access(all)
+            .map_err(|e| build(&e))?;
+        if plan.network != NetworkRule::Open {
+            ruleset = ruleset
+                .handle_access(AccessNet::ConnectTcp)
+                .map_err(|e| build(&e))?;
+        }
+        let ruleset = ruleset
+            .scope(Scope::AbstractUnixSocket | Scope::Signal)
+            .map_err(|e| build(&e))?;
+        let existing = |list: &[PathBuf]| -> Vec<PathBuf> {
+            list.iter().filter(|p| p.exists()).cloned().collect()
+        };
+        let mut created = ruleset
+            .create()
+            .map_err(|e| build(&e))?
+            .add_rules(path_beneath_rules(existing(&plan.read), read))
+            .map_err(|e| build(&e))?
+            .add_rules(path_beneath_rules(existing(&plan.write), all))
+            .map_err(|e| build(&e))?
+            .add_rules(path_beneath_rules([tmp], all))
+            .map_err(|e| build(&e))?;
+        if plan.network == NetworkRule::Https {
+            created = created
+                .add_rule(NetPort::new(443, AccessNet::ConnectTcp))
+                .map_err(|e| build(&e))?;
+        }
+        let fd: Option<std::os::fd::OwnedFd> = created.into();
+        match fd {
+            Some(fd) => Ok(Some(Prepared { fd })),
+            None => match plan.fallback {
+                Fallback::Refuse => Err(SandboxError::Unavailable {
+                    reason: "the kernel refused to create a Landlock ruleset".into(),
+                }),
+                Fallback::Unsandboxed => Ok(None),
+            },
+        }
+    }
+
+    #[allow(unsafe_code)]
+    pub fn apply(cmd: &mut tokio::process::Command, prepared: Prepared) {
+        use std::os::fd::AsRawFd;
+        let fd = prepared.fd;
+        // SAFETY: the closure runs in the forked child before exec. It only makes two
+        // async-signal-safe system calls (prctl, landlock_restrict_self) on a file descriptor
+        // opened in the parent; it allocates nothing and takes no lock. The descriptor is kept
+        // alive by the closure (owned), and is closed on exec (the kernel opens it CLOEXEC).
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::syscall(libc::SYS_landlock_restrict_self, fd.as_raw_fd(), 0u32) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod imp {
+    use super::*;
+
+    pub fn support() -> Support {
+        Support {
+            abi: 0,
+            missing: Some("the OS sandbox needs Linux (Landlock)".into()),
+        }
+    }
+
+    pub fn prepare(plan: &Plan, _tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
+        match plan.fallback {
+            Fallback::Refuse => Err(SandboxError::Unavailable {
+                reason: support().missing.unwrap_or_default(),
+            }),
+            Fallback::Unsandboxed => Ok(None),
+        }
+    }
+
+    pub fn apply(_cmd: &mut tokio::process::Command, _prepared: Prepared) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_for(mode: SandboxMode) -> Plan {
+        let mut e = Employee::new(
+            "W",
+            crate::config::SourceKind::Local,
+            PathBuf::from("/home/a/ws"),
+        );
+        e.sandbox = mode;
+        plan(&e, Path::new("/usr/bin/true"), Some(Path::new("/home/a"))).unwrap()
+    }
+
+    #[test]
+    fn strict_reads_the_system_not_the_home_folder() {
+        let p = plan_for(SandboxMode::Strict);
+        assert!(p.may_read(Path::new("/usr/lib/x.so")));
+        assert!(p.may_read(Path::new("/home/a/ws/notes.md")));
+        assert!(p.may_write(Path::new("/home/a/ws/drafts/x.md")));
+        assert!(p.may_write(Path::new("/home/a/.claude/settings.json")));
+        assert!(!p.may_read(Path::new("/home/a/.ssh/id_ed25519")));
+        assert!(!p.may_write(Path::new("/home/a/.bashrc")));
+        assert!(p.may_read(Path::new("/home/a/.gitconfig")));
+        let w = plan_for(SandboxMode::Workspace);
+        assert!(w.may_read(Path::new("/home/a/.ssh/id_ed25519")));
+        assert!(!w.may_write(Path::new("/home/a/.bashrc")));
+        let mut e = Employee::new("W", crate::config::SourceKind::Local, "/w".into());
+        e.sandbox = SandboxMode::Off;
+        assert!(plan(&e, Path::new("/usr/bin/true"), None).is_none());
+    }
+
+    #[test]
+    fn denials_are_found_in_what_agents_print() {
+        let p = plan_for(SandboxMode::Strict);
+        let node = r#"{"type":"user","message":{"content":[{"type":"tool_result","is_error":true,"content":"EACCES: permission denied, open '/home/a/.bashrc'"}]}}"#;
+        assert_eq!(
+            denials(node, &p)
+                .iter()
+                .map(|d| d.line(&p))
+                .collect::<Vec<_>>(),
+            ["🛡 Blocked: reading ~/.bashrc"]
+        );
+        let bash = "bash: line 1: /etc/hosts: Permission denied";
+        assert_eq!(
+            denials(bash, &p)[0].line(&p),
+            "🛡 Blocked: writing /etc/hosts"
+        );
+        let py = "PermissionError: [Errno 13] Permission denied: '/home/a/.ssh/id_ed25519'";
+        assert_eq!(
+            denials(py, &p)[0].line(&p),
+            "🛡 Blocked: reading ~/.ssh/id_ed25519"
+        );
+        // Inside the workspace a permission error is not the sandbox's doing.
+        assert!(denials("open '/home/a/ws/x': Permission denied", &p).is_empty());
+        assert!(denials("wrote /home/a/.bashrc", &p).is_empty());
+    }
+
+    #[test]
+    fn scripts_name_their_interpreter() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("cli.js");
+        std::fs::write(&s, "#!/usr/bin/env -S node --no-warnings\nconsole.log(1)\n").unwrap();
+        assert_eq!(shebang_program(&s).as_deref(), Some("node"));
+        std::fs::write(&s, "#!/bin/sh\n").unwrap();
+        assert_eq!(shebang_program(&s).as_deref(), Some("/bin/sh"));
+        std::fs::write(&s, "\x7fELF").unwrap();
+        assert_eq!(shebang_program(&s), None);
+    }
+}
