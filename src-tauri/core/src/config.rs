@@ -320,6 +320,11 @@ impl Employee {
         crate::agent::for_kind(self.agent).scope(self)
     }
 
+    /// The OS sandbox in one line ("OS sandbox (strict): writes only in its workspace; …").
+    pub fn sandbox_summary(&self) -> String {
+        crate::sandbox::summary(self)
+    }
+
     pub fn command(&self) -> &str {
         self.command
             .as_deref()

@@ -126,6 +126,48 @@ impl std::str::FromStr for NetworkRule {
     }
 }
 
+impl std::str::FromStr for Fallback {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "refuse" => Ok(Self::Refuse),
+            "unsandboxed" => Ok(Self::Unsandboxed),
+            other => Err(format!(
+                "unknown sandbox fallback \"{other}\"; use refuse or unsandboxed"
+            )),
+        }
+    }
+}
+
+/// An employee's sandbox in one line, for the employee card, `delegate employee list` and
+/// the form.
+pub fn summary(e: &Employee) -> String {
+    let mut s = e.sandbox.describe().to_string();
+    if e.sandbox == SandboxMode::Off {
+        return s;
+    }
+    if e.sandbox_network != NetworkRule::Open {
+        s.push_str("; ");
+        s.push_str(e.sandbox_network.describe());
+    }
+    let extra = |list: &[PathBuf]| {
+        list.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !e.sandbox_read.is_empty() {
+        s.push_str(&format!("; may also read {}", extra(&e.sandbox_read)));
+    }
+    if !e.sandbox_write.is_empty() {
+        s.push_str(&format!("; may also write {}", extra(&e.sandbox_write)));
+    }
+    if e.sandbox_fallback == Fallback::Unsandboxed {
+        s.push_str("; runs unsandboxed where the machine cannot sandbox");
+    }
+    s
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error(
@@ -363,8 +405,8 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     pub path: PathBuf,
-    /// Whether the path was readable (so the refused access was a write).
-    pub writing: bool,
+    /// Whether the refused access was a write (`None`: cannot tell).
+    pub writing: Option<bool>,
 }
 
 impl Denial {
@@ -372,9 +414,22 @@ impl Denial {
     pub fn line(&self, plan: &Plan) -> String {
         format!(
             "🛡 Blocked: {} {}",
-            if self.writing { "writing" } else { "reading" },
+            match self.writing {
+                Some(true) => "writing",
+                Some(false) => "reading",
+                None => "opening",
+            },
             plan.show(&self.path)
         )
+    }
+}
+
+/// What a tool call does to files, from its name, to word a refused access.
+pub fn tool_writes(tool: &str) -> Option<bool> {
+    match tool {
+        "Write" | "Edit" | "MultiEdit" | "NotebookEdit" | "write_file" | "replace" => Some(true),
+        "Read" | "Glob" | "Grep" | "LS" | "read_file" | "read_many_files" | "glob" => Some(false),
+        _ => None,
     }
 }
 
@@ -382,7 +437,10 @@ impl Denial {
 /// "EACCES: permission denied, open '/home/a/.bashrc'", "Permission denied: '/x'",
 /// "/x: Permission denied", "[Errno 13] …". Only paths outside what the plan allows count (a
 /// permission problem inside the workspace is not the sandbox's doing).
-pub fn denials(text: &str, plan: &Plan) -> Vec<Denial> {
+///
+/// `writing` is what the tool call behind the text does, when known; otherwise a path the
+/// plan lets the agent read can only have been refused for a write.
+pub fn denials(text: &str, plan: &Plan, writing: Option<bool>) -> Vec<Denial> {
     let mut out: Vec<Denial> = Vec::new();
     let lower = text.to_ascii_lowercase();
     if !(lower.contains("permission denied")
@@ -397,7 +455,7 @@ pub fn denials(text: &str, plan: &Plan) -> Vec<Denial> {
             continue;
         }
         let d = Denial {
-            writing: plan.may_read(&path),
+            writing: writing.or(plan.may_read(&path).then_some(true)),
             path,
         };
         if !out.contains(&d) {
@@ -424,14 +482,15 @@ fn absolute_paths(text: &str) -> Vec<String> {
         {
             let start = i;
             let mut end = i;
-            while end < bytes.len()
-                && !matches!(
-                    bytes[end],
-                    b'\'' | b'"' | b'`' | b' ' | b')' | b'\n' | b'\t' | b'\\'
-                )
-                && !(bytes[end] == b':' && bytes.get(end + 1).is_some_and(|c| *c == b' '))
-                && !(bytes[end] == b',' && bytes.get(end + 1).is_some_and(|c| *c == b' '))
-            {
+            // A path ends at a quote, a blank, a bracket, or ": " / ", " (error punctuation).
+            let ends = |at: usize| -> bool {
+                let c = bytes[at];
+                let punct_then_space =
+                    matches!(c, b':' | b',') && bytes.get(at + 1).is_some_and(|n| *n == b' ');
+                punct_then_space
+                    || matches!(c, b'\'' | b'"' | b'`' | b' ' | b')' | b'\n' | b'\t' | b'\\')
+            };
+            while end < bytes.len() && !ends(end) {
                 end += 1;
             }
             let p = &text[start..end];
@@ -693,25 +752,25 @@ mod tests {
         let p = plan_for(SandboxMode::Strict);
         let node = r#"{"type":"user","message":{"content":[{"type":"tool_result","is_error":true,"content":"EACCES: permission denied, open '/home/a/.bashrc'"}]}}"#;
         assert_eq!(
-            denials(node, &p)
+            denials(node, &p, Some(true))
                 .iter()
                 .map(|d| d.line(&p))
                 .collect::<Vec<_>>(),
-            ["🛡 Blocked: reading ~/.bashrc"]
+            ["🛡 Blocked: writing ~/.bashrc"]
         );
         let bash = "bash: line 1: /etc/hosts: Permission denied";
         assert_eq!(
-            denials(bash, &p)[0].line(&p),
+            denials(bash, &p, None)[0].line(&p),
             "🛡 Blocked: writing /etc/hosts"
         );
         let py = "PermissionError: [Errno 13] Permission denied: '/home/a/.ssh/id_ed25519'";
         assert_eq!(
-            denials(py, &p)[0].line(&p),
-            "🛡 Blocked: reading ~/.ssh/id_ed25519"
+            denials(py, &p, None)[0].line(&p),
+            "🛡 Blocked: opening ~/.ssh/id_ed25519"
         );
         // Inside the workspace a permission error is not the sandbox's doing.
-        assert!(denials("open '/home/a/ws/x': Permission denied", &p).is_empty());
-        assert!(denials("wrote /home/a/.bashrc", &p).is_empty());
+        assert!(denials("open '/home/a/ws/x': Permission denied", &p, None).is_empty());
+        assert!(denials("wrote /home/a/.bashrc", &p, None).is_empty());
     }
 
     #[test]

@@ -106,7 +106,10 @@ async fn codex_and_gemini_employees_work_end_to_end() {
         );
         assert_eq!(lines.last().unwrap(), "✅ Done", "{name}");
         if let Some(m) = model {
-            assert!(lines[0].contains(m), "{lines:?}");
+            assert!(
+                lines.iter().any(|l| l.starts_with("🚀") && l.contains(m)),
+                "{lines:?}"
+            );
         }
     }
 }

@@ -246,6 +246,7 @@ async fn the_token_reaches_only_the_todoist_api() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let record = home.join("agent-record");
+    std::fs::create_dir_all(&record).unwrap();
     ok(output({
         let mut c = delegate(home);
         c.args([
@@ -259,6 +260,9 @@ async fn the_token_reaches_only_the_todoist_api() {
             "--workspace",
         ])
         .arg(home.join("ws"))
+        // The agent records what it saw there: a folder its OS sandbox must let it write.
+        .arg("--sandbox-write")
+        .arg(&record)
         .arg("--command")
         .arg(fake_claude());
         c

@@ -521,7 +521,11 @@ async fn writes_outside_the_workspace_are_flagged() {
     let (server, project) = server_with_project("P").await;
     let task = server.add_task(&project, "Sneaky [outside]", "");
     let home = Home::new(Some(&server.url));
-    home.add(&home.employee("P", SourceKind::Todoist, Some("P")));
+    // Without the OS sandbox (which refuses such writes, see tests/sandbox.rs) the file is
+    // written, and the run and the task say so.
+    let mut e = home.employee("P", SourceKind::Todoist, Some("P"));
+    e.sandbox = delegate_core::sandbox::SandboxMode::Off;
+    home.add(&e);
     let engine = home.engine();
     let r = engine
         .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())

@@ -37,6 +37,9 @@ impl Fleet {
         let project_id = server.add_project(project);
         let dir = tempfile::tempdir().unwrap();
         let records = dir.path().join("records");
+        // Folders the fake agent writes outside its workspace, opened in its sandbox.
+        std::fs::create_dir_all(&records).unwrap();
+        std::fs::create_dir_all(dir.path().join("once")).unwrap();
         let machines = (0..machines)
             .map(|i| {
                 let name = format!("machine-{}", (b'a' + i as u8) as char);
@@ -49,10 +52,13 @@ impl Fleet {
                         "[todoist]\napi_url = \"{}\"\ntimeout_secs = 5\n\n[machine]\nclaim_grace_secs = {grace_secs}\n\n\
                          [[employee]]\nname = \"Writer\"\nsource = \"todoist\"\nproject = \"{project}\"\n\
                          workspace = \"{}\"\ncommand = \"{}\"\npoll_secs = 1\ntimeout_secs = {timeout_secs}\n\
-                         retry_backoff_secs = 0\n",
+                         retry_backoff_secs = 0\n\
+                         sandbox_write = [\"{}\", \"{}\"]\n",
                         server.url,
                         ws.display(),
-                        fake_claude().display()
+                        fake_claude().display(),
+                        records.display(),
+                        dir.path().join("once").display()
                     ),
                 )
                 .unwrap();

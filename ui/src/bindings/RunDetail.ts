@@ -8,4 +8,8 @@ import type { RunStatus } from "./RunStatus";
 /**
  * A run with everything recorded about it.
  */
-export type RunDetail = { task_description: string, task_url: string | null, machine: string, command: Array<string>, exit_code: number | null, stderr_tail: string | null, tokens_in: number | null, tokens_out: number | null, turns: number | null, session_id: string | null, permission_denials: Array<PermissionDenial>, progress: Array<ProgressLine>, drafts: Array<Draft>, id: number, employee: string, source: string, task_id: string, task_title: string, attempt: number, max_attempts: number, status: RunStatus, started_at: string, ended_at: string | null, cost_usd: number | null, summary: string | null, error: string | null, review: Review | null, };
+export type RunDetail = { task_description: string, task_url: string | null, machine: string, command: Array<string>, exit_code: number | null, stderr_tail: string | null, tokens_in: number | null, tokens_out: number | null, turns: number | null, session_id: string | null, permission_denials: Array<PermissionDenial>, 
+/**
+ * The OS sandbox the agent ran under, in words ("strict · Landlock ABI 7").
+ */
+sandbox: string | null, progress: Array<ProgressLine>, drafts: Array<Draft>, id: number, employee: string, source: string, task_id: string, task_title: string, attempt: number, max_attempts: number, status: RunStatus, started_at: string, ended_at: string | null, cost_usd: number | null, summary: string | null, error: string | null, review: Review | null, };

@@ -276,6 +276,8 @@ pub enum MachineKind {
     CliRejected,
     /// The CLI refused the configuration (e.g. bypassing permissions as root).
     Refused,
+    /// The employee must run sandboxed and this machine cannot sandbox.
+    NoSandbox,
 }
 
 /// A problem of this machine or account: the task is not at fault and keeps its attempts.

@@ -82,4 +82,6 @@ pub const MIGRATIONS: &[M<'static>] = &[
         );
         CREATE INDEX outbox_employee ON outbox(employee);",
     ),
+    // The OS sandbox a run's agent ran under ("strict · Landlock ABI 7", "off", …).
+    M::up("ALTER TABLE runs ADD COLUMN sandbox TEXT;"),
 ];

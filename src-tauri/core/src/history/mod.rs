@@ -146,6 +146,8 @@ pub struct RunEnd {
     pub turns: Option<u32>,
     pub session_id: Option<String>,
     pub permission_denials: Vec<PermissionDenial>,
+    /// Accesses the OS sandbox refused ("🛡 Blocked: writing ~/.bashrc"), for the task comment.
+    pub sandbox_blocked: Vec<String>,
 }
 
 impl RunEnd {
@@ -162,6 +164,7 @@ impl RunEnd {
             turns: None,
             session_id: None,
             permission_denials: Vec::new(),
+            sandbox_blocked: Vec::new(),
         }
     }
 }
@@ -213,6 +216,8 @@ pub struct RunDetail {
     pub turns: Option<u32>,
     pub session_id: Option<String>,
     pub permission_denials: Vec<PermissionDenial>,
+    /// The OS sandbox the agent ran under, in words ("strict · Landlock ABI 7").
+    pub sandbox: Option<String>,
     pub progress: Vec<ProgressLine>,
     pub drafts: Vec<Draft>,
 }
@@ -304,6 +309,17 @@ impl History {
     }
 
     /// Records the agent's process group once it started.
+    /// Records the OS sandbox the run's agent runs under.
+    pub fn set_sandbox(&self, run_id: i64, sandbox: &str) -> Result<(), HistoryError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET sandbox = ?1 WHERE id = ?2",
+                params![sandbox, run_id],
+            )?;
+            Ok(())
+        })
+    }
+
     pub fn set_pgid(&self, run_id: i64, pgid: i32) -> Result<(), HistoryError> {
         self.with(|c| {
             c.execute(

@@ -128,7 +128,8 @@ impl History {
         self.with(|c| {
             let sql = format!(
                 "SELECT {SUMMARY_COLUMNS}, task_description, task_url, machine, command, exit_code,
-                   stderr_tail, tokens_in, tokens_out, turns, session_id, permission_denials
+                   stderr_tail, tokens_in, tokens_out, turns, session_id, permission_denials,
+                   sandbox
                  FROM runs WHERE id = ?1"
             );
             let detail = c
@@ -148,6 +149,7 @@ impl History {
                         turns: r.get(22)?,
                         session_id: r.get(23)?,
                         permission_denials: serde_json::from_str(&denials).unwrap_or_default(),
+                        sandbox: r.get(25)?,
                         progress: Vec::new(),
                         drafts: Vec::new(),
                     })

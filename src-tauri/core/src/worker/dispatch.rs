@@ -30,12 +30,18 @@ struct Seen {
     worked: bool,
     started: bool,
     last_retry: Option<String>,
+    /// The latest tool call, to word what the sandbox refused.
+    last_tool: Option<String>,
 }
 
 impl Seen {
     fn take(&mut self, ev: &AgentEvent) {
         match ev {
-            AgentEvent::ToolUse { .. } | AgentEvent::Text(_) => self.worked = true,
+            AgentEvent::ToolUse { name, .. } => {
+                self.worked = true;
+                self.last_tool = Some(name.clone());
+            }
+            AgentEvent::Text(_) => self.worked = true,
             AgentEvent::Started { .. } => self.started = true,
             AgentEvent::Retry {
                 reason,
@@ -127,7 +133,28 @@ impl Worker {
                 tracing::warn!(run_id, error = %e, "cannot record the agent's process group");
             }
         };
+        let (sandbox_words, sandbox_line) = sandbox_record(inv.sandbox.as_ref());
+        if let Err(e) = shared.history.set_sandbox(run_id, &sandbox_words) {
+            tracing::warn!(run_id, error = %e, "cannot record the run's sandbox");
+        }
+        if let Some(line) = sandbox_line {
+            emit(line);
+        }
+        let mut blocked: Vec<String> = Vec::new();
+        let note_blocked = |text: &str, tool: Option<&str>, blocked: &mut Vec<String>| {
+            if let Some(plan) = &inv.sandbox {
+                let writing = tool.and_then(crate::sandbox::tool_writes);
+                for d in crate::sandbox::denials(text, plan, writing) {
+                    let line = d.line(plan);
+                    if !blocked.contains(&line) {
+                        emit(line.clone());
+                        blocked.push(line);
+                    }
+                }
+            }
+        };
         let outcome = agent::spawn::run(inv, cancel, record_pgid, |raw| {
+            note_blocked(&raw.text, seen.last_tool.as_deref(), &mut blocked);
             if raw.truncated {
                 seen.garbage += 1;
                 tracing::warn!(run_id, "agent printed an over-long line; skipped");
@@ -148,6 +175,7 @@ impl Worker {
         })
         .await;
         if let Ok(o) = &outcome {
+            note_blocked(&o.stderr_tail, None, &mut blocked);
             let last = parser.finish(o.exit);
             handle(last, &mut seen, &mut progress);
         }
@@ -185,6 +213,13 @@ impl Worker {
                         e.to_string(),
                         agent::for_kind(self.employee.agent).install_hint(),
                     )),
+                    SpawnError::Sandbox(crate::sandbox::SandboxError::Unavailable { reason }) => {
+                        Some(MachineProblem::new(
+                            MachineKind::NoSandbox,
+                            format!("this machine cannot sandbox the agent: {reason}"),
+                            "set `sandbox_fallback = \"unsandboxed\"` (or `sandbox = \"off\"`) for this employee to run it without an OS sandbox",
+                        ))
+                    }
                     _ => None,
                 };
                 if problem.is_some() {
@@ -193,11 +228,48 @@ impl Worker {
                 (end, problem)
             }
         };
+        let mut end = end;
+        end.sandbox_blocked = blocked;
         Dispatched {
             end,
             drafts,
             problem,
         }
+    }
+}
+
+/// The sandbox a run is about to get, for its record (`runs.sandbox`) and its timeline.
+fn sandbox_record(plan: Option<&crate::sandbox::Plan>) -> (String, Option<String>) {
+    use crate::sandbox::{Fallback, NetworkRule};
+    let Some(plan) = plan else {
+        return (
+            "off".into(),
+            Some(
+                "⚠️ No OS sandbox (sandbox = off): the agent can read and change anything you can"
+                    .into(),
+            ),
+        );
+    };
+    let support = crate::sandbox::support();
+    if support.available() {
+        let mut words = format!("{} · Landlock ABI {}", plan.mode.as_str(), support.abi);
+        if plan.network != NetworkRule::Open {
+            words.push_str(&format!(" · network: {}", plan.network.as_str()));
+            if !support.network() {
+                words.push_str(" (not enforced)");
+            }
+        }
+        return (words, Some(plan.describe(&support)));
+    }
+    let missing = support.missing.unwrap_or_default();
+    match plan.fallback {
+        Fallback::Unsandboxed => (
+            format!("none: {missing}"),
+            Some(format!(
+                "⚠️ Running without an OS sandbox: {missing} (sandbox_fallback = unsandboxed)"
+            )),
+        ),
+        Fallback::Refuse => (format!("refused: {missing}"), None),
     }
 }
 

@@ -53,6 +53,26 @@ pub fn failed(attempt: u32, max: u32, reason: &str, stderr_tail: &str) -> String
     out
 }
 
+/// Adds what the OS sandbox refused ("🛡 Blocked: writing ~/.bashrc") to a task comment, so
+/// the person can widen the employee's sandbox knowingly.
+pub fn with_sandbox_blocks(mut text: String, blocked: &[String]) -> String {
+    if blocked.is_empty() {
+        return text;
+    }
+    text.push_str("\n\nThe OS sandbox refused:");
+    for line in blocked.iter().take(12) {
+        text.push_str("\n- ");
+        text.push_str(line.trim_start_matches("🛡 Blocked: "));
+    }
+    if blocked.len() > 12 {
+        text.push_str(&format!("\n- … and {} more", blocked.len() - 12));
+    }
+    text.push_str(
+        "\n(Widen it with `sandbox_read` / `sandbox_write` in the employee's settings if the agent needs these.)",
+    );
+    text
+}
+
 pub fn stopped() -> String {
     "Stopped: Delegate was shut down before the agent finished. The task will be picked up again."
         .to_string()

@@ -697,6 +697,7 @@ impl Worker {
                 )
             }
         };
+        let text = messages::with_sandbox_blocks(text, &end.sandbox_blocked);
         (Finish::new(&task.id, labels, text), gave_up)
     }
 

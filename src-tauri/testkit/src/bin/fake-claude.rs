@@ -176,8 +176,78 @@ fn record(argv: &[String], cwd: &str) {
     let _ = std::fs::write(path, doc.to_string());
 }
 
+/// What one probe step did: `ok`, or the error as Node.js words it (EACCES … 'path'), which
+/// is what Delegate reads refused accesses from.
+fn attempt(what: &str, path: &str, r: std::io::Result<()>) -> serde_json::Value {
+    match r {
+        Ok(()) => serde_json::json!({"what": what, "path": path, "ok": true}),
+        Err(e) => {
+            let words = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                format!("EACCES: permission denied, open '{path}'")
+            } else {
+                format!("{e}: '{path}'")
+            };
+            serde_json::json!({"what": what, "path": path, "ok": false, "error": words})
+        }
+    }
+}
+
+/// `[sandbox-probe]`: tries what an OS sandbox must allow or refuse, in this process and in
+/// a child it starts (rules are inherited), and reports each outcome. `FAKE_CLAUDE_PROBE_PORT`
+/// names a loopback port to connect to; `FAKE_CLAUDE_PROBE_TAG` makes the /tmp name unique.
+fn probe(cwd: &str) -> Vec<serde_json::Value> {
+    use std::io::{Read, Write};
+    let home = std::env::var("HOME").unwrap_or_default();
+    let tag = std::env::var("FAKE_CLAUDE_PROBE_TAG").unwrap_or_else(|_| "x".into());
+    let tmpdir = std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".into());
+    let append = |path: &str| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        f.write_all(b"# written by the probe\n")
+    };
+    let read = |path: &str| -> std::io::Result<()> {
+        let mut s = String::new();
+        std::fs::File::open(path)?
+            .read_to_string(&mut s)
+            .map(|_| ())
+    };
+    let ws_file = format!("{cwd}/probe-ok.txt");
+    let bashrc = format!("{home}/.bashrc");
+    let tmp_outside = format!("/tmp/delegate-probe-{tag}");
+    let tmp_private = format!("{tmpdir}/probe-{tag}");
+    let key = format!("{home}/.ssh/id_ed25519");
+    let mut out = vec![
+        attempt("write", &ws_file, append(&ws_file)),
+        attempt("write", &bashrc, append(&bashrc)),
+        attempt("write", &tmp_outside, append(&tmp_outside)),
+        attempt("write", &tmp_private, append(&tmp_private)),
+        attempt("read", &key, read(&key)),
+        attempt("read", "/etc/passwd", read("/etc/passwd")),
+    ];
+    if let Some(port) = std::env::var("FAKE_CLAUDE_PROBE_PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+    {
+        let r = std::net::TcpStream::connect(("127.0.0.1", port)).map(|_| ());
+        out.push(match r {
+            Ok(()) => serde_json::json!({"what": "connect", "path": port.to_string(), "ok": true}),
+            Err(e) => serde_json::json!({"what": "connect", "path": port.to_string(), "ok": false, "error": e.to_string()}),
+        });
+    }
+    out
+}
+
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--probe-child") {
+        let cwd = std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        println!("{}", serde_json::Value::Array(probe(&cwd)));
+        return;
+    }
     let program = argv.first().cloned().unwrap_or_default();
     let name = std::path::Path::new(&program)
         .file_name()
@@ -329,6 +399,44 @@ fn main() {
         emit("\u{1b}[31mthis is not json\u{1b}[0m", delay);
         emit(r#"{"type":"brand_new_event","payload":{}}"#, delay);
         emit(r#"{"type":"assistant","message":{"content":"#, delay);
+        return;
+    }
+    if prompt.contains("[sandbox-probe]") {
+        emit(
+            r#"{"type":"system","subtype":"init","session_id":"p","model":"claude-sonnet-4-5","uuid":"i"}"#,
+            delay,
+        );
+        let mine = probe(&cwd);
+        let child = std::process::Command::new(&program)
+            .arg("--probe-child")
+            .output()
+            .ok()
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+            .unwrap_or(serde_json::Value::Null);
+        for (i, step) in mine.iter().enumerate() {
+            let id = format!("toolu_probe_{i}");
+            let ev = match step["what"].as_str() {
+                Some("connect") => {
+                    serde_json::json!({"type":"assistant","message":{"content":[{"type":"tool_use","id": id,"name": "Bash","input":{"command": format!("nc -z 127.0.0.1 {}", step["path"].as_str().unwrap_or("")), "description": "Reach a local port"}}]}})
+                }
+                Some("read") => {
+                    serde_json::json!({"type":"assistant","message":{"content":[{"type":"tool_use","id": id,"name": "Read","input":{"file_path": step["path"]}}]}})
+                }
+                _ => {
+                    serde_json::json!({"type":"assistant","message":{"content":[{"type":"tool_use","id": id,"name": "Write","input":{"file_path": step["path"], "content": "x"}}]}})
+                }
+            };
+            emit(&ev.to_string(), delay);
+            let content = step["error"].as_str().unwrap_or("ok").to_string();
+            let ev = serde_json::json!({"type":"user","message":{"content":[{"type":"tool_result","tool_use_id": id,"is_error": step["ok"] == false,"content": content}]}});
+            emit(&ev.to_string(), delay);
+        }
+        let report = serde_json::json!({"process": mine, "child": child});
+        let _ = std::fs::write("probe.json", report.to_string());
+        emit(
+            r#"{"type":"result","subtype":"success","is_error":false,"num_turns":2,"session_id":"p","total_cost_usd":0.01,"usage":{"input_tokens":10,"output_tokens":5},"result":"Probed the sandbox.","permission_denials":[]}"#,
+            delay,
+        );
         return;
     }
     if prompt.contains("[crash]") {

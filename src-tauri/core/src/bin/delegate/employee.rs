@@ -91,6 +91,22 @@ pub struct AddArgs {
     /// Leave tasks with a future due date alone until they are due.
     #[arg(long)]
     hold_until_due: bool,
+    /// The OS sandbox: strict (default: writes only the workspace, cannot read your home
+    /// folder), workspace (may read your files) or off.
+    #[arg(long)]
+    sandbox: Option<delegate_core::sandbox::SandboxMode>,
+    /// TCP connections the sandboxed agent may open: open (default), https or none.
+    #[arg(long)]
+    sandbox_network: Option<delegate_core::sandbox::NetworkRule>,
+    /// Where the machine cannot sandbox: refuse (default) or unsandboxed.
+    #[arg(long)]
+    sandbox_fallback: Option<delegate_core::sandbox::Fallback>,
+    /// A folder or file the sandboxed agent may also read (repeat).
+    #[arg(long)]
+    sandbox_read: Vec<PathBuf>,
+    /// A folder or file the sandboxed agent may also write (repeat).
+    #[arg(long)]
+    sandbox_write: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -183,6 +199,21 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     }
     e.live_progress = a.live_progress;
     e.hold_until_due = a.hold_until_due;
+    if let Some(v) = a.sandbox {
+        e.sandbox = v;
+    }
+    if let Some(v) = a.sandbox_network {
+        e.sandbox_network = v;
+    }
+    if let Some(v) = a.sandbox_fallback {
+        e.sandbox_fallback = v;
+    }
+    for p in a.sandbox_read {
+        e.sandbox_read.push(std::path::absolute(&p)?);
+    }
+    for p in a.sandbox_write {
+        e.sandbox_write.push(std::path::absolute(&p)?);
+    }
 
     // The same use case as the app's: check, create the workspace, write, install.
     let saved =
@@ -213,6 +244,7 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
         );
     }
     println!("Permissions: {}", e.permissions_summary());
+    println!("Sandbox: {}", e.sandbox_summary());
     Ok(())
 }
 
@@ -232,7 +264,7 @@ fn list(paths: &Paths, json: bool) -> Result<()> {
             _ => "local queue".to_string(),
         };
         println!(
-            "{}{}\n  source:    {source}\n  agent:     {} ({}, model {})\n  workspace: {}\n  access:    {}",
+            "{}{}\n  source:    {source}\n  agent:     {} ({}, model {})\n  workspace: {}\n  access:    {}\n  sandbox:   {}",
             e.name,
             if e.enabled { "" } else { " (disabled)" },
             e.command(),
@@ -246,7 +278,8 @@ fn list(paths: &Paths, json: bool) -> Result<()> {
                 e.model.clone()
             },
             e.workspace.display(),
-            e.permissions_summary()
+            e.permissions_summary(),
+            e.sandbox_summary()
         );
     }
     Ok(())

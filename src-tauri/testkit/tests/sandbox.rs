@@ -1,0 +1,242 @@
+//! The OS sandbox (Landlock) around a real agent process: a probing fake agent, run by the real
+//! `delegate` binary, tries what a strict sandbox must allow and refuse — in its own process and
+//! in a child it starts — and each outcome is checked on the file system, in the agent's own
+//! report and in the run record. The same probe without the sandbox succeeds everywhere, so the
+//! test cannot pass by a probe that never tried.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+mod common;
+
+use common::*;
+use delegate_core::config::{Employee, SourceKind, edit};
+use delegate_core::history::{History, RunFilter};
+use delegate_core::sandbox::{self, NetworkRule, SandboxMode};
+use delegate_testkit::sibling_binary;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+struct Probe {
+    report: Value,
+    detail: delegate_core::history::RunDetail,
+    comments: String,
+}
+
+/// One `delegate run` of a `[sandbox-probe]` task for an employee with `mode`, with `home` as
+/// the home folder and a loopback listener the probe tries to reach.
+fn run_probe(dir: &Path, home: &Path, mode: SandboxMode, tag: &str) -> Probe {
+    let data = dir.join(format!("data-{tag}"));
+    let ws = dir.join(format!("ws-{tag}"));
+    std::fs::create_dir_all(&ws).unwrap();
+    let mut e = Employee::new("Prober", SourceKind::Local, ws.clone());
+    e.command = Some(fake_claude().display().to_string());
+    e.sandbox = mode;
+    e.sandbox_network = NetworkRule::Https;
+    e.max_attempts = 1;
+    std::fs::create_dir_all(&data).unwrap();
+    edit::add_employee(&data.join("config.toml"), &e).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let delegate = |args: &[&str]| {
+        let out = Command::new(sibling_binary("delegate"))
+            .arg("--home")
+            .arg(&data)
+            .args(args)
+            .env("HOME", home)
+            .env("FAKE_CLAUDE_PROBE_PORT", port.to_string())
+            .env(
+                "FAKE_CLAUDE_PROBE_TAG",
+                format!("{tag}-{}", std::process::id()),
+            )
+            .env_remove("TODOIST_API_TOKEN")
+            .env_remove("DELEGATE_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "delegate {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    delegate(&[
+        "task",
+        "add",
+        "-e",
+        "Prober",
+        "[sandbox-probe] try everything",
+    ]);
+    delegate(&["run"]);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("probe.json")).unwrap()).unwrap();
+    let history = History::open(&data.join("history.db")).unwrap();
+    let runs = history.list(&RunFilter::default()).unwrap();
+    assert_eq!(runs.len(), 1);
+    let detail = history.get(runs[0].id).unwrap();
+    let queue = delegate_core::source::LocalQueue::open(&data.join("queue.db")).unwrap();
+    let comments = queue
+        .comments(&runs[0].task_id)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.content)
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    drop(listener);
+    Probe {
+        report,
+        detail,
+        comments,
+    }
+}
+
+/// The outcome of the probe step `what` on a path ending in `suffix`.
+fn outcome(steps: &Value, what: &str, suffix: &str) -> bool {
+    let step = steps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["what"] == what && s["path"].as_str().unwrap().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {what} of …{suffix} in {steps}"));
+    step["ok"].as_bool().unwrap()
+}
+
+fn home_with_secrets(dir: &Path, name: &str) -> std::path::PathBuf {
+    let home = dir.join(name);
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_ed25519"), "-----BEGIN TEST KEY-----\n").unwrap();
+    std::fs::write(home.join(".bashrc"), "# the person's own\n").unwrap();
+    home
+}
+
+#[test]
+fn a_strict_sandbox_holds_for_the_agent_and_its_children() {
+    let support = sandbox::support();
+    assert!(
+        support.available(),
+        "this test needs a kernel with Landlock: {}",
+        support.describe()
+    );
+    let dir = tempfile::tempdir().unwrap();
+
+    // Without the sandbox the probe reaches everything: the checks below can fail.
+    let open_home = home_with_secrets(dir.path(), "home-open");
+    let open = run_probe(dir.path(), &open_home, SandboxMode::Off, "off");
+    for steps in [&open.report["process"], &open.report["child"]] {
+        assert!(outcome(steps, "write", "/.bashrc"), "{steps}");
+        assert!(outcome(steps, "read", "/.ssh/id_ed25519"), "{steps}");
+        assert!(outcome(steps, "connect", ""), "{steps}");
+    }
+    assert!(read(&open_home.join(".bashrc")).contains("written by the probe"));
+    assert_eq!(open.detail.sandbox.as_deref(), Some("off"));
+    assert!(
+        lines(&open.detail)
+            .iter()
+            .any(|l| l.starts_with("⚠️ No OS sandbox")),
+        "{:?}",
+        lines(&open.detail)
+    );
+
+    // Strict: the same probe, refused outside what it may touch.
+    let home = home_with_secrets(dir.path(), "home-strict");
+    let strict = run_probe(dir.path(), &home, SandboxMode::Strict, "strict");
+    for (who, steps) in [
+        ("agent", &strict.report["process"]),
+        ("its child", &strict.report["child"]),
+    ] {
+        assert!(outcome(steps, "write", "/probe-ok.txt"), "{who}: {steps}");
+        assert!(!outcome(steps, "write", "/.bashrc"), "{who}: {steps}");
+        assert!(
+            !outcome(
+                steps,
+                "write",
+                &format!("/tmp/delegate-probe-strict-{}", std::process::id())
+            ),
+            "{who}: {steps}"
+        );
+        assert!(
+            outcome(
+                steps,
+                "write",
+                &format!("/probe-strict-{}", std::process::id())
+            ),
+            "{who}: the private TMPDIR is writable: {steps}"
+        );
+        assert!(
+            !outcome(steps, "read", "/.ssh/id_ed25519"),
+            "{who}: {steps}"
+        );
+        assert!(outcome(steps, "read", "/etc/passwd"), "{who}: {steps}");
+        if support.network() {
+            assert!(!outcome(steps, "connect", ""), "{who}: {steps}");
+        }
+    }
+    // The file system agrees.
+    assert_eq!(read(&home.join(".bashrc")), "# the person's own\n");
+    assert!(
+        !Path::new(&format!(
+            "/tmp/delegate-probe-strict-{}",
+            std::process::id()
+        ))
+        .exists()
+    );
+    assert!(dir.path().join("ws-strict/probe-ok.txt").is_file());
+    // The run record says which sandbox it ran under and what was refused.
+    let record = strict.detail.sandbox.clone().unwrap();
+    assert!(
+        record.starts_with(&format!("strict · Landlock ABI {}", support.abi)),
+        "{record}"
+    );
+    assert_eq!(strict.detail.run.status.as_str(), "succeeded");
+    let timeline = lines(&strict.detail);
+    assert!(
+        timeline.iter().any(|l| l.starts_with("🛡 Sandbox: strict")),
+        "{timeline:?}"
+    );
+    for blocked in [
+        "🛡 Blocked: writing ~/.bashrc",
+        "🛡 Blocked: reading ~/.ssh/id_ed25519",
+    ] {
+        assert!(
+            timeline.iter().any(|l| l == blocked),
+            "{blocked}: {timeline:?}"
+        );
+    }
+    assert!(
+        timeline
+            .iter()
+            .any(|l| l.starts_with("🛡 Blocked: writing /tmp/delegate-probe-strict-")),
+        "{timeline:?}"
+    );
+    // …and so does the task's comment.
+    assert!(
+        strict.comments.contains("The OS sandbox refused"),
+        "{}",
+        strict.comments
+    );
+    assert!(
+        strict.comments.contains("writing ~/.bashrc"),
+        "{}",
+        strict.comments
+    );
+    // The private temporary folder is gone after the run.
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_dir(e.path())
+                .map(|mut d| {
+                    d.any(|f| {
+                        f.is_ok_and(|f| {
+                            f.file_name().to_string_lossy()
+                                == format!("probe-strict-{}", std::process::id())
+                        })
+                    })
+                })
+                .unwrap_or(false)
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
