@@ -168,6 +168,67 @@ pub fn summary(e: &Employee) -> String {
     s
 }
 
+/// What `doctor` (and the employee card) says about one employee's sandbox on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// All well: the words to show.
+    Fine(String),
+    /// Works, but a person should know (the sandbox is off; a configured path is missing).
+    Note(String),
+    /// The employee cannot run here as configured: what is wrong, and the fix.
+    Problem { what: String, fix: String },
+}
+
+/// Checks `e`'s sandbox against what this machine offers.
+pub fn check(e: &Employee, support: &Support) -> Vec<Check> {
+    let mut out = Vec::new();
+    if e.sandbox == SandboxMode::Off {
+        out.push(Check::Note(format!(
+            "{}: {} (sandbox = \"off\")",
+            e.name,
+            SandboxMode::Off.describe()
+        )));
+        return out;
+    }
+    if !support.available() {
+        let why = support.missing.clone().unwrap_or_default();
+        out.push(match e.sandbox_fallback {
+            Fallback::Refuse => Check::Problem {
+                what: format!("{}: needs an OS sandbox, and {why}", e.name),
+                fix: "set `sandbox_fallback = \"unsandboxed\"` or `sandbox = \"off\"` for this employee, or use a kernel with Landlock".into(),
+            },
+            Fallback::Unsandboxed => Check::Note(format!(
+                "{}: will run WITHOUT an OS sandbox here ({why}); sandbox_fallback = \"unsandboxed\"",
+                e.name
+            )),
+        });
+        return out;
+    }
+    out.push(Check::Fine(format!(
+        "{}: {}",
+        e.name,
+        summary(e)
+    )));
+    if e.sandbox_network != NetworkRule::Open && !support.network() {
+        out.push(Check::Note(format!(
+            "{}: the network rule ({}) is not enforced: Landlock ABI {} has no network rules (needs 4)",
+            e.name,
+            e.sandbox_network.as_str(),
+            support.abi
+        )));
+    }
+    for p in e.sandbox_read.iter().chain(&e.sandbox_write) {
+        if !p.exists() {
+            out.push(Check::Note(format!(
+                "{}: the sandbox path {} does not exist, so it opens nothing (create it, or remove it from the employee)",
+                e.name,
+                p.display()
+            )));
+        }
+    }
+    out
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error(

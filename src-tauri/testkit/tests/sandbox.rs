@@ -240,3 +240,44 @@ fn a_strict_sandbox_holds_for_the_agent_and_its_children() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn doctor_reports_the_machines_sandbox_and_each_employees() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = data.join("config.toml");
+    let mut strict = Employee::new("Careful", SourceKind::Local, dir.path().join("ws1"));
+    strict.command = Some(fake_claude().display().to_string());
+    strict.sandbox_write = vec![dir.path().join("missing")];
+    edit::add_employee(&config, &strict).unwrap();
+    let mut loose = Employee::new("Loose", SourceKind::Local, dir.path().join("ws2"));
+    loose.command = Some(fake_claude().display().to_string());
+    loose.sandbox = SandboxMode::Off;
+    edit::add_employee(&config, &loose).unwrap();
+    let out = Command::new(sibling_binary("delegate"))
+        .arg("--home")
+        .arg(&data)
+        .arg("doctor")
+        .env_remove("TODOIST_API_TOKEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let support = sandbox::support();
+    assert!(
+        text.contains(&format!("✓ Landlock ABI {}: agents run in an OS sandbox", support.abi)),
+        "{text}"
+    );
+    assert!(
+        text.contains("✓ Careful: OS sandbox (strict): writes only in its workspace"),
+        "{text}"
+    );
+    assert!(
+        text.contains("! Careful: the sandbox path") && text.contains("does not exist"),
+        "{text}"
+    );
+    assert!(
+        text.contains("! Loose: no OS sandbox: the agent can read and change anything you can"),
+        "{text}"
+    );
+}

@@ -17,6 +17,9 @@ impl Report {
     fn ok(&self, what: &str) {
         println!("✓ {what}");
     }
+    fn note(&self, what: &str) {
+        println!("! {what}");
+    }
     fn fail(&mut self, what: &str, fix: &str) {
         self.failures += 1;
         println!("✗ {what}\n    fix: {fix}");
@@ -100,6 +103,23 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
                 &format!("keychain: {e}"),
                 "see the hint above, or set TODOIST_API_TOKEN",
             ),
+        }
+    }
+
+    // The OS sandbox this machine offers, and each employee's against it.
+    let support = delegate_core::sandbox::support();
+    if support.available() {
+        r.ok(&support.describe());
+    } else {
+        r.note(&support.describe());
+    }
+    for e in &config.employees {
+        for c in delegate_core::sandbox::check(e, &support) {
+            match c {
+                delegate_core::sandbox::Check::Fine(s) => r.ok(&s),
+                delegate_core::sandbox::Check::Note(s) => r.note(&s),
+                delegate_core::sandbox::Check::Problem { what, fix } => r.fail(&what, &fix),
+            }
         }
     }
 
