@@ -32,6 +32,7 @@ mod tests {
         delegate_core::source::Project::export_all_to(dir).unwrap();
         delegate_core::agent::AgentInfo::export_all_to(dir).unwrap();
         delegate_core::agent::ToolChoice::export_all_to(dir).unwrap();
+        delegate_core::sandbox::SandboxView::export_all_to(dir).unwrap();
         delegate_core::notice::Opens::export_all_to(dir).unwrap();
         delegate_core::config::validate::FieldProblem::export_all_to(dir).unwrap();
     }

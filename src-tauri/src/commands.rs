@@ -28,6 +28,8 @@ pub struct EmployeeView {
     /// The tool scope in plain words.
     pub permissions: String,
     pub paused: bool,
+    /// The OS sandbox in plain words.
+    pub sandbox: String,
     /// Dollars recorded today, for the budget bar.
     pub spent_today: f64,
 }
@@ -41,6 +43,7 @@ pub fn list_employees(state: State<'_, AppState>) -> Vec<EmployeeView> {
         .into_iter()
         .map(|e| EmployeeView {
             permissions: e.permissions_summary(),
+            sandbox: e.sandbox_summary(),
             paused: state.engine.is_paused(&e.name),
             spent_today: state
                 .engine

@@ -115,6 +115,7 @@ pub fn run() {
             review::check_agent,
             review::list_agents,
             review::describe_scope,
+            review::describe_sandbox,
             review::check_employee,
             review::template_employee,
             review::suggest_workspace,

@@ -133,6 +133,12 @@ pub fn describe_scope(employee: Employee) -> String {
     employee.permissions_summary()
 }
 
+/// An employee's OS sandbox as the form shows it: choices, words, this machine's support.
+#[tauri::command]
+pub fn describe_sandbox(employee: Employee) -> delegate_core::sandbox::SandboxView {
+    delegate_core::sandbox::view(&employee)
+}
+
 /// A new employee with a template's defaults (or plain defaults without one).
 #[tauri::command]
 pub fn template_employee(

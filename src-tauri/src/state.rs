@@ -35,13 +35,14 @@ impl AppState {
             );
         }
         let config = engine.config();
-        let board = Board::new(
+        let mut board = Board::new(
             config
                 .employees
                 .iter()
                 .filter(|e| e.enabled)
                 .map(|e| e.name.as_str()),
         );
+        board.set_unsandboxed(unsandboxed(&config));
         // Subscribe before the workers start, so their first events reach the tray.
         let events = engine.subscribe();
         let cancel = CancellationToken::new();
@@ -84,15 +85,23 @@ impl AppState {
     /// The board lists exactly the enabled employees of the config in use.
     pub fn align_board(&self) {
         let config = self.engine.config();
-        self.board
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .set_employees(
-                config
-                    .employees
-                    .iter()
-                    .filter(|e| e.enabled)
-                    .map(|e| e.name.as_str()),
-            );
+        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        board.set_employees(
+            config
+                .employees
+                .iter()
+                .filter(|e| e.enabled)
+                .map(|e| e.name.as_str()),
+        );
+        board.set_unsandboxed(unsandboxed(&config));
     }
+}
+
+/// The employees whose agents run without the OS sandbox.
+fn unsandboxed(config: &delegate_core::config::Config) -> impl Iterator<Item = &str> {
+    config
+        .employees
+        .iter()
+        .filter(|e| e.sandbox == delegate_core::sandbox::SandboxMode::Off)
+        .map(|e| e.name.as_str())
 }

@@ -166,7 +166,11 @@ impl TrayView {
                 Activity::Idle if board.paused_all => "paused".to_string(),
                 Activity::Idle => "idle".to_string(),
             };
-            entries.push(Entry::Status(format!("{} — {state}", short(&e.name, 30))));
+            let unsandboxed = if e.unsandboxed { " · no sandbox" } else { "" };
+            entries.push(Entry::Status(format!(
+                "{} — {state}{unsandboxed}",
+                short(&e.name, 30)
+            )));
         }
         entries.push(Entry::Separator);
         let item = |action, label: &str| Entry::Item {
@@ -336,6 +340,15 @@ mod tests {
                 "Quit Delegate"
             ]
         );
+    }
+
+    #[test]
+    fn an_unsandboxed_employee_is_marked() {
+        let mut b = Board::new(["Careful", "Loose"]);
+        b.set_unsandboxed(["Loose"]);
+        let v = TrayView::of(&b);
+        assert_eq!(labels(&v)[0], "[Careful — idle]");
+        assert_eq!(labels(&v)[1], "[Loose — idle · no sandbox]");
     }
 
     #[test]

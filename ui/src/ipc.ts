@@ -15,6 +15,7 @@ import type { Project } from "./bindings/Project";
 import type { RunQuery } from "./bindings/RunQuery";
 import type { RunSummary } from "./bindings/RunSummary";
 import type { RunView } from "./bindings/RunView";
+import type { SandboxView } from "./bindings/SandboxView";
 import type { SettingsView } from "./bindings/SettingsView";
 import type { SourceKind } from "./bindings/SourceKind";
 import type { Template } from "./bindings/Template";
@@ -35,6 +36,7 @@ export const api = {
   checkAgent: (agent: AgentKind, command: string | null) => invoke<AgentInfo>("check_agent", { agent, command }),
   agents: () => invoke<AgentInfo[]>("list_agents"),
   describeScope: (employee: Employee) => invoke<string>("describe_scope", { employee }),
+  describeSandbox: (employee: Employee) => invoke<SandboxView>("describe_sandbox", { employee }),
   checkEmployee: (employee: Employee) => invoke<FieldProblem[]>("check_employee", { employee }),
   projects: () => invoke<Project[]>("list_projects"),
   runs: (query: RunQuery) => invoke<RunSummary[]>("list_runs", { query }),

@@ -168,6 +168,64 @@ pub fn summary(e: &Employee) -> String {
     s
 }
 
+/// One choice in a picker, with its words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// An employee's sandbox as the employee form shows it: the choices, the employee's sandbox in
+/// words, and what this machine offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SandboxView {
+    pub modes: Vec<Choice>,
+    pub networks: Vec<Choice>,
+    pub summary: String,
+    /// This machine, in one line ("Landlock ABI 7: agents run in an OS sandbox …").
+    pub machine: String,
+    /// Problems and notes for this employee on this machine.
+    pub notes: Vec<String>,
+}
+
+pub fn view(e: &Employee) -> SandboxView {
+    let support = support();
+    let choice = |value: &str, label: &str| Choice {
+        value: value.into(),
+        label: label.into(),
+    };
+    SandboxView {
+        modes: vec![
+            choice(
+                "strict",
+                "Strict — writes only in its workspace, cannot read your home folder (recommended)",
+            ),
+            choice(
+                "workspace",
+                "Workspace — writes only in its workspace, can read your files",
+            ),
+            choice("off", "Off — no OS sandbox"),
+        ],
+        networks: vec![
+            choice("open", "Any network connection"),
+            choice("https", "HTTPS only (port 443)"),
+            choice("none", "No network"),
+        ],
+        summary: summary(e),
+        machine: support.describe(),
+        notes: check(e, &support)
+            .into_iter()
+            .filter_map(|c| match c {
+                Check::Fine(_) => None,
+                Check::Note(n) => Some(n),
+                Check::Problem { what, fix } => Some(format!("{what} — {fix}")),
+            })
+            .collect(),
+    }
+}
+
 /// What `doctor` (and the employee card) says about one employee's sandbox on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
@@ -204,11 +262,7 @@ pub fn check(e: &Employee, support: &Support) -> Vec<Check> {
         });
         return out;
     }
-    out.push(Check::Fine(format!(
-        "{}: {}",
-        e.name,
-        summary(e)
-    )));
+    out.push(Check::Fine(format!("{}: {}", e.name, summary(e))));
     if e.sandbox_network != NetworkRule::Open && !support.network() {
         out.push(Check::Note(format!(
             "{}: the network rule ({}) is not enforced: Landlock ABI {} has no network rules (needs 4)",

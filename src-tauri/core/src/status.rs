@@ -43,6 +43,8 @@ pub struct EmployeeStatus {
     pub awaiting_review: usize,
     #[cfg_attr(feature = "ts", ts(as = "Option<(f64, RunStatus)>"))]
     pub last_run: Option<(i64, RunStatus)>,
+    /// Its agent runs without the OS sandbox (`sandbox = "off"`): marked wherever it shows.
+    pub unsandboxed: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -79,7 +81,16 @@ impl Board {
                 activity: Activity::Idle,
                 awaiting_review: 0,
                 last_run: None,
+                unsandboxed: false,
             })
+    }
+
+    /// Marks the employees whose agents run without the OS sandbox.
+    pub fn set_unsandboxed<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        let names: Vec<&str> = names.into_iter().collect();
+        for (name, e) in self.employees.iter_mut() {
+            e.unsandboxed = names.contains(&name.as_str());
+        }
     }
 
     pub fn apply(&mut self, ev: &WorkerEvent) {

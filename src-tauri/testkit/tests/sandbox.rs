@@ -265,7 +265,10 @@ fn doctor_reports_the_machines_sandbox_and_each_employees() {
     let text = String::from_utf8_lossy(&out.stdout);
     let support = sandbox::support();
     assert!(
-        text.contains(&format!("✓ Landlock ABI {}: agents run in an OS sandbox", support.abi)),
+        text.contains(&format!(
+            "✓ Landlock ABI {}: agents run in an OS sandbox",
+            support.abi
+        )),
         "{text}"
     );
     assert!(

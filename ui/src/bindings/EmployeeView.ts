@@ -7,6 +7,10 @@ export type EmployeeView = { employee: Employee,
  */
 permissions: string, paused: boolean, 
 /**
+ * The OS sandbox in plain words.
+ */
+sandbox: string, 
+/**
  * Dollars recorded today, for the budget bar.
  */
 spent_today: number, };

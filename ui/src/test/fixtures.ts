@@ -30,6 +30,9 @@ export function employee(name: string, patch: Partial<Employee> = {}): Employee 
     live_progress: false,
     hold_until_due: false,
     allow_api_key: false,
+    sandbox: "strict",
+    sandbox_network: "open",
+    sandbox_fallback: "refuse",
     ...patch,
   };
 }
@@ -70,7 +73,35 @@ export function agentInfo(kind: AgentInfo["kind"], patch: Partial<AgentInfo> = {
 }
 
 export function view(e: Employee, spent = 0, paused = false): EmployeeView {
-  return { employee: e, permissions: "can read files, write files in its workspace; cannot run commands (Read, Write)", paused, spent_today: spent };
+  return {
+    employee: e,
+    permissions: "can read files, write files in its workspace; cannot run commands (Read, Write)",
+    sandbox:
+      e.sandbox === "off"
+        ? "no OS sandbox: the agent can read and change anything you can"
+        : "OS sandbox (strict): writes only in its workspace; cannot read your home folder (~/.ssh, ~/.aws, other projects)",
+    paused,
+    spent_today: spent,
+  };
+}
+
+/** An employee's sandbox as `describe_sandbox` shows it. */
+export function sandboxView(summary: string) {
+  return {
+    modes: [
+      { value: "strict", label: "Strict — writes only in its workspace, cannot read your home folder (recommended)" },
+      { value: "workspace", label: "Workspace — writes only in its workspace, can read your files" },
+      { value: "off", label: "Off — no OS sandbox" },
+    ],
+    networks: [
+      { value: "open", label: "Any network connection" },
+      { value: "https", label: "HTTPS only (port 443)" },
+      { value: "none", label: "No network" },
+    ],
+    summary,
+    machine: "Landlock ABI 7: agents run in an OS sandbox (files and network)",
+    notes: [],
+  };
 }
 
 export function board(patch: Partial<Board> = {}): Board {
@@ -104,6 +135,7 @@ export function runView(id: number, content: string, patch: Partial<RunSummary> 
       task_description: "Keep it short.",
       task_url: null,
       machine: "laptop",
+      sandbox: "strict · Landlock ABI 7",
       command: ["claude", "-p"],
       exit_code: 0,
       stderr_tail: null,

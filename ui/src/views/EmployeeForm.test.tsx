@@ -2,7 +2,7 @@ import { mockBackend } from "../test/backend";
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { agentInfo, employee } from "../test/fixtures";
+import { agentInfo, sandboxView, employee } from "../test/fixtures";
 import { EmployeeForm } from "./EmployeeForm";
 
 describe("EmployeeForm", () => {
@@ -28,9 +28,15 @@ describe("EmployeeForm", () => {
 
   it("shows the scope in the backend's words and offers each agent's own options", async () => {
     const asked: unknown[] = [];
+    const sandboxAsked: string[] = [];
     mockBackend((cmd, args) => {
       if (cmd === "list_templates") return [];
       if (cmd === "list_agents") return [agentInfo("claude"), agentInfo("codex", { login: { state: "not_ready", reason: "the Codex CLI is not logged in on this machine", fix: "run `codex login` in a terminal" } }), agentInfo("command")];
+      if (cmd === "describe_sandbox") {
+        const e = (args as { employee: { sandbox: string } }).employee;
+        sandboxAsked.push(e.sandbox);
+        return sandboxView(e.sandbox === "off" ? "no OS sandbox: the agent can read and change anything you can" : "OS sandbox (strict): writes only in its workspace; cannot read your home folder (~/.ssh, ~/.aws, other projects)");
+      }
       if (cmd === "describe_scope") {
         const e = (args as { employee: { agent: string; allowed_tools: string[] } }).employee;
         asked.push(e);
@@ -41,6 +47,15 @@ describe("EmployeeForm", () => {
     expect(await screen.findByLabelText("What it may do")).toHaveTextContent("Can read files in its workspace; cannot run commands (Read, Write, Edit, Glob, Grep, Skill)");
     expect(screen.getByLabelText(/Cap per task/)).toBeInTheDocument();
     expect(screen.getByRole("checkbox", { name: /WebSearch/ })).toBeInTheDocument();
+    // The OS sandbox: strict, in the backend's words; turning it off says so plainly.
+    expect(await screen.findByLabelText("Sandbox", { selector: "p" })).toHaveTextContent("OS sandbox (strict): writes only in its workspace");
+    expect(screen.getByText(/Landlock ABI 7/)).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText(/^Sandbox$/, { selector: "select" }), "off");
+    await waitFor(() => expect(screen.getByLabelText("Sandbox", { selector: "p" })).toHaveTextContent("No OS sandbox: the agent can read and change anything you can"));
+    expect(screen.queryByLabelText(/^Network$/)).toBeNull();
+    expect(sandboxAsked).toContain("off");
+    await userEvent.selectOptions(screen.getByLabelText(/^Sandbox$/, { selector: "select" }), "strict");
+    expect(screen.getByLabelText(/^Network$/)).toBeInTheDocument();
     await userEvent.selectOptions(screen.getByLabelText(/^Agent$/), "codex");
     expect(await screen.findByLabelText("What it may do")).toHaveTextContent("Codex sandbox: workspace-write");
     // The tools offered are the agent's own, as the backend lists them.

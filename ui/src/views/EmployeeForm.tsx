@@ -7,7 +7,10 @@ import type { AgentKind } from "../bindings/AgentKind";
 import { AgentStatus, agentLabel } from "../components/AgentStatus";
 import type { Employee } from "../bindings/Employee";
 import type { FieldProblem } from "../bindings/FieldProblem";
+import type { NetworkRule } from "../bindings/NetworkRule";
 import type { Project } from "../bindings/Project";
+import type { SandboxMode } from "../bindings/SandboxMode";
+import type { SandboxView } from "../bindings/SandboxView";
 import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
 import { api, errorMessage } from "../ipc";
@@ -20,6 +23,10 @@ function byField(list: FieldProblem[] | null | undefined): Record<string, string
     if (!(p.field in out)) out[p.field] = p.message.replace(/^./, (c) => c.toUpperCase()) + ".";
   }
   return out;
+}
+
+function lines(v: string): string[] {
+  return v.split("\n").map((l) => l.trim()).filter((l) => l !== "");
 }
 
 function numberOrNull(v: string): number | null {
@@ -45,6 +52,7 @@ export function EmployeeForm({
   const [agents, setAgents] = useState<AgentInfo[]>([]);
   const [agent, setAgent] = useState<AgentInfo | null>(null);
   const [scope, setScope] = useState<string>("");
+  const [sandbox, setSandbox] = useState<SandboxView | null>(null);
   const [problems, setProblems] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -87,6 +95,18 @@ export function EmployeeForm({
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [scopeKey]);
+
+  // The OS sandbox in words, its choices and this machine's support, from the backend.
+  const sandboxKey = e ? JSON.stringify([e.name, e.agent, e.sandbox, e.sandbox_network, e.sandbox_fallback, e.sandbox_read, e.sandbox_write]) : "";
+  useEffect(() => {
+    if (!e) return;
+    let live = true;
+    api.describeSandbox(e).then((v) => live && setSandbox(v ?? null)).catch(() => live && setSandbox(null));
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sandboxKey]);
 
   useEffect(() => {
     if (e?.source !== "todoist" || projects !== null) return;
@@ -237,6 +257,46 @@ export function EmployeeForm({
           </fieldset>
         )}
         {scope && <p className="scope" aria-label="What it may do">{scope.replace(/^./, (c) => c.toUpperCase())}</p>}
+        {sandbox && (
+          <fieldset>
+            <legend>OS sandbox</legend>
+            <label>
+              Sandbox
+              <select value={e.sandbox} onChange={(ev) => set({ sandbox: ev.target.value as SandboxMode })}>
+                {sandbox.modes.map((m) => (
+                  <option key={m.value} value={m.value}>{m.label}</option>
+                ))}
+              </select>
+            </label>
+            {e.sandbox !== "off" && (
+              <>
+                <label>
+                  Network
+                  <select value={e.sandbox_network} onChange={(ev) => set({ sandbox_network: ev.target.value as NetworkRule })}>
+                    {sandbox.networks.map((m) => (
+                      <option key={m.value} value={m.value}>{m.label}</option>
+                    ))}
+                  </select>
+                </label>
+                <div className="grid">
+                  <label>
+                    Also readable, one path per line
+                    <textarea rows={2} value={(e.sandbox_read ?? []).join("\n")} onChange={(ev) => set({ sandbox_read: lines(ev.target.value) })} />
+                  </label>
+                  <label>
+                    Also writable, one path per line
+                    <textarea rows={2} value={(e.sandbox_write ?? []).join("\n")} onChange={(ev) => set({ sandbox_write: lines(ev.target.value) })} />
+                  </label>
+                </div>
+              </>
+            )}
+            <p className={e.sandbox === "off" ? "scope warn-text" : "scope"} aria-label="Sandbox">{sandbox.summary.replace(/^./, (c) => c.toUpperCase())}.</p>
+            <span className="hint">{sandbox.machine}.</span>
+            {sandbox.notes.map((n) => (
+              <span key={n} className="field-error">{n}</span>
+            ))}
+          </fieldset>
+        )}
         <div className="grid">
           <label>
             Timeout (seconds)

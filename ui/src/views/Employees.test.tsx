@@ -8,12 +8,12 @@ import { describe as describeState, Employees } from "./Employees";
 describe("Employees", () => {
   it("shows live state, spend against the budget and permissions", async () => {
     mockBackend((cmd) => {
-      if (cmd === "list_employees") return [view(employee("Writer", { daily_usd: 10 }), 2.5), view(employee("Reviewer", { source: "todoist", project: "Code" }))];
+      if (cmd === "list_employees") return [view(employee("Writer", { daily_usd: 10 }), 2.5), view(employee("Reviewer", { source: "todoist", project: "Code", sandbox: "off" }))];
     });
     const b = board({
       employees: {
-        Writer: { name: "Writer", activity: { state: "working", run_id: 3, task_title: "Post about agents", attempt: 1 }, awaiting_review: 0, last_run: [2, "succeeded"] },
-        Reviewer: { name: "Reviewer", activity: { state: "blocked", kind: { problem: "agent_missing" }, message: "agent CLI \"claude\" not found" }, awaiting_review: 0, last_run: null },
+        Writer: { name: "Writer", activity: { state: "working", run_id: 3, task_title: "Post about agents", attempt: 1 }, awaiting_review: 0, last_run: [2, "succeeded"], unsandboxed: false },
+        Reviewer: { name: "Reviewer", activity: { state: "blocked", kind: { problem: "agent_missing" }, message: "agent CLI \"claude\" not found" }, awaiting_review: 0, last_run: null, unsandboxed: false },
       },
     });
     const onOpenRun = vi.fn();
@@ -24,6 +24,11 @@ describe("Employees", () => {
     expect(writer).toHaveTextContent("cannot run commands");
     expect(screen.getByTestId("employee-Reviewer")).toHaveTextContent("needs attention");
     expect(screen.getByTestId("employee-Reviewer")).toHaveTextContent("Todoist project “Code”");
+    // The OS sandbox is on the card; an employee without one is marked.
+    expect(writer).toHaveTextContent("OS sandbox (strict): writes only in its workspace");
+    expect(writer).not.toHaveTextContent("no sandbox");
+    expect(screen.getByTestId("employee-Reviewer")).toHaveTextContent("no sandbox");
+    expect(screen.getByTestId("employee-Reviewer")).toHaveTextContent("no OS sandbox: the agent can read and change anything you can");
     await userEvent.click(screen.getByRole("button", { name: "#2 succeeded" }));
     expect(onOpenRun).toHaveBeenCalledWith(2);
   });
@@ -62,7 +67,7 @@ describe("Employees", () => {
 
   it("describes each state in words", () => {
     expect(describeState(undefined, false)[0]).toBe("idle");
-    expect(describeState({ name: "A", activity: { state: "idle" }, awaiting_review: 2, last_run: null }, false)[2]).toBe("2 drafts ready for you");
-    expect(describeState({ name: "A", activity: { state: "idle" }, awaiting_review: 0, last_run: null }, true)[0]).toBe("paused");
+    expect(describeState({ name: "A", activity: { state: "idle" }, awaiting_review: 2, last_run: null, unsandboxed: false }, false)[2]).toBe("2 drafts ready for you");
+    expect(describeState({ name: "A", activity: { state: "idle" }, awaiting_review: 0, last_run: null, unsandboxed: false }, true)[0]).toBe("paused");
   });
 });

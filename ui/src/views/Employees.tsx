@@ -95,6 +95,7 @@ export function Employees({ board, onOpenRun, onSetup }: { board: Board | null; 
               <div className="card-head">
                 <h2>{e.name}</h2>
                 <Chip kind={kind}>{label}</Chip>
+                {e.sandbox === "off" && <Chip kind="unsandboxed">no sandbox</Chip>}
               </div>
               <p className="detail">{detail}</p>
               <dl className="facts">
@@ -102,6 +103,8 @@ export function Employees({ board, onOpenRun, onSetup }: { board: Board | null; 
                 <dd>{e.source === "todoist" ? `Todoist project “${e.project ?? ""}”` : "the local queue"}</dd>
                 <dt>Access</dt>
                 <dd>{v.permissions}</dd>
+                <dt>Sandbox</dt>
+                <dd className={e.sandbox === "off" ? "warn-text" : undefined}>{v.sandbox}</dd>
                 <dt>Today</dt>
                 <dd>
                   {money(v.spent_today)}

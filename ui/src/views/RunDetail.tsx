@@ -101,6 +101,11 @@ export function RunDetail({ id, onBack }: { id: number; onBack: () => void }) {
         <div><span>Turns</span>{r.turns ?? "—"}</div>
         <div><span>Exit code</span>{r.exit_code ?? "—"}</div>
       </div>
+      {r.sandbox && (
+        <p className={r.sandbox === "off" || r.sandbox.startsWith("none") ? "muted warn-text" : "muted"} data-testid="run-sandbox">
+          OS sandbox: {r.sandbox === "off" ? "off — the agent could read and change anything you can" : r.sandbox}
+        </p>
+      )}
 
       {r.summary && (
         <>
