@@ -357,6 +357,8 @@ pub struct Plan {
     /// The agent's state folders, created (private to the user) before it starts: inside the
     /// sandbox it could not create them in the home folder.
     pub state: Vec<PathBuf>,
+    /// Files copied into them before the first sandboxed run (see `SandboxNeeds::seed`).
+    pub seed: Vec<(PathBuf, PathBuf)>,
 }
 
 /// System folders every agent may read and run programs from.
@@ -402,6 +404,7 @@ pub fn plan(employee: &Employee, program: &Path, home: Option<&Path>) -> Option<
     let mut write: Vec<PathBuf> = DEVICES_WRITE.iter().map(PathBuf::from).collect();
     write.push(employee.workspace.clone());
     let state = needs.write.clone();
+    let seed = needs.seed.clone();
     write.extend(needs.write);
     write.extend(employee.sandbox_write.iter().cloned());
     Some(Plan {
@@ -414,6 +417,7 @@ pub fn plan(employee: &Employee, program: &Path, home: Option<&Path>) -> Option<
         tmp_parent: std::env::temp_dir(),
         env: needs.env,
         state,
+        seed,
     })
 }
 
@@ -729,6 +733,14 @@ mod imp {
                         path: dir.clone(),
                         source,
                     })?;
+            }
+        }
+        for (from, to) in &plan.seed {
+            if from.is_file() && !to.exists() {
+                std::fs::copy(from, to).map_err(|source| SandboxError::Tmp {
+                    path: to.clone(),
+                    source,
+                })?;
             }
         }
         let support = support();

@@ -139,6 +139,14 @@ async fn real_clis_fail_as_machine_problems(sandboxed: bool) {
     let ws = dir.path().join("ws");
     std::fs::create_dir_all(&home).unwrap();
     std::fs::create_dir_all(&ws).unwrap();
+    // The settings the person's own Claude Code keeps in ~/.claude.json (seeded into
+    // ~/.claude for the sandboxed run, which cannot write the home folder).
+    let user_id = "5f1e0c3a9b7d4e2f8a6c1b0d9e3f7a2c5f1e0c3a9b7d4e2f8a6c1b0d9e3f7a2c";
+    std::fs::write(
+        home.join(".claude.json"),
+        format!("{{\"userID\": \"{user_id}\", \"numStartups\": 3}}"),
+    )
+    .unwrap();
 
     // Claude: init, then "Not logged in" — so --tools, --allowedTools, --max-budget-usd 0.001
     // and the prompt after `--` were all accepted.
@@ -220,10 +228,11 @@ async fn real_clis_fail_as_machine_problems(sandboxed: bool) {
         left.sort();
         assert!(
             left.iter()
-                .all(|n| [".claude", ".codex", ".gemini"].contains(&n.as_str())),
+                .all(|n| [".claude", ".claude.json", ".codex", ".gemini"].contains(&n.as_str())),
             "{left:?}"
         );
-        assert!(home.join(".claude/.claude.json").is_file());
+        let seeded = std::fs::read_to_string(home.join(".claude/.claude.json")).unwrap();
+        assert!(seeded.contains(user_id), "{seeded}");
     }
 }
 

@@ -56,6 +56,8 @@ impl Agent for Claude {
             write: vec![dir.clone()],
             read: vec![home.join(".config/anthropic")],
             env: vec![("CLAUDE_CONFIG_DIR".into(), dir.display().to_string())],
+            // The account and settings the person's own Claude Code keeps in ~/.claude.json.
+            seed: vec![(home.join(".claude.json"), dir.join(".claude.json"))],
         }
     }
     fn install_hint(&self) -> &'static str {

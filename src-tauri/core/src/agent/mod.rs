@@ -86,6 +86,9 @@ pub struct SandboxNeeds {
     pub write: Vec<std::path::PathBuf>,
     pub read: Vec<std::path::PathBuf>,
     pub env: Vec<(String, String)>,
+    /// Files copied (`from`, `to`) before the first sandboxed run, when `to` is missing:
+    /// state the agent keeps outside its folders, which it must find inside them.
+    pub seed: Vec<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// A tool an employee may be allowed, and what it lets the agent do.
