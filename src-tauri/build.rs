@@ -28,6 +28,7 @@ fn main() {
         "check_agent",
         "list_agents",
         "describe_scope",
+        "describe_sandbox",
         "check_employee",
         "template_employee",
         "suggest_workspace",

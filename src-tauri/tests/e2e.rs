@@ -493,6 +493,8 @@ async fn a_notification_click_opens_the_hidden_app_on_its_run() {
     std::fs::create_dir_all(&e.workspace).unwrap();
     edit::add_employee(&config, &e).unwrap();
     let failing = server.add_task(&project, "Summarise the quarter [fail]", "");
+    // The clicks below must reach this test's notifications only.
+    let _ = Command::new("dunstctl").arg("close-all").status();
 
     let monitor_log = out.join("notifications-hidden.log");
     let _monitor = Guard {
@@ -691,4 +693,6 @@ async fn a_broken_config_is_reported_at_start() {
             .then_some(())
     })
     .await;
+    // A critical notification stays on screen: leave none for the next test to click.
+    let _ = Command::new("dunstctl").arg("close-all").status();
 }

@@ -398,6 +398,15 @@ async fn the_ui_end_to_end() {
     ui.click("Edit").await;
     ui.text_appears("Edit LinkedIn Writer", 10).await;
     ui.shots("employee-form").await;
+    // Its OS sandbox section, in the engine's words.
+    ui.text_appears("OS sandbox (strict): writes only in its workspace", 10)
+        .await;
+    ui.js(
+        "document.querySelector('[aria-label=\"Sandbox\"]').scrollIntoView({block: 'center'}); return true;",
+        json!([]),
+    )
+    .await;
+    ui.shots("employee-form-sandbox").await;
     ui.click("Cancel").await;
     ui.click("Settings").await;
     ui.text_appears("Todoist connection", 10).await;

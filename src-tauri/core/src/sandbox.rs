@@ -198,13 +198,10 @@ pub fn view(e: &Employee) -> SandboxView {
     };
     SandboxView {
         modes: vec![
-            choice(
-                "strict",
-                "Strict — writes only in its workspace, cannot read your home folder (recommended)",
-            ),
+            choice("strict", "Strict (recommended) — its workspace only"),
             choice(
                 "workspace",
-                "Workspace — writes only in its workspace, can read your files",
+                "Workspace — writes its workspace, reads your files",
             ),
             choice("off", "Off — no OS sandbox"),
         ],

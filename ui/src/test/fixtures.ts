@@ -89,8 +89,8 @@ export function view(e: Employee, spent = 0, paused = false): EmployeeView {
 export function sandboxView(summary: string) {
   return {
     modes: [
-      { value: "strict", label: "Strict — writes only in its workspace, cannot read your home folder (recommended)" },
-      { value: "workspace", label: "Workspace — writes only in its workspace, can read your files" },
+      { value: "strict", label: "Strict (recommended) — its workspace only" },
+      { value: "workspace", label: "Workspace — writes its workspace, reads your files" },
       { value: "off", label: "Off — no OS sandbox" },
     ],
     networks: [
