@@ -35,14 +35,8 @@ impl AppState {
             );
         }
         let config = engine.config();
-        let mut board = Board::new(
-            config
-                .employees
-                .iter()
-                .filter(|e| e.enabled)
-                .map(|e| e.name.as_str()),
-        );
-        board.set_unsandboxed(unsandboxed(&config));
+        let mut board = Board::default();
+        align(&mut board, &config);
         // Subscribe before the workers start, so their first events reach the tray.
         let events = engine.subscribe();
         let cancel = CancellationToken::new();
@@ -85,23 +79,21 @@ impl AppState {
     /// The board lists exactly the enabled employees of the config in use.
     pub fn align_board(&self) {
         let config = self.engine.config();
-        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
-        board.set_employees(
-            config
-                .employees
-                .iter()
-                .filter(|e| e.enabled)
-                .map(|e| e.name.as_str()),
+        align(
+            &mut self.board.lock().unwrap_or_else(|e| e.into_inner()),
+            &config,
         );
-        board.set_unsandboxed(unsandboxed(&config));
     }
 }
 
-/// The employees whose agents run without the OS sandbox.
-fn unsandboxed(config: &delegate_core::config::Config) -> impl Iterator<Item = &str> {
-    config
-        .employees
-        .iter()
-        .filter(|e| e.sandbox == delegate_core::sandbox::SandboxMode::Off)
-        .map(|e| e.name.as_str())
+/// The board lists exactly the enabled employees of `config`, those without the OS sandbox
+/// marked.
+fn align(board: &mut Board, config: &delegate_core::config::Config) {
+    let enabled = config.employees.iter().filter(|e| e.enabled);
+    board.set_employees(enabled.clone().map(|e| e.name.as_str()));
+    board.set_unsandboxed(
+        enabled
+            .filter(|e| e.sandbox == delegate_core::sandbox::SandboxMode::Off)
+            .map(|e| e.name.as_str()),
+    );
 }

@@ -184,55 +184,13 @@ async fn the_desktop_app_end_to_end() {
     std::fs::create_dir_all(&delegate_home).unwrap();
 
     // The fake Todoist account and an employee that uses the fake agent.
-    let server = FakeTodoist::start(TOKEN).await;
-    let project = server.add_project("Writer");
-    let config = delegate_home.join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[todoist]\napi_url = \"{}\"\n", server.url),
-    )
-    .unwrap();
-    let mut e = Employee::new("Writer", SourceKind::Todoist, data.path().join("ws"));
-    e.project = Some("Writer".into());
-    e.command = Some(sibling_binary("fake-claude").display().to_string());
-    e.poll_secs = 2;
-    std::fs::create_dir_all(&e.workspace).unwrap();
-    edit::add_employee(&config, &e).unwrap();
+    let (server, project) = writer_setup(data.path(), &delegate_home, |e| e.poll_secs = 2).await;
 
     // Start from no login item, so the check below sees this run's own setup turn it on.
     let _ = std::fs::remove_file(home.join(".config/autostart/Delegate.desktop"));
     let monitor_log = out.join("notifications.log");
-    let _monitor = Guard {
-        child: Command::new("dbus-monitor")
-            .args([
-                "--session",
-                "interface='org.freedesktop.Notifications',member='Notify'",
-            ])
-            .stdout(std::fs::File::create(&monitor_log).unwrap())
-            .spawn()
-            .unwrap(),
-        group: false,
-    };
-    let _driver = Guard {
-        child: Command::new("tauri-driver")
-            .args([
-                "--port",
-                "4444",
-                "--native-port",
-                "4445",
-                "--native-driver",
-                "/usr/bin/WebKitWebDriver",
-            ])
-            .env("DELEGATE_HOME", &delegate_home)
-            // Its own process group, so the guard also ends the WebKitWebDriver it starts.
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(out.join("tauri-driver.log")).unwrap())
-            .spawn()
-            .unwrap(),
-        group: true,
-    };
-    common::wait_port(4444, 20).await;
+    let _monitor = notification_monitor(&monitor_log);
+    let _driver = web_driver(4444, &delegate_home, &[], &out.join("tauri-driver.log")).await;
     let app = app_binary();
     let started = Instant::now();
     let session = Session::start(DRIVER, app.to_str().unwrap()).await.unwrap();
@@ -477,57 +435,24 @@ async fn a_notification_click_opens_the_hidden_app_on_its_run() {
     let data = tempfile::tempdir().unwrap();
     let delegate_home = data.path().join("delegate");
     std::fs::create_dir_all(&delegate_home).unwrap();
-    let server = FakeTodoist::start(TOKEN).await;
-    let project = server.add_project("Writer");
-    let config = delegate_home.join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[todoist]\napi_url = \"{}\"\n", server.url),
-    )
-    .unwrap();
-    let mut e = Employee::new("Writer", SourceKind::Todoist, data.path().join("ws"));
-    e.project = Some("Writer".into());
-    e.command = Some(sibling_binary("fake-claude").display().to_string());
-    e.poll_secs = 1;
-    e.max_attempts = 1;
-    std::fs::create_dir_all(&e.workspace).unwrap();
-    edit::add_employee(&config, &e).unwrap();
+    let (server, project) = writer_setup(data.path(), &delegate_home, |e| {
+        e.poll_secs = 1;
+        e.max_attempts = 1;
+    })
+    .await;
     let failing = server.add_task(&project, "Summarise the quarter [fail]", "");
     // The clicks below must reach this test's notifications only.
     let _ = Command::new("dunstctl").arg("close-all").status();
 
     let monitor_log = out.join("notifications-hidden.log");
-    let _monitor = Guard {
-        child: Command::new("dbus-monitor")
-            .args([
-                "--session",
-                "interface='org.freedesktop.Notifications',member='Notify'",
-            ])
-            .stdout(std::fs::File::create(&monitor_log).unwrap())
-            .spawn()
-            .unwrap(),
-        group: false,
-    };
-    let _driver = Guard {
-        child: Command::new("tauri-driver")
-            .args([
-                "--port",
-                "4448",
-                "--native-port",
-                "4449",
-                "--native-driver",
-                "/usr/bin/WebKitWebDriver",
-            ])
-            .env("DELEGATE_HOME", &delegate_home)
-            .env("TODOIST_API_TOKEN", TOKEN)
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(out.join("tauri-driver-hidden.log")).unwrap())
-            .spawn()
-            .unwrap(),
-        group: true,
-    };
-    common::wait_port(4448, 20).await;
+    let _monitor = notification_monitor(&monitor_log);
+    let _driver = web_driver(
+        4448,
+        &delegate_home,
+        &[("TODOIST_API_TOKEN", TOKEN)],
+        &out.join("tauri-driver-hidden.log"),
+    )
+    .await;
     let app = app_binary();
     // The session is answered only once a web view exists: started hidden, that is after the
     // click below.
@@ -659,17 +584,7 @@ async fn a_broken_config_is_reported_at_start() {
     )
     .unwrap();
     let monitor_log = out.join("notifications-broken-config.log");
-    let _monitor = Guard {
-        child: Command::new("dbus-monitor")
-            .args([
-                "--session",
-                "interface='org.freedesktop.Notifications',member='Notify'",
-            ])
-            .stdout(std::fs::File::create(&monitor_log).unwrap())
-            .spawn()
-            .unwrap(),
-        group: false,
-    };
+    let _monitor = notification_monitor(&monitor_log);
     // The monitor is listening once it has printed its own connection.
     eventually("dbus-monitor", 10, || {
         (std::fs::metadata(&monitor_log).ok()?.len() > 0).then_some(())
@@ -695,4 +610,68 @@ async fn a_broken_config_is_reported_at_start() {
     .await;
     // A critical notification stays on screen: leave none for the next test to click.
     let _ = Command::new("dunstctl").arg("close-all").status();
+}
+
+/// Records every notification sent on the session bus into `log`.
+fn notification_monitor(log: &Path) -> Guard {
+    Guard {
+        child: Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+        group: false,
+    }
+}
+
+/// tauri-driver on `port` (WebKitWebDriver on `port + 1`), for an app using `delegate_home`,
+/// with `env` added; in its own process group, so the guard also ends the WebKitWebDriver
+/// it starts.
+async fn web_driver(port: u16, delegate_home: &Path, env: &[(&str, &str)], log: &Path) -> Guard {
+    let mut c = Command::new("tauri-driver");
+    c.arg("--port")
+        .arg(port.to_string())
+        .arg("--native-port")
+        .arg((port + 1).to_string())
+        .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+        .env("DELEGATE_HOME", delegate_home)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let guard = Guard {
+        child: c.spawn().unwrap(),
+        group: true,
+    };
+    common::wait_port(port, 20).await;
+    guard
+}
+
+/// A fake Todoist account with a project "Writer", and an employee for it that runs the fake
+/// agent, in `delegate_home`'s config.
+async fn writer_setup(
+    data: &Path,
+    delegate_home: &Path,
+    patch: impl FnOnce(&mut Employee),
+) -> (FakeTodoist, String) {
+    let server = FakeTodoist::start(TOKEN).await;
+    let project = server.add_project("Writer");
+    let config = delegate_home.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[todoist]\napi_url = \"{}\"\n", server.url),
+    )
+    .unwrap();
+    let mut e = Employee::new("Writer", SourceKind::Todoist, data.join("ws"));
+    e.project = Some("Writer".into());
+    e.command = Some(sibling_binary("fake-claude").display().to_string());
+    patch(&mut e);
+    std::fs::create_dir_all(&e.workspace).unwrap();
+    edit::add_employee(&config, &e).unwrap();
+    (server, project)
 }
