@@ -666,7 +666,46 @@ pub struct Prepared {
 /// Builds the Landlock ruleset for `plan` plus the run's private `tmp` folder.
 /// `Ok(None)`: the machine cannot sandbox and the plan allows running without.
 pub fn prepare(plan: &Plan, tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
-    imp::prepare(plan, tmp)
+    prepare_on(plan, tmp, &support())
+}
+
+/// [`prepare`] on a machine that offers `support`: the agent's state folders are made ready
+/// either way; without Landlock the employee's fallback decides.
+pub fn prepare_on(
+    plan: &Plan,
+    tmp: &Path,
+    support: &Support,
+) -> Result<Option<Prepared>, SandboxError> {
+    use std::os::unix::fs::DirBuilderExt;
+    for dir in &plan.state {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| SandboxError::Tmp {
+                    path: dir.clone(),
+                    source,
+                })?;
+        }
+    }
+    for (from, to) in &plan.seed {
+        if from.is_file() && !to.exists() {
+            std::fs::copy(from, to).map_err(|source| SandboxError::Tmp {
+                path: to.clone(),
+                source,
+            })?;
+        }
+    }
+    if !support.available() {
+        return match plan.fallback {
+            Fallback::Refuse => Err(SandboxError::Unavailable {
+                reason: support.missing.clone().unwrap_or_default(),
+            }),
+            Fallback::Unsandboxed => Ok(None),
+        };
+    }
+    imp::build(plan, tmp)
 }
 
 /// Applies `prepared` to the child `cmd` will start (after fork, before exec).
@@ -718,37 +757,7 @@ mod imp {
         }
     }
 
-    pub fn prepare(plan: &Plan, tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
-        use std::os::unix::fs::DirBuilderExt;
-        for dir in &plan.state {
-            if !dir.exists() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(|source| SandboxError::Tmp {
-                        path: dir.clone(),
-                        source,
-                    })?;
-            }
-        }
-        for (from, to) in &plan.seed {
-            if from.is_file() && !to.exists() {
-                std::fs::copy(from, to).map_err(|source| SandboxError::Tmp {
-                    path: to.clone(),
-                    source,
-                })?;
-            }
-        }
-        let support = support();
-        if !support.available() {
-            return match plan.fallback {
-                Fallback::Refuse => Err(SandboxError::Unavailable {
-                    reason: support.missing.unwrap_or_default(),
-                }),
-                Fallback::Unsandboxed => Ok(None),
-            };
-        }
+    pub fn build(plan: &Plan, tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
         let build = |e: &dyn std::fmt::Display| SandboxError::Build(e.to_string());
         let read = AccessFs::from_read(TARGET);
         let all = AccessFs::from_all(TARGET);
@@ -827,7 +836,7 @@ mod imp {
         }
     }
 
-    pub fn prepare(plan: &Plan, _tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
+    pub fn build(plan: &Plan, _tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
         match plan.fallback {
             Fallback::Refuse => Err(SandboxError::Unavailable {
                 reason: support().missing.unwrap_or_default(),
@@ -895,6 +904,40 @@ mod tests {
         // Inside the workspace a permission error is not the sandbox's doing.
         assert!(denials("open '/home/a/ws/x': Permission denied", &p, None).is_empty());
         assert!(denials("wrote /home/a/.bashrc", &p, None).is_empty());
+    }
+
+    #[test]
+    fn a_machine_without_landlock_refuses_or_runs_unsandboxed_as_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut e = Employee::new("W", crate::config::SourceKind::Local, dir.path().join("ws"));
+        e.agent = crate::config::AgentKind::Codex;
+        let none = Support {
+            abi: 0,
+            missing: Some("this kernel has no Landlock".into()),
+        };
+        let plan = plan(&e, Path::new("/usr/bin/true"), Some(&home)).unwrap();
+        match prepare_on(&plan, dir.path(), &none) {
+            Err(SandboxError::Unavailable { reason }) => {
+                assert_eq!(reason, "this kernel has no Landlock")
+            }
+            other => panic!("{:?}", other.map(|p| p.is_some())),
+        }
+        // The agent's state folder is ready either way.
+        assert!(home.join(".codex").is_dir());
+        e.sandbox_fallback = Fallback::Unsandboxed;
+        let plan = super::plan(&e, Path::new("/usr/bin/true"), Some(&home)).unwrap();
+        assert!(prepare_on(&plan, dir.path(), &none).unwrap().is_none());
+        assert!(matches!(
+            check(&e, &none).as_slice(),
+            [Check::Note(n)] if n.contains("WITHOUT an OS sandbox")
+        ));
+        e.sandbox_fallback = Fallback::Refuse;
+        assert!(matches!(
+            check(&e, &none).as_slice(),
+            [Check::Problem { fix, .. }] if fix.contains("sandbox_fallback")
+        ));
     }
 
     #[test]

@@ -133,7 +133,8 @@ impl Worker {
                 tracing::warn!(run_id, error = %e, "cannot record the agent's process group");
             }
         };
-        let (sandbox_words, sandbox_line) = sandbox_record(inv.sandbox.as_ref());
+        let (sandbox_words, sandbox_line) =
+            sandbox_record(inv.sandbox.as_ref(), &crate::sandbox::support());
         if let Err(e) = shared.history.set_sandbox(run_id, &sandbox_words) {
             tracing::warn!(run_id, error = %e, "cannot record the run's sandbox");
         }
@@ -207,21 +208,7 @@ impl Worker {
             Err(e) => {
                 let mut end = RunEnd::status(RunStatus::Failed);
                 end.error = Some(e.to_string());
-                let problem = match &e {
-                    SpawnError::NotFound { .. } => Some(MachineProblem::new(
-                        MachineKind::CliMissing,
-                        e.to_string(),
-                        agent::for_kind(self.employee.agent).install_hint(),
-                    )),
-                    SpawnError::Sandbox(crate::sandbox::SandboxError::Unavailable { reason }) => {
-                        Some(MachineProblem::new(
-                            MachineKind::NoSandbox,
-                            format!("this machine cannot sandbox the agent: {reason}"),
-                            "set `sandbox_fallback = \"unsandboxed\"` (or `sandbox = \"off\"`) for this employee to run it without an OS sandbox",
-                        ))
-                    }
-                    _ => None,
-                };
+                let problem = spawn_problem(&e, self.employee.agent);
                 if problem.is_some() {
                     end.status = RunStatus::Blocked;
                 }
@@ -238,8 +225,31 @@ impl Worker {
     }
 }
 
+/// A start that failed because of this machine (no CLI, no sandbox where one is required):
+/// the task is not at fault.
+fn spawn_problem(e: &SpawnError, agent: crate::config::AgentKind) -> Option<MachineProblem> {
+    match e {
+        SpawnError::NotFound { .. } => Some(MachineProblem::new(
+            MachineKind::CliMissing,
+            e.to_string(),
+            agent::for_kind(agent).install_hint(),
+        )),
+        SpawnError::Sandbox(crate::sandbox::SandboxError::Unavailable { reason }) => {
+            Some(MachineProblem::new(
+                MachineKind::NoSandbox,
+                format!("this machine cannot sandbox the agent: {reason}"),
+                "set `sandbox_fallback = \"unsandboxed\"` (or `sandbox = \"off\"`) for this employee to run it without an OS sandbox",
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The sandbox a run is about to get, for its record (`runs.sandbox`) and its timeline.
-fn sandbox_record(plan: Option<&crate::sandbox::Plan>) -> (String, Option<String>) {
+fn sandbox_record(
+    plan: Option<&crate::sandbox::Plan>,
+    support: &crate::sandbox::Support,
+) -> (String, Option<String>) {
     use crate::sandbox::{Fallback, NetworkRule};
     let Some(plan) = plan else {
         return (
@@ -250,7 +260,6 @@ fn sandbox_record(plan: Option<&crate::sandbox::Plan>) -> (String, Option<String
             ),
         );
     };
-    let support = crate::sandbox::support();
     if support.available() {
         let mut words = format!("{} · Landlock ABI {}", plan.mode.as_str(), support.abi);
         if plan.network != NetworkRule::Open {
@@ -259,9 +268,9 @@ fn sandbox_record(plan: Option<&crate::sandbox::Plan>) -> (String, Option<String
                 words.push_str(" (not enforced)");
             }
         }
-        return (words, Some(plan.describe(&support)));
+        return (words, Some(plan.describe(support)));
     }
-    let missing = support.missing.unwrap_or_default();
+    let missing = support.missing.clone().unwrap_or_default();
     match plan.fallback {
         Fallback::Unsandboxed => (
             format!("none: {missing}"),
@@ -361,5 +370,55 @@ fn code(exit: Exit) -> Option<i32> {
     match exit {
         Exit::Code(c) => Some(c),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AgentKind, Employee, SourceKind};
+    use crate::sandbox::{Fallback, Support};
+
+    #[test]
+    fn every_run_says_which_sandbox_it_got() {
+        let mut e = Employee::new("W", SourceKind::Local, "/w".into());
+        let plan = crate::sandbox::plan(&e, std::path::Path::new("/usr/bin/true"), None);
+        let landlock = Support {
+            abi: 7,
+            missing: None,
+        };
+        let (words, line) = sandbox_record(plan.as_ref(), &landlock);
+        assert_eq!(words, "strict · Landlock ABI 7");
+        assert!(
+            line.unwrap()
+                .starts_with("🛡 Sandbox: strict (Landlock ABI 7)")
+        );
+
+        let none = Support {
+            abi: 0,
+            missing: Some("this kernel has no Landlock".into()),
+        };
+        e.sandbox_fallback = Fallback::Unsandboxed;
+        let plan = crate::sandbox::plan(&e, std::path::Path::new("/usr/bin/true"), None);
+        let (words, line) = sandbox_record(plan.as_ref(), &none);
+        assert_eq!(words, "none: this kernel has no Landlock");
+        assert_eq!(
+            line.unwrap(),
+            "⚠️ Running without an OS sandbox: this kernel has no Landlock (sandbox_fallback = unsandboxed)"
+        );
+        let (words, line) = sandbox_record(None, &landlock);
+        assert_eq!(words, "off");
+        assert!(line.unwrap().starts_with("⚠️ No OS sandbox"));
+    }
+
+    #[test]
+    fn a_refused_sandbox_is_this_machines_problem() {
+        let e = SpawnError::Sandbox(crate::sandbox::SandboxError::Unavailable {
+            reason: "this kernel has no Landlock".into(),
+        });
+        let p = spawn_problem(&e, AgentKind::Claude).unwrap();
+        assert_eq!(p.kind, MachineKind::NoSandbox);
+        assert!(p.message().contains("this kernel has no Landlock"));
+        assert!(p.fix.contains("sandbox_fallback"));
     }
 }

@@ -618,7 +618,7 @@ impl Worker {
                 self.problem(shared, ProblemKind::AgentNotReady, b.problem.message());
                 Some(b.problem.message())
             }
-            Some(b) => match self.check_login().await {
+            Some(b) => match self.check_machine().await {
                 Some(p) => {
                     self.block(shared, p, b.step + 1);
                     Some(b.problem.message())
@@ -633,7 +633,7 @@ impl Worker {
                 }
             },
             None if first_check => {
-                let p = self.check_login().await?;
+                let p = self.check_machine().await?;
                 let why = p.message();
                 self.block(shared, p, 0);
                 Some(why)
@@ -642,9 +642,17 @@ impl Worker {
         }
     }
 
-    /// The agent's own login check, offline; `Some` when it says the agent is not ready.
-    async fn check_login(&self) -> Option<MachineProblem> {
+    /// What this machine must offer before a task is claimed: the OS sandbox the employee
+    /// requires, then the agent's own login (asked offline). `Some` when it is not ready.
+    async fn check_machine(&self) -> Option<MachineProblem> {
         let e = self.employee.clone();
+        if let Some(crate::sandbox::Check::Problem { what, fix }) =
+            crate::sandbox::check(&e, &crate::sandbox::support())
+                .into_iter()
+                .find(|c| matches!(c, crate::sandbox::Check::Problem { .. }))
+        {
+            return Some(MachineProblem::new(MachineKind::NoSandbox, what, fix));
+        }
         let program = resolve_program(e.command()).ok()?;
         let login = tokio::task::spawn_blocking(move || {
             crate::agent::for_kind(e.agent).login(&program, &e)
