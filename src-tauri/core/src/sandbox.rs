@@ -303,6 +303,9 @@ pub struct Support {
     pub abi: i32,
     /// Why there is no sandbox, when there is none.
     pub missing: Option<String>,
+    /// Whether the agent's view of the session's sockets (D-Bus, X11, the keyring) can be
+    /// hidden: unprivileged user namespaces are allowed.
+    pub hides_session: bool,
 }
 
 impl Support {
@@ -317,12 +320,17 @@ impl Support {
     pub fn describe(&self) -> String {
         match &self.missing {
             None => format!(
-                "Landlock ABI {}: agents run in an OS sandbox{}",
+                "Landlock ABI {}: agents run in an OS sandbox{}{}",
                 self.abi,
                 if self.network() {
                     " (files and network)"
                 } else {
                     " (files only: this kernel has no network rules)"
+                },
+                if self.hides_session {
+                    ""
+                } else {
+                    "; the session's sockets (D-Bus, keyring) stay reachable: user namespaces are not allowed here"
                 }
             ),
             Some(why) => format!("no OS sandbox on this machine: {why}"),
@@ -661,6 +669,8 @@ impl Drop for RunTmp {
 pub struct Prepared {
     #[cfg(target_os = "linux")]
     fd: std::os::fd::OwnedFd,
+    #[cfg(target_os = "linux")]
+    hide: Option<imp::Hide>,
 }
 
 /// Builds the Landlock ruleset for `plan` plus the run's private `tmp` folder.
@@ -740,6 +750,7 @@ mod imp {
             Support {
                 abi: v as i32,
                 missing: None,
+                hides_session: user_namespaces(),
             }
         } else {
             let why = match std::io::Error::last_os_error().raw_os_error() {
@@ -753,6 +764,134 @@ mod imp {
             Support {
                 abi: 0,
                 missing: Some(why.into()),
+                hides_session: false,
+            }
+        }
+    }
+
+    /// Whether this process may create a user + mount namespace (asked once, in a child).
+    #[allow(unsafe_code)]
+    fn user_namespaces() -> bool {
+        static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *ANSWER.get_or_init(|| {
+            use std::os::unix::process::CommandExt;
+            let mut c = std::process::Command::new("/bin/true");
+            c.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            // SAFETY: unshare(2) is async-signal-safe; nothing is allocated in the child.
+            unsafe {
+                c.pre_exec(|| {
+                    if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            c.status().is_ok_and(|s| s.success())
+        })
+    }
+
+    /// What the agent's child does before Landlock: a user and mount namespace of its own in
+    /// which the session's runtime folder (`$XDG_RUNTIME_DIR`: the D-Bus session bus with the
+    /// keyring's Secret Service, Wayland, PulseAudio) and the X11 socket folder are covered by
+    /// empty, read-only tmpfs mounts. Landlock cannot refuse connecting to a Unix socket named
+    /// by a path; a socket that is not there cannot be connected to. All strings are prepared
+    /// here, in the parent: the child only makes system calls.
+    pub struct Hide {
+        setgroups: std::ffi::CString,
+        uid_map: std::ffi::CString,
+        gid_map: std::ffi::CString,
+        uid_line: Vec<u8>,
+        gid_line: Vec<u8>,
+        dirs: Vec<std::ffi::CString>,
+        tmpfs: std::ffi::CString,
+        options: std::ffi::CString,
+    }
+
+    impl Hide {
+        pub fn for_this_session(plan: &Plan) -> Option<Self> {
+            if !user_namespaces() {
+                return None;
+            }
+            use std::ffi::CString;
+            use std::os::unix::ffi::OsStrExt;
+            let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+            let mut dirs: Vec<PathBuf> = Vec::new();
+            if let Some(rt) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+                dirs.push(rt);
+            }
+            dirs.push(PathBuf::from(format!("/run/user/{uid}")));
+            dirs.push(PathBuf::from("/tmp/.X11-unix"));
+            dirs.sort();
+            dirs.dedup();
+            // Never over a folder the agent is meant to use.
+            dirs.retain(|d| {
+                d.is_dir()
+                    && !plan
+                        .write
+                        .iter()
+                        .any(|w| w.starts_with(d) || d.starts_with(w))
+            });
+            let dirs: Vec<CString> = dirs
+                .iter()
+                .filter_map(|d| CString::new(d.as_os_str().as_bytes()).ok())
+                .collect();
+            Some(Self {
+                setgroups: CString::new("/proc/self/setgroups").ok()?,
+                uid_map: CString::new("/proc/self/uid_map").ok()?,
+                gid_map: CString::new("/proc/self/gid_map").ok()?,
+                uid_line: format!("{uid} {uid} 1\n").into_bytes(),
+                gid_line: format!("{gid} {gid} 1\n").into_bytes(),
+                dirs,
+                tmpfs: CString::new("tmpfs").ok()?,
+                options: CString::new("size=4k,mode=555").ok()?,
+            })
+        }
+
+        /// In the child: enter the namespaces and cover the folders. Best effort: a step
+        /// the kernel refuses leaves the rest of the sandbox in place.
+        #[allow(unsafe_code)]
+        fn enter(&self) {
+            // SAFETY (for every call below): plain system calls with NUL-terminated strings
+            // and buffers prepared in the parent; no allocation, no lock.
+            unsafe {
+                if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0 {
+                    return;
+                }
+                let write = |path: &std::ffi::CString, data: &[u8]| -> bool {
+                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 {
+                        return false;
+                    }
+                    let n = libc::write(fd, data.as_ptr().cast(), data.len());
+                    libc::close(fd);
+                    n == data.len() as isize
+                };
+                write(&self.setgroups, b"deny");
+                if !write(&self.uid_map, &self.uid_line) || !write(&self.gid_map, &self.gid_line) {
+                    return;
+                }
+                let root = c"/";
+                if libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    return;
+                }
+                for d in &self.dirs {
+                    libc::mount(
+                        self.tmpfs.as_ptr(),
+                        d.as_ptr(),
+                        self.tmpfs.as_ptr(),
+                        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RDONLY,
+                        self.options.as_ptr().cast(),
+                    );
+                }
             }
         }
     }
@@ -793,7 +932,10 @@ mod imp {
         }
         let fd: Option<std::os::fd::OwnedFd> = created.into();
         match fd {
-            Some(fd) => Ok(Some(Prepared { fd })),
+            Some(fd) => Ok(Some(Prepared {
+                fd,
+                hide: Hide::for_this_session(plan),
+            })),
             None => match plan.fallback {
                 Fallback::Refuse => Err(SandboxError::Unavailable {
                     reason: "the kernel refused to create a Landlock ruleset".into(),
@@ -807,12 +949,16 @@ mod imp {
     pub fn apply(cmd: &mut tokio::process::Command, prepared: Prepared) {
         use std::os::fd::AsRawFd;
         let fd = prepared.fd;
+        let hide = prepared.hide;
         // SAFETY: the closure runs in the forked child before exec. It only makes two
         // async-signal-safe system calls (prctl, landlock_restrict_self) on a file descriptor
         // opened in the parent; it allocates nothing and takes no lock. The descriptor is kept
         // alive by the closure (owned), and is closed on exec (the kernel opens it CLOEXEC).
         unsafe {
             cmd.pre_exec(move || {
+                if let Some(h) = &hide {
+                    h.enter();
+                }
                 if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -833,6 +979,7 @@ mod imp {
         Support {
             abi: 0,
             missing: Some("the OS sandbox needs Linux (Landlock)".into()),
+            hides_session: false,
         }
     }
 
@@ -916,6 +1063,7 @@ mod tests {
         let none = Support {
             abi: 0,
             missing: Some("this kernel has no Landlock".into()),
+            hides_session: false,
         };
         let plan = plan(&e, Path::new("/usr/bin/true"), Some(&home)).unwrap();
         match prepare_on(&plan, dir.path(), &none) {

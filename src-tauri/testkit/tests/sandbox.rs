@@ -38,6 +38,10 @@ fn run_probe(dir: &Path, home: &Path, mode: SandboxMode, tag: &str) -> Probe {
     edit::add_employee(&data.join("config.toml"), &e).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    // A session runtime folder with a bus socket, as a desktop session has.
+    let runtime = dir.join(format!("runtime-{tag}"));
+    std::fs::create_dir_all(&runtime).unwrap();
+    let bus = std::os::unix::net::UnixListener::bind(runtime.join("bus")).unwrap();
     let delegate = |args: &[&str]| {
         let out = Command::new(sibling_binary("delegate"))
             .arg("--home")
@@ -45,11 +49,15 @@ fn run_probe(dir: &Path, home: &Path, mode: SandboxMode, tag: &str) -> Probe {
             .args(args)
             .env("HOME", home)
             .env("FAKE_CLAUDE_PROBE_PORT", port.to_string())
+            .env("XDG_RUNTIME_DIR", &runtime)
             .env(
                 "FAKE_CLAUDE_PROBE_TAG",
                 format!("{tag}-{}", std::process::id()),
             )
-            .env_remove("TODOIST_API_TOKEN")
+            // Delegate itself would look for the keychain on that runtime folder's bus (which
+            // answers nothing); a token in the environment keeps it off the keychain.
+            .env("TODOIST_API_TOKEN", "probe-token-not-used")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("DELEGATE_HOME")
             .env_remove("CLAUDE_CONFIG_DIR")
             .output()
@@ -85,6 +93,7 @@ fn run_probe(dir: &Path, home: &Path, mode: SandboxMode, tag: &str) -> Probe {
         .collect::<Vec<_>>()
         .join("\n---\n");
     drop(listener);
+    drop(bus);
     Probe {
         report,
         detail,
@@ -127,7 +136,17 @@ fn a_strict_sandbox_holds_for_the_agent_and_its_children() {
     for steps in [&open.report["process"], &open.report["child"]] {
         assert!(outcome(steps, "write", "/.bashrc"), "{steps}");
         assert!(outcome(steps, "read", "/.ssh/id_ed25519"), "{steps}");
-        assert!(outcome(steps, "connect", ""), "{steps}");
+        assert!(outcome(steps, "connect", "/bus"), "{steps}");
+        assert!(
+            steps
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["what"] == "connect"
+                    && s["ok"] == true
+                    && !s["path"].as_str().unwrap().ends_with("/bus")),
+            "{steps}"
+        );
     }
     assert!(read(&open_home.join(".bashrc")).contains("written by the probe"));
     assert_eq!(open.detail.sandbox.as_deref(), Some("off"));
@@ -142,6 +161,7 @@ fn a_strict_sandbox_holds_for_the_agent_and_its_children() {
     // Strict: the same probe, refused outside what it may touch.
     let home = home_with_secrets(dir.path(), "home-strict");
     let strict = run_probe(dir.path(), &home, SandboxMode::Strict, "strict");
+    eprintln!("strict sandbox probe: {}", strict.report);
     for (who, steps) in [
         ("agent", &strict.report["process"]),
         ("its child", &strict.report["child"]),
@@ -170,7 +190,17 @@ fn a_strict_sandbox_holds_for_the_agent_and_its_children() {
         );
         assert!(outcome(steps, "read", "/etc/passwd"), "{who}: {steps}");
         if support.network() {
-            assert!(!outcome(steps, "connect", ""), "{who}: {steps}");
+            let tcp = steps
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["what"] == "connect" && !s["path"].as_str().unwrap().ends_with("/bus"))
+                .unwrap();
+            assert_eq!(tcp["ok"], false, "{who}: {steps}");
+        }
+        if support.hides_session {
+            // The session bus (and the keyring behind it) is out of reach.
+            assert!(!outcome(steps, "connect", "/bus"), "{who}: {steps}");
         }
     }
     // The file system agrees.

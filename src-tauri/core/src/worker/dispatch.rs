@@ -386,6 +386,7 @@ mod tests {
         let landlock = Support {
             abi: 7,
             missing: None,
+            hides_session: false,
         };
         let (words, line) = sandbox_record(plan.as_ref(), &landlock);
         assert_eq!(words, "strict · Landlock ABI 7");
@@ -397,6 +398,7 @@ mod tests {
         let none = Support {
             abi: 0,
             missing: Some("this kernel has no Landlock".into()),
+            hides_session: false,
         };
         e.sandbox_fallback = Fallback::Unsandboxed;
         let plan = crate::sandbox::plan(&e, std::path::Path::new("/usr/bin/true"), None);

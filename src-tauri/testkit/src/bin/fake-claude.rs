@@ -226,6 +226,15 @@ fn probe(cwd: &str) -> Vec<serde_json::Value> {
         attempt("read", &key, read(&key)),
         attempt("read", "/etc/passwd", read("/etc/passwd")),
     ];
+    // The session bus, where the keyring's Secret Service answers.
+    if let Some(rt) = std::env::var_os("XDG_RUNTIME_DIR") {
+        let bus = std::path::Path::new(&rt).join("bus");
+        let r = std::os::unix::net::UnixStream::connect(&bus).map(|_| ());
+        out.push(match r {
+            Ok(()) => serde_json::json!({"what": "connect", "path": bus, "ok": true}),
+            Err(e) => serde_json::json!({"what": "connect", "path": bus, "ok": false, "error": e.to_string()}),
+        });
+    }
     if let Some(port) = std::env::var("FAKE_CLAUDE_PROBE_PORT")
         .ok()
         .and_then(|p| p.parse::<u16>().ok())
