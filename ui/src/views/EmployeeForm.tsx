@@ -282,10 +282,12 @@ export function EmployeeForm({
                   <label>
                     Also readable, one path per line
                     <textarea rows={2} value={(e.sandbox_read ?? []).join("\n")} onChange={(ev) => set({ sandbox_read: lines(ev.target.value) })} />
+                    {show("sandbox_read")}
                   </label>
                   <label>
                     Also writable, one path per line
                     <textarea rows={2} value={(e.sandbox_write ?? []).join("\n")} onChange={(ev) => set({ sandbox_write: lines(ev.target.value) })} />
+                    {show("sandbox_write")}
                   </label>
                 </div>
               </>

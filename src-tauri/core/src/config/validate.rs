@@ -125,6 +125,22 @@ fn all_problems(e: &Employee) -> Vec<Problem> {
     if e.command().trim().is_empty() {
         out.extend(problem("command", "must not be empty"));
     }
+    for (field, list) in [
+        ("sandbox_read", &e.sandbox_read),
+        ("sandbox_write", &e.sandbox_write),
+    ] {
+        if let Some(p) = list.iter().find(|p| !p.is_absolute()) {
+            out.extend(problem(
+                field,
+                format!("must list absolute paths (got \"{}\")", p.display()),
+            ));
+        } else if list.iter().any(|p| p.as_os_str() == "/") {
+            out.extend(problem(
+                field,
+                "must not open the whole file system; use sandbox = \"workspace\" to read everything, or sandbox = \"off\"",
+            ));
+        }
+    }
     for tool in e.allowed_tools.iter().chain(&e.disallowed_tools) {
         if tool.trim().is_empty() || tool.contains(',') && !tool.contains('(') {
             out.extend(problem(
@@ -223,6 +239,25 @@ mod tests {
             err,
             "c.toml, line 5: employee \"A\": `timeout_secs` must be between 1 and 86400 seconds"
         );
+    }
+
+    #[test]
+    fn sandbox_paths_are_absolute_and_never_the_root() {
+        let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\nsandbox = \"strict\"\nsandbox_write = [\"notes\"]\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "c.toml, line 6: employee \"A\": `sandbox_write` must list absolute paths (got \"notes\")"
+        );
+        let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\nsandbox_read = [\"/\"]\n";
+        assert!(
+            parse(text)
+                .unwrap_err()
+                .to_string()
+                .contains("whole file system")
+        );
+        let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\nsandbox = \"sometimes\"\n";
+        assert!(parse(text).unwrap_err().to_string().contains("sandbox"));
     }
 
     #[test]
