@@ -260,12 +260,11 @@ async fn the_desktop_app_end_to_end() {
         (server.task(&task).labels == ["agent-done"]).then_some(())
     })
     .await;
-    eventually("the Draft ready notification", 20, || {
-        std::fs::read_to_string(&monitor_log)
-            .unwrap_or_default()
-            .contains("Draft ready: Write a LinkedIn post about tray apps")
-            .then_some(())
-    })
+    notified(
+        &monitor_log,
+        "Draft ready: Write a LinkedIn post about tray apps",
+        20,
+    )
     .await;
     let board = session
         .invoke("get_status", json!({}))
@@ -403,16 +402,7 @@ async fn the_desktop_app_end_to_end() {
 
     // Quit leaves no process behind: not the app, not WebKit, not an agent.
     let family = tree(app_pid);
-    let quit = Command::new(&app)
-        .arg("--quit")
-        .env("DELEGATE_HOME", &delegate_home)
-        .status()
-        .unwrap();
-    assert!(quit.success());
-    eventually("the app to quit", 30, || {
-        pids_of(&app).is_empty().then_some(())
-    })
-    .await;
+    quit_app(&app, &delegate_home).await;
     eventually("its children to go", 10, || {
         family
             .iter()
@@ -471,13 +461,7 @@ async fn a_notification_click_opens_the_hidden_app_on_its_run() {
             .then_some(())
     })
     .await;
-    eventually("the Gave up notification", 20, || {
-        std::fs::read_to_string(&monitor_log)
-            .unwrap_or_default()
-            .contains("Gave up on Summarise the quarter")
-            .then_some(())
-    })
-    .await;
+    notified(&monitor_log, "Gave up on Summarise the quarter", 20).await;
     assert!(
         tree(app_pid)
             .iter()
@@ -510,13 +494,7 @@ async fn a_notification_click_opens_the_hidden_app_on_its_run() {
 
     // The window is open now: "Draft ready" moves it to the new run.
     let done = server.add_task(&project, "Draft the launch note", "");
-    eventually("the Draft ready notification", 60, || {
-        std::fs::read_to_string(&monitor_log)
-            .unwrap_or_default()
-            .contains("Draft ready: Draft the launch note")
-            .then_some(())
-    })
-    .await;
+    notified(&monitor_log, "Draft ready: Draft the launch note", 60).await;
     assert_eq!(server.task(&done).labels, ["agent-done"]);
     click_notification();
     let moved: String = eventually_async("the window on the new run", 20, || async {
@@ -526,16 +504,7 @@ async fn a_notification_click_opens_the_hidden_app_on_its_run() {
     .await;
     assert_eq!(moved, "Draft the launch note");
 
-    let quit = Command::new(&app)
-        .arg("--quit")
-        .env("DELEGATE_HOME", &delegate_home)
-        .status()
-        .unwrap();
-    assert!(quit.success());
-    eventually("the app to quit", 30, || {
-        pids_of(&app).is_empty().then_some(())
-    })
-    .await;
+    quit_app(&app, &delegate_home).await;
     drop(session);
 }
 
@@ -601,13 +570,7 @@ async fn a_broken_config_is_reported_at_start() {
     assert!(stderr.contains("config.toml"), "{stderr}");
     assert!(stderr.contains("unknown field `employees`"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    eventually("the notification", 10, || {
-        std::fs::read_to_string(&monitor_log)
-            .unwrap_or_default()
-            .contains("Delegate cannot start")
-            .then_some(())
-    })
-    .await;
+    notified(&monitor_log, "Delegate cannot start", 10).await;
     // A critical notification stays on screen: leave none for the next test to click.
     let _ = Command::new("dunstctl").arg("close-all").status();
 }
@@ -674,4 +637,29 @@ async fn writer_setup(
     std::fs::create_dir_all(&e.workspace).unwrap();
     edit::add_employee(&config, &e).unwrap();
     (server, project)
+}
+
+/// Waits until a notification whose text holds `text` went out on the session bus.
+async fn notified(monitor_log: &Path, text: &str, secs: u64) {
+    eventually(&format!("the notification “{text}”"), secs, || {
+        std::fs::read_to_string(monitor_log)
+            .unwrap_or_default()
+            .contains(text)
+            .then_some(())
+    })
+    .await;
+}
+
+/// `delegate-app --quit` asks the running app to quit; waits until it is gone.
+async fn quit_app(app: &Path, delegate_home: &Path) {
+    let quit = Command::new(app)
+        .arg("--quit")
+        .env("DELEGATE_HOME", delegate_home)
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    eventually("the app to quit", 30, || {
+        pids_of(app).is_empty().then_some(())
+    })
+    .await;
 }

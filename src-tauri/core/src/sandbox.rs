@@ -98,46 +98,21 @@ impl NetworkRule {
     }
 }
 
-impl std::str::FromStr for SandboxMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "strict" => Ok(Self::Strict),
-            "workspace" => Ok(Self::Workspace),
-            "off" => Ok(Self::Off),
-            other => Err(format!(
-                "unknown sandbox \"{other}\"; use strict, workspace or off"
-            )),
+/// The settings parse from their config names (`strict`, `https`, …) the way serde reads
+/// them from config.toml, so the CLI flags and the file accept the same words.
+macro_rules! from_config_name {
+    ($($t:ty),*) => {$(
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                use serde::de::IntoDeserializer;
+                Self::deserialize(s.into_deserializer())
+                    .map_err(|e: serde::de::value::Error| e.to_string())
+            }
         }
-    }
+    )*};
 }
-
-impl std::str::FromStr for NetworkRule {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "open" => Ok(Self::Open),
-            "https" => Ok(Self::Https),
-            "none" => Ok(Self::None),
-            other => Err(format!(
-                "unknown network rule \"{other}\"; use open, https or none"
-            )),
-        }
-    }
-}
-
-impl std::str::FromStr for Fallback {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "refuse" => Ok(Self::Refuse),
-            "unsandboxed" => Ok(Self::Unsandboxed),
-            other => Err(format!(
-                "unknown sandbox fallback \"{other}\"; use refuse or unsandboxed"
-            )),
-        }
-    }
-}
+from_config_name!(SandboxMode, NetworkRule, Fallback);
 
 /// An employee's sandbox in one line, for the employee card, `delegate employee list` and
 /// the form.
@@ -289,7 +264,7 @@ pub enum SandboxError {
     #[error("cannot build the sandbox: {0}")]
     Build(String),
     #[error("cannot create {path} for the agent: {source}")]
-    Tmp {
+    Prepare {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -646,10 +621,10 @@ impl RunTmp {
             match std::fs::DirBuilder::new().mode(0o700).create(&path) {
                 Ok(()) => return Ok(Self { path }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) => return Err(SandboxError::Tmp { path, source: e }),
+                Err(e) => return Err(SandboxError::Prepare { path, source: e }),
             }
         }
-        Err(SandboxError::Tmp {
+        Err(SandboxError::Prepare {
             path: parent.to_path_buf(),
             source: last.unwrap_or_else(|| std::io::Error::other("no free name")),
         })
@@ -693,7 +668,7 @@ pub fn prepare_on(
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-                .map_err(|source| SandboxError::Tmp {
+                .map_err(|source| SandboxError::Prepare {
                     path: dir.clone(),
                     source,
                 })?;
@@ -701,7 +676,7 @@ pub fn prepare_on(
     }
     for (from, to) in &plan.seed {
         if from.is_file() && !to.exists() {
-            std::fs::copy(from, to).map_err(|source| SandboxError::Tmp {
+            std::fs::copy(from, to).map_err(|source| SandboxError::Prepare {
                 path: to.clone(),
                 source,
             })?;
@@ -1086,6 +1061,15 @@ mod tests {
             check(&e, &none).as_slice(),
             [Check::Problem { fix, .. }] if fix.contains("sandbox_fallback")
         ));
+    }
+
+    #[test]
+    fn settings_parse_from_their_config_names() {
+        assert_eq!("https".parse::<NetworkRule>(), Ok(NetworkRule::Https));
+        assert_eq!("off".parse::<SandboxMode>(), Ok(SandboxMode::Off));
+        assert_eq!("unsandboxed".parse::<Fallback>(), Ok(Fallback::Unsandboxed));
+        let err = "bogus".parse::<SandboxMode>().unwrap_err();
+        assert!(err.contains("`strict`, `workspace`, `off`"), "{err}");
     }
 
     #[test]

@@ -70,6 +70,9 @@ impl Worker {
         remove_env.push(crate::paths::HOME_ENV.into());
         remove_env.push(crate::config::API_URL_ENV.into());
         remove_env.push(crate::engine::MACHINE_ENV.into());
+        let program = agent::spawn::resolve_program(e.command())
+            .unwrap_or_else(|_| std::path::PathBuf::from(e.command()));
+        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
         let inv = Invocation {
             program: e.command().to_string(),
             args: launch.args,
@@ -81,14 +84,7 @@ impl Worker {
             marker: None,
             stdin: launch.stdin,
             set_env: launch.set_env,
-            sandbox: None,
-        };
-        let program = agent::spawn::resolve_program(e.command())
-            .unwrap_or_else(|_| std::path::PathBuf::from(e.command()));
-        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
-        let inv = Invocation {
             sandbox: crate::sandbox::plan(e, &program, home.as_deref()),
-            ..inv
         };
         (inv, launch.notes)
     }
