@@ -48,10 +48,7 @@ impl Agent for Claude {
     /// (`~/.bashrc`). `CLAUDE_CONFIG_DIR` moves that file into the config folder, so the
     /// sandbox only opens `~/.claude` (or the folder the person set).
     fn sandbox_needs(&self, home: &Path) -> super::SandboxNeeds {
-        let dir = std::env::var_os("CLAUDE_CONFIG_DIR")
-            .filter(|d| !d.is_empty())
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| home.join(".claude"));
+        let dir = super::state_dir("CLAUDE_CONFIG_DIR", home.join(".claude"));
         super::SandboxNeeds {
             write: vec![dir.clone()],
             read: vec![home.join(".config/anthropic")],

@@ -53,10 +53,7 @@ impl Agent for Codex {
     /// Codex keeps everything (login, sessions, skills, its own temporary files) in
     /// `CODEX_HOME`, by default `~/.codex`.
     fn sandbox_needs(&self, home: &Path) -> super::SandboxNeeds {
-        let dir = std::env::var_os("CODEX_HOME")
-            .filter(|d| !d.is_empty())
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| home.join(".codex"));
+        let dir = super::state_dir("CODEX_HOME", home.join(".codex"));
         super::SandboxNeeds {
             write: vec![dir],
             ..Default::default()

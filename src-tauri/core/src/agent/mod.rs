@@ -80,6 +80,14 @@ pub trait Agent: Send + Sync {
     }
 }
 
+/// An agent's state folder: the variable that relocates it, when set, else `default`.
+pub(crate) fn state_dir(var: &str, default: std::path::PathBuf) -> std::path::PathBuf {
+    std::env::var_os(var)
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or(default)
+}
+
 /// See [`Agent::sandbox_needs`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SandboxNeeds {
