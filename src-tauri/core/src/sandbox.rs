@@ -473,6 +473,10 @@ impl Plan {
                 s.push_str(" (not enforced: this kernel has no network rules)");
             }
         }
+        if let Some(w) = crate::agent::contain::warning() {
+            s.push_str(". ");
+            s.push_str(w);
+        }
         s
     }
 
@@ -640,12 +644,34 @@ impl Drop for RunTmp {
     }
 }
 
-/// A sandbox built in Delegate's process, ready to be applied in the agent's child.
+/// A sandbox built in Delegate's process, ready to be applied in the agent's child (by
+/// [`crate::agent::contain::Launch`], which also enters the namespaces).
 pub struct Prepared {
     #[cfg(target_os = "linux")]
     fd: std::os::fd::OwnedFd,
     #[cfg(target_os = "linux")]
-    hide: Option<imp::Hide>,
+    cover: Option<imp::Cover>,
+    /// The read rights `/proc` gets when the run mounts its own (`None`: not readable).
+    #[cfg(target_os = "linux")]
+    proc_read: Option<u64>,
+}
+
+#[cfg(target_os = "linux")]
+impl Prepared {
+    /// Whether folders of the session are to be covered (which needs a mount namespace).
+    pub(crate) fn covers(&self) -> bool {
+        self.cover.is_some()
+    }
+    /// In the child, in its own mount namespace: covers the session's folders.
+    pub(crate) fn cover(&self) {
+        if let Some(c) = &self.cover {
+            c.mount();
+        }
+    }
+    /// In the child, last before exec: Landlock (see `imp::restrict`).
+    pub(crate) fn restrict(&self, fresh_proc: bool) -> std::io::Result<()> {
+        imp::restrict(self, fresh_proc)
+    }
 }
 
 /// Builds the Landlock ruleset for `plan` plus the run's private `tmp` folder.
@@ -691,11 +717,6 @@ pub fn prepare_on(
         };
     }
     imp::build(plan, tmp)
-}
-
-/// Applies `prepared` to the child `cmd` will start (after fork, before exec).
-pub fn apply(cmd: &mut tokio::process::Command, prepared: Prepared) {
-    imp::apply(cmd, prepared)
 }
 
 #[cfg(target_os = "linux")]
@@ -767,31 +788,27 @@ mod imp {
         })
     }
 
-    /// What the agent's child does before Landlock: a user and mount namespace of its own in
-    /// which the session's runtime folder (`$XDG_RUNTIME_DIR`: the D-Bus session bus with the
-    /// keyring's Secret Service, Wayland, PulseAudio) and the X11 socket folder are covered by
-    /// empty, read-only tmpfs mounts. Landlock cannot refuse connecting to a Unix socket named
-    /// by a path; a socket that is not there cannot be connected to. All strings are prepared
-    /// here, in the parent: the child only makes system calls.
-    pub struct Hide {
-        setgroups: std::ffi::CString,
-        uid_map: std::ffi::CString,
-        gid_map: std::ffi::CString,
-        uid_line: Vec<u8>,
-        gid_line: Vec<u8>,
+    /// What the agent's child does before Landlock, inside the user and mount namespace it
+    /// entered ([`crate::agent::contain`]): the session's runtime folder (`$XDG_RUNTIME_DIR`:
+    /// the D-Bus session bus with the keyring's Secret Service, Wayland, PulseAudio) and the
+    /// X11 socket folder are covered by empty, read-only tmpfs mounts. Landlock cannot refuse
+    /// connecting to a Unix socket named by a path; a socket that is not there cannot be
+    /// connected to. All strings are prepared here, in the parent: the child only makes
+    /// system calls.
+    pub struct Cover {
         dirs: Vec<std::ffi::CString>,
         tmpfs: std::ffi::CString,
         options: std::ffi::CString,
     }
 
-    impl Hide {
+    impl Cover {
         pub fn for_this_session(plan: &Plan) -> Option<Self> {
             if !user_namespaces() {
                 return None;
             }
             use std::ffi::CString;
             use std::os::unix::ffi::OsStrExt;
-            let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+            let uid = nix::unistd::getuid();
             let mut dirs: Vec<PathBuf> = Vec::new();
             if let Some(rt) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
                 dirs.push(rt);
@@ -813,52 +830,20 @@ mod imp {
                 .filter_map(|d| CString::new(d.as_os_str().as_bytes()).ok())
                 .collect();
             Some(Self {
-                setgroups: CString::new("/proc/self/setgroups").ok()?,
-                uid_map: CString::new("/proc/self/uid_map").ok()?,
-                gid_map: CString::new("/proc/self/gid_map").ok()?,
-                uid_line: format!("{uid} {uid} 1\n").into_bytes(),
-                gid_line: format!("{gid} {gid} 1\n").into_bytes(),
                 dirs,
                 tmpfs: CString::new("tmpfs").ok()?,
                 options: CString::new("size=4k,mode=555").ok()?,
             })
         }
 
-        /// In the child: enter the namespaces and cover the folders. Best effort: a step
+        /// In the child, in its own mount namespace: cover the folders. Best effort: a mount
         /// the kernel refuses leaves the rest of the sandbox in place.
         #[allow(unsafe_code)]
-        fn enter(&self) {
-            // SAFETY (for every call below): plain system calls with NUL-terminated strings
-            // and buffers prepared in the parent; no allocation, no lock.
-            unsafe {
-                if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0 {
-                    return;
-                }
-                let write = |path: &std::ffi::CString, data: &[u8]| -> bool {
-                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                    if fd < 0 {
-                        return false;
-                    }
-                    let n = libc::write(fd, data.as_ptr().cast(), data.len());
-                    libc::close(fd);
-                    n == data.len() as isize
-                };
-                write(&self.setgroups, b"deny");
-                if !write(&self.uid_map, &self.uid_line) || !write(&self.gid_map, &self.gid_line) {
-                    return;
-                }
-                let root = c"/";
-                if libc::mount(
-                    std::ptr::null(),
-                    root.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    std::ptr::null(),
-                ) != 0
-                {
-                    return;
-                }
-                for d in &self.dirs {
+        pub fn mount(&self) {
+            for d in &self.dirs {
+                // SAFETY: mount(2) with NUL-terminated strings prepared in the parent; no
+                // allocation, no lock.
+                unsafe {
                     libc::mount(
                         self.tmpfs.as_ptr(),
                         d.as_ptr(),
@@ -869,6 +854,54 @@ mod imp {
                 }
             }
         }
+    }
+
+    /// `struct landlock_path_beneath_attr` of the kernel's uapi.
+    #[repr(C, packed)]
+    struct PathBeneath {
+        allowed_access: u64,
+        parent_fd: i32,
+    }
+    const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
+
+    /// In the child, last before exec: Landlock for this process and all it starts. With
+    /// `fresh_proc` the run's PID namespace mounted its own `/proc` after the rules were
+    /// built (they name the old one), so `/proc` gets its read rule again.
+    #[allow(unsafe_code)]
+    pub fn restrict(p: &Prepared, fresh_proc: bool) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: system calls on a descriptor opened in the parent and on a path literal;
+        // no allocation, no lock.
+        unsafe {
+            if fresh_proc && let Some(access) = p.proc_read {
+                let dir = libc::open(c"/proc".as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+                if dir < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let rule = PathBeneath {
+                    allowed_access: access,
+                    parent_fd: dir,
+                };
+                let r = libc::syscall(
+                    libc::SYS_landlock_add_rule,
+                    p.fd.as_raw_fd(),
+                    LANDLOCK_RULE_PATH_BENEATH,
+                    &rule as *const PathBeneath,
+                    0u32,
+                );
+                libc::close(dir);
+                if r != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::syscall(libc::SYS_landlock_restrict_self, p.fd.as_raw_fd(), 0u32) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
     }
 
     pub fn build(plan: &Plan, tmp: &Path) -> Result<Option<Prepared>, SandboxError> {
@@ -909,7 +942,11 @@ mod imp {
         match fd {
             Some(fd) => Ok(Some(Prepared {
                 fd,
-                hide: Hide::for_this_session(plan),
+                cover: Cover::for_this_session(plan),
+                // The read rights of ABI 1, which every kernel with Landlock handles.
+                proc_read: plan
+                    .may_read(Path::new("/proc"))
+                    .then(|| AccessFs::from_read(ABI::V1).bits()),
             })),
             None => match plan.fallback {
                 Fallback::Refuse => Err(SandboxError::Unavailable {
@@ -917,31 +954,6 @@ mod imp {
                 }),
                 Fallback::Unsandboxed => Ok(None),
             },
-        }
-    }
-
-    #[allow(unsafe_code)]
-    pub fn apply(cmd: &mut tokio::process::Command, prepared: Prepared) {
-        use std::os::fd::AsRawFd;
-        let fd = prepared.fd;
-        let hide = prepared.hide;
-        // SAFETY: the closure runs in the forked child before exec. It only makes two
-        // async-signal-safe system calls (prctl, landlock_restrict_self) on a file descriptor
-        // opened in the parent; it allocates nothing and takes no lock. The descriptor is kept
-        // alive by the closure (owned), and is closed on exec (the kernel opens it CLOEXEC).
-        unsafe {
-            cmd.pre_exec(move || {
-                if let Some(h) = &hide {
-                    h.enter();
-                }
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::syscall(libc::SYS_landlock_restrict_self, fd.as_raw_fd(), 0u32) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
         }
     }
 }
@@ -966,8 +978,6 @@ mod imp {
             Fallback::Unsandboxed => Ok(None),
         }
     }
-
-    pub fn apply(_cmd: &mut tokio::process::Command, _prepared: Prepared) {}
 }
 
 #[cfg(test)]

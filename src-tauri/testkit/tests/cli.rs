@@ -440,8 +440,15 @@ fn wait_gone(pid: u32) -> bool {
     false
 }
 
-fn pids(s: &str) -> Vec<u32> {
-    s.split_whitespace().map(|p| p.parse().unwrap()).collect()
+/// The pids in a `hang.pids` of the agent running in `ws`, as this machine numbers them (the
+/// run's PID namespace numbers them otherwise).
+fn pids(s: &str, ws: &Path) -> Vec<u32> {
+    s.split_whitespace()
+        .map(|p| {
+            let p = p.parse().unwrap();
+            delegate_testkit::host_pid(p, ws).unwrap_or_else(|| panic!("{p} is not running"))
+        })
+        .collect()
 }
 
 fn setup_hanging(home: &Path) -> std::path::PathBuf {
@@ -469,7 +476,7 @@ fn watch_stops_agents_cleanly_on_sigterm() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let agent = pids(&wait_for(&ws.join("hang.pids")));
+    let agent = pids(&wait_for(&ws.join("hang.pids")), &ws);
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
@@ -504,13 +511,14 @@ fn the_agent_dies_with_delegate_and_the_run_is_marked_interrupted() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let p = pids(&wait_for(&ws.join("hang.pids")));
+    let p = pids(&wait_for(&ws.join("hang.pids")), &ws);
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     child.wait().unwrap();
     assert!(wait_gone(p[0]), "the agent outlived a killed Delegate");
-    // Its own children are not covered by the parent-death signal: they run on until the
-    // next start stops them.
-    assert!(alive(p[1]), "the grandchild survives the crash itself");
+    // Its own children go with it: when the run's PID namespace loses its init, the kernel
+    // kills every process in it.
+    assert!(wait_gone(p[1]), "the grandchild outlived a killed Delegate");
+    assert_eq!(delegate_testkit::processes_in(&ws), Vec::<u32>::new());
 
     let out = ok(delegate(dir.path()).args(["history"]).output().unwrap());
     assert!(out.contains("running"), "{out}");
@@ -520,11 +528,7 @@ fn the_agent_dies_with_delegate_and_the_run_is_marked_interrupted() {
     let mut c = delegate(dir.path());
     c.args(["run", "--employee", "Slow"]);
     let c = c.stdout(Stdio::piped()).spawn().unwrap();
-    let again = pids(&wait_for(&ws.join("hang.pids")));
-    assert!(
-        wait_gone(p[1]),
-        "the restart stopped what the killed run left behind"
-    );
+    let again = pids(&wait_for(&ws.join("hang.pids")), &ws);
     kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM).unwrap();
     let text = String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap();
     assert!(

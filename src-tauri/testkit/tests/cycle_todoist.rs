@@ -218,18 +218,14 @@ async fn a_hanging_agent_is_stopped_with_everything_it_started() {
     e.timeout_secs = 2;
     home.add(&e);
     let engine = home.engine();
+    let running = hang_pids(e.workspace.clone());
     let r = engine
         .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
         .await;
     assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::TimedOut);
 
-    let pids = read(&e.workspace.join("hang.pids"));
-    let pids: Vec<u32> = pids
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect();
+    let pids = running.await.unwrap();
     assert_eq!(pids.len(), 2, "agent and grandchild pids");
-    assert!(pids[1] > 0);
     // The grandchild may take a moment to be reaped by init after SIGKILL.
     for _ in 0..50 {
         if pids.iter().all(|p| !alive(*p)) {
@@ -486,16 +482,12 @@ async fn shutdown_stops_the_agent_and_releases_the_claim() {
     let engine = home.engine();
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
-    let started = e.workspace.join("hang.pids");
     // Shut down once the agent is really running (it wrote its pids), not after a guess.
-    tokio::spawn(async move {
-        for _ in 0..400 {
-            if read(&started).ends_with('\n') {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+    let running = hang_pids(e.workspace.clone());
+    let stopper = tokio::spawn(async move {
+        let pids = running.await.unwrap();
         c2.cancel();
+        pids
     });
     let r = engine.run_once(&engine.select(&[]).unwrap(), &cancel).await;
     assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Cancelled);
@@ -504,8 +496,7 @@ async fn shutdown_stops_the_agent_and_releases_the_claim() {
         "claim released without counting an attempt"
     );
     assert!(server.comments(&task)[1].starts_with("Stopped:"));
-    let pids = read(&e.workspace.join("hang.pids"));
-    for p in pids.split_whitespace().map(|p| p.parse::<u32>().unwrap()) {
+    for p in stopper.await.unwrap() {
         for _ in 0..50 {
             if !alive(p) {
                 break;
@@ -907,4 +898,27 @@ async fn a_project_added_later_brings_its_existing_tasks() {
         server.requests()[0].body.contains("\"sync_token\":\"*\""),
         "a full sync brought the new project"
     );
+}
+
+/// Waits for the `[hang]` agent in `ws` to write `hang.pids` and returns its pid and its
+/// grandchild's as this machine numbers them, asked while they run (the run's PID namespace
+/// numbers them otherwise).
+fn hang_pids(ws: std::path::PathBuf) -> tokio::task::JoinHandle<Vec<u32>> {
+    tokio::spawn(async move {
+        for _ in 0..400 {
+            let s = read(&ws.join("hang.pids"));
+            if s.ends_with('\n') {
+                return s
+                    .split_whitespace()
+                    .map(|p| {
+                        let p = p.parse().unwrap();
+                        delegate_testkit::host_pid(p, &ws)
+                            .unwrap_or_else(|| panic!("{p} is not running"))
+                    })
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the agent never wrote hang.pids");
+    })
 }

@@ -13,6 +13,7 @@
 pub mod claude;
 pub mod codex;
 pub mod command;
+pub mod contain;
 pub mod gemini;
 mod lines;
 pub mod progress;

@@ -1,7 +1,9 @@
 //! Runs an agent CLI as a child process: argv as a list (never a shell), its own process
 //! group, stdin from /dev/null, stdout and stderr read while it runs, a filtered environment,
 //! and on timeout or cancel TERM to the whole group, a grace period, then KILL. On Linux the
-//! child also gets SIGKILL if Delegate itself dies.
+//! child also gets SIGKILL if Delegate itself dies, and where the machine allows it the run
+//! has a PID namespace of its own, so that every process it started ends with it
+//! ([`super::contain`]).
 
 use super::lines::{BoundedLines, LineRead};
 use crate::secrets::Secret;
@@ -148,6 +150,7 @@ pub async fn run(
     die_with_parent(&mut cmd);
     // The sandbox: built here, applied in the child just before exec. Its private temporary
     // folder lives as long as this run.
+    let mut sandboxed = None;
     let _tmp = match &inv.sandbox {
         Some(plan) => {
             let tmp = crate::sandbox::RunTmp::create(&plan.tmp_parent)?;
@@ -157,13 +160,12 @@ pub async fn run(
             for (k, v) in &plan.env {
                 cmd.env(k, v);
             }
-            if let Some(prepared) = crate::sandbox::prepare(plan, tmp.path())? {
-                crate::sandbox::apply(&mut cmd, prepared);
-            }
+            sandboxed = crate::sandbox::prepare(plan, tmp.path())?;
             Some(tmp)
         }
         None => None,
     };
+    super::contain::Launch::new(sandboxed).apply(&mut cmd);
     let mut child = cmd.spawn().map_err(|source| SpawnError::Io {
         program: inv.program.clone(),
         source,

@@ -11,7 +11,11 @@
 //! `[outside]` also writes a file outside the workspace · `[slow]` pauses between lines ·
 //! `[hang-once]` hangs like `[hang]` the first time (a file `<slug>.once` in
 //! `FAKE_CLAUDE_ONCE_DIR`, default the workspace, remembers it), then succeeds.
-//! `FAKE_CLAUDE_RECORD=DIR` saves its argv, environment and cwd to `DIR/<pid>.json`;
+//! `[orphans]` first leaves three processes running and writes `orphans.pids` (its own pid,
+//! then theirs, as it sees them): a child in its process group, a child in a session of its
+//! own (`setsid`) and an orphan (started by a shell that exited); then it carries on.
+//! `FAKE_CLAUDE_RECORD=DIR` saves its argv, environment and cwd to a new file in `DIR` (one
+//! per start: pids repeat, since every run has a PID namespace of its own);
 //! `FAKE_CLAUDE_DELAY_MS` sets the pause between lines.
 
 use std::io::Write;
@@ -171,9 +175,24 @@ fn record(argv: &[String], cwd: &str) {
         .map(|(k, v)| (k, serde_json::Value::String(v)))
         .collect();
     let doc = serde_json::json!({ "argv": argv, "env": env, "cwd": cwd });
-    let path = std::path::Path::new(&dir).join(format!("{}.json", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(path, doc.to_string());
+    // Every agent of a run in its own PID namespace is pid 2: the clock makes the name.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    for n in 0..100 {
+        let path =
+            std::path::Path::new(&dir).join(format!("{nanos}-{}-{n}.json", std::process::id()));
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            let _ = f.write_all(doc.to_string().as_bytes());
+            return;
+        }
+    }
 }
 
 /// What one probe step did: `ok`, or the error as Node.js words it (EACCES … 'path'), which
@@ -246,6 +265,28 @@ fn probe(cwd: &str) -> Vec<serde_json::Value> {
         });
     }
     out
+}
+
+/// `[orphans]`: processes an agent might leave behind, each out of reach of the last: one in
+/// its process group, one in a session of its own, one whose parent is gone.
+fn leave_orphans() {
+    use std::process::{Command, Stdio};
+    let mut pids = vec![std::process::id()];
+    let spawned = |c: std::io::Result<std::process::Child>| c.map(|c| c.id()).unwrap_or(0);
+    pids.push(spawned(Command::new("sleep").arg("1000").spawn()));
+    pids.push(spawned(
+        Command::new("setsid").args(["sleep", "1000"]).spawn(),
+    ));
+    let orphan = Command::new("sh")
+        .args(["-c", "sleep 1000 >/dev/null 2>&1 & echo $!"])
+        .stdout(Stdio::piped())
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(0);
+    pids.push(orphan);
+    let line: Vec<String> = pids.iter().map(u32::to_string).collect();
+    let _ = std::fs::write("orphans.pids", format!("{}\n", line.join(" ")));
 }
 
 fn main() {
@@ -368,6 +409,9 @@ fn main() {
             delay,
         );
         std::process::exit(1);
+    }
+    if prompt.contains("[orphans]") {
+        leave_orphans();
     }
     let hang_once = prompt.contains("[hang-once]") && {
         let dir = std::env::var_os("FAKE_CLAUDE_ONCE_DIR")

@@ -113,6 +113,11 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
     } else {
         r.note(&support.describe());
     }
+    // Whether a run's processes end with it even when Delegate is killed.
+    match delegate_core::agent::contain::warning() {
+        None => r.ok(delegate_core::agent::contain::describe()),
+        Some(_) => r.note(delegate_core::agent::contain::describe()),
+    }
     for e in &config.employees {
         for c in delegate_core::sandbox::check(e, &support) {
             match c {
