@@ -382,7 +382,11 @@ pub fn plan(employee: &Employee, program: &Path, home: Option<&Path>) -> Option<
     read.extend(needs.read);
     read.extend(employee.sandbox_read.iter().cloned());
     let mut write: Vec<PathBuf> = DEVICES_WRITE.iter().map(PathBuf::from).collect();
-    write.push(employee.workspace.clone());
+    if agent.workspace_writable(employee) {
+        write.push(employee.workspace.clone());
+    } else {
+        read.push(employee.workspace.clone());
+    }
     let state = needs.write.clone();
     let seed = needs.seed.clone();
     write.extend(needs.write);

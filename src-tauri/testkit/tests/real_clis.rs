@@ -342,3 +342,120 @@ fn whole_cycles_with_logged_out_clis_never_touch_the_tasks() {
         "{text}"
     );
 }
+
+/// `codex ARGS` started the way Delegate starts an agent for `e` (its OS sandbox, if any;
+/// its own PID namespace), with `home` as HOME: how it ended and its error output.
+async fn run_codex(e: &Employee, home: &Path, args: &[&str], sandboxed: bool) -> (Exit, String) {
+    let program = agent::spawn::resolve_program(e.command()).unwrap();
+    let inv = Invocation {
+        program: e.command().to_string(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        cwd: e.workspace.clone(),
+        remove_env: vec!["CODEX_API_KEY".into(), "OPENAI_API_KEY".into()],
+        scrub_values: vec![],
+        timeout: Duration::from_secs(60),
+        grace: Duration::from_secs(3),
+        marker: Some(format!("real-codex-test-{}", std::process::id())),
+        stdin: None,
+        set_env: vec![("HOME".into(), home.display().to_string())],
+        sandbox: sandboxed.then(|| sandbox::plan(e, &program, Some(home)).unwrap()),
+    };
+    let outcome = agent::spawn::run(&inv, &CancellationToken::new(), |_| {}, |_| {})
+        .await
+        .unwrap();
+    (outcome.exit, outcome.stderr_tail)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real agent CLIs: scripts/test installs them and sets DELEGATE_REAL_CLIS"]
+async fn codex_runs_commands_inside_delegates_sandbox() {
+    assert!(sandbox::support().available(), "needs Landlock");
+    // Not under /tmp: Codex puts its sandbox helper in CODEX_HOME and refuses a temporary one.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let home = dir.path().join("home");
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&ws).unwrap();
+    let mut e = Employee::new("Codex", SourceKind::Local, ws.clone());
+    e.agent = AgentKind::Codex;
+    e.command = Some(cli("codex").display().to_string());
+    e.allowed_tools = vec!["Read".into(), "Write".into(), "Bash".into()];
+    let codex = agent::for_kind(AgentKind::Codex);
+    let outside = home.join("outside.txt");
+    let probe = |mode: &str| -> Vec<String> {
+        [
+            "sandbox",
+            "-c",
+            &format!("sandbox_mode=\"{mode}\""),
+            "--",
+            "sh",
+            "-c",
+            &format!("echo hi > ok.txt; echo no > {}", outside.display()),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let run = |args: Vec<String>, e: Employee, sandboxed: bool| {
+        let home = home.clone();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_codex(&e, &home, &args, sandboxed).await
+        }
+    };
+
+    // Inside the strict sandbox Delegate starts Codex with its own sandbox off ...
+    let args = codex.launch(&e, "x").args;
+    assert!(
+        args.contains(&"--dangerously-bypass-approvals-and-sandbox".to_string()),
+        "{args:?}"
+    );
+    let mode = agent::codex::sandbox_mode(&e, true);
+    // ... so its commands run, in the workspace, and Delegate's sandbox holds.
+    let (exit, stderr) = run(probe(mode), e.clone(), true).await;
+    assert_eq!(
+        std::fs::read_to_string(ws.join("ok.txt")).ok().as_deref(),
+        Some("hi\n"),
+        "{exit:?} {stderr}"
+    );
+    assert!(
+        !outside.exists(),
+        "Delegate's sandbox let Codex write the home folder"
+    );
+    eprintln!("inside, {mode}: {exit:?}, {}", stderr.trim());
+
+    // Codex's own sandbox cannot start inside Delegate's (bubblewrap mounts; Landlock refuses
+    // mount(2)). Should a later Codex manage, `codex::sandbox_mode` could let it hold again.
+    std::fs::remove_file(ws.join("ok.txt")).unwrap();
+    let (exit, stderr) = run(probe("workspace-write"), e.clone(), true).await;
+    eprintln!("inside, workspace-write: {exit:?}, {}", stderr.trim());
+    assert!(
+        !ws.join("ok.txt").exists() && exit != Exit::Code(0),
+        "Codex's own sandbox now starts inside Delegate's: {stderr}"
+    );
+
+    // A read-only scope stays read-only: Delegate's sandbox keeps the workspace so.
+    let mut reader = e.clone();
+    reader.allowed_tools = vec!["Read".into()];
+    let (exit, stderr) = run(probe(mode), reader, true).await;
+    assert!(!ws.join("ok.txt").exists(), "{exit:?} {stderr}");
+
+    // Without Delegate's sandbox (sandbox = "off", still in the run's own namespaces), Codex's
+    // sandbox starts and holds: the workspace is written, the home folder is not.
+    let mut off = e.clone();
+    off.sandbox = sandbox::SandboxMode::Off;
+    let args = codex.launch(&off, "x").args;
+    assert!(
+        args.windows(2).any(|w| w == ["-s", "workspace-write"]),
+        "{args:?}"
+    );
+    let (exit, stderr) = run(probe("workspace-write"), off, false).await;
+    assert_eq!(
+        std::fs::read_to_string(ws.join("ok.txt")).ok().as_deref(),
+        Some("hi\n"),
+        "{exit:?} {stderr}"
+    );
+    assert!(
+        !outside.exists(),
+        "Codex's sandbox let it write the home folder"
+    );
+}

@@ -2,8 +2,10 @@
 //! `item.*`, `turn.completed`, `turn.failed`, `error`), login and failure classes.
 //!
 //! Codex has no tool list: what it may do is its own sandbox mode, chosen from the employee's
-//! scope (read-only, workspace-write, or no sandbox with `bypassPermissions`). It reports no
-//! cost, so a Codex run's cost is recorded as unknown, never as 0.
+//! scope (read-only, workspace-write, or no sandbox with `bypassPermissions`). Codex's sandbox
+//! cannot run inside Delegate's, so where Delegate's holds, Codex's is off and Delegate's
+//! holds the scope (see [`sandbox_mode`]). It reports no cost, so a Codex run's cost is
+//! recorded as unknown, never as 0.
 
 use super::{
     Agent, AgentEvent, AgentResult, Exit, Launch, Login, MachineKind, MachineProblem, Parsed,
@@ -26,6 +28,29 @@ fn sandbox(e: &Employee) -> &'static str {
     } else {
         "read-only"
     }
+}
+
+/// The sandbox mode Codex is started with: the one its scope asks for, unless Delegate's OS
+/// sandbox holds (`inside`), in which Codex's own cannot start. Codex's Linux sandbox is
+/// bubblewrap, which mounts, and Landlock refuses mount(2) to sandboxed processes (`bwrap:
+/// Failed to make / slave: Operation not permitted`; Codex 0.169 stops even earlier, on its
+/// `/tmp/codex-daemon-<uid>` folder: `error building bubblewrap command: Permission denied`),
+/// and Codex refuses its legacy Landlock sandbox for modes that limit files. So inside,
+/// Codex runs with its sandbox off and Delegate's holds the scope: writes only in the
+/// workspace (read-only for a read-only scope, see `workspace_writable`), its state and a
+/// private temporary folder; reads as the employee's sandbox mode says; network as
+/// `sandbox_network` says.
+pub fn sandbox_mode(e: &Employee, inside: bool) -> &'static str {
+    if inside {
+        "danger-full-access"
+    } else {
+        sandbox(e)
+    }
+}
+
+/// Whether Delegate's OS sandbox holds for `e` on this machine.
+fn inside_delegates_sandbox(e: &Employee) -> bool {
+    e.sandbox != crate::sandbox::SandboxMode::Off && crate::sandbox::support().available()
 }
 
 /// What Codex's sandbox modes can express: reading is always allowed.
@@ -59,6 +84,10 @@ impl Agent for Codex {
             ..Default::default()
         }
     }
+    /// A read-only scope is held by Delegate's sandbox where Codex's is off.
+    fn workspace_writable(&self, e: &Employee) -> bool {
+        sandbox(e) != "read-only"
+    }
     fn tools(&self) -> &'static [super::ToolChoice] {
         TOOLS
     }
@@ -77,7 +106,7 @@ impl Agent for Codex {
             "-C".into(),
             e.workspace.display().to_string(),
         ];
-        match sandbox(e) {
+        match sandbox_mode(e, inside_delegates_sandbox(e)) {
             "danger-full-access" => args.push("--dangerously-bypass-approvals-and-sandbox".into()),
             mode => {
                 args.push("-s".into());
@@ -203,10 +232,14 @@ impl Agent for Codex {
     }
 
     fn scope(&self, e: &Employee) -> String {
-        match sandbox(e) {
-            "danger-full-access" => "can do anything this user can: Codex's sandbox is off (bypassPermissions)".into(),
-            "workspace-write" => "can read files, and write files and run commands in its workspace (Codex sandbox: workspace-write, no network)".into(),
-            _ => "can read files; cannot write files or run commands that change anything (Codex sandbox: read-only)".into(),
+        let inside = inside_delegates_sandbox(e);
+        match (sandbox(e), inside) {
+            ("danger-full-access", false) => "can do anything this user can: Codex's sandbox is off (bypassPermissions)".into(),
+            ("danger-full-access", true) => "can run any command; Delegate's OS sandbox holds it (bypassPermissions)".into(),
+            ("workspace-write", false) => "can read files, and write files and run commands in its workspace (Codex sandbox: workspace-write, no network)".into(),
+            ("workspace-write", true) => "can read files, and write files and run commands in its workspace (Delegate's OS sandbox; Codex's own cannot run inside it)".into(),
+            (_, false) => "can read files; cannot write files or run commands that change anything (Codex sandbox: read-only)".into(),
+            (_, true) => "can read files and run commands; cannot change its workspace (Delegate's OS sandbox keeps it read-only; Codex's own cannot run inside it)".into(),
         }
     }
 
@@ -427,6 +460,8 @@ mod tests {
     fn argv_follows_the_scope() {
         let mut e = Employee::new("C", SourceKind::Local, PathBuf::from("/w"));
         e.agent = AgentKind::Codex;
+        // Outside Delegate's OS sandbox, Codex's own holds the scope.
+        e.sandbox = crate::sandbox::SandboxMode::Off;
         let a = Codex.launch(&e, "-rf now").args;
         assert_eq!(
             &a[..5],
@@ -456,6 +491,29 @@ mod tests {
                 .args
                 .contains(&"--dangerously-bypass-approvals-and-sandbox".to_string())
         );
+    }
+
+    #[test]
+    fn inside_delegates_sandbox_codex_runs_without_its_own_and_delegate_holds_the_scope() {
+        let mut e = Employee::new("C", SourceKind::Local, PathBuf::from("/w"));
+        e.agent = AgentKind::Codex;
+        for tools in [
+            vec!["Read".to_string()],
+            vec!["Read".into(), "Write".into()],
+        ] {
+            e.allowed_tools = tools;
+            assert_eq!(sandbox_mode(&e, true), "danger-full-access");
+            assert_ne!(sandbox_mode(&e, false), "danger-full-access");
+        }
+        // A read-only scope: the workspace is read-only in Delegate's sandbox.
+        let plan = |e: &Employee| {
+            crate::sandbox::plan(e, std::path::Path::new("/usr/bin/true"), None).unwrap()
+        };
+        e.allowed_tools = vec!["Read".into()];
+        assert!(!plan(&e).may_write(std::path::Path::new("/w/notes.md")));
+        assert!(plan(&e).may_read(std::path::Path::new("/w/notes.md")));
+        e.allowed_tools = vec!["Read".into(), "Bash".into()];
+        assert!(plan(&e).may_write(std::path::Path::new("/w/notes.md")));
     }
 
     #[test]

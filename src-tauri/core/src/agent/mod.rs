@@ -66,6 +66,11 @@ pub trait Agent: Send + Sync {
     fn sandbox_needs(&self, _home: &Path) -> SandboxNeeds {
         SandboxNeeds::default()
     }
+    /// Whether the OS sandbox lets the agent write its workspace (else only read it): for an
+    /// agent whose scope only the OS sandbox can hold.
+    fn workspace_writable(&self, _employee: &Employee) -> bool {
+        true
+    }
     /// The tools a person can allow for this agent, with what each lets it do (for the
     /// employee form). Names are Delegate's; each agent file translates them.
     fn tools(&self) -> &'static [ToolChoice] {
