@@ -794,8 +794,9 @@ mod imp {
 
     /// What the agent's child does before Landlock, inside the user and mount namespace it
     /// entered ([`crate::agent::contain`]): the session's runtime folder (`$XDG_RUNTIME_DIR`:
-    /// the D-Bus session bus with the keyring's Secret Service, Wayland, PulseAudio) and the
-    /// X11 socket folder are covered by empty, read-only tmpfs mounts. Landlock cannot refuse
+    /// the D-Bus session bus with the keyring's Secret Service, Wayland, PulseAudio), the X11
+    /// socket folder and the socket folders of tmux and Codex's app-server are covered by
+    /// empty, read-only tmpfs mounts. Landlock cannot refuse
     /// connecting to a Unix socket named by a path; a socket that is not there cannot be
     /// connected to. All strings are prepared here, in the parent: the child only makes
     /// system calls.
@@ -819,6 +820,14 @@ mod imp {
             }
             dirs.push(PathBuf::from(format!("/run/user/{uid}")));
             dirs.push(PathBuf::from("/tmp/.X11-unix"));
+            // Servers that run commands for whoever reaches their socket: tmux (its sockets
+            // in $TMUX_TMPDIR or /tmp) and Codex's app-server (which Codex's own sandbox
+            // hides for the same reason).
+            let tmux = std::env::var_os("TMUX_TMPDIR")
+                .filter(|d| !d.is_empty())
+                .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+            dirs.push(tmux.join(format!("tmux-{uid}")));
+            dirs.push(PathBuf::from(format!("/tmp/codex-daemon-{uid}")));
             dirs.sort();
             dirs.dedup();
             // Never over a folder the agent is meant to use.

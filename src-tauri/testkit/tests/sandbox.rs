@@ -42,6 +42,13 @@ fn run_probe(dir: &Path, home: &Path, mode: SandboxMode, tag: &str) -> Probe {
     let runtime = dir.join(format!("runtime-{tag}"));
     std::fs::create_dir_all(&runtime).unwrap();
     let bus = std::os::unix::net::UnixListener::bind(runtime.join("bus")).unwrap();
+    // A tmux server's socket, where tmux keeps it: a server that runs commands for whoever
+    // connects.
+    let tmux_root = dir.join(format!("tmux-root-{tag}"));
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap());
+    let tmux_dir = tmux_root.join(format!("tmux-{uid}"));
+    std::fs::create_dir_all(&tmux_dir).unwrap();
+    let tmux = std::os::unix::net::UnixListener::bind(tmux_dir.join("default")).unwrap();
     let delegate = |args: &[&str]| {
         let out = Command::new(sibling_binary("delegate"))
             .arg("--home")
@@ -50,6 +57,8 @@ fn run_probe(dir: &Path, home: &Path, mode: SandboxMode, tag: &str) -> Probe {
             .env("HOME", home)
             .env("FAKE_CLAUDE_PROBE_PORT", port.to_string())
             .env("XDG_RUNTIME_DIR", &runtime)
+            .env("TMUX_TMPDIR", &tmux_root)
+            .env("FAKE_CLAUDE_PROBE_SOCKETS", tmux_dir.join("default"))
             .env(
                 "FAKE_CLAUDE_PROBE_TAG",
                 format!("{tag}-{}", std::process::id()),
@@ -94,6 +103,7 @@ fn run_probe(dir: &Path, home: &Path, mode: SandboxMode, tag: &str) -> Probe {
         .join("\n---\n");
     drop(listener);
     drop(bus);
+    drop(tmux);
     Probe {
         report,
         detail,
@@ -137,6 +147,7 @@ fn a_strict_sandbox_holds_for_the_agent_and_its_children() {
         assert!(outcome(steps, "write", "/.bashrc"), "{steps}");
         assert!(outcome(steps, "read", "/.ssh/id_ed25519"), "{steps}");
         assert!(outcome(steps, "connect", "/bus"), "{steps}");
+        assert!(outcome(steps, "connect", "/default"), "tmux: {steps}");
         assert!(
             steps
                 .as_array()
@@ -144,7 +155,7 @@ fn a_strict_sandbox_holds_for_the_agent_and_its_children() {
                 .iter()
                 .any(|s| s["what"] == "connect"
                     && s["ok"] == true
-                    && !s["path"].as_str().unwrap().ends_with("/bus")),
+                    && s["path"].as_str().unwrap().parse::<u16>().is_ok()),
             "{steps}"
         );
     }
@@ -194,13 +205,16 @@ fn a_strict_sandbox_holds_for_the_agent_and_its_children() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|s| s["what"] == "connect" && !s["path"].as_str().unwrap().ends_with("/bus"))
+                .find(|s| {
+                    s["what"] == "connect" && s["path"].as_str().unwrap().parse::<u16>().is_ok()
+                })
                 .unwrap();
             assert_eq!(tcp["ok"], false, "{who}: {steps}");
         }
         if support.hides_session {
-            // The session bus (and the keyring behind it) is out of reach.
+            // The session bus (and the keyring behind it) is out of reach, and so is tmux.
             assert!(!outcome(steps, "connect", "/bus"), "{who}: {steps}");
+            assert!(!outcome(steps, "connect", "/default"), "{who}: {steps}");
         }
     }
     // The file system agrees.

@@ -264,6 +264,15 @@ fn probe(cwd: &str) -> Vec<serde_json::Value> {
             Err(e) => serde_json::json!({"what": "connect", "path": port.to_string(), "ok": false, "error": e.to_string()}),
         });
     }
+    // Other Unix sockets named by a path (`FAKE_CLAUDE_PROBE_SOCKETS`, separated by `:`).
+    let sockets = std::env::var("FAKE_CLAUDE_PROBE_SOCKETS").unwrap_or_default();
+    for path in sockets.split(':').filter(|p| !p.is_empty()) {
+        let r = std::os::unix::net::UnixStream::connect(path).map(|_| ());
+        out.push(match r {
+            Ok(()) => serde_json::json!({"what": "connect", "path": path, "ok": true}),
+            Err(e) => serde_json::json!({"what": "connect", "path": path, "ok": false, "error": e.to_string()}),
+        });
+    }
     out
 }
 
