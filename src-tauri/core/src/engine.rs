@@ -169,7 +169,8 @@ impl Engine {
         self.shared.update(scrub, config.budget.daily_usd);
         let account_changed = {
             let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
-            let changed = current.todoist != config.todoist;
+            let changed = current.todoist != config.todoist
+                || current.machine.claim_settle_secs != config.machine.claim_settle_secs;
             *current = config;
             changed
         };
@@ -267,7 +268,11 @@ impl Engine {
             policy.request_timeout = Duration::from_secs(t);
         }
         let client = TodoistClient::new(&config.api_url(), token, policy)?;
-        let account = Arc::new(TodoistAccount::new(client));
+        let settle = config
+            .machine
+            .claim_settle_secs
+            .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
+        let account = Arc::new(TodoistAccount::new(client).with_settle(settle));
         *slot = Some(account.clone());
         Ok(account)
     }

@@ -1,7 +1,7 @@
 //! One run of one task: start the agent, stream its progress, and decide how it ended.
 
 use super::events::WorkerEvent;
-use super::live::{Companion, Lease};
+use super::live::{After, Companion, Lease};
 use super::{Shared, Worker};
 use crate::agent::{
     self, AgentEvent, AgentResult, Exit, Invocation, MachineKind, MachineProblem, Parsed, Progress,
@@ -20,6 +20,8 @@ pub struct Dispatched {
     pub drafts: Vec<agent::Draft>,
     /// Set when this machine, not the task, kept the run from working.
     pub problem: Option<MachineProblem>,
+    /// What happened beside the run (its progress comment, its labels, a late rival).
+    pub after: After,
 }
 
 /// What the stream showed, beyond the events themselves.
@@ -102,7 +104,15 @@ impl Worker {
         let mut parser = agent::for_kind(self.employee.agent).parser();
         let mut seen = Seen::default();
         let live = self.employee.live_progress.then_some(shared.live_period);
-        let companion = Companion::start(self.source.clone(), task.id.clone(), live, lease);
+        // Stopped by Delegate (shutdown) or by the companion (the claim was lost after all).
+        let stop_run = cancel.child_token();
+        let companion = Companion::start(
+            self.source.clone(),
+            task.id.clone(),
+            live,
+            lease,
+            stop_run.clone(),
+        );
         let emit = |line: String| {
             if let Err(e) = shared.history.add_progress(run_id, &line) {
                 tracing::warn!(run_id, error = %e, "cannot record a progress line");
@@ -150,7 +160,7 @@ impl Worker {
                 }
             }
         };
-        let outcome = agent::spawn::run(inv, cancel, record_pgid, |raw| {
+        let outcome = agent::spawn::run(inv, &stop_run, record_pgid, |raw| {
             note_blocked(&raw.text, seen.last_tool.as_deref(), &mut blocked);
             if raw.truncated {
                 seen.garbage += 1;
@@ -176,7 +186,7 @@ impl Worker {
             let last = parser.finish(o.exit);
             handle(last, &mut seen, &mut progress);
         }
-        companion.stop().await;
+        let after = companion.stop().await;
         let drafts = progress.drafts();
         let (end, problem) = match outcome {
             Ok(o) => {
@@ -213,10 +223,27 @@ impl Worker {
         };
         let mut end = end;
         end.sandbox_blocked = blocked;
+        if let Some((machine, _)) = &after.lost_to
+            && !cancel.is_cancelled()
+        {
+            // Not an attempt and not a failure: the run never should have started.
+            let who = if machine.is_empty() { "another machine" } else { machine };
+            end = RunEnd::status(RunStatus::LostClaim);
+            end.error = Some(format!(
+                "stopped: {who} had claimed this task first (its claim showed up late); the task is left to it"
+            ));
+            return Dispatched {
+                end,
+                drafts: Vec::new(),
+                problem: None,
+                after,
+            };
+        }
         Dispatched {
             end,
             drafts,
             problem,
+            after,
         }
     }
 }

@@ -43,12 +43,12 @@ pub fn default_lease(employee: &Employee, grace_secs: u64) -> u64 {
     employee.timeout_secs.saturating_add(grace_secs)
 }
 
-/// Whether the decision needs the task's comments: a claim to check, a failure to time the
-/// backoff from, or a recurring task that may have moved to a new occurrence.
+/// Whether the decision needs the task's comments: every task not settled by its labels
+/// (a claim is a comment, labelled only once its run lasts), and a recurring task that may
+/// have moved to a new occurrence.
 pub fn needs_log(task: &Task) -> bool {
     let has = |l: &str| task.labels.iter().any(|x| x == l);
-    has(labels::WORKING)
-        || labels::failures(&task.labels) > 0
+    (!has(labels::DONE) && !has(labels::FAILED))
         || (task.recurring && labels::any_ours(&task.labels))
 }
 
@@ -216,7 +216,9 @@ mod tests {
             Err(Skip::OutOfAttempts)
         );
         assert!(needs_log(&task("a", &["agent-working"])));
-        assert!(!needs_log(&task("a", &["mine"])));
+        // A claim carries no label until its run lasts: an unlabelled task is read too.
+        assert!(needs_log(&task("a", &["mine"])));
+        assert!(!needs_log(&task("a", &["agent-done"])));
     }
 
     #[test]

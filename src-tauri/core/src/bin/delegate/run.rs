@@ -87,7 +87,12 @@ pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
                 failed |= r
                     .runs
                     .iter()
-                    .any(|(_, s)| !matches!(s, RunStatus::Succeeded | RunStatus::Cancelled));
+                    .any(|(_, s)| {
+                        !matches!(
+                            s,
+                            RunStatus::Succeeded | RunStatus::Cancelled | RunStatus::LostClaim
+                        )
+                    });
                 println!("{name}: {} run(s): {}", r.runs.len(), list.join(", "));
             }
             Err(e) => {
