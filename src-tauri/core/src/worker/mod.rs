@@ -738,10 +738,11 @@ impl Worker {
             None => self.source.posted_at(&won.note_id, &task.id).await,
         };
         // A claim made ahead may have waited long: one that has run out (or is about to)
-        // is not this machine's any more.
+        // is not this machine's any more. (The companion renews it at once otherwise.)
         let held = claim.lease_secs.unwrap_or(lease);
         if let Some(t) = posted_at
-            && t + chrono::Duration::seconds(held as i64) < self.source.now().await + chrono::Duration::seconds(5)
+            && t + chrono::Duration::seconds(held as i64)
+                < self.source.now().await + chrono::Duration::seconds(1)
         {
             tracing::warn!(employee = %e.name, task = %task.id, "the claim's lease ran out before the run could start; leaving the task");
             let w = Finish::withdraw(&task.id, None, &won.note_id, Vec::new());
