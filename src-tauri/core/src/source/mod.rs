@@ -407,9 +407,14 @@ impl Source {
 
     /// Whether claims wait for a settled view (a source that may show writes late).
     pub fn settles(&self) -> bool {
+        self.settle_secs() > 0
+    }
+
+    /// How long after its `posted_at` a claim is decided.
+    pub fn settle_secs(&self) -> u64 {
         match self {
-            Source::Todoist { account, .. } => account.settle_secs() > 0,
-            Source::Local { .. } => false,
+            Source::Todoist { account, .. } => account.settle_secs(),
+            Source::Local { .. } => 0,
         }
     }
 

@@ -439,7 +439,12 @@ impl Worker {
             machine: shared.machine.clone(),
             attempt: labels::failures(&task.labels) + 1,
             max_attempts: self.employee.max_attempts,
-            lease_secs: Some(pick::default_lease(&self.employee, shared.claim_grace_secs)),
+            // From its `posted_at`: the run starts once the claim settled, and then has its
+            // whole timeout (and the grace) before anyone may take the task over.
+            lease_secs: Some(
+                pick::default_lease(&self.employee, shared.claim_grace_secs)
+                    .saturating_add(self.source.settle_secs()),
+            ),
             due: task.due.clone(),
         }
     }
