@@ -385,6 +385,19 @@ async fn a_finished_task_costs_at_most_2_3_requests_on_two_machines() {
     .await;
     // Everything the machines sent, polls included.
     let requests = fleet.server.requests().len();
+    if std::env::var_os("SHOW_REQUESTS").is_some() {
+        for r in fleet.server.requests() {
+            let notes: Vec<String> = r
+                .commands()
+                .iter()
+                .map(|c| {
+                    let content = c["args"]["content"].as_str().unwrap_or("").lines().next().unwrap_or("").to_string();
+                    format!("{} {} {}", c["type"], c["args"]["item_id"].as_str().or(c["args"]["id"].as_str()).unwrap_or(""), content)
+                })
+                .collect();
+            eprintln!("  {:?}", notes);
+        }
+    }
     fleet.stop_all_cleanly();
     let tally = check_round(&fleet, &tasks, "costed");
     let per_task = requests as f64 / tasks.len() as f64;

@@ -147,7 +147,14 @@ impl TodoistAccount {
         }
         if let Some(server) = response.server_time {
             let skew = server - Utc::now();
-            snap.safe_skew = skew;
+            // Every such reading is at most the real difference; the largest is the closest.
+            // One far below it means the clocks were changed: start again from it.
+            let drop = snap.safe_skew - skew > chrono::Duration::seconds(2);
+            snap.safe_skew = if snap.answered_at.is_none() || drop || skew > snap.safe_skew {
+                skew
+            } else {
+                snap.safe_skew
+            };
             // `Date` has whole seconds: a difference that small says the clocks agree.
             snap.skew = if skew.num_seconds().abs() < 2 {
                 chrono::Duration::zero()

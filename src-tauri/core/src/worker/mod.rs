@@ -52,6 +52,9 @@ pub struct Shared {
     blocked: Mutex<HashMap<String, Blocked>>,
     /// Employees whose agent login was checked once since start.
     login_checked: Mutex<HashSet<String>>,
+    /// When each employee last saw another machine's claim on its project (then it spreads
+    /// its picks, see [`pick::spread`]).
+    contended: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// An employee waiting for a machine problem to go away.
@@ -103,7 +106,25 @@ impl Shared {
             budget_told: Mutex::new(HashSet::new()),
             blocked: Mutex::new(HashMap::new()),
             login_checked: Mutex::new(HashSet::new()),
+            contended: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Another machine works this employee's project too.
+    fn contend(&self, employee: &str) {
+        self.contended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(employee.to_lowercase(), std::time::Instant::now());
+    }
+
+    /// Whether another machine was seen on the employee's project in the last ten minutes.
+    fn is_contended(&self, employee: &str) -> bool {
+        self.contended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&employee.to_lowercase())
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(600))
     }
 
     fn settings(&self) -> Settings {
@@ -380,6 +401,13 @@ impl Worker {
             } else {
                 None
             };
+            if log.as_ref().is_some_and(|l| {
+                l.claims()
+                    .iter()
+                    .any(|c| c.claim.machine != shared.machine && !c.ended)
+            }) {
+                shared.contend(&self.employee.name);
+            }
             if let Some(log) = &log
                 && self.new_occurrence(&t, log, now, dead, shared)
             {
@@ -429,6 +457,9 @@ impl Worker {
             );
         }
         pick::sort(&mut eligible);
+        if shared.is_contended(&self.employee.name) {
+            pick::spread(&mut eligible, &shared.machine);
+        }
         Ok(eligible)
     }
 
@@ -605,6 +636,7 @@ impl Worker {
         guard: Option<i64>,
     ) -> Result<(), WorkerError> {
         tracing::info!(employee = %self.employee.name, task = %task.id, %machine, "another machine claimed the task first; left to it");
+        shared.contend(&self.employee.name);
         match (withdraw, guard) {
             (Some(w), Some(id)) => carry.unsent.push((id, w)),
             (Some(w), None) => self.keep(shared, carry, w)?,
