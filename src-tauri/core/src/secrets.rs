@@ -113,6 +113,28 @@ impl SecretStore for KeychainStore {
     }
 }
 
+/// Secrets this process has held (the Todoist token, from the environment, the keychain or a
+/// person's paste), so that no child it starts ever gets them: see
+/// [`crate::agent::spawn::child_env`].
+static HELD: Mutex<Vec<Secret>> = Mutex::new(Vec::new());
+
+/// Remembers `secret` as one this process holds (see [`held`]).
+pub fn hold(secret: &Secret) {
+    let value = secret.expose().trim();
+    if value.is_empty() {
+        return;
+    }
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if !held.iter().any(|h| h.expose() == value) {
+        held.push(Secret::new(value));
+    }
+}
+
+/// Every secret this process has held so far.
+pub fn held() -> Vec<Secret> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// Turns keyring's errors into a message that says what to install or unlock.
 fn map_keyring_error(e: keyring::Error) -> SecretError {
     let detail = e.to_string();
@@ -190,13 +212,23 @@ pub enum TokenOrigin {
 pub fn todoist_token(
     store: &dyn SecretStore,
 ) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
-    if let Some(v) = std::env::var(TOKEN_ENV)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        return Ok(Some((Secret::new(v.trim()), TokenOrigin::Environment)));
+    todoist_token_from(std::env::var(TOKEN_ENV).ok(), store)
+}
+
+fn todoist_token_from(
+    env: Option<String>,
+    store: &dyn SecretStore,
+) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
+    if let Some(v) = env.filter(|v| !v.trim().is_empty()) {
+        let token = Secret::new(v.trim());
+        hold(&token);
+        return Ok(Some((token, TokenOrigin::Environment)));
     }
-    Ok(store.get()?.map(|s| (s, TokenOrigin::Keychain)))
+    let found = store.get()?;
+    if let Some(s) = &found {
+        hold(s);
+    }
+    Ok(found.map(|s| (s, TokenOrigin::Keychain)))
 }
 
 impl TokenOrigin {
@@ -219,7 +251,9 @@ pub fn pasted_token(input: &str) -> Result<Secret, SecretError> {
     if token.chars().any(char::is_whitespace) || token.len() > 512 {
         return Err(SecretError::NotAToken);
     }
-    Ok(Secret::new(token))
+    let token = Secret::new(token);
+    hold(&token);
+    Ok(token)
 }
 
 /// Whether a token is set and where it comes from — never the token itself.
@@ -281,6 +315,19 @@ mod tests {
         assert!(m.clear().unwrap());
         assert!(!m.clear().unwrap());
         assert!(matches!(m.set(&Secret::new("  ")), Err(SecretError::Empty)));
+    }
+
+    #[test]
+    fn tokens_read_or_pasted_are_held() {
+        let long = "held-3f9a1c0e5b7d2e8f4a6c1b9d0e3f7a2c";
+        assert!(!held().iter().any(|h| h.expose() == long));
+        let store = MemoryStore::with(long);
+        let (token, origin) = todoist_token_from(None, &store).unwrap().unwrap();
+        assert_eq!((token.expose(), origin), (long, TokenOrigin::Keychain));
+        assert!(held().iter().any(|h| h.expose() == long));
+        let pasted = "pasted-0e5b7d2e8f4a6c1b9d0e3f7a2c3f9a1c";
+        pasted_token(&format!(" {pasted}\n")).unwrap();
+        assert!(held().iter().any(|h| h.expose() == pasted));
     }
 
     #[test]

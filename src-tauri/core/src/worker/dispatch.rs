@@ -60,16 +60,12 @@ impl Seen {
 }
 
 impl Worker {
-    /// The agent's launch for `prompt`, plus what Delegate itself keeps out of every agent's
-    /// environment. The notes are for the run's timeline.
+    /// The agent's launch for `prompt`, with the secrets the engine holds kept out of its
+    /// environment (what else Delegate keeps out of every child's: see
+    /// [`agent::spawn::child_env`]). The notes are for the run's timeline.
     pub(super) fn invocation(&self, prompt: &str, shared: &Shared) -> (Invocation, Vec<String>) {
         let e = &self.employee;
         let launch = agent::for_kind(e.agent).launch(e, prompt);
-        let mut remove_env = launch.remove_env;
-        remove_env.push(crate::secrets::TOKEN_ENV.into());
-        remove_env.push(crate::paths::HOME_ENV.into());
-        remove_env.push(crate::config::API_URL_ENV.into());
-        remove_env.push(crate::engine::MACHINE_ENV.into());
         let program = agent::spawn::resolve_program(e.command())
             .unwrap_or_else(|_| std::path::PathBuf::from(e.command()));
         let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
@@ -77,7 +73,7 @@ impl Worker {
             program: e.command().to_string(),
             args: launch.args,
             cwd: e.workspace.clone(),
-            remove_env,
+            remove_env: launch.remove_env,
             scrub_values: shared.settings().secrets,
             timeout: Duration::from_secs(e.timeout_secs),
             grace: KILL_GRACE,
