@@ -168,7 +168,11 @@ impl Worker {
         })
         .await;
         if let Ok(o) = &outcome {
-            note_blocked(&o.stderr_tail, None, &mut blocked);
+            // Line by line: a traceback names other paths (the program's own file) around
+            // the one line that says what was refused.
+            for line in o.stderr_tail.lines() {
+                note_blocked(line, None, &mut blocked);
+            }
             let last = parser.finish(o.exit);
             handle(last, &mut seen, &mut progress);
         }
@@ -187,13 +191,24 @@ impl Worker {
                 };
                 let problem = match o.exit {
                     Exit::Cancelled => None,
-                    _ => agent::for_kind(self.employee.agent).machine_problem(&facts),
+                    _ => agent::machine_problem(
+                        agent::for_kind(self.employee.agent),
+                        &facts,
+                        !blocked.is_empty(),
+                    ),
                 };
                 let mut end = judge(o, seen.result, seen.garbage, self.employee.timeout_secs);
                 if let Some(p) = &problem {
                     end.status = RunStatus::Blocked;
                     end.summary = None;
                     end.error = Some(p.message());
+                } else if matches!(end.status, RunStatus::Failed | RunStatus::TimedOut)
+                    && !blocked.is_empty()
+                {
+                    // The failure may well be the sandbox's doing: say so where the reason is read.
+                    end.error = end
+                        .error
+                        .map(|e| format!("{e} — {}", super::messages::sandbox_refusal(&blocked)));
                 }
                 (end, problem)
             }
