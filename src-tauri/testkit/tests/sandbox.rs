@@ -314,3 +314,140 @@ fn doctor_reports_the_machines_sandbox_and_each_employees() {
         "{text}"
     );
 }
+
+/// A program named like Claude Code that crashes because its sandbox refused a file it wanted
+/// to write (here: a record outside the workspace, as a test script might keep) fails the
+/// task with the 🛡 line and how to widen the sandbox — it is not "Claude Code refused its
+/// arguments, update it", which would send a person the wrong way.
+#[test]
+fn a_write_the_sandbox_refused_fails_the_task_and_never_blames_the_cli() {
+    let support = sandbox::support();
+    assert!(
+        support.available(),
+        "this test needs a kernel with Landlock: {}",
+        support.describe()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (data, home, ws, outside) = (
+        root.join("data"),
+        root.join("home"),
+        root.join("ws"),
+        root.join("outside"),
+    );
+    for d in [&data, &home, &ws, &outside, &root.join("bin")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let record = outside.join("record.jsonl");
+    let program = root.join("bin/claude");
+    // It answers the login check and the version probe; a run dies the way a Python script
+    // does (the shell's own message about the write is silenced).
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\n\
+             case \"$1\" in\n\
+             --version) echo '2.1.197 (Claude Code)'; exit 0 ;;\n\
+             auth) echo '{{\"loggedIn\": true, \"authMethod\": \"claude.ai\"}}'; exit 0 ;;\n\
+             esac\n\
+             if ! echo '{{\"started\": true}}' 2>/dev/null >> '{record}'; then\n\
+             echo 'Traceback (most recent call last):' >&2\n\
+             echo '  File \"{program}\", line 7, in <module>' >&2\n\
+             echo \"PermissionError: [Errno 13] Permission denied: '{record}'\" >&2\n\
+             exit 1\n\
+             fi\n",
+            record = record.display(),
+            program = root.join("bin/claude").display(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut e = Employee::new("Scripted", SourceKind::Local, ws.clone());
+    e.command = Some(program.display().to_string());
+    e.sandbox = SandboxMode::Strict;
+    e.max_attempts = 1;
+    edit::add_employee(&data.join("config.toml"), &e).unwrap();
+    let delegate = |args: &[&str]| {
+        Command::new(sibling_binary("delegate"))
+            .arg("--home")
+            .arg(&data)
+            .args(args)
+            .env("HOME", &home)
+            .env_remove("TODOIST_API_TOKEN")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("DELEGATE_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("CLAUDE_CODE_OAUTH_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let add = delegate(&["task", "add", "-e", "Scripted", "Keep a record"]);
+    assert!(add.status.success(), "{add:?}");
+    let run = delegate(&["run"]);
+    let said = String::from_utf8_lossy(&run.stdout).into_owned();
+    // 1: a task failed; 2 would be "this machine needs attention".
+    assert_eq!(run.status.code(), Some(1), "{said}");
+    assert!(!said.contains("needs attention"), "{said}");
+    // The sandbox really refused the write.
+    assert!(!record.exists());
+
+    let history = History::open(&data.join("history.db")).unwrap();
+    let runs = history.list(&RunFilter::default()).unwrap();
+    assert_eq!(runs.len(), 1);
+    let detail = history.get(runs[0].id).unwrap();
+    assert_eq!(detail.run.status.as_str(), "failed");
+    let error = detail.run.error.clone().unwrap_or_default();
+    for wrong in ["refused its arguments", "update Claude Code", "npm install"] {
+        assert!(!error.contains(wrong), "{error}");
+    }
+    assert!(
+        error.contains(&format!(
+            "PermissionError: [Errno 13] Permission denied: '{}'",
+            record.display()
+        )),
+        "{error}"
+    );
+    let blocked = format!("{}", record.display());
+    assert!(
+        error.contains("🛡 Blocked: ") && error.contains(&blocked),
+        "{error}"
+    );
+    assert!(
+        error.contains("`sandbox_read` / `sandbox_write`"),
+        "{error}"
+    );
+    let timeline = lines(&detail);
+    assert!(
+        timeline
+            .iter()
+            .any(|l| l.starts_with("🛡 Blocked: ") && l.ends_with(&blocked)),
+        "{timeline:?}"
+    );
+    // Only the refused file: not the program's own, which its traceback names too.
+    assert_eq!(
+        timeline
+            .iter()
+            .filter(|l| l.starts_with("🛡 Blocked: "))
+            .count(),
+        1,
+        "{timeline:?}"
+    );
+    // The task's comment says the same, with the fix.
+    let queue = delegate_core::source::LocalQueue::open(&data.join("queue.db")).unwrap();
+    let comments = queue
+        .comments(&runs[0].task_id)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.content)
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    assert!(comments.contains("Failed after 1 attempt"), "{comments}");
+    assert!(comments.contains("The OS sandbox refused"), "{comments}");
+    assert!(comments.contains(&blocked), "{comments}");
+    assert!(
+        comments.contains("`sandbox_read` / `sandbox_write`"),
+        "{comments}"
+    );
+    assert!(!comments.contains("update Claude Code"), "{comments}");
+}

@@ -62,16 +62,12 @@ impl Seen {
 }
 
 impl Worker {
-    /// The agent's launch for `prompt`, plus what Delegate itself keeps out of every agent's
-    /// environment. The notes are for the run's timeline.
+    /// The agent's launch for `prompt`, with the secrets the engine holds kept out of its
+    /// environment (what else Delegate keeps out of every child's: see
+    /// [`agent::spawn::child_env`]). The notes are for the run's timeline.
     pub(super) fn invocation(&self, prompt: &str, shared: &Shared) -> (Invocation, Vec<String>) {
         let e = &self.employee;
         let launch = agent::for_kind(e.agent).launch(e, prompt);
-        let mut remove_env = launch.remove_env;
-        remove_env.push(crate::secrets::TOKEN_ENV.into());
-        remove_env.push(crate::paths::HOME_ENV.into());
-        remove_env.push(crate::config::API_URL_ENV.into());
-        remove_env.push(crate::engine::MACHINE_ENV.into());
         let program = agent::spawn::resolve_program(e.command())
             .unwrap_or_else(|_| std::path::PathBuf::from(e.command()));
         let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
@@ -79,7 +75,7 @@ impl Worker {
             program: e.command().to_string(),
             args: launch.args,
             cwd: e.workspace.clone(),
-            remove_env,
+            remove_env: launch.remove_env,
             scrub_values: shared.settings().secrets,
             timeout: Duration::from_secs(e.timeout_secs),
             grace: KILL_GRACE,
@@ -182,7 +178,11 @@ impl Worker {
         })
         .await;
         if let Ok(o) = &outcome {
-            note_blocked(&o.stderr_tail, None, &mut blocked);
+            // Line by line: a traceback names other paths (the program's own file) around
+            // the one line that says what was refused.
+            for line in o.stderr_tail.lines() {
+                note_blocked(line, None, &mut blocked);
+            }
             let last = parser.finish(o.exit);
             handle(last, &mut seen, &mut progress);
         }
@@ -201,13 +201,24 @@ impl Worker {
                 };
                 let problem = match o.exit {
                     Exit::Cancelled => None,
-                    _ => agent::for_kind(self.employee.agent).machine_problem(&facts),
+                    _ => agent::machine_problem(
+                        agent::for_kind(self.employee.agent),
+                        &facts,
+                        !blocked.is_empty(),
+                    ),
                 };
                 let mut end = judge(o, seen.result, seen.garbage, self.employee.timeout_secs);
                 if let Some(p) = &problem {
                     end.status = RunStatus::Blocked;
                     end.summary = None;
                     end.error = Some(p.message());
+                } else if matches!(end.status, RunStatus::Failed | RunStatus::TimedOut)
+                    && !blocked.is_empty()
+                {
+                    // The failure may well be the sandbox's doing: say so where the reason is read.
+                    end.error = end
+                        .error
+                        .map(|e| format!("{e} — {}", super::messages::sandbox_refusal(&blocked)));
                 }
                 (end, problem)
             }
