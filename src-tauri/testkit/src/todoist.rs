@@ -197,7 +197,6 @@ impl FakeState {
     }
 }
 
-
 /// A running fake server. Dropping it does not stop the server task; it ends with the runtime.
 #[derive(Clone)]
 pub struct FakeTodoist {

@@ -845,7 +845,11 @@ async fn a_long_run_renews_its_lease() {
         .iter()
         .filter(|c| c.content.starts_with("Working on it"))
         .collect();
-    assert_eq!(claims.len(), 1, "one claim comment, never replaced: {all:#?}");
+    assert_eq!(
+        claims.len(),
+        1,
+        "one claim comment, never replaced: {all:#?}"
+    );
     assert!(!claims[0].is_deleted);
     let lease: u64 = claims[0]
         .content

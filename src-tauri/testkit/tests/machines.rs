@@ -134,8 +134,7 @@ impl Fleet {
     fn all_alive(&mut self) -> Vec<String> {
         let mut dead = Vec::new();
         for m in &mut self.machines {
-            if m
-                .child
+            if m.child
                 .as_mut()
                 .is_none_or(|c| c.try_wait().unwrap().is_some())
             {
@@ -283,7 +282,11 @@ fn check_round(fleet: &Fleet, tasks: &[String], round: &str) -> Tally {
     let mut lost: HashMap<String, usize> = HashMap::new();
     for t in tasks {
         let c = fleet.server.comments(t);
-        assert_eq!(c.len(), 2, "{round}: one claim and one Done, no noise: {c:#?}");
+        assert_eq!(
+            c.len(),
+            2,
+            "{round}: one claim and one Done, no noise: {c:#?}"
+        );
         assert!(c[0].starts_with("Working on it… (attempt 1 of 3) on machine-"));
         assert!(c[1].starts_with("Done. Ready for review."), "{c:#?}");
         assert_eq!(fleet.server.task(t).labels, ["agent-done"], "{round}");
@@ -307,7 +310,8 @@ async fn machines_start_each_agent_once_even_when_todoist_shows_claims_late() {
     // machines, three machines, then three with a slow Todoist whose clock runs 7 s ahead.
     let rounds = [(2, 0, 0), (3, 0, 0), (3, 120, 7_000), (2, 0, -4_000)];
     for (round, (machines, latency_ms, skew_ms)) in rounds.into_iter().enumerate() {
-        let name = format!("round {round} ({machines} machines, {latency_ms} ms, clock {skew_ms:+} ms)");
+        let name =
+            format!("round {round} ({machines} machines, {latency_ms} ms, clock {skew_ms:+} ms)");
         let mut fleet = Fleet::new("Shared", machines, Setup::new(30, 120)).await;
         let pid = fleet.project.clone();
         let tasks: Vec<String> = (0..10)
@@ -333,7 +337,11 @@ async fn machines_start_each_agent_once_even_when_todoist_shows_claims_late() {
             move || ids.iter().all(|t| server.task(t).labels == ["agent-done"]),
         )
         .await;
-        assert!(fleet.all_alive().is_empty(), "{name}: died: {:?}", fleet.all_alive());
+        assert!(
+            fleet.all_alive().is_empty(),
+            "{name}: died: {:?}",
+            fleet.all_alive()
+        );
         fleet.stop_all_cleanly();
 
         let tally = check_round(&fleet, &tasks, &name);
@@ -364,6 +372,74 @@ async fn machines_start_each_agent_once_even_when_todoist_shows_claims_late() {
     }
 }
 
+/// A claim that shows up later than the settle time: the machine whose claim came second
+/// already started; its next read shows the earlier claim, and it stops its agent at once,
+/// takes its claim back without a trace and records the run as lost — not an attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_shown_later_than_the_settle_time_stops_the_later_run() {
+    let mut setup = Setup::new(60, 120);
+    setup.settle_secs = Some(1);
+    let mut fleet = Fleet::new("Shared", 2, setup).await;
+    let pid = fleet.project.clone();
+    let task = fleet.server.add_task(&pid, "Late claim [long]", "");
+    // Machine A's claim is stamped at once but shown only 2.5 s later.
+    fleet
+        .server
+        .set_commit_lag("Working on it", 1, Duration::from_millis(2500));
+    fleet.start(0);
+    let server = fleet.server.clone();
+    until(Duration::from_secs(30), "A's claim", move || {
+        server.lagged_writes() == 1
+    })
+    .await;
+    fleet
+        .server
+        .set_commit_lag("no write says this", 1, Duration::ZERO);
+    fleet.start(1);
+    let server = fleet.server.clone();
+    let t = task.clone();
+    until(Duration::from_secs(120), "the task to be done", move || {
+        server.task(&t).labels == ["agent-done"]
+    })
+    .await;
+    assert!(fleet.all_alive().is_empty());
+    fleet.stop_all_cleanly();
+
+    let starts = fleet.starts();
+    let c = fleet.server.comments(&task);
+    eprintln!("late claim: agent starts {starts:?}; comments {c:#?}");
+    assert_eq!(c.len(), 2, "one claim and one Done: {c:#?}");
+    assert!(c[0].contains("on machine-a"), "{c:#?}");
+    assert!(c[1].starts_with("Done. Ready for review."));
+    let all = fleet.server.all_comments(&task);
+    let b_claims: Vec<_> = all
+        .iter()
+        .filter(|c| c.content.starts_with("Working on it") && c.content.contains("on machine-b"))
+        .collect();
+    // B claimed (A's claim was not visible yet); whether it had started its agent depends on
+    // timing, but nothing of it stays on the task.
+    assert!(!b_claims.is_empty(), "B claimed too: {all:#?}");
+    assert!(b_claims.iter().all(|c| c.is_deleted), "{all:#?}");
+    let b_started = starts
+        .get("Late claim [long]")
+        .is_some_and(|m| m.iter().any(|m| m == "machine-b"));
+    if b_started {
+        let out = Command::new(sibling_binary("delegate"))
+            .arg("--home")
+            .arg(&fleet.machines[1].home)
+            .args(["history", "--json"])
+            .env_remove("DELEGATE_HOME")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("lost_claim"),
+            "B's run is recorded as lost: {text}"
+        );
+        assert!(!text.contains("\"failed\""), "not a failure: {text}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_task_costs_at_most_2_3_requests_on_two_machines() {
     let mut setup = Setup::new(30, 120);
@@ -371,7 +447,11 @@ async fn a_finished_task_costs_at_most_2_3_requests_on_two_machines() {
     let mut fleet = Fleet::new("Shared", 2, setup).await;
     let pid = fleet.project.clone();
     let tasks: Vec<String> = (0..12)
-        .map(|i| fleet.server.add_task(&pid, &format!("Costed task {i:02}"), ""))
+        .map(|i| {
+            fleet
+                .server
+                .add_task(&pid, &format!("Costed task {i:02}"), "")
+        })
         .collect();
     fleet.start(0);
     fleet.start(1);
@@ -391,8 +471,22 @@ async fn a_finished_task_costs_at_most_2_3_requests_on_two_machines() {
                 .commands()
                 .iter()
                 .map(|c| {
-                    let content = c["args"]["content"].as_str().unwrap_or("").lines().next().unwrap_or("").to_string();
-                    format!("{} {} {}", c["type"], c["args"]["item_id"].as_str().or(c["args"]["id"].as_str()).unwrap_or(""), content)
+                    let content = c["args"]["content"]
+                        .as_str()
+                        .unwrap_or("")
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    format!(
+                        "{} {} {}",
+                        c["type"],
+                        c["args"]["item_id"]
+                            .as_str()
+                            .or(c["args"]["id"].as_str())
+                            .unwrap_or(""),
+                        content
+                    )
                 })
                 .collect();
             eprintln!("  {:?}", notes);
@@ -409,7 +503,11 @@ async fn a_finished_task_costs_at_most_2_3_requests_on_two_machines() {
         tally.lost
     );
     assert!(per_task <= 2.3, "{per_task:.2} requests per finished task");
-    assert!(tally.won.len() == 2, "both machines worked: {:?}", tally.won);
+    assert!(
+        tally.won.len() == 2,
+        "both machines worked: {:?}",
+        tally.won
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -239,11 +239,10 @@ impl LocalQueue {
                 withdraw: None,
             });
         }
-        let raw: String = tx.query_row(
-            "SELECT labels FROM tasks WHERE id = ?1",
-            params![n],
-            |r| r.get(0),
-        )?;
+        let raw: String =
+            tx.query_row("SELECT labels FROM tasks WHERE id = ?1", params![n], |r| {
+                r.get(0)
+            })?;
         let current: Vec<String> =
             serde_json::from_str(&raw).map_err(|_| QueueError::BadLabels { id: n, labels: raw })?;
         write_labels(&tx, n, id, &crate::labels::claimed(&current))?;

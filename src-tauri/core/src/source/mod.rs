@@ -257,9 +257,7 @@ impl Source {
     ) -> Result<Claimed, SourceError> {
         match self {
             Source::Todoist { account, .. } => {
-                account
-                    .settle(pending, finishes, default_lease, dead)
-                    .await
+                account.settle(pending, finishes, default_lease, dead).await
             }
             Source::Local { .. } => {
                 self.send(finishes).await?;

@@ -451,7 +451,13 @@ impl TodoistAccount {
             return None;
         }
         let now = Utc::now() + snap.skew;
-        match Log::new(comments_of(&snap, task_id)).verdict(claim_id, known, now, default_lease, dead) {
+        match Log::new(comments_of(&snap, task_id)).verdict(
+            claim_id,
+            known,
+            now,
+            default_lease,
+            dead,
+        ) {
             Verdict::Won => None,
             Verdict::Lost { machine, ended_by } => Some((machine, ended_by)),
         }

@@ -238,7 +238,11 @@ impl Worker {
             && !cancel.is_cancelled()
         {
             // Not an attempt and not a failure: the run never should have started.
-            let who = if machine.is_empty() { "another machine" } else { machine };
+            let who = if machine.is_empty() {
+                "another machine"
+            } else {
+                machine
+            };
             end = RunEnd::status(RunStatus::LostClaim);
             end.error = Some(format!(
                 "stopped: {who} had claimed this task first (its claim showed up late); the task is left to it"

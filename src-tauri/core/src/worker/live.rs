@@ -18,7 +18,9 @@ use tokio_util::sync::CancellationToken;
 pub const PERIOD: Duration = Duration::from_secs(30);
 
 /// How long a run goes before the task is labelled `agent-working` (a short run goes from
-/// no label straight to `agent-done`, one write less).
+/// no label straight to `agent-done`, one write less). That write's answer is also the late
+/// look at the task's claims: a claim that Todoist showed later than the settle time stops
+/// the run then at the latest.
 pub const LABEL_AFTER: Duration = Duration::from_secs(15);
 
 /// How often the snapshot is checked for a rival claim (no request: any read refreshes it).
@@ -166,7 +168,10 @@ fn renewal(posted: Option<DateTime<Utc>>, held: u64, full: u64) -> DateTime<Utc>
 }
 
 fn until(t: DateTime<Utc>) -> Duration {
-    (t - Utc::now()).to_std().unwrap_or(Duration::ZERO).max(Duration::from_secs(1))
+    (t - Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+        .max(Duration::from_secs(1))
 }
 
 #[cfg(test)]
@@ -176,8 +181,14 @@ mod tests {
     #[test]
     fn a_lease_is_renewed_halfway_through_each_stretch() {
         let t = Utc::now();
-        assert_eq!(renewal(Some(t), 600, 600), t + chrono::Duration::seconds(300));
+        assert_eq!(
+            renewal(Some(t), 600, 600),
+            t + chrono::Duration::seconds(300)
+        );
         // Renewed at 300 s to hold 900 s: next at 600 s.
-        assert_eq!(renewal(Some(t), 900, 600), t + chrono::Duration::seconds(600));
+        assert_eq!(
+            renewal(Some(t), 900, 600),
+            t + chrono::Duration::seconds(600)
+        );
     }
 }

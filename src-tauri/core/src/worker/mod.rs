@@ -393,7 +393,11 @@ impl Worker {
         let now = self.source.now().await;
         let mut waiting = Vec::new();
         let mut eligible: Vec<Task> = Vec::new();
-        for mut t in tasks.iter().filter(|t| !carry.tried.contains(&t.id)).cloned() {
+        for mut t in tasks
+            .iter()
+            .filter(|t| !carry.tried.contains(&t.id))
+            .cloned()
+        {
             // Claims are comments without labels until a run lasts, so every task that is
             // not settled by its labels is read with its comments (from the snapshot).
             let log = if pick::needs_log(&t) {
@@ -611,7 +615,10 @@ impl Worker {
             if let Some(id) = guard {
                 shared.history.outbox_done(id)?;
             }
-            if let Some(run) = self.work_on(shared, carry, task, claim, won, dead, cancel).await? {
+            if let Some(run) = self
+                .work_on(shared, carry, task, claim, won, dead, cancel)
+                .await?
+            {
                 report.runs.push(run);
                 if run.1 == RunStatus::Blocked {
                     report.blocked = shared
@@ -1001,8 +1008,9 @@ impl Worker {
             // the winner left (only when this run had changed them).
             let labels = done.after.labelled.then(|| {
                 match done.after.lost_to.as_ref().and_then(|(_, e)| e.as_deref()) {
-                    Some(end) => labels::after_end(end, current)
-                        .unwrap_or_else(|| current.to_vec()),
+                    Some(end) => {
+                        labels::after_end(end, current).unwrap_or_else(|| current.to_vec())
+                    }
                     None => labels::claimed(current),
                 }
             });
@@ -1012,7 +1020,10 @@ impl Worker {
         if end.status == RunStatus::Blocked {
             // Not the task's fault: the claim is taken back as if it never was.
             let labels = done.after.labelled.then(|| labels::released(current));
-            return (Finish::withdraw(&task.id, labels, claim_note, Vec::new()), false);
+            return (
+                Finish::withdraw(&task.id, labels, claim_note, Vec::new()),
+                false,
+            );
         }
         let (labels, text, gave_up) = match end.status {
             RunStatus::Succeeded => (

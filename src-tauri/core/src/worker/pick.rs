@@ -351,8 +351,15 @@ mod tests {
                 t[0].id.clone()
             })
             .collect();
-        assert!(firsts.len() > 1, "not every machine picks the same: {firsts:?}");
-        assert!(firsts.iter().all(|f| ["t0", "t1", "t2"].contains(&f.as_str())));
+        assert!(
+            firsts.len() > 1,
+            "not every machine picks the same: {firsts:?}"
+        );
+        assert!(
+            firsts
+                .iter()
+                .all(|f| ["t0", "t1", "t2"].contains(&f.as_str()))
+        );
         // A more urgent task stays first whatever the machine.
         let mut t = tasks.clone();
         t[0].priority = 4;
