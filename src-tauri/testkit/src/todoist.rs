@@ -62,6 +62,8 @@ pub struct Recorded {
     pub query: String,
     pub body: String,
     pub authorized: bool,
+    /// When it arrived, on the server's clock (RFC 3339).
+    pub at: String,
 }
 
 impl Recorded {
@@ -560,12 +562,14 @@ fn reject(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == expected);
+    let at = s.now();
     s.requests.push(Recorded {
         method: method.to_string(),
         path: uri.path().to_string(),
         query: uri.query().unwrap_or("").to_string(),
         body: String::from_utf8_lossy(body).into_owned(),
         authorized,
+        at,
     });
     let text = String::from_utf8_lossy(body).into_owned();
     let matched = take_rule(&mut s.fail_matching, &text).map(|status| (status, json!(0)));
