@@ -905,3 +905,50 @@ async fn a_project_added_later_brings_its_existing_tasks() {
         "a full sync brought the new project"
     );
 }
+
+/// A machine that decides from an old view (the task looked untouched) while another
+/// machine finished it and the person added a label: the claim is a comment only, so the
+/// labels stay exactly as the winner and the person left them; the claim is taken back and
+/// nothing runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_from_an_old_view_never_overwrites_newer_labels() {
+    let (server, project) = server_with_project("P").await;
+    let task = server.add_task(&project, "Already done elsewhere", "");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("P", SourceKind::Todoist, Some("P"));
+    // A fresh view is reused for five minutes: this machine will not look again.
+    e.poll_secs = 600;
+    home.add(&e);
+    let engine = home.engine();
+    engine
+        .account()
+        .await
+        .unwrap()
+        .open_tasks("P", Duration::ZERO)
+        .await
+        .unwrap();
+    // Meanwhile another machine claims and finishes it; the person adds a label.
+    server.add_comment(
+        &task,
+        "Working on it… (attempt 1 of 3) on other\n\nclaim 0123456789abcdef · lease 600 s",
+    );
+    server.add_comment(&task, "Done. Ready for review.\n\nDraft written.");
+    server.set_labels(&task, &["agent-done", "mine"]);
+    server.clear_requests();
+
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    assert!(r[0].1.as_ref().unwrap().runs.is_empty(), "nothing ran");
+    assert_eq!(server.task(&task).labels, ["agent-done", "mine"]);
+    let c = server.comments(&task);
+    assert_eq!(c.len(), 2, "our claim was taken back: {c:#?}");
+    assert!(c[0].contains("on other"));
+    let labels_written = server
+        .requests()
+        .iter()
+        .flat_map(|r| r.command_types())
+        .filter(|t| t == "item_update")
+        .count();
+    assert_eq!(labels_written, 0, "no label was written from the old view");
+}
