@@ -145,7 +145,30 @@ fn cpu_ticks(pid: u32) -> u64 {
         .sum()
 }
 
+/// The WebKit processes (web view) among `pid`'s descendants.
+fn webkit_processes(pid: u32) -> Vec<u32> {
+    tree(pid)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .unwrap_or_default()
+                .starts_with("WebKit")
+        })
+        .collect()
+}
+
+/// Whether a window titled `title` is mapped on the X display (`xwininfo`, x11-utils).
+fn window_on_display(title: &str) -> bool {
+    Command::new("xwininfo")
+        .args(["-name", title])
+        .output()
+        .is_ok_and(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("IsViewable")
+        })
+}
+
 /// Average CPU use of the app's process tree over `secs` seconds, in percent of one core.
+/// The sleep is the measuring window itself, not a wait for something to happen.
 async fn cpu_percent(pid: u32, secs: u64) -> f64 {
     let before = cpu_ticks(pid);
     tokio::time::sleep(Duration::from_secs(secs)).await;
@@ -330,8 +353,8 @@ async fn the_desktop_app_end_to_end() {
     let entry = std::fs::read_to_string(&desktop).unwrap();
     assert!(entry.contains("--hidden"), "{entry}");
 
-    // Screenshots to look at.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Screenshots to look at, once the page has drawn itself.
+    session.settled().await.unwrap();
     common::capture_window("Delegate", &out.join("window.png"));
     let _ = Command::new("import")
         .args(["-window", "root"])
@@ -365,7 +388,7 @@ async fn the_desktop_app_end_to_end() {
         v.as_bool().filter(|b| *b)
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    session.settled().await.unwrap();
     let open_cpu = cpu_percent(app_pid, 10).await;
     let open = memory(app_pid);
     // Closed the way a window manager closes it (WM_DELETE_WINDOW), as a person would.
@@ -377,7 +400,16 @@ async fn the_desktop_app_end_to_end() {
             .unwrap()
             .success()
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The close is done once the window is off the display and the web view's processes
+    // (the web process, and the network process Delegate ends) are gone.
+    eventually("the window to leave the display", 20, || {
+        (!window_on_display("Delegate")).then_some(())
+    })
+    .await;
+    eventually("the web view's processes to end", 20, || {
+        webkit_processes(app_pid).is_empty().then_some(())
+    })
+    .await;
     assert!(
         !pids_of(&app).is_empty(),
         "closing the window keeps Delegate in the tray"
@@ -463,11 +495,7 @@ async fn a_notification_click_opens_the_hidden_app_on_its_run() {
     .await;
     notified(&monitor_log, "Gave up on Summarise the quarter", 20).await;
     assert!(
-        tree(app_pid)
-            .iter()
-            .all(|p| !std::fs::read_to_string(format!("/proc/{p}/comm"))
-                .unwrap_or_default()
-                .starts_with("WebKit")),
+        webkit_processes(app_pid).is_empty(),
         "started hidden, Delegate runs no web view before the click"
     );
     click_notification();

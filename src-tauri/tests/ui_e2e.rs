@@ -13,8 +13,9 @@ use common::{Guard, app_binary, artifacts};
 use delegate_testkit::sibling_binary;
 use delegate_testkit::webdriver::Session;
 use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -99,7 +100,7 @@ impl Ui {
     }
 
     async fn shot(&self, name: &str) {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        self.s.settled().await.unwrap();
         common::capture_window("Delegate", &artifacts().join(format!("{name}.png")));
     }
 
@@ -199,10 +200,10 @@ async fn the_ui_end_to_end() {
         group: true,
     };
     common::wait_port(4446, 20).await;
+    let exit_status = data.path().join("app-exit-status");
+    let app = app_recording_exit(data.path(), &exit_status);
     let ui = Ui {
-        s: Session::start(DRIVER, app_binary().to_str().unwrap())
-            .await
-            .unwrap(),
+        s: Session::start(DRIVER, app.to_str().unwrap()).await.unwrap(),
     };
 
     // Every screen at the smallest size people use, and some wide as well.
@@ -340,7 +341,9 @@ async fn the_ui_end_to_end() {
         json!([]),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Whatever the draft could run would have run once the page has loaded its images and
+    // drawn.
+    ui.s.settled().await.unwrap();
     let traces = ui
         .js(
             "const m = document.querySelector('.markdown'); return { flag: window.__xss === undefined ? null : window.__xss, scripts: m.querySelectorAll('script').length, handlers: m.innerHTML.includes('onerror'), imgs: m.querySelectorAll('img').length };",
@@ -412,7 +415,59 @@ async fn the_ui_end_to_end() {
     ui.text_appears("Todoist connection", 10).await;
     ui.shots("settings").await;
 
-    // Quit through the command the tray uses; the app ends, so the session is just dropped.
+    // Quit through the command the tray uses: the app exits, with status 0 and nothing of it
+    // left running; the session is just dropped.
     ui.s.invoke("quit", json!({})).await.ok();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let start = Instant::now();
+    let code = loop {
+        if let Ok(code) = std::fs::read_to_string(&exit_status) {
+            break code;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the app has not exited 30 s after Quit; still running: {:?}",
+            running(&app_binary())
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(code.trim(), "0", "the app's exit status after Quit");
+    assert_eq!(running(&app_binary()), Vec::<u32>::new(), "no app left");
+}
+
+/// The app, started through a shell wrapper that writes its exit status to `status` once it
+/// has ended: WebKitWebDriver starts the app, so it is not this test's child to wait on.
+fn app_recording_exit(dir: &Path, status: &Path) -> PathBuf {
+    let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+    let wrapper = dir.join("delegate-app-recorded");
+    let tmp = status.with_extension("tmp");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n{} \"$@\"\necho $? > {} && mv {} {}\n",
+            quote(&app_binary()),
+            quote(&tmp),
+            quote(&tmp),
+            quote(status)
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}
+
+/// Processes (not zombies) whose executable is `exe`.
+fn running(exe: &Path) -> Vec<u32> {
+    let want = exe.canonicalize().unwrap_or(exe.to_path_buf());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == want)
+                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+        .collect()
 }

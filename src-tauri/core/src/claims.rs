@@ -20,6 +20,13 @@ use std::collections::HashSet;
 /// over.
 pub const DEFAULT_GRACE_SECS: u64 = 120;
 
+/// How long after a claim's own `posted_at` a read decides it, by default. Todoist stamps a
+/// comment when the write arrives but does not promise to show it to other clients at once
+/// or in stamp order; a busy server or a replica can show it seconds later. Five seconds
+/// covers a lag of a few seconds (the read's time is also counted two seconds early, for
+/// clock differences) at the cost of starting each agent about seven seconds after its claim.
+pub const DEFAULT_SETTLE_SECS: u64 = 5;
+
 const CLAIM_HEAD: &str = "Working on it… (attempt ";
 const MAX_LEASE_SECS: u64 = 10 * 365 * 86_400;
 const DONE_HEAD: &str = "Done. Ready for review.";

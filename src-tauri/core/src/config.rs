@@ -82,6 +82,10 @@ pub struct MachineSettings {
     /// finish is never taken over by another machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_grace_secs: Option<u64>,
+    /// How long after a claim's own `posted_at` a read of the task decides it (default
+    /// 5 s): Todoist may show a comment a few seconds after it stamped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_settle_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -169,7 +169,8 @@ impl Engine {
         self.shared.update(scrub, config.budget.daily_usd);
         let account_changed = {
             let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
-            let changed = current.todoist != config.todoist;
+            let changed = current.todoist != config.todoist
+                || current.machine.claim_settle_secs != config.machine.claim_settle_secs;
             *current = config;
             changed
         };
@@ -267,7 +268,11 @@ impl Engine {
             policy.request_timeout = Duration::from_secs(t);
         }
         let client = TodoistClient::new(&config.api_url(), token, policy)?;
-        let account = Arc::new(TodoistAccount::new(client));
+        let settle = config
+            .machine
+            .claim_settle_secs
+            .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
+        let account = Arc::new(TodoistAccount::new(client).with_settle(settle));
         *slot = Some(account.clone());
         Ok(account)
     }
@@ -565,14 +570,62 @@ impl EngineError {
 }
 
 /// Values to keep out of agent environments. The keychain is only read when a Todoist
-/// employee exists, so a local-only setup never needs one.
+/// employee exists, so a local-only setup never needs one (nor waits on one that hangs).
 fn secrets_to_scrub(config: &Config, store: &dyn SecretStore) -> Vec<Secret> {
     let todoist = config
         .employees
         .iter()
         .any(|e| e.source == SourceKind::Todoist);
+    if !todoist {
+        return Vec::new();
+    }
     match secrets::todoist_token(store) {
-        Ok(Some((token, _))) if todoist => vec![token],
+        Ok(Some((token, _))) => vec![token],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A keychain that counts how often it is asked (and never has a token).
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl SecretStore for Counting {
+        fn get(&self) -> Result<Option<Secret>, SecretError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(None)
+        }
+        fn set(&self, _: &Secret) -> Result<(), SecretError> {
+            Ok(())
+        }
+        fn clear(&self) -> Result<bool, SecretError> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_local_only_setup_never_asks_the_keychain() {
+        let store = Counting::default();
+        let mut config = Config::default();
+        config.employees.push(Employee::new(
+            "Local",
+            SourceKind::Local,
+            std::path::PathBuf::from("/w"),
+        ));
+        assert!(secrets_to_scrub(&config, &store).is_empty());
+        assert_eq!(store.0.load(Ordering::SeqCst), 0);
+        config.employees.push(Employee::new(
+            "Todo",
+            SourceKind::Todoist,
+            std::path::PathBuf::from("/w"),
+        ));
+        secrets_to_scrub(&config, &store);
+        // A TODOIST_API_TOKEN set for this test process answers before the keychain.
+        let from_env = std::env::var(secrets::TOKEN_ENV).is_ok_and(|v| !v.trim().is_empty());
+        assert_eq!(store.0.load(Ordering::SeqCst), usize::from(!from_env));
     }
 }

@@ -3,9 +3,16 @@
 
 use std::fmt;
 use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 /// Takes precedence over the keychain for this process only; never persisted.
 pub const TOKEN_ENV: &str = "TODOIST_API_TOKEN";
+/// How long one keychain call may take, in seconds, when the default does not suit.
+pub const KEYRING_TIMEOUT_ENV: &str = "DELEGATE_KEYRING_TIMEOUT_SECS";
+/// A keychain that has not answered in this long is not going to: the Secret Service may
+/// accept the connection and then never reply, and a person is better told than kept waiting.
+pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
 const SERVICE: &str = "app.delegate.Delegate";
 const TODOIST_ACCOUNT: &str = "todoist-api-token";
 
@@ -37,6 +44,10 @@ impl fmt::Display for Secret {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
+    #[error(
+        "the keyring did not answer in {secs} s — is gnome-keyring / KWallet running? Start or unlock it (a desktop login usually does), or set TODOIST_API_TOKEN for this process instead of using the keyring"
+    )]
+    NoAnswer { secs: u64 },
     #[error("the OS keychain is not available: {detail}. {hint}")]
     Unavailable { detail: String, hint: &'static str },
     #[error("the OS keychain refused the request: {0}")]
@@ -67,10 +78,16 @@ pub trait SecretStore: Send + Sync {
 }
 
 /// The Todoist token in the OS keychain (Secret Service on Linux, Keychain on macOS,
-/// Credential Manager on Windows).
+/// Credential Manager on Windows). Every call runs on a thread of its own and is given up
+/// after a timeout ([`KEYRING_TIMEOUT`], or [`KEYRING_TIMEOUT_ENV`]): the platform calls
+/// block, and a Secret Service that never answers would otherwise hang Delegate for good.
 pub struct KeychainStore {
     service: String,
     account: String,
+    timeout: Duration,
+    /// The thread of a call that never answered. While it is still waiting, later calls fail
+    /// at once: the keyring is not answering, and stuck threads must not pile up.
+    stuck: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl KeychainStore {
@@ -78,39 +95,128 @@ impl KeychainStore {
         Self {
             service: SERVICE.into(),
             account: TODOIST_ACCOUNT.into(),
+            timeout: keyring_timeout(std::env::var(KEYRING_TIMEOUT_ENV).ok().as_deref()),
+            stuck: Mutex::new(None),
         }
     }
 
-    fn entry(&self) -> Result<keyring::Entry, SecretError> {
-        keyring::Entry::new(&self.service, &self.account).map_err(map_keyring_error)
+    /// Runs `call` on the entry, given up after the timeout.
+    fn call<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(keyring::Entry) -> Result<T, SecretError> + Send + 'static,
+    ) -> Result<T, SecretError> {
+        let (service, account) = (self.service.clone(), self.account.clone());
+        within(self.timeout, &self.stuck, move || {
+            keyring::Entry::new(&service, &account)
+                .map_err(map_keyring_error)
+                .and_then(call)
+        })
     }
+}
+
+/// Runs `call` on a thread of its own and waits at most `timeout` for its answer. A call that
+/// does not answer in time is left in `stuck`; while it still waits, the next calls fail at
+/// once.
+fn within<T: Send + 'static>(
+    timeout: Duration,
+    stuck: &Mutex<Option<std::thread::JoinHandle<()>>>,
+    call: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
+) -> Result<T, SecretError> {
+    let no_answer = SecretError::NoAnswer {
+        secs: timeout.as_secs(),
+    };
+    // Held while waiting: keychain calls go one at a time.
+    let mut stuck = stuck.lock().unwrap_or_else(|e| e.into_inner());
+    if stuck.as_ref().is_some_and(|h| !h.is_finished()) {
+        return Err(no_answer);
+    }
+    *stuck = None;
+    let (tx, rx) = mpsc::sync_channel(1);
+    let thread = std::thread::Builder::new()
+        .name("keyring".into())
+        .spawn(move || {
+            let _ = tx.send(call());
+        })
+        .map_err(|e| SecretError::Keychain(format!("cannot start a thread to ask it: {e}")))?;
+    match rx.recv_timeout(timeout) {
+        Ok(answer) => answer,
+        Err(RecvTimeoutError::Timeout) => {
+            tracing::warn!(
+                timeout_s = timeout.as_secs(),
+                "the keyring did not answer; giving up on it"
+            );
+            *stuck = Some(thread);
+            Err(no_answer)
+        }
+        Err(RecvTimeoutError::Disconnected) => Err(SecretError::Keychain(
+            "the call ended without an answer".into(),
+        )),
+    }
+}
+
+/// The keychain timeout: `value` in whole seconds (at least 1) when it is one, else the default.
+fn keyring_timeout(value: Option<&str>) -> Duration {
+    value
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.max(1)))
+        .unwrap_or(KEYRING_TIMEOUT)
 }
 
 impl SecretStore for KeychainStore {
     fn get(&self) -> Result<Option<Secret>, SecretError> {
-        match self.entry()?.get_password() {
+        let found = self.call(|entry| match entry.get_password() {
             Ok(v) => Ok(Some(Secret::new(v))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(map_keyring_error(e)),
+        })?;
+        if let Some(s) = &found {
+            hold(s);
         }
+        Ok(found)
     }
 
     fn set(&self, secret: &Secret) -> Result<(), SecretError> {
         if secret.expose().trim().is_empty() {
             return Err(SecretError::Empty);
         }
-        self.entry()?
-            .set_password(secret.expose().trim())
-            .map_err(map_keyring_error)
+        hold(secret);
+        let value = Secret::new(secret.expose().trim());
+        self.call(move |entry| {
+            entry
+                .set_password(value.expose())
+                .map_err(map_keyring_error)
+        })
     }
 
     fn clear(&self) -> Result<bool, SecretError> {
-        match self.entry()?.delete_credential() {
+        self.call(|entry| match entry.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(e) => Err(map_keyring_error(e)),
-        }
+        })
     }
+}
+
+/// Secrets this process has held (the Todoist token, from the environment, the keychain or a
+/// person's paste), so that no child it starts ever gets them: see
+/// [`crate::agent::spawn::child_env`].
+static HELD: Mutex<Vec<Secret>> = Mutex::new(Vec::new());
+
+/// Remembers `secret` as one this process holds (see [`held`]).
+pub fn hold(secret: &Secret) {
+    let value = secret.expose().trim();
+    if value.is_empty() {
+        return;
+    }
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if !held.iter().any(|h| h.expose() == value) {
+        held.push(Secret::new(value));
+    }
+}
+
+/// Every secret this process has held so far.
+pub fn held() -> Vec<Secret> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Turns keyring's errors into a message that says what to install or unlock.
@@ -190,13 +296,23 @@ pub enum TokenOrigin {
 pub fn todoist_token(
     store: &dyn SecretStore,
 ) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
-    if let Some(v) = std::env::var(TOKEN_ENV)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        return Ok(Some((Secret::new(v.trim()), TokenOrigin::Environment)));
+    todoist_token_from(std::env::var(TOKEN_ENV).ok(), store)
+}
+
+fn todoist_token_from(
+    env: Option<String>,
+    store: &dyn SecretStore,
+) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
+    if let Some(v) = env.filter(|v| !v.trim().is_empty()) {
+        let token = Secret::new(v.trim());
+        hold(&token);
+        return Ok(Some((token, TokenOrigin::Environment)));
     }
-    Ok(store.get()?.map(|s| (s, TokenOrigin::Keychain)))
+    let found = store.get()?;
+    if let Some(s) = &found {
+        hold(s);
+    }
+    Ok(found.map(|s| (s, TokenOrigin::Keychain)))
 }
 
 impl TokenOrigin {
@@ -219,7 +335,9 @@ pub fn pasted_token(input: &str) -> Result<Secret, SecretError> {
     if token.chars().any(char::is_whitespace) || token.len() > 512 {
         return Err(SecretError::NotAToken);
     }
-    Ok(Secret::new(token))
+    let token = Secret::new(token);
+    hold(&token);
+    Ok(token)
 }
 
 /// Whether a token is set and where it comes from — never the token itself.
@@ -281,6 +399,68 @@ mod tests {
         assert!(m.clear().unwrap());
         assert!(!m.clear().unwrap());
         assert!(matches!(m.set(&Secret::new("  ")), Err(SecretError::Empty)));
+    }
+
+    #[test]
+    fn a_keychain_call_that_never_answers_is_given_up() {
+        let stuck = Mutex::new(None);
+        let (release, wait) = mpsc::channel::<()>();
+        let (started_tx, started) = mpsc::channel::<()>();
+        let hung = within(Duration::from_millis(200), &stuck, move || {
+            let _ = started_tx.send(());
+            let _ = wait.recv();
+            Ok(1)
+        });
+        started.recv().unwrap();
+        let e = hung.unwrap_err();
+        assert!(matches!(e, SecretError::NoAnswer { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("the keyring did not answer in 0 s"),
+            "{text}"
+        );
+        assert!(text.contains("gnome-keyring / KWallet"), "{text}");
+        assert!(text.contains("TODOIST_API_TOKEN"), "{text}");
+        // While that call still waits, the next one is not even started.
+        let next = within(Duration::from_secs(30), &stuck, || -> Result<u8, _> {
+            panic!("started while the keyring was stuck")
+        });
+        assert!(matches!(next, Err(SecretError::NoAnswer { .. })));
+        // Once it answers (late), the keyring is asked again.
+        release.send(()).unwrap();
+        let handle = stuck.lock().unwrap().take().unwrap();
+        handle.join().unwrap();
+        assert_eq!(
+            within(Duration::from_secs(30), &stuck, || Ok(2)).unwrap(),
+            2
+        );
+        assert!(matches!(
+            within(Duration::from_secs(30), &stuck, || -> Result<u8, _> {
+                Err(SecretError::Empty)
+            }),
+            Err(SecretError::Empty)
+        ));
+    }
+
+    #[test]
+    fn the_keyring_timeout_is_ten_seconds_unless_set() {
+        assert_eq!(keyring_timeout(None), Duration::from_secs(10));
+        assert_eq!(keyring_timeout(Some("3")), Duration::from_secs(3));
+        assert_eq!(keyring_timeout(Some("0")), Duration::from_secs(1));
+        assert_eq!(keyring_timeout(Some("soon")), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn tokens_read_or_pasted_are_held() {
+        let long = "held-3f9a1c0e5b7d2e8f4a6c1b9d0e3f7a2c";
+        assert!(!held().iter().any(|h| h.expose() == long));
+        let store = MemoryStore::with(long);
+        let (token, origin) = todoist_token_from(None, &store).unwrap().unwrap();
+        assert_eq!((token.expose(), origin), (long, TokenOrigin::Keychain));
+        assert!(held().iter().any(|h| h.expose() == long));
+        let pasted = "pasted-0e5b7d2e8f4a6c1b9d0e3f7a2c3f9a1c";
+        pasted_token(&format!(" {pasted}\n")).unwrap();
+        assert!(held().iter().any(|h| h.expose() == pasted));
     }
 
     #[test]

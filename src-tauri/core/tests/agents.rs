@@ -308,3 +308,100 @@ fn a_real_task_failure_is_not_a_machine_problem() {
         assert_eq!(classify(kind, &run, Exit::Code(1), ""), None, "{kind:?}");
     }
 }
+
+/// A script (or a CLI) that crashed because it could not write a file — the OS sandbox
+/// refused it — did not refuse its arguments: "update Claude Code" would send a person the
+/// wrong way.
+#[test]
+fn a_file_the_program_could_not_open_is_not_a_refused_argument() {
+    let none = Run {
+        events: vec![],
+        lines: vec![],
+        garbage: 0,
+    };
+    let python = "Traceback (most recent call last):\n  File \"/opt/agent/claude\", line 9, in <module>\n    with open(path, \"a\") as f:\nPermissionError: [Errno 13] Permission denied: '/tmp/.tmpAb12/record.jsonl'\n";
+    let node = "node:fs:581\n  return binding.open(\n                 ^\n\nError: EACCES: permission denied, open '/tmp/.tmpAb12/record.jsonl'\n    at Object.openSync (node:fs:581:18)\n";
+    let shell =
+        "/opt/agent/claude: 3: cannot create /tmp/.tmpAb12/record.jsonl: Permission denied\n";
+    for kind in [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini] {
+        for stderr in [python, node, shell] {
+            assert_eq!(
+                classify(kind, &none, Exit::Code(1), stderr),
+                None,
+                "{kind:?}: {stderr}"
+            );
+        }
+    }
+    // An argument error is still one.
+    let flag = classify(
+        AgentKind::Claude,
+        &none,
+        Exit::Code(1),
+        &fixture("claude-2.1.197-unknown-option.stderr"),
+    )
+    .unwrap();
+    assert_eq!(flag.kind, MachineKind::CliRejected);
+}
+
+/// When the run's output names a path the OS sandbox refused, what looks like a CLI refusing
+/// its arguments or configuration is the sandbox's doing; a login or a limit is still the
+/// machine's.
+#[test]
+fn a_sandbox_refusal_is_never_blamed_on_the_cli() {
+    let e = employee(AgentKind::Codex);
+    let stderr = fixture("codex-0.169.0-full-auto.stderr");
+    let facts = RunFacts {
+        exit: Exit::Code(2),
+        result: None,
+        stderr: &stderr,
+        worked: false,
+        started: false,
+        last_retry: None,
+        employee: &e,
+    };
+    let codex = agent::for_kind(AgentKind::Codex);
+    assert_eq!(
+        agent::machine_problem(codex, &facts, false).map(|p| p.kind),
+        Some(MachineKind::CliRejected)
+    );
+    assert_eq!(agent::machine_problem(codex, &facts, true), None);
+
+    let gemini = agent::for_kind(AgentKind::Gemini);
+    let g = employee(AgentKind::Gemini);
+    let untrusted = fixture("gemini-0.61.0-untrusted.stderr");
+    let refused = RunFacts {
+        exit: Exit::Code(55),
+        stderr: &untrusted,
+        employee: &g,
+        ..facts
+    };
+    assert_eq!(
+        agent::machine_problem(gemini, &refused, false).map(|p| p.kind),
+        Some(MachineKind::Refused)
+    );
+    assert_eq!(agent::machine_problem(gemini, &refused, true), None);
+
+    let run = replay(
+        AgentKind::Claude,
+        &fixture("claude-2.1.197-not-logged-in.jsonl"),
+        Exit::Code(1),
+    );
+    let c = employee(AgentKind::Claude);
+    let result = run.events.iter().find_map(|e| match e {
+        AgentEvent::Result(r) => Some(r),
+        _ => None,
+    });
+    let login = RunFacts {
+        exit: Exit::Code(1),
+        result,
+        stderr: "",
+        worked: false,
+        started: true,
+        last_retry: None,
+        employee: &c,
+    };
+    assert_eq!(
+        agent::machine_problem(agent::for_kind(AgentKind::Claude), &login, true).map(|p| p.kind),
+        Some(MachineKind::NotLoggedIn)
+    );
+}

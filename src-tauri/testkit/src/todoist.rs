@@ -4,7 +4,10 @@
 //! `notes` and `projects`, incremental tokens, and `commands` that are executed once per uuid
 //! (a replayed uuid answers as before and changes nothing), with `temp_id` mapping. It keeps
 //! state, checks the bearer token, records every request (without the token), and can be told
-//! to fail, to add latency, or to answer slower than a client waits.
+//! to fail, to add latency, to answer slower than a client waits, to make a write visible
+//! only seconds after it stamped it (as a busy server or a replica can: the write's comments
+//! carry the time it arrived, but other clients see them later, out of `posted_at` order),
+//! and to run its clock off from the client's (`Date` header and every timestamp).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -59,6 +62,8 @@ pub struct Recorded {
     pub query: String,
     pub body: String,
     pub authorized: bool,
+    /// When it arrived, on the server's clock (RFC 3339).
+    pub at: String,
 }
 
 impl Recorded {
@@ -101,6 +106,31 @@ struct FakeState {
     /// (text, times left, delay): requests whose body contains the text are handled, then
     /// answered late.
     slow_matching: Vec<(String, usize, Duration)>,
+    /// Writes whose body contains `text`: every `every`-th one becomes visible `delay` after
+    /// it was stamped.
+    lag: Option<LagRule>,
+    /// Accepted writes not visible yet, oldest first.
+    lagged: Vec<Lagged>,
+    /// Writes made visible late so far.
+    lagged_total: u64,
+    /// The server's clock minus the real one, in milliseconds.
+    skew_ms: i64,
+}
+
+struct LagRule {
+    text: String,
+    every: usize,
+    delay: Duration,
+    seen: usize,
+}
+
+/// An accepted write, applied when its time comes: its comments keep the id and the
+/// `posted_at` they got when the write arrived.
+struct Lagged {
+    at: std::time::Instant,
+    commands: Vec<Value>,
+    /// Ids and stamps given at arrival, by temp id.
+    stamped: HashMap<String, (String, String)>,
 }
 
 /// Takes one use of the first rule whose text is in `body`.
@@ -113,6 +143,29 @@ fn take_rule<T: Copy>(rules: &mut [(String, usize, T)], body: &str) -> Option<T>
 }
 
 impl FakeState {
+    /// The server's time, as it stamps it.
+    fn now(&self) -> String {
+        (chrono::Utc::now() + chrono::Duration::milliseconds(self.skew_ms))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    }
+
+    /// Applies the lagged writes whose time has come (they get fresh change numbers, so
+    /// incremental syncs see them only now).
+    fn apply_due(&mut self) {
+        let now = std::time::Instant::now();
+        while self.lagged.first().is_some_and(|l| l.at <= now) {
+            let l = self.lagged.remove(0);
+            let mut mapping = HashMap::new();
+            for cmd in &l.commands {
+                let temp = cmd.get("temp_id").and_then(Value::as_str);
+                let stamp = temp.and_then(|t| l.stamped.get(t)).cloned();
+                if let Ok(Some((t, id))) = execute(self, cmd, &mapping, stamp) {
+                    mapping.insert(t, id);
+                }
+            }
+        }
+    }
+
     fn id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         // Opaque, never numeric, like v1 ids.
@@ -127,22 +180,23 @@ impl FakeState {
     }
     fn push_comment(&mut self, task_id: &str, content: &str) -> String {
         let id = self.id("C");
+        let at = self.now();
+        self.push_comment_as(task_id, content, id, at)
+    }
+
+    fn push_comment_as(&mut self, task_id: &str, content: &str, id: String, at: String) -> String {
         let seq = self.bump();
         self.comments.push(FakeComment {
             id: id.clone(),
             item_id: task_id.to_string(),
             content: content.to_string(),
-            posted_at: now(),
+            posted_at: at,
             posted_uid: "2671355".into(),
             is_deleted: false,
             seq,
         });
         id
     }
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// A running fake server. Dropping it does not stop the server task; it ends with the runtime.
@@ -179,7 +233,34 @@ impl FakeTodoist {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut FakeState) -> T) -> T {
-        f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.apply_due();
+        f(&mut s)
+    }
+
+    /// Makes every `every`-th write whose body contains `text` visible only `delay` after
+    /// it arrived: the server answers at once (with the ids it gave), stamps the comments
+    /// with the arrival time, and meanwhile answers every other request without them.
+    pub fn set_commit_lag(&self, text: &str, every: usize, delay: Duration) {
+        self.with(|s| {
+            s.lag = Some(LagRule {
+                text: text.to_string(),
+                every: every.max(1),
+                delay,
+                seen: 0,
+            })
+        })
+    }
+
+    /// Writes made visible late so far.
+    pub fn lagged_writes(&self) -> u64 {
+        self.with(|s| s.lagged_total)
+    }
+
+    /// Runs the server's clock `ms` milliseconds off the real one (its `Date` header and
+    /// every time it stamps).
+    pub fn set_clock_skew_ms(&self, ms: i64) {
+        self.with(|s| s.skew_ms = ms)
     }
 
     pub fn add_project(&self, name: &str) -> String {
@@ -208,7 +289,7 @@ impl FakeTodoist {
             let id = s.id("T");
             let seq = s.bump();
             let order = s.tasks.iter().filter(|t| t.project_id == project_id).count() as i64;
-            let t = now();
+            let t = s.now();
             s.tasks.push(FakeTask {
                 id: id.clone(),
                 project_id: project_id.to_string(),
@@ -251,8 +332,9 @@ impl FakeTodoist {
     pub fn complete_task(&self, id: &str) {
         self.with(|s| {
             let seq = s.bump();
+            let at = s.now();
             if let Some(t) = s.task_mut(id) {
-                close(t, seq);
+                close(t, seq, &at);
             }
         })
     }
@@ -280,9 +362,10 @@ impl FakeTodoist {
     pub fn set_labels(&self, id: &str, labels: &[&str]) {
         self.with(|s| {
             let seq = s.bump();
+            let at = s.now();
             if let Some(t) = s.task_mut(id) {
                 t.labels = labels.iter().map(|l| l.to_string()).collect();
-                t.updated_at = now();
+                t.updated_at = at;
                 t.seq = seq;
             }
         })
@@ -413,8 +496,16 @@ async fn pace(
     };
     let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
     tokio::time::sleep(latency / 2).await;
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     tokio::time::sleep(latency / 2 + slow.unwrap_or_default()).await;
+    // The server's own clock, as HTTP says it (whole seconds).
+    let skew = st.lock().unwrap_or_else(|e| e.into_inner()).skew_ms;
+    let date = (chrono::Utc::now() + chrono::Duration::milliseconds(skew))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&date) {
+        response.headers_mut().insert(axum::http::header::DATE, v);
+    }
     response
 }
 
@@ -465,17 +556,20 @@ fn reject(
     body: &[u8],
 ) -> Option<Response> {
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    s.apply_due();
     let expected = format!("Bearer {}", s.token);
     let authorized = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == expected);
+    let at = s.now();
     s.requests.push(Recorded {
         method: method.to_string(),
         path: uri.path().to_string(),
         query: uri.query().unwrap_or("").to_string(),
         body: String::from_utf8_lossy(body).into_owned(),
         authorized,
+        at,
     });
     let text = String::from_utf8_lossy(body).into_owned();
     let matched = take_rule(&mut s.fail_matching, &text).map(|status| (status, json!(0)));
@@ -671,10 +765,11 @@ async fn update_task(
     };
     let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
     let seq = s.bump();
+    let at = s.now();
     let Some(t) = s.task_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Task not found");
     };
-    if !update(t, &v, seq) {
+    if !update(t, &v, seq, &at) {
         return error(
             StatusCode::BAD_REQUEST,
             "INVALID_ARGUMENT_VALUE",
@@ -696,9 +791,10 @@ async fn close_task(
     }
     let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
     let seq = s.bump();
+    let at = s.now();
     match s.task_mut(&id) {
         Some(t) => {
-            close(t, seq);
+            close(t, seq, &at);
             StatusCode::NO_CONTENT.into_response()
         }
         None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "Task not found"),
@@ -834,11 +930,13 @@ fn command_error(tag: &str, code: u32, http: u16, message: &str) -> Value {
     json!({"error": message, "error_code": code, "error_tag": tag, "http_code": http, "error_extra": {}})
 }
 
-/// Runs one command; `Ok` may carry a (temp id, real id) pair.
+/// Runs one command; `Ok` may carry a (temp id, real id) pair. `stamp` is the id and time a
+/// lagged comment got when its write arrived.
 fn execute(
     s: &mut FakeState,
     cmd: &Value,
     mapping: &HashMap<String, String>,
+    stamp: Option<(String, String)>,
 ) -> Result<Option<(String, String)>, Value> {
     let kind = cmd.get("type").and_then(Value::as_str).unwrap_or("");
     let args = cmd.get("args").cloned().unwrap_or(Value::Null);
@@ -852,8 +950,9 @@ fn execute(
         "item_update" => {
             let id = arg("id").ok_or_else(item_missing)?;
             let seq = s.bump();
+            let at = s.now();
             let t = s.task_mut(&id).ok_or_else(item_missing)?;
-            if !update(t, &args, seq) {
+            if !update(t, &args, seq, &at) {
                 return Err(command_error(
                     "INVALID_ARGUMENT_VALUE",
                     20,
@@ -866,8 +965,9 @@ fn execute(
         "item_close" | "item_complete" => {
             let id = arg("id").ok_or_else(item_missing)?;
             let seq = s.bump();
+            let at = s.now();
             let t = s.task_mut(&id).ok_or_else(item_missing)?;
-            close(t, seq);
+            close(t, seq, &at);
             Ok(None)
         }
         "note_add" => {
@@ -888,7 +988,10 @@ fn execute(
                     "Invalid argument value",
                 ));
             }
-            let id = s.push_comment(&item, &content);
+            let id = match stamp {
+                Some((id, at)) => s.push_comment_as(&item, &content, id, at),
+                None => s.push_comment(&item, &content),
+            };
             let temp = cmd.get("temp_id").and_then(Value::as_str).map(String::from);
             Ok(temp.map(|t| (t, id)))
         }
@@ -929,7 +1032,7 @@ fn execute(
 
 /// Applies a task update (REST body or `item_update` args): labels (a whole list of names),
 /// content, description. `false` when the labels are not a list of names (nothing changed).
-fn update(t: &mut FakeTask, v: &Value, seq: u64) -> bool {
+fn update(t: &mut FakeTask, v: &Value, seq: u64, at: &str) -> bool {
     if let Some(labels) = v.get("labels") {
         let Some(list) = labels.as_array().filter(|l| l.iter().all(Value::is_string)) else {
             return false;
@@ -945,15 +1048,15 @@ fn update(t: &mut FakeTask, v: &Value, seq: u64) -> bool {
     if let Some(d) = v.get("description").and_then(Value::as_str) {
         t.description = d.to_string();
     }
-    t.updated_at = now();
+    t.updated_at = at.to_string();
     t.seq = seq;
     true
 }
 
 /// Completes a task the way Todoist does: a recurring one moves to its next date and stays
 /// open with its labels and comments; any other is checked.
-pub(crate) fn close(t: &mut FakeTask, seq: u64) {
-    t.updated_at = now();
+pub(crate) fn close(t: &mut FakeTask, seq: u64, at: &str) {
+    t.updated_at = at.to_string();
     t.seq = seq;
     if let Some(due) = t.due.as_mut().filter(|d| d["is_recurring"] == json!(true)) {
         let string = due["string"].as_str().unwrap_or("").to_string();
@@ -964,7 +1067,7 @@ pub(crate) fn close(t: &mut FakeTask, seq: u64) {
         }
     }
     t.checked = true;
-    t.completed_at = Some(now());
+    t.completed_at = Some(at.to_string());
 }
 
 /// The next date of "every day", "every N days", "every week", "every N weeks" (from the
@@ -1016,7 +1119,62 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
     let mut status = serde_json::Map::new();
     let mut temp_ids = serde_json::Map::new();
     let mut mapping: HashMap<String, String> = HashMap::new();
-    for cmd in &req.commands {
+    let text = String::from_utf8_lossy(&body);
+    let lag = match s.lag.as_mut() {
+        Some(rule) if !req.commands.is_empty() && text.contains(rule.text.as_str()) => {
+            rule.seen += 1;
+            (rule.seen % rule.every == 0).then_some(rule.delay)
+        }
+        _ => None,
+    };
+    if let Some(delay) = lag {
+        // Accepted and stamped now, applied later: the answer says ok and gives the ids,
+        // but nothing of it shows in this answer or any other until then.
+        let mut fresh = Vec::new();
+        let mut stamped = HashMap::new();
+        for cmd in &req.commands {
+            let Some(uuid) = cmd.get("uuid").and_then(Value::as_str).map(String::from) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "ARGUMENT_MISSING",
+                    "Required argument is missing: uuid",
+                );
+            };
+            let temp = match s.executed.get(&uuid).cloned() {
+                Some((_, temp)) => {
+                    s.replayed += 1;
+                    temp
+                }
+                None => {
+                    let temp = match cmd.get("temp_id").and_then(Value::as_str) {
+                        Some(t) if cmd.get("type").and_then(Value::as_str) == Some("note_add") => {
+                            let id = s.id("C");
+                            stamped.insert(t.to_string(), (id.clone(), s.now()));
+                            Some((t.to_string(), id))
+                        }
+                        _ => None,
+                    };
+                    s.executed.insert(uuid.clone(), (json!("ok"), temp.clone()));
+                    s.executed_commands += 1;
+                    fresh.push(cmd.clone());
+                    temp
+                }
+            };
+            if let Some((t, id)) = temp {
+                temp_ids.insert(t, json!(id));
+            }
+            status.insert(uuid, json!("ok"));
+        }
+        if !fresh.is_empty() {
+            s.lagged_total += 1;
+            s.lagged.push(Lagged {
+                at: std::time::Instant::now() + delay,
+                commands: fresh,
+                stamped,
+            });
+        }
+    }
+    for cmd in req.commands.iter().filter(|_| lag.is_none()) {
         let Some(uuid) = cmd.get("uuid").and_then(Value::as_str).map(String::from) else {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -1030,7 +1188,7 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
                 done
             }
             None => {
-                let r = execute(&mut s, cmd, &mapping);
+                let r = execute(&mut s, cmd, &mapping, None);
                 let done = match r {
                     Ok(t) => (json!("ok"), t),
                     Err(e) => (e, None),
@@ -1055,7 +1213,7 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
         out["sync_status"] = Value::Object(status);
     }
     if full {
-        out["full_sync_date_utc"] = json!(now());
+        out["full_sync_date_utc"] = json!(s.now());
     }
     if wants("items") {
         let items: Vec<&FakeTask> = s

@@ -124,6 +124,27 @@ impl Session {
         })
     }
 
+    /// Waits until the page has loaded, its fonts and images are in and two more frames were
+    /// drawn: the event to wait for before a screenshot, or before checking what the page's
+    /// scripts did, instead of a fixed sleep. Bounded by the driver's script timeout (30 s).
+    pub async fn settled(&self) -> Result<(), WebDriverError> {
+        let script = "const done = arguments[arguments.length - 1];\
+            const frames = () => requestAnimationFrame(() => requestAnimationFrame(() => done(true)));\
+            const loaded = () => {\
+              const imgs = [...document.images].filter(i => !i.complete).map(i => new Promise(r => {\
+                i.addEventListener('load', r, { once: true });\
+                i.addEventListener('error', r, { once: true });\
+              }));\
+              Promise.all([document.fonts ? document.fonts.ready : null, ...imgs]).then(frames);\
+            };\
+            if (document.readyState === 'complete') loaded();\
+            else window.addEventListener('load', loaded, { once: true });";
+        self.execute_async(script, json!([]))
+            .await
+            .map(|_| ())
+            .map_err(|e| WebDriverError(format!("the page did not settle: {e}")))
+    }
+
     pub async fn screenshot(&self) -> Result<Vec<u8>, WebDriverError> {
         let v = call(
             &self.http,

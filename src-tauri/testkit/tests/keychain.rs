@@ -1,7 +1,8 @@
 //! The Todoist token in a real Secret Service (gnome-keyring in a D-Bus session), and the
 //! message a person gets when there is none. The round trip needs the session the test
 //! script sets up (`scripts/with-session`): it is ignored by a plain `cargo test`, and
-//! `scripts/test` runs it there with `--ignored`.
+//! `scripts/test` runs it there with `--ignored`. A keyring that never answers is a silent
+//! socket of the test's own, so that test runs everywhere.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
@@ -174,4 +175,91 @@ async fn no_secret_service_gives_a_clear_fix() {
         "{t}"
     );
     assert!(t.contains("TODOIST_API_TOKEN"), "{t}");
+}
+
+/// A session bus that accepts connections and never says a word (a Secret Service stuck
+/// mid-start, a wedged D-Bus): `delegate run` gives up on the keyring after its timeout with
+/// a message that says what to do, and the employee on the local queue does its task anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyring_that_never_answers_is_given_up_and_local_work_goes_on() {
+    use delegate_core::config::{Employee, SourceKind, edit};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let bus = root.join("bus");
+    let listener = std::os::unix::net::UnixListener::bind(&bus).unwrap();
+    std::thread::spawn(move || {
+        let mut silent = Vec::new();
+        for conn in listener.incoming().flatten() {
+            silent.push(conn);
+        }
+    });
+    let config = data.join("config.toml");
+    let mut todo = Employee::new("Todo", SourceKind::Todoist, root.join("ws-todo"));
+    todo.project = Some("Inbox".into());
+    todo.command = Some(common::fake_claude().display().to_string());
+    edit::add_employee(&config, &todo).unwrap();
+    let mut notes = Employee::new("Notes", SourceKind::Local, root.join("ws-notes"));
+    notes.command = Some(common::fake_claude().display().to_string());
+    edit::add_employee(&config, &notes).unwrap();
+    for ws in ["ws-todo", "ws-notes"] {
+        std::fs::create_dir_all(root.join(ws)).unwrap();
+    }
+    let cmd = |args: &[&str]| {
+        let mut c = delegate(&data);
+        c.args(args)
+            .env("HOME", root)
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", bus.display()),
+            )
+            .env("DELEGATE_KEYRING_TIMEOUT_SECS", "2")
+            .env_remove("DELEGATE_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR");
+        c
+    };
+    let add = run(
+        cmd(&["task", "add", "-e", "Notes", "Write the notes"]),
+        None,
+    )
+    .await;
+    assert!(add.status.success(), "{}", text(&add));
+
+    // Waited for on a thread of its own, so a hang fails the test instead of stalling it.
+    let child = cmd(&["run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            panic!("`delegate run` hung on a keyring that never answers");
+        }
+    };
+    let t = text(&out);
+    // 2: an employee could not work (this machine's problem), not a task's failure.
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains(
+            "Todo: error: the keyring did not answer in 2 s — is gnome-keyring / KWallet running?"
+        ),
+        "{t}"
+    );
+    assert!(t.contains("TODOIST_API_TOKEN"), "{t}");
+    assert!(t.contains("Notes: 1 run(s): #1 succeeded"), "{t}");
+    assert!(
+        root.join("ws-notes/drafts/write-the-notes.md").is_file(),
+        "{t}"
+    );
 }

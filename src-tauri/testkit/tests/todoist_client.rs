@@ -255,3 +255,58 @@ async fn hostile_retry_after_and_bursts_are_survived() {
     }
     assert_eq!(server.command_counts().0, 3, "each write applied once");
 }
+
+/// The settle rule, on the server's own clock: a claim is decided by a read that reaches
+/// Todoist at least the settle time after the claim's `posted_at` — also when Todoist's clock
+/// runs ahead of this machine's or behind it (where trusting the local clock would read too
+/// early).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_is_decided_by_a_read_the_settle_time_after_it() {
+    use delegate_core::claims::Claim;
+    use delegate_core::source::Claimed;
+    for skew_ms in [0i64, 7_000, -4_000, -1_500] {
+        let server = FakeTodoist::start(TOKEN).await;
+        server.set_clock_skew_ms(skew_ms);
+        let p = server.add_project("P");
+        let t = server.add_task(&p, "Settle me", "");
+        let account = TodoistAccount::new(
+            TodoistClient::new(&server.url, Secret::new(TOKEN), quick()).unwrap(),
+        )
+        .with_settle(2);
+        account.open_tasks("P", Duration::ZERO).await.unwrap();
+        let claim = Claim {
+            id: "c1".into(),
+            machine: "m".into(),
+            attempt: 1,
+            max_attempts: 3,
+            lease_secs: Some(600),
+            due: None,
+        };
+        let none = std::collections::HashSet::new();
+        let Claimed::Pending(mut pending) = account
+            .claim(&t, &claim, &[], None, 600, &none)
+            .await
+            .unwrap()
+        else {
+            panic!("a claim waits for its settle time");
+        };
+        let won = account.settle(&mut pending, &[], 600, &none).await.unwrap();
+        assert!(matches!(won, Claimed::Won { .. }), "{skew_ms}: {won:?}");
+        let posted =
+            chrono::DateTime::parse_from_rfc3339(&server.all_comments(&t)[0].posted_at).unwrap();
+        let reads: Vec<_> = server.requests().into_iter().collect();
+        let deciding = reads.last().unwrap();
+        assert!(deciding.commands().is_empty(), "a read decides");
+        let read_at = chrono::DateTime::parse_from_rfc3339(&deciding.at).unwrap();
+        let after = read_at - posted;
+        assert!(
+            after >= chrono::Duration::seconds(2),
+            "clock {skew_ms:+} ms: decided by a read {after} after the claim"
+        );
+        assert!(
+            after < chrono::Duration::seconds(5),
+            "clock {skew_ms:+} ms: no needless wait ({after})"
+        );
+        assert_eq!(reads.len(), 3, "{skew_ms}: poll, claim, one settling read");
+    }
+}

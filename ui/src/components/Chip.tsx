@@ -9,6 +9,7 @@ const LABELS: Record<RunStatus, string> = {
   interrupted: "interrupted",
   over_budget: "over budget",
   blocked: "needs attention",
+  lost_claim: "left to another machine",
 };
 
 export function StatusChip({ status }: { status: RunStatus }) {

@@ -2,7 +2,7 @@
 
 use super::{
     Agent, AgentEvent, AgentResult, Exit, Launch, Login, MachineKind, MachineProblem, Parsed,
-    PermissionDenial, RunFacts, StreamParser, first_line, reason_line, spawn,
+    PermissionDenial, RunFacts, StreamParser, about_file_access, first_line, reason_line, spawn,
 };
 use crate::config::{AgentKind, Employee};
 use serde::Deserialize;
@@ -170,9 +170,10 @@ impl Agent for Claude {
                     "Delegate runs as root here: use permission_mode = \"acceptEdits\" instead of bypassPermissions",
                 ));
             }
-            if lower.contains("unknown option")
+            if (lower.contains("unknown option")
                 || lower.contains("error: ")
-                || lower.starts_with("error")
+                || lower.starts_with("error"))
+                && !about_file_access(&reason)
             {
                 return Some(MachineProblem::new(
                     MachineKind::CliRejected,

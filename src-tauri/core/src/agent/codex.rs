@@ -176,9 +176,10 @@ impl Agent for Codex {
         if f.result.is_none() && !f.started && matches!(f.exit, Exit::Code(c) if c != 0) {
             let reason = reason_line(f.stderr)?;
             let l = reason.to_lowercase();
-            if l.contains("unexpected argument")
+            if (l.contains("unexpected argument")
                 || l.starts_with("error")
-                || l.contains("not inside a trusted directory")
+                || l.contains("not inside a trusted directory"))
+                && !super::about_file_access(&reason)
             {
                 return Some(MachineProblem::new(
                     MachineKind::CliRejected,

@@ -162,7 +162,9 @@ impl Agent for Gemini {
         }
         if f.result.is_none() && !f.started && f.exit == Exit::Code(1) {
             let reason = reason_line(f.stderr)?;
-            if reason.to_lowercase().contains("unknown argument") {
+            if reason.to_lowercase().contains("unknown argument")
+                && !super::about_file_access(&reason)
+            {
                 return Some(MachineProblem::new(
                     MachineKind::CliRejected,
                     format!("the Gemini CLI refused its arguments: {reason}"),

@@ -343,6 +343,36 @@ pub enum Login {
     },
 }
 
+/// What the end of a run means for this machine: the agent's own reading
+/// ([`Agent::machine_problem`]), except when the OS sandbox refused a file the run's output
+/// names (`sandbox_refused`). Then a CLI that seems to refuse its arguments or its
+/// configuration is the sandbox's doing, not this machine's CLI: the run is the task's failure,
+/// which carries the 🛡 lines and how to widen the sandbox — never "update the CLI".
+pub fn machine_problem(
+    agent: &dyn Agent,
+    facts: &RunFacts<'_>,
+    sandbox_refused: bool,
+) -> Option<MachineProblem> {
+    let problem = agent.machine_problem(facts)?;
+    let guessed = matches!(
+        problem.kind,
+        MachineKind::CliRejected | MachineKind::Refused
+    );
+    (!(sandbox_refused && guessed)).then_some(problem)
+}
+
+/// Whether an error line is about a file the program could not open or write ("Permission
+/// denied", EACCES, `[Errno 13]`): no command-line flag explains that, so such a line never
+/// means the CLI refused its arguments.
+pub fn about_file_access(line: &str) -> bool {
+    let l = line.to_lowercase();
+    l.contains("permission denied")
+        || l.contains("eacces")
+        || l.contains("eperm")
+        || l.contains("operation not permitted")
+        || l.contains("[errno ")
+}
+
 /// The first line of `stderr` that says what went wrong (an `error:` line, an unknown
 /// option), not the help text or the runtime banner around it.
 pub fn reason_line(stderr: &str) -> Option<String> {

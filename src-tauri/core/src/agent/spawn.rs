@@ -10,7 +10,7 @@ use crate::secrets::Secret;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -98,15 +98,48 @@ pub fn resolve_program(program: &str) -> Result<PathBuf, SpawnError> {
     which::which(program).map_err(|_| not_found(" on PATH".into()))
 }
 
-fn keep_var(key: &OsStr, value: &OsStr, inv: &Invocation) -> bool {
-    let key = key.to_string_lossy();
-    if key == super::reap::RUN_MARKER || inv.remove_env.iter().any(|r| r == key.as_ref()) {
-        return false;
-    }
-    let value = value.to_string_lossy();
-    !inv.scrub_values
+/// Secrets shorter than this are not looked for in other variables' values: they would
+/// match unrelated ones (a real token is 40 characters). Their own variables still go.
+const MIN_SCRUBBED_SECRET: usize = 8;
+
+/// The environment of every child Delegate starts — agents, login checks, version probes,
+/// `doctor`'s probes: Delegate's own environment without what is Delegate's and no child's
+/// business. Gone are every `DELEGATE_*` variable (its settings and run markers),
+/// `TODOIST_API_TOKEN`, the names in `remove`, and every variable whose value contains a
+/// secret: one in `scrub`, one this process holds ([`crate::secrets::held`]) or the value of
+/// `TODOIST_API_TOKEN` (a copy of the token under another name). Callers clear the child's
+/// environment first (`env_clear`) and set exactly this.
+pub fn child_env(remove: &[String], scrub: &[Secret]) -> Vec<(OsString, OsString)> {
+    env_for_child(std::env::vars_os().collect(), remove, scrub)
+}
+
+fn env_for_child(
+    vars: Vec<(OsString, OsString)>,
+    remove: &[String],
+    scrub: &[Secret],
+) -> Vec<(OsString, OsString)> {
+    let mut secrets: Vec<Secret> = scrub.to_vec();
+    secrets.extend(crate::secrets::held());
+    secrets.extend(
+        vars.iter()
+            .filter(|(k, _)| k == crate::secrets::TOKEN_ENV)
+            .map(|(_, v)| Secret::new(v.to_string_lossy().trim())),
+    );
+    let secrets: Vec<&str> = secrets
         .iter()
-        .any(|s| !s.expose().is_empty() && value.contains(s.expose()))
+        .map(|s| s.expose().trim())
+        .filter(|s| s.len() >= MIN_SCRUBBED_SECRET)
+        .collect();
+    vars.into_iter()
+        .filter(|(key, value)| {
+            let key = key.to_string_lossy();
+            let value = value.to_string_lossy();
+            !(key.starts_with("DELEGATE_")
+                || key == crate::secrets::TOKEN_ENV
+                || remove.iter().any(|r| r == key.as_ref())
+                || secrets.iter().any(|s| value.contains(s)))
+        })
+        .collect()
 }
 
 /// Runs `inv`, calling `on_spawn` with the process group id once it started and `on_line` for
@@ -135,12 +168,8 @@ pub async fn run(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0)
-        .env_clear();
-    for (k, v) in std::env::vars_os() {
-        if keep_var(&k, &v, inv) {
-            cmd.env(k, v);
-        }
-    }
+        .env_clear()
+        .envs(child_env(&inv.remove_env, &inv.scrub_values));
     for (k, v) in &inv.set_env {
         cmd.env(k, v);
     }
@@ -317,8 +346,9 @@ pub struct Captured {
     pub stderr: String,
 }
 
-/// Runs `program args` (stdin closed, the environment minus `remove_env`) and captures its
-/// output, for quick checks like `claude auth status`. Blocking; gives up after `timeout`.
+/// Runs `program args` (stdin closed, the environment [`child_env`] gives, minus
+/// `remove_env`) and captures its output, for quick checks like `claude auth status`.
+/// Blocking; gives up after `timeout`.
 pub fn capture(
     program: &Path,
     args: &[&str],
@@ -330,10 +360,9 @@ pub fn capture(
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for k in remove_env {
-        cmd.env_remove(k);
-    }
+        .stderr(Stdio::piped())
+        .env_clear()
+        .envs(child_env(remove_env, &[]));
     let mut child = cmd.spawn()?;
     let read = |r: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -387,6 +416,8 @@ pub async fn version(program: &str) -> Result<String, SpawnError> {
         Duration::from_secs(15),
         Command::new(&path)
             .arg("--version")
+            .env_clear()
+            .envs(child_env(&[], &[]))
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .output(),
@@ -443,4 +474,64 @@ pub fn normalize(path: &Path) -> PathBuf {
         base.push(name);
     }
     base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
+    }
+
+    fn names(env: &[(OsString, OsString)]) -> Vec<String> {
+        env.iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn no_child_gets_delegates_secrets_or_settings() {
+        let token = "3f9a1c0e5b7d2e8f4a6c1b9d0e3f7a2c";
+        let passed = "passed-by-the-worker-7d2e8f4a6c1b";
+        let env = env_for_child(
+            vars(&[
+                ("PATH", "/usr/bin:/bin"),
+                ("HOME", "/home/a"),
+                ("TODOIST_API_TOKEN", &format!(" {token}\n")),
+                ("MY_COPY", &format!("Bearer {token}")),
+                ("ANOTHER", passed),
+                ("DELEGATE_HOME", "/home/a/.delegate"),
+                ("DELEGATE_TODOIST_API_URL", "http://127.0.0.1:1"),
+                ("DELEGATE_RUN", "old-marker"),
+                ("CLAUDECODE", "1"),
+                ("CLAUDE_CODE_OAUTH_TOKEN", "kept-for-the-agent"),
+                ("SHORT", "abc"),
+            ]),
+            &["CLAUDECODE".to_string()],
+            &[Secret::new(passed), Secret::new("abc")],
+        );
+        assert_eq!(
+            names(&env),
+            ["PATH", "HOME", "CLAUDE_CODE_OAUTH_TOKEN", "SHORT"]
+        );
+    }
+
+    #[test]
+    fn a_secret_the_process_holds_reaches_no_child() {
+        let held = "held-by-the-engine-0e5b7d2e8f4a6c1b9d";
+        let env = || {
+            names(&env_for_child(
+                vars(&[("PATH", "/bin"), ("COPY", &format!("x{held}x"))]),
+                &[],
+                &[],
+            ))
+        };
+        assert_eq!(env(), ["PATH", "COPY"]);
+        crate::secrets::hold(&Secret::new(held));
+        assert_eq!(env(), ["PATH"]);
+    }
 }

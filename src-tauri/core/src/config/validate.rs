@@ -59,6 +59,11 @@ pub fn validate(config: &Config, path: &Path, text: &str) -> Result<(), ConfigEr
             config.machine.claim_grace_secs,
             0..=86_400,
         ),
+        (
+            "[machine] claim_settle_secs",
+            config.machine.claim_settle_secs,
+            0..=600,
+        ),
     ];
     for (name, value, range) in settings {
         if let Some(v) = value

@@ -45,10 +45,13 @@ pub enum RunStatus {
     /// usage limit, no connection, CLI missing or refusing its arguments); the task keeps
     /// its attempts.
     Blocked,
+    /// Another machine's claim came first but showed up only after this run started: the
+    /// run was stopped and left no trace on the task; not an attempt, not a failure.
+    LostClaim,
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 8] = [
+    pub const ALL: [RunStatus; 9] = [
         RunStatus::Running,
         RunStatus::Succeeded,
         RunStatus::Failed,
@@ -57,6 +60,7 @@ impl RunStatus {
         RunStatus::Interrupted,
         RunStatus::OverBudget,
         RunStatus::Blocked,
+        RunStatus::LostClaim,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +73,7 @@ impl RunStatus {
             RunStatus::Interrupted => "interrupted",
             RunStatus::OverBudget => "over_budget",
             RunStatus::Blocked => "blocked",
+            RunStatus::LostClaim => "lost_claim",
         }
     }
 }
@@ -421,6 +426,19 @@ impl History {
         }
         c.commit()?;
         Ok(outbox)
+    }
+
+    /// Keeps a write that belongs to no run (a claim to take back) until it reached its
+    /// task, so a crash before it is sent does not leave the claim standing.
+    pub fn outbox_add(&self, employee: &str, f: &Finish) -> Result<i64, HistoryError> {
+        let json = serde_json::to_string(f).map_err(|e| HistoryError::Encode(e.to_string()))?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO outbox (run_id, employee, task_id, write, created_at) VALUES (0, ?1, ?2, ?3, ?4)",
+                params![employee, f.task_id, json, now()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
     }
 
     /// Writes of `employee` that have not reached their task yet, oldest first.

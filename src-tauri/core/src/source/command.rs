@@ -23,6 +23,14 @@ pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The `n`-th uuid derived from `base`: the same every time the write is resent.
+fn derived_uuid(base: &str, n: u128) -> String {
+    match uuid::Uuid::parse_str(base) {
+        Ok(u) => uuid::Uuid::from_u128(u.as_u128() ^ n).to_string(),
+        Err(_) => format!("{base}-{n}"),
+    }
+}
+
 impl Command {
     fn new(kind: &'static str, args: Value) -> Self {
         Self {
@@ -37,9 +45,11 @@ impl Command {
     pub fn finish(f: &Finish) -> Vec<Self> {
         let [labels, note, temp, delete] = f.ids.clone();
         let mut out = Vec::new();
-        let mut a = Self::set_labels(&f.task_id, &f.labels);
-        a.uuid = labels;
-        out.push(a);
+        if let Some(l) = &f.labels {
+            let mut a = Self::set_labels(&f.task_id, l);
+            a.uuid = labels;
+            out.push(a);
+        }
         if let Some(text) = &f.text {
             let mut b = Self::add_note(&f.task_id, text);
             b.uuid = note;
@@ -48,7 +58,12 @@ impl Command {
         }
         if let Some(id) = &f.delete_note {
             let mut c = Self::delete_note(id);
-            c.uuid = delete;
+            c.uuid = delete.clone();
+            out.push(c);
+        }
+        for (i, id) in f.delete_more.iter().enumerate() {
+            let mut c = Self::delete_note(id);
+            c.uuid = derived_uuid(&delete, i as u128 + 1);
             out.push(c);
         }
         out

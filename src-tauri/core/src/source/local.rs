@@ -219,12 +219,12 @@ impl LocalQueue {
         self.with(|c| comments_in(c, n))
     }
 
-    /// Claims the task atomically (one SQLite transaction): several Delegate processes on
-    /// one queue never work the same task.
+    /// Claims the task atomically (one SQLite transaction, which also reads the labels it
+    /// changes): several Delegate processes on one queue never work the same task, and no
+    /// claim needs settling.
     pub fn claim(
         &self,
         id: &str,
-        labels: &[String],
         claim: &Claim,
         default_lease: u64,
         dead: &HashSet<String>,
@@ -236,9 +236,16 @@ impl LocalQueue {
         if let Some(live) = log.live_claim(Utc::now(), default_lease, dead) {
             return Ok(Claimed::Lost {
                 machine: live.claim.machine,
+                withdraw: None,
             });
         }
-        write_labels(&tx, n, id, labels)?;
+        let raw: String =
+            tx.query_row("SELECT labels FROM tasks WHERE id = ?1", params![n], |r| {
+                r.get(0)
+            })?;
+        let current: Vec<String> =
+            serde_json::from_str(&raw).map_err(|_| QueueError::BadLabels { id: n, labels: raw })?;
+        write_labels(&tx, n, id, &crate::labels::claimed(&current))?;
         tx.execute(
             "INSERT INTO comments (task_id, content, posted_at) VALUES (?1, ?2, ?3)",
             params![n, claim.text(), now()],
@@ -292,14 +299,21 @@ impl LocalQueue {
             params![f.ids[1], now()],
         )?;
         if fresh == 1 {
-            write_labels(&tx, n, &f.task_id, &f.labels)?;
+            if let Some(labels) = &f.labels {
+                write_labels(&tx, n, &f.task_id, labels)?;
+            }
             if let Some(text) = &f.text {
                 tx.execute(
                     "INSERT INTO comments (task_id, content, posted_at) VALUES (?1, ?2, ?3)",
                     params![n, text, now()],
                 )?;
             }
-            if let Some(note) = f.delete_note.as_deref().and_then(|n| n.parse::<i64>().ok()) {
+            for note in f
+                .delete_note
+                .iter()
+                .chain(&f.delete_more)
+                .filter_map(|n| n.parse::<i64>().ok())
+            {
                 tx.execute(
                     "DELETE FROM comments WHERE id = ?1 AND task_id = ?2",
                     params![note, n],
@@ -521,18 +535,18 @@ mod tests {
             due: None,
         };
         let none = HashSet::new();
-        let labels = vec!["agent-working".to_string()];
         assert!(matches!(
-            q.claim(&id, &labels, &claim("a"), 600, &none).unwrap(),
+            q.claim(&id, &claim("a"), 600, &none).unwrap(),
             Claimed::Won { .. }
         ));
+        assert_eq!(q.task(&id).unwrap().labels, ["agent-working"]);
         assert!(matches!(
-            q.claim(&id, &labels, &claim("b"), 600, &none).unwrap(),
+            q.claim(&id, &claim("b"), 600, &none).unwrap(),
             Claimed::Lost { .. }
         ));
         let dead: HashSet<String> = ["a".to_string()].into();
         assert!(matches!(
-            q.claim(&id, &labels, &claim("c"), 600, &dead).unwrap(),
+            q.claim(&id, &claim("c"), 600, &dead).unwrap(),
             Claimed::Won { .. }
         ));
     }

@@ -94,12 +94,18 @@ pub enum SourceError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finish {
     pub task_id: String,
-    pub labels: Vec<String>,
+    /// The task's new labels; none when the run never touched them (a withdrawn claim).
+    /// (Outbox rows from before hold a plain list, which reads as `Some`.)
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
     /// The end comment; none when the claim is simply withdrawn.
     pub text: Option<String>,
     /// A comment to delete with it (the claim of a run that never really ran).
     #[serde(default)]
     pub delete_note: Option<String>,
+    /// More comments to delete (the live progress of a run that lost its claim).
+    #[serde(default)]
+    pub delete_more: Vec<String>,
     /// uuid of the label change, uuid of the comment, temp id of the comment, uuid of the
     /// deletion.
     pub ids: [String; 4],
@@ -110,29 +116,62 @@ impl Finish {
         let id = || uuid::Uuid::new_v4().to_string();
         Self {
             task_id: task_id.to_string(),
-            labels,
+            labels: Some(labels),
             text: Some(text),
             delete_note: None,
+            delete_more: Vec::new(),
             ids: [id(), id(), id(), id()],
         }
     }
 
-    /// Takes a claim back as if it never was: the labels restored, its comment deleted.
-    pub fn withdraw(task_id: &str, labels: Vec<String>, claim_note: &str) -> Self {
-        let mut f = Self::new(task_id, labels, String::new());
+    /// Takes a claim back as if it never was: its comments deleted, and the labels set only
+    /// when given (a claim that never wrote labels leaves them as the others left them).
+    pub fn withdraw(
+        task_id: &str,
+        labels: Option<Vec<String>>,
+        claim_note: &str,
+        more: Vec<String>,
+    ) -> Self {
+        let mut f = Self::new(task_id, Vec::new(), String::new());
+        f.labels = labels;
         f.text = None;
         f.delete_note = (!claim_note.is_empty()).then(|| claim_note.to_string());
+        f.delete_more = more;
         f
     }
+}
+
+/// A claim written to the task but not decided yet: it is decided by a read made at least
+/// the source's settle time after the claim's own `posted_at` (see [`crate::claims`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub task_id: String,
+    pub claim: Claim,
+    /// The claim comment (empty until known).
+    pub note_id: String,
+    /// When the source stamped the claim (its clock), once seen.
+    pub posted_at: Option<DateTime<Utc>>,
+    /// The source's time from which a read decides the claim.
+    pub settle_at: DateTime<Utc>,
+    /// Comment ids the claimer knew of when it decided to claim.
+    pub known: HashSet<String>,
+    /// Settle reads that did not show the claim itself yet.
+    pub unseen_reads: u32,
 }
 
 /// How a claim came out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claimed {
+    /// Written; decided by [`Source::settle`].
+    Pending(Pending),
     /// This machine works the task; `note_id` is the claim comment.
     Won { note_id: String },
-    /// Another machine claimed first; nothing was left on the task.
-    Lost { machine: String },
+    /// Another machine claimed first. The claim is withdrawn by the caller's next write.
+    Lost {
+        machine: String,
+        /// What to send to take the claim back (nothing when nothing was written).
+        withdraw: Option<Finish>,
+    },
 }
 
 /// One employee's view of its task source.
@@ -179,24 +218,107 @@ impl Source {
         }
     }
 
-    /// Claims the task (labels and claim comment in one write) unless another claim comes
-    /// first; see [`crate::claims`].
+    /// Claims the task unless another claim comes first; see [`crate::claims`]. Todoist:
+    /// a claim comment sent with `finishes` (earlier runs' ends) no earlier than
+    /// `not_before`, pending until [`Source::settle`]. The local queue decides at once.
+    #[allow(clippy::too_many_arguments)]
     pub async fn claim(
         &self,
         task_id: &str,
-        labels: &[String],
         claim: &Claim,
+        finishes: &[Finish],
+        not_before: Option<DateTime<Utc>>,
         default_lease: u64,
         dead: &HashSet<String>,
     ) -> Result<Claimed, SourceError> {
         match self {
             Source::Todoist { account, .. } => {
                 account
-                    .claim(task_id, labels, claim, default_lease, dead)
+                    .claim(task_id, claim, finishes, not_before, default_lease, dead)
                     .await
             }
             Source::Local { queue, .. } => {
-                Ok(queue.claim(task_id, labels, claim, default_lease, dead)?)
+                for f in finishes {
+                    queue.finish(f)?;
+                }
+                Ok(queue.claim(task_id, claim, default_lease, dead)?)
+            }
+        }
+    }
+
+    /// Decides a pending claim on a settled view (`Won` or `Lost`); `finishes` ride along
+    /// with the read when one is needed.
+    pub async fn settle(
+        &self,
+        pending: &mut Pending,
+        finishes: &[Finish],
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Result<Claimed, SourceError> {
+        match self {
+            Source::Todoist { account, .. } => {
+                account.settle(pending, finishes, default_lease, dead).await
+            }
+            Source::Local { .. } => {
+                self.send(finishes).await?;
+                Ok(Claimed::Won {
+                    note_id: pending.note_id.clone(),
+                })
+            }
+        }
+    }
+
+    /// A claim that beats the won claim `claim_id` but showed up only after it was decided:
+    /// the machine and its end comment when it already finished. No request.
+    pub async fn rival(
+        &self,
+        task_id: &str,
+        claim_id: &str,
+        known: &HashSet<String>,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Option<(String, Option<String>)> {
+        match self {
+            Source::Todoist { account, .. } => {
+                account
+                    .rival(task_id, claim_id, known, default_lease, dead)
+                    .await
+            }
+            // One transaction decides a local claim: nothing shows up late.
+            Source::Local { .. } => None,
+        }
+    }
+
+    /// The task's labels as this machine last saw them (no request).
+    pub async fn labels_now(&self, task_id: &str) -> Option<Vec<String>> {
+        match self {
+            Source::Todoist { account, .. } => account.labels_now(task_id).await,
+            Source::Local { queue, .. } => queue.task(task_id).ok().map(|t| t.labels),
+        }
+    }
+
+    /// When the claim comment `note` was stamped (the source's clock), if known.
+    pub async fn posted_at(&self, note: &str, task_id: &str) -> Option<DateTime<Utc>> {
+        match self {
+            Source::Todoist { account, .. } => account.posted_at(note).await,
+            Source::Local { queue, .. } => queue
+                .comments(task_id)
+                .ok()?
+                .into_iter()
+                .find(|c| c.id == note)
+                .and_then(|c| c.posted_at),
+        }
+    }
+
+    /// Sends runs' ends that waited to ride along with another request.
+    pub async fn send(&self, finishes: &[Finish]) -> Result<(), SourceError> {
+        match self {
+            Source::Todoist { account, .. } => account.send(finishes).await,
+            Source::Local { queue, .. } => {
+                for f in finishes {
+                    queue.finish(f)?;
+                }
+                Ok(())
             }
         }
     }
@@ -278,6 +400,19 @@ impl Source {
                 }
                 Ok(queue.close(task_id)?)
             }
+        }
+    }
+
+    /// Whether claims wait for a settled view (a source that may show writes late).
+    pub fn settles(&self) -> bool {
+        self.settle_secs() > 0
+    }
+
+    /// How long after its `posted_at` a claim is decided.
+    pub fn settle_secs(&self) -> u64 {
+        match self {
+            Source::Todoist { account, .. } => account.settle_secs(),
+            Source::Local { .. } => 0,
         }
     }
 

@@ -2,14 +2,15 @@
 //! snapshot of the employees' projects (tasks and their comments), so a poll of ten
 //! employees costs one round-trip, not ten. Every write is a batch of `/sync` commands that
 //! also carries the sync token, so its answer brings the changes other machines made — which
-//! is what the claim protocol ([`crate::claims`]) needs to decide who won.
+//! is what the claim protocol ([`crate::claims`]) needs to decide who won. A claim is decided
+//! only by a read sent at least the settle time after the claim's own `posted_at` (Todoist's
+//! clock), because Todoist does not promise that comments become visible in `posted_at` order.
 
 use super::command::Command;
 use super::todoist::{Project, TodoistClient, TodoistError};
 use super::wire::{SyncResponse, WireComment, WireProject, WireTask};
-use super::{Claimed, Comment, Finish, SourceError, Task};
+use super::{Claimed, Comment, Finish, Pending, SourceError, Task};
 use crate::claims::{Claim, Log, Verdict};
-use crate::labels;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 const RESOURCES: [&str; 3] = ["projects", "items", "notes"];
+
+/// How much later than its `Date` an answer may have been made (`Date` has whole seconds).
+const DATE_ROUNDING: chrono::Duration = chrono::Duration::seconds(1);
+
+/// Settle reads that may miss the claim itself (a commit later than the settle time) before
+/// the claim is given up as never landed.
+const MAX_UNSEEN_READS: u32 = 3;
 
 #[derive(Default)]
 struct Snapshot {
@@ -29,6 +37,14 @@ struct Snapshot {
     fetched_at: Option<Instant>,
     /// Todoist's clock minus ours, from the last answer's `Date` header.
     skew: chrono::Duration,
+    /// The same, never more than the real difference: `Date` (rounded down) minus the time
+    /// the answer arrived here. Times sent by this machine count as Todoist's time at most.
+    safe_skew: chrono::Duration,
+    /// Todoist's time (a safe lower bound) at which the last read was sent: every comment
+    /// stamped and committed before it is in the snapshot.
+    read_at: Option<DateTime<Utc>>,
+    /// Todoist's time of the last answer (`Date`), an upper bound on the stamps it made.
+    answered_at: Option<DateTime<Utc>>,
 }
 
 pub struct TodoistAccount {
@@ -40,6 +56,8 @@ pub struct TodoistAccount {
     watched: std::sync::Mutex<HashSet<String>>,
     /// A project was added to `watched`: the next read is a full sync, to bring its tasks.
     resync: AtomicBool,
+    /// How long after a claim's `posted_at` a read decides it.
+    settle: chrono::Duration,
 }
 
 impl TodoistAccount {
@@ -49,7 +67,18 @@ impl TodoistAccount {
             snapshot: Mutex::new(Snapshot::default()),
             watched: std::sync::Mutex::new(HashSet::new()),
             resync: AtomicBool::new(false),
+            settle: chrono::Duration::seconds(crate::claims::DEFAULT_SETTLE_SECS as i64),
         }
+    }
+
+    /// Sets how long after a claim's `posted_at` a read may decide it.
+    pub fn with_settle(mut self, secs: u64) -> Self {
+        self.settle = chrono::Duration::seconds(secs.min(3600) as i64);
+        self
+    }
+
+    pub fn settle_secs(&self) -> u64 {
+        self.settle.num_seconds().max(0) as u64
     }
 
     pub fn client(&self) -> &TodoistClient {
@@ -83,7 +112,7 @@ impl TodoistAccount {
             .collect()
     }
 
-    fn merge(&self, snap: &mut Snapshot, response: SyncResponse) {
+    fn merge(&self, snap: &mut Snapshot, response: SyncResponse, sent: DateTime<Utc>) {
         if response.full_sync {
             snap.projects.clear();
             snap.items.clear();
@@ -117,14 +146,28 @@ impl TodoistAccount {
             snap.notes.retain(|_, n| items.contains_key(&n.item_id));
         }
         if let Some(server) = response.server_time {
-            // `Date` has whole seconds: a difference that small says the clocks agree.
             let skew = server - Utc::now();
+            // Every such reading is at most the real difference; the largest is the closest.
+            // One far below it means the clocks were changed: start again from it.
+            let drop = snap.safe_skew - skew > chrono::Duration::seconds(2);
+            snap.safe_skew = if snap.answered_at.is_none() || drop || skew > snap.safe_skew {
+                skew
+            } else {
+                snap.safe_skew
+            };
+            // `Date` has whole seconds: a difference that small says the clocks agree.
             snap.skew = if skew.num_seconds().abs() < 2 {
                 chrono::Duration::zero()
             } else {
                 skew
             };
+            snap.answered_at = Some(server + DATE_ROUNDING);
+        } else {
+            // No `Date`: this machine's clock is all there is.
+            snap.safe_skew = chrono::Duration::zero();
+            snap.answered_at = Some(Utc::now() + snap.skew);
         }
+        snap.read_at = Some(sent + snap.safe_skew);
         snap.sync_token = Some(response.sync_token);
         snap.fetched_at = Some(Instant::now());
     }
@@ -140,8 +183,9 @@ impl TodoistAccount {
         }
         let token = snap.sync_token.clone().unwrap_or_else(|| "*".into());
         // Until one succeeds, the token stays unset and every read is a full sync.
+        let sent = Utc::now();
         let response = self.client.sync(&token, &RESOURCES).await?;
-        self.merge(snap, response);
+        self.merge(snap, response, sent);
         Ok(())
     }
 
@@ -153,13 +197,14 @@ impl TodoistAccount {
         commands: &[Command],
     ) -> Result<HashMap<String, String>, TodoistError> {
         let token = snap.sync_token.clone().unwrap_or_else(|| "*".into());
+        let sent = Utc::now();
         let response = self
             .client
             .sync_commands(&token, &RESOURCES, commands)
             .await?;
         let checked = response.check(commands);
         let mapping = response.temp_id_mapping.clone();
-        self.merge(snap, response);
+        self.merge(snap, response, sent);
         checked?;
         Ok(mapping)
     }
@@ -209,17 +254,34 @@ impl TodoistAccount {
         Utc::now() + self.snapshot.lock().await.skew
     }
 
-    /// Labels and the claim comment in one request, whose answer shows every other claim;
-    /// a lost claim is withdrawn at once (its comment deleted, the labels put back the way
-    /// the winner left them).
+    /// Waits until Todoist's clock has surely passed `t`, so a read sent then counts as made
+    /// after `t`.
+    async fn wait_until(&self, t: DateTime<Utc>) {
+        let skew = self.snapshot.lock().await.safe_skew;
+        let local = t - skew;
+        if let Ok(wait) = (local - Utc::now()).to_std() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Writes a claim comment — no labels: a view that may be old never overwrites labels a
+    /// person or another machine set since — with `finishes` of earlier runs riding along,
+    /// sent no earlier than `not_before` (so its answer can also settle an earlier claim).
+    /// A claim that the answer already shows beaten is lost at once; any other is pending
+    /// until [`Self::settle`].
+    #[allow(clippy::too_many_arguments)]
     pub async fn claim(
         &self,
         task_id: &str,
-        claimed_labels: &[String],
         claim: &Claim,
+        finishes: &[Finish],
+        not_before: Option<DateTime<Utc>>,
         default_lease: u64,
         dead: &HashSet<String>,
     ) -> Result<Claimed, SourceError> {
+        if let Some(t) = not_before {
+            self.wait_until(t).await;
+        }
         let mut snap = self.snapshot.lock().await;
         let known: HashSet<String> = snap
             .notes
@@ -227,57 +289,223 @@ impl TodoistAccount {
             .filter(|n| n.item_id == task_id)
             .map(|n| n.id.clone())
             .collect();
-        let commands = [
-            Command::set_labels(task_id, claimed_labels),
-            Command::add_note(task_id, &claim.text()),
-        ];
+        let mut commands: Vec<Command> = finishes.iter().flat_map(Command::finish).collect();
+        let add = Command::add_note(task_id, &claim.text());
+        commands.push(add.clone());
         let mapping = self.write(&mut snap, &commands).await?;
-        let note_id = note_id(&snap, &mapping, &commands[1], task_id, &claim.id);
-        let now = Utc::now() + snap.skew;
-        let log = Log::new(comments_of(&snap, task_id));
-        match log.verdict(&claim.id, &known, now, default_lease, dead) {
-            Verdict::Won => Ok(Claimed::Won {
-                note_id: note_id.unwrap_or_default(),
-            }),
-            Verdict::Lost { machine, ended_by } => {
-                let mut withdraw = Vec::new();
-                if let Some(id) = &note_id {
-                    withdraw.push(Command::delete_note(id));
+        let note_id = note_id(&snap, &mapping, &add, task_id, &claim.id).unwrap_or_default();
+        let posted_at = snap
+            .notes
+            .get(&note_id)
+            .and_then(|n| n.to_comment().posted_at);
+        // Not visible yet: Todoist stamped it before it answered.
+        let stamped_by = posted_at
+            .or(snap.answered_at)
+            .unwrap_or_else(|| Utc::now() + snap.skew + DATE_ROUNDING);
+        let pending = Pending {
+            task_id: task_id.to_string(),
+            claim: claim.clone(),
+            note_id,
+            posted_at,
+            settle_at: stamped_by + self.settle,
+            known,
+            unseen_reads: 0,
+        };
+        if posted_at.is_some()
+            && let Some(lost) = self.beaten(&snap, &pending, default_lease, dead)
+        {
+            return Ok(lost);
+        }
+        Ok(Claimed::Pending(pending))
+    }
+
+    /// Decides a pending claim by a read made at least the settle time after its
+    /// `posted_at` — shared: a read any employee of this account made late enough serves,
+    /// and a read it has to make serves every other claim settling then. `finishes` ride
+    /// along with that read when one is needed (else they are sent on their own).
+    pub async fn settle(
+        &self,
+        pending: &mut Pending,
+        finishes: &[Finish],
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Result<Claimed, SourceError> {
+        let mut unsent: Vec<Command> = finishes.iter().flat_map(Command::finish).collect();
+        // No settle time: comments are trusted to show in stamp order, and the claim's own
+        // answer decides.
+        let trust = self.settle.is_zero();
+        loop {
+            if !trust {
+                self.wait_until(pending.settle_at).await;
+            }
+            let mut snap = self.snapshot.lock().await;
+            let late_enough = (trust && pending.unseen_reads == 0)
+                || snap.read_at.is_some_and(|r| r >= pending.settle_at);
+            if !late_enough || !unsent.is_empty() {
+                self.write_or_read(&mut snap, &unsent).await?;
+                unsent.clear();
+            }
+            let read_at = snap.read_at.unwrap_or(pending.settle_at);
+            let ours = snap
+                .notes
+                .values()
+                .find(|n| {
+                    n.item_id == pending.task_id
+                        && (n.id == pending.note_id
+                            || Claim::parse(&n.content).is_some_and(|c| c.id == pending.claim.id))
+                })
+                .map(|n| (n.id.clone(), n.to_comment().posted_at));
+            match ours {
+                Some((id, Some(posted))) => {
+                    pending.note_id = id;
+                    pending.posted_at = Some(posted);
+                    pending.settle_at = posted + self.settle;
+                    if !trust && read_at < pending.settle_at {
+                        continue;
+                    }
+                    if let Some(lost) = self.beaten(&snap, pending, default_lease, dead) {
+                        return Ok(lost);
+                    }
+                    return Ok(Claimed::Won {
+                        note_id: pending.note_id.clone(),
+                    });
                 }
-                let current = snap
-                    .items
-                    .get(task_id)
-                    .map(|t| t.labels.clone())
-                    .unwrap_or_else(|| claimed_labels.to_vec());
-                if let Some(end) = ended_by
-                    && let Some(restored) = labels::after_end(&end, &current)
-                    && restored != current
-                {
-                    withdraw.push(Command::set_labels(task_id, &restored));
+                _ if !snap.items.contains_key(&pending.task_id) => {
+                    // Completed or deleted meanwhile: nothing to work on.
+                    return Ok(Claimed::Lost {
+                        machine: String::new(),
+                        withdraw: None,
+                    });
                 }
-                if !withdraw.is_empty() {
-                    self.write(&mut snap, &withdraw).await?;
+                _ => {
+                    pending.unseen_reads += 1;
+                    tracing::warn!(task = %pending.task_id, reads = pending.unseen_reads, "the claim is not visible yet; reading again later");
+                    if pending.unseen_reads >= MAX_UNSEEN_READS {
+                        return Ok(Claimed::Lost {
+                            machine: String::new(),
+                            withdraw: Some(Finish::withdraw(
+                                &pending.task_id,
+                                None,
+                                &pending.note_id,
+                                Vec::new(),
+                            )),
+                        });
+                    }
+                    pending.settle_at = read_at.max(pending.settle_at) + self.settle;
                 }
-                Ok(Claimed::Lost { machine })
             }
         }
     }
 
-    /// Keeps a long run's claim alive: a fresh claim comment replaces the old one (one
-    /// request). Returns the new comment's id.
-    pub async fn renew(
+    /// Sends `commands` with a read, or a plain read when there are none.
+    async fn write_or_read(
+        &self,
+        snap: &mut Snapshot,
+        commands: &[Command],
+    ) -> Result<(), TodoistError> {
+        if commands.is_empty() {
+            snap.fetched_at = None;
+            self.refresh(snap, Duration::ZERO).await
+        } else {
+            self.write(snap, commands).await.map(|_| ())
+        }
+    }
+
+    /// `Some(Lost)` when the snapshot shows a claim that beats `pending`.
+    fn beaten(
+        &self,
+        snap: &Snapshot,
+        pending: &Pending,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Option<Claimed> {
+        let now = Utc::now() + snap.skew;
+        let log = Log::new(comments_of(snap, &pending.task_id));
+        match log.verdict(&pending.claim.id, &pending.known, now, default_lease, dead) {
+            Verdict::Won => None,
+            Verdict::Lost { machine, .. } => Some(Claimed::Lost {
+                machine,
+                withdraw: Some(Finish::withdraw(
+                    &pending.task_id,
+                    None,
+                    &pending.note_id,
+                    Vec::new(),
+                )),
+            }),
+        }
+    }
+
+    /// A claim that beats the won claim `claim_id` and became visible only after it was
+    /// decided (a commit later than the settle time): the machine and, when that machine
+    /// already finished, its end comment. From the snapshot, no request.
+    pub async fn rival(
         &self,
         task_id: &str,
-        old_note: &str,
+        claim_id: &str,
+        known: &HashSet<String>,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Option<(String, Option<String>)> {
+        let snap = self.snapshot.lock().await;
+        if !snap.items.contains_key(task_id) {
+            return None;
+        }
+        let now = Utc::now() + snap.skew;
+        match Log::new(comments_of(&snap, task_id)).verdict(
+            claim_id,
+            known,
+            now,
+            default_lease,
+            dead,
+        ) {
+            Verdict::Won => None,
+            Verdict::Lost { machine, ended_by } => Some((machine, ended_by)),
+        }
+    }
+
+    /// The task's labels in the snapshot (as fresh as the last request).
+    pub async fn labels_now(&self, task_id: &str) -> Option<Vec<String>> {
+        self.snapshot
+            .lock()
+            .await
+            .items
+            .get(task_id)
+            .map(|t| t.labels.clone())
+    }
+
+    /// Sends runs' ends (one request for all of them).
+    pub async fn send(&self, finishes: &[Finish]) -> Result<(), SourceError> {
+        if finishes.is_empty() {
+            return Ok(());
+        }
+        let commands: Vec<Command> = finishes.iter().flat_map(Command::finish).collect();
+        let mut snap = self.snapshot.lock().await;
+        self.write(&mut snap, &commands).await?;
+        Ok(())
+    }
+
+    /// Keeps a long run's claim alive by editing its comment to a longer lease: the comment
+    /// keeps its `posted_at`, so the claim keeps its place before any later one.
+    pub async fn renew(
+        &self,
+        _task_id: &str,
+        note: &str,
         claim: &Claim,
     ) -> Result<String, SourceError> {
         let mut snap = self.snapshot.lock().await;
-        let commands = [
-            Command::add_note(task_id, &claim.text()),
-            Command::delete_note(old_note),
-        ];
-        let mapping = self.write(&mut snap, &commands).await?;
-        Ok(note_id(&snap, &mapping, &commands[0], task_id, &claim.id).unwrap_or_default())
+        self.write(&mut snap, &[Command::update_note(note, &claim.text())])
+            .await?;
+        Ok(note.to_string())
+    }
+
+    /// When the claim comment `note` was stamped, if the snapshot shows it.
+    pub async fn posted_at(&self, note: &str) -> Option<DateTime<Utc>> {
+        self.snapshot
+            .lock()
+            .await
+            .notes
+            .get(note)
+            .and_then(|n| n.to_comment().posted_at)
     }
 
     /// Posts live progress: the first time a new comment, then edits of that comment.

@@ -1,7 +1,7 @@
 //! One run of one task: start the agent, stream its progress, and decide how it ended.
 
 use super::events::WorkerEvent;
-use super::live::{Companion, Lease};
+use super::live::{After, Companion, Lease};
 use super::{Shared, Worker};
 use crate::agent::{
     self, AgentEvent, AgentResult, Exit, Invocation, MachineKind, MachineProblem, Parsed, Progress,
@@ -20,6 +20,8 @@ pub struct Dispatched {
     pub drafts: Vec<agent::Draft>,
     /// Set when this machine, not the task, kept the run from working.
     pub problem: Option<MachineProblem>,
+    /// What happened beside the run (its progress comment, its labels, a late rival).
+    pub after: After,
 }
 
 /// What the stream showed, beyond the events themselves.
@@ -60,16 +62,12 @@ impl Seen {
 }
 
 impl Worker {
-    /// The agent's launch for `prompt`, plus what Delegate itself keeps out of every agent's
-    /// environment. The notes are for the run's timeline.
+    /// The agent's launch for `prompt`, with the secrets the engine holds kept out of its
+    /// environment (what else Delegate keeps out of every child's: see
+    /// [`agent::spawn::child_env`]). The notes are for the run's timeline.
     pub(super) fn invocation(&self, prompt: &str, shared: &Shared) -> (Invocation, Vec<String>) {
         let e = &self.employee;
         let launch = agent::for_kind(e.agent).launch(e, prompt);
-        let mut remove_env = launch.remove_env;
-        remove_env.push(crate::secrets::TOKEN_ENV.into());
-        remove_env.push(crate::paths::HOME_ENV.into());
-        remove_env.push(crate::config::API_URL_ENV.into());
-        remove_env.push(crate::engine::MACHINE_ENV.into());
         let program = agent::spawn::resolve_program(e.command())
             .unwrap_or_else(|_| std::path::PathBuf::from(e.command()));
         let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
@@ -77,7 +75,7 @@ impl Worker {
             program: e.command().to_string(),
             args: launch.args,
             cwd: e.workspace.clone(),
-            remove_env,
+            remove_env: launch.remove_env,
             scrub_values: shared.settings().secrets,
             timeout: Duration::from_secs(e.timeout_secs),
             grace: KILL_GRACE,
@@ -102,7 +100,15 @@ impl Worker {
         let mut parser = agent::for_kind(self.employee.agent).parser();
         let mut seen = Seen::default();
         let live = self.employee.live_progress.then_some(shared.live_period);
-        let companion = Companion::start(self.source.clone(), task.id.clone(), live, lease);
+        // Stopped by Delegate (shutdown) or by the companion (the claim was lost after all).
+        let stop_run = cancel.child_token();
+        let companion = Companion::start(
+            self.source.clone(),
+            task.id.clone(),
+            live,
+            lease,
+            stop_run.clone(),
+        );
         let emit = |line: String| {
             if let Err(e) = shared.history.add_progress(run_id, &line) {
                 tracing::warn!(run_id, error = %e, "cannot record a progress line");
@@ -150,7 +156,7 @@ impl Worker {
                 }
             }
         };
-        let outcome = agent::spawn::run(inv, cancel, record_pgid, |raw| {
+        let outcome = agent::spawn::run(inv, &stop_run, record_pgid, |raw| {
             note_blocked(&raw.text, seen.last_tool.as_deref(), &mut blocked);
             if raw.truncated {
                 seen.garbage += 1;
@@ -172,11 +178,15 @@ impl Worker {
         })
         .await;
         if let Ok(o) = &outcome {
-            note_blocked(&o.stderr_tail, None, &mut blocked);
+            // Line by line: a traceback names other paths (the program's own file) around
+            // the one line that says what was refused.
+            for line in o.stderr_tail.lines() {
+                note_blocked(line, None, &mut blocked);
+            }
             let last = parser.finish(o.exit);
             handle(last, &mut seen, &mut progress);
         }
-        companion.stop().await;
+        let after = companion.stop().await;
         let drafts = progress.drafts();
         let (end, problem) = match outcome {
             Ok(o) => {
@@ -191,13 +201,24 @@ impl Worker {
                 };
                 let problem = match o.exit {
                     Exit::Cancelled => None,
-                    _ => agent::for_kind(self.employee.agent).machine_problem(&facts),
+                    _ => agent::machine_problem(
+                        agent::for_kind(self.employee.agent),
+                        &facts,
+                        !blocked.is_empty(),
+                    ),
                 };
                 let mut end = judge(o, seen.result, seen.garbage, self.employee.timeout_secs);
                 if let Some(p) = &problem {
                     end.status = RunStatus::Blocked;
                     end.summary = None;
                     end.error = Some(p.message());
+                } else if matches!(end.status, RunStatus::Failed | RunStatus::TimedOut)
+                    && !blocked.is_empty()
+                {
+                    // The failure may well be the sandbox's doing: say so where the reason is read.
+                    end.error = end
+                        .error
+                        .map(|e| format!("{e} — {}", super::messages::sandbox_refusal(&blocked)));
                 }
                 (end, problem)
             }
@@ -213,10 +234,31 @@ impl Worker {
         };
         let mut end = end;
         end.sandbox_blocked = blocked;
+        if let Some((machine, _)) = &after.lost_to
+            && !cancel.is_cancelled()
+        {
+            // Not an attempt and not a failure: the run never should have started.
+            let who = if machine.is_empty() {
+                "another machine"
+            } else {
+                machine
+            };
+            end = RunEnd::status(RunStatus::LostClaim);
+            end.error = Some(format!(
+                "stopped: {who} had claimed this task first (its claim showed up late); the task is left to it"
+            ));
+            return Dispatched {
+                end,
+                drafts: Vec::new(),
+                problem: None,
+                after,
+            };
+        }
         Dispatched {
             end,
             drafts,
             problem,
+            after,
         }
     }
 }

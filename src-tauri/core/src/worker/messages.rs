@@ -73,6 +73,23 @@ pub fn with_sandbox_blocks(mut text: String, blocked: &[String]) -> String {
     text
 }
 
+/// For a failed run's reason when the OS sandbox refused something: the first refusals
+/// ("🛡 Blocked: writing /tmp/x") and how to allow them.
+pub fn sandbox_refusal(blocked: &[String]) -> String {
+    let shown: Vec<&str> = blocked.iter().take(3).map(String::as_str).collect();
+    let more = blocked.len().saturating_sub(shown.len());
+    format!(
+        "{}{} (widen the sandbox with `sandbox_read` / `sandbox_write` in the employee's settings if the agent needs {})",
+        shown.join("; "),
+        if more > 0 {
+            format!("; … and {more} more")
+        } else {
+            String::new()
+        },
+        if blocked.len() == 1 { "it" } else { "these" }
+    )
+}
+
 pub fn stopped() -> String {
     "Stopped: Delegate was shut down before the agent finished. The task will be picked up again."
         .to_string()
@@ -115,6 +132,24 @@ pub fn prompt(title: &str, description: &str, feedback: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sandbox_refusal_says_what_and_how_to_allow_it() {
+        let one = sandbox_refusal(&["🛡 Blocked: writing /tmp/x/record.jsonl".into()]);
+        assert_eq!(
+            one,
+            "🛡 Blocked: writing /tmp/x/record.jsonl (widen the sandbox with `sandbox_read` / `sandbox_write` in the employee's settings if the agent needs it)"
+        );
+        let many: Vec<String> = (1..=5)
+            .map(|i| format!("🛡 Blocked: reading /x/{i}"))
+            .collect();
+        let text = sandbox_refusal(&many);
+        assert!(
+            text.starts_with("🛡 Blocked: reading /x/1; 🛡 Blocked: reading /x/2; 🛡 Blocked: reading /x/3; … and 2 more (widen"),
+            "{text}"
+        );
+        assert!(text.ends_with("needs these)"), "{text}");
+    }
 
     #[test]
     fn progress_keeps_the_latest_lines() {

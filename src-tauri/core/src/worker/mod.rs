@@ -11,7 +11,7 @@ use crate::agent::spawn::resolve_program;
 use crate::agent::{Login, MachineKind, MachineProblem};
 use crate::claims::{self, Claim, Log};
 use crate::config::Employee;
-use crate::history::{History, NewRun, RunEnd, RunStatus};
+use crate::history::{History, NewRun, RunStatus};
 use crate::labels;
 use crate::secrets::Secret;
 use crate::source::{Claimed, Finish, Source, SourceError, Task};
@@ -52,6 +52,9 @@ pub struct Shared {
     blocked: Mutex<HashMap<String, Blocked>>,
     /// Employees whose agent login was checked once since start.
     login_checked: Mutex<HashSet<String>>,
+    /// When each employee last saw another machine's claim on its project (then it spreads
+    /// its picks, see [`pick::spread`]).
+    contended: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// An employee waiting for a machine problem to go away.
@@ -103,7 +106,25 @@ impl Shared {
             budget_told: Mutex::new(HashSet::new()),
             blocked: Mutex::new(HashMap::new()),
             login_checked: Mutex::new(HashSet::new()),
+            contended: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Another machine works this employee's project too.
+    fn contend(&self, employee: &str) {
+        self.contended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(employee.to_lowercase(), std::time::Instant::now());
+    }
+
+    /// Whether another machine was seen on the employee's project in the last ten minutes.
+    fn is_contended(&self, employee: &str) -> bool {
+        self.contended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&employee.to_lowercase())
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(600))
     }
 
     fn settings(&self) -> Settings {
@@ -187,6 +208,49 @@ pub struct CycleReport {
     pub blocked: Option<String>,
     /// Open tasks left alone for now, and why ("“Post” retries after 10:42").
     pub waiting: Vec<String>,
+}
+
+/// A claim written for a task, before it is decided.
+struct Ahead {
+    task: Task,
+    claim: Claim,
+    claimed: Claimed,
+    /// The outbox entry that takes the claim back after a crash, until it is decided.
+    guard: Option<i64>,
+}
+
+impl Ahead {
+    /// Taking the claim back, when it was written.
+    fn withdraw(self) -> Option<Finish> {
+        match self.claimed {
+            Claimed::Pending(p) => Some(Finish::withdraw(&p.task_id, None, &p.note_id, Vec::new())),
+            Claimed::Won { note_id } => Some(Finish::withdraw(
+                &self.task.id,
+                Some(labels::released(&labels::claimed(&self.task.labels))),
+                &note_id,
+                Vec::new(),
+            )),
+            Claimed::Lost { withdraw, .. } => withdraw,
+        }
+    }
+}
+
+/// A won claim.
+struct Won {
+    note_id: String,
+    posted_at: Option<DateTime<Utc>>,
+    known: HashSet<String>,
+}
+
+/// What one cycle carries from one task to the next.
+#[derive(Default)]
+struct Carry {
+    /// Tasks already claimed (or waiting for an earlier end to land) in this cycle.
+    tried: HashSet<String>,
+    /// Writes that ride along with the next request (outbox id, write).
+    unsent: Vec<(i64, Finish)>,
+    /// The next task, claimed while the current one settled.
+    ahead: Option<Ahead>,
 }
 
 #[derive(Clone)]
@@ -281,87 +345,280 @@ impl Worker {
             report.blocked = Some(why);
             return Ok(report);
         }
-        let max_age = Duration::from_secs((self.employee.poll_secs / 2).max(1));
         let dead = shared.history.dead_claims(&shared.machine)?;
         // Ends of earlier runs that have not reached their task yet come first; their tasks
         // wait until they have (so a finished task is never worked again).
-        let mut tried: HashSet<String> = self.flush_outbox(shared).await?;
+        let tried: HashSet<String> = self.flush_outbox(shared).await?;
+        let mut carry = Carry {
+            tried,
+            ..Carry::default()
+        };
+        let worked = self
+            .work(shared, cancel, &dead, &mut report, &mut carry)
+            .await;
+        // Whatever stopped the cycle: a claim made ahead is taken back, and the ends that
+        // waited to ride along with a later request are sent (else the outbox resends them).
+        if let Some(ahead) = carry.ahead.take() {
+            let guard = ahead.guard;
+            match (ahead.withdraw(), guard) {
+                (Some(w), Some(id)) => carry.unsent.push((id, w)),
+                (Some(w), None) => self.keep(shared, &mut carry, w)?,
+                (None, Some(id)) => shared.history.outbox_done(id)?,
+                (None, None) => {}
+            }
+        }
+        let sent = self.send_carried(shared, &mut carry).await;
+        worked?;
+        sent?;
+        Ok(report)
+    }
+
+    /// The open tasks this employee may work on now, best first (from the snapshot when it
+    /// is fresh). The first poll of a cycle also reports what waits and why.
+    async fn eligible(
+        &self,
+        shared: &Shared,
+        dead: &HashSet<String>,
+        carry: &Carry,
+        report: Option<&mut CycleReport>,
+    ) -> Result<Vec<Task>, WorkerError> {
+        let max_age = Duration::from_secs((self.employee.poll_secs / 2).max(1));
+        let tasks = match self.source.open_tasks(max_age).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.problem(shared, ProblemKind::of_source(&e), e.to_string());
+                return Err(e.into());
+            }
+        };
+        let now = self.source.now().await;
+        let mut waiting = Vec::new();
+        let mut eligible: Vec<Task> = Vec::new();
+        for mut t in tasks
+            .iter()
+            .filter(|t| !carry.tried.contains(&t.id))
+            .cloned()
+        {
+            // Claims are comments without labels until a run lasts, so every task that is
+            // not settled by its labels is read with its comments (from the snapshot).
+            let log = if pick::needs_log(&t) {
+                Some(Log::new(self.source.comments(&t.id, max_age).await?))
+            } else {
+                None
+            };
+            if log.as_ref().is_some_and(|l| {
+                l.claims()
+                    .iter()
+                    .any(|c| c.claim.machine != shared.machine && !c.ended)
+            }) {
+                shared.contend(&self.employee.name);
+            }
+            if let Some(log) = &log
+                && self.new_occurrence(&t, log, now, dead, shared)
+            {
+                let fresh = labels::rework(&t.labels);
+                self.source.set_labels(&t.id, &fresh).await?;
+                tracing::info!(employee = %self.employee.name, task = %t.id, due = ?t.due, "recurring task: a new occurrence");
+                t.labels = fresh;
+            }
+            let last = match &log {
+                Some(_) => shared
+                    .history
+                    .last_run_for_task(&self.employee.name, &t.id)?,
+                None => None,
+            };
+            let seen = pick::Seen {
+                log: log.as_ref(),
+                last_run: last.as_ref(),
+                now,
+                dead,
+                grace_secs: shared.claim_grace_secs,
+            };
+            match pick::check(&t, &self.employee, &seen) {
+                Ok(()) => eligible.push(t),
+                Err(skip) => {
+                    let lease = pick::default_lease(&self.employee, shared.claim_grace_secs);
+                    if report.is_some()
+                        && let Some(why) = waiting_line(&t, &skip, log.as_ref(), &seen, lease)
+                    {
+                        waiting.push(why);
+                    }
+                }
+            }
+        }
+        if let Some(report) = report {
+            report.waiting = waiting;
+            self.event(
+                shared,
+                WorkerEvent::Polled {
+                    employee: self.employee.name.clone(),
+                    open_tasks: tasks.len(),
+                    eligible: eligible.len(),
+                    awaiting_review: tasks
+                        .iter()
+                        .filter(|t| t.labels.iter().any(|l| l == labels::DONE))
+                        .count(),
+                },
+            );
+        }
+        pick::sort(&mut eligible);
+        if shared.is_contended(&self.employee.name) {
+            pick::spread(&mut eligible, &shared.machine);
+        }
+        Ok(eligible)
+    }
+
+    /// The claim this machine writes for `task`.
+    fn claim_for(&self, shared: &Shared, task: &Task) -> Claim {
+        Claim {
+            id: claims::new_claim_id(),
+            machine: shared.machine.clone(),
+            attempt: labels::failures(&task.labels) + 1,
+            max_attempts: self.employee.max_attempts,
+            // From its `posted_at`: the run starts once the claim settled, and then has its
+            // whole timeout (and the grace) before anyone may take the task over.
+            lease_secs: Some(
+                pick::default_lease(&self.employee, shared.claim_grace_secs)
+                    .saturating_add(self.source.settle_secs()),
+            ),
+            due: task.due.clone(),
+        }
+    }
+
+    /// Claims `task`, with the carried ends riding along (and, with `not_before`, as the
+    /// read that settles an earlier claim). Until the claim is decided, taking it back is in
+    /// the outbox, so a crash in between does not leave it standing.
+    async fn claim(
+        &self,
+        shared: &Shared,
+        carry: &mut Carry,
+        task: Task,
+        not_before: Option<DateTime<Utc>>,
+        dead: &HashSet<String>,
+    ) -> Result<Ahead, WorkerError> {
+        let claim = self.claim_for(shared, &task);
+        let lease = pick::default_lease(&self.employee, shared.claim_grace_secs);
+        carry.tried.insert(task.id.clone());
+        let riding = std::mem::take(&mut carry.unsent);
+        let finishes: Vec<Finish> = riding.iter().map(|(_, f)| f.clone()).collect();
+        let result = self
+            .source
+            .claim(&task.id, &claim, &finishes, not_before, lease, dead)
+            .await;
+        self.delivered(shared, riding, result.as_ref().err())?;
+        let claimed = result?;
+        let guard = match &claimed {
+            Claimed::Pending(p) => Some(shared.history.outbox_add(
+                &self.employee.name,
+                &Finish::withdraw(&task.id, None, &p.note_id, Vec::new()),
+            )?),
+            _ => None,
+        };
+        Ok(Ahead {
+            task,
+            claim,
+            claimed,
+            guard,
+        })
+    }
+
+    /// Works through the eligible tasks, one at a time.
+    async fn work(
+        &self,
+        shared: &Shared,
+        cancel: &CancellationToken,
+        dead: &HashSet<String>,
+        report: &mut CycleReport,
+        carry: &mut Carry,
+    ) -> Result<(), WorkerError> {
+        let lease = pick::default_lease(&self.employee, shared.claim_grace_secs);
         let mut first_poll = true;
         while !cancel.is_cancelled() {
-            let tasks = match self.source.open_tasks(max_age).await {
-                Ok(t) => t,
-                Err(e) => {
-                    self.problem(shared, ProblemKind::of_source(&e), e.to_string());
-                    return Err(e.into());
+            let current = match carry.ahead.take() {
+                Some(a) => a,
+                None => {
+                    let eligible = self
+                        .eligible(shared, dead, carry, first_poll.then_some(&mut *report))
+                        .await?;
+                    first_poll = false;
+                    let Some(task) = eligible.into_iter().next() else {
+                        break;
+                    };
+                    if self.budget_reached(shared)? {
+                        report.budget_reached = true;
+                        break;
+                    }
+                    self.claim(shared, carry, task, None, dead).await?
                 }
             };
-            let now = self.source.now().await;
-            let mut eligible: Vec<Task> = Vec::new();
-            for mut t in tasks.iter().filter(|t| !tried.contains(&t.id)).cloned() {
-                // Most tasks are settled by their labels alone; claims, retries and recurring
-                // tasks also need the task's comments and this employee's history of it.
-                let log = if pick::needs_log(&t) {
-                    Some(Log::new(self.source.comments(&t.id, max_age).await?))
-                } else {
-                    None
-                };
-                if let Some(log) = &log
-                    && self.new_occurrence(&t, log, now, &dead, shared)
-                {
-                    let fresh = labels::rework(&t.labels);
-                    self.source.set_labels(&t.id, &fresh).await?;
-                    tracing::info!(employee = %self.employee.name, task = %t.id, due = ?t.due, "recurring task: a new occurrence");
-                    t.labels = fresh;
+            let Ahead {
+                task,
+                claim,
+                claimed,
+                guard,
+            } = current;
+            let won = match claimed {
+                Claimed::Won { note_id } => Won {
+                    note_id,
+                    posted_at: None,
+                    known: HashSet::new(),
+                },
+                Claimed::Lost { machine, withdraw } => {
+                    self.lost(shared, carry, &task, &machine, withdraw, guard)?;
+                    continue;
                 }
-                let last = match &log {
-                    Some(_) => shared
-                        .history
-                        .last_run_for_task(&self.employee.name, &t.id)?,
-                    None => None,
-                };
-                let seen = pick::Seen {
-                    log: log.as_ref(),
-                    last_run: last.as_ref(),
-                    now,
-                    dead: &dead,
-                    grace_secs: shared.claim_grace_secs,
-                };
-                match pick::check(&t, &self.employee, &seen) {
-                    Ok(()) => eligible.push(t),
-                    Err(skip) if first_poll => {
-                        let lease = pick::default_lease(&self.employee, shared.claim_grace_secs);
-                        if let Some(why) = waiting_line(&t, &skip, log.as_ref(), &seen, lease) {
-                            report.waiting.push(why);
+                Claimed::Pending(mut pending) => {
+                    // While this claim settles, the next task is claimed with the settling
+                    // read: one request does both, and that claim settles while this task
+                    // runs. Only when more work waits than this machine takes, so other
+                    // machines still find some.
+                    if self.source.settles()
+                        && !cancel.is_cancelled()
+                        && !self.budget_reached(shared)?
+                    {
+                        let eligible = self.eligible(shared, dead, carry, None).await?;
+                        if eligible.len() >= 2
+                            && let Some(next) = eligible.into_iter().next()
+                        {
+                            let ahead = self
+                                .claim(shared, carry, next, Some(pending.settle_at), dead)
+                                .await?;
+                            carry.ahead = Some(ahead);
                         }
                     }
-                    Err(_) => {}
+                    let riding = std::mem::take(&mut carry.unsent);
+                    let finishes: Vec<Finish> = riding.iter().map(|(_, f)| f.clone()).collect();
+                    let result = self
+                        .source
+                        .settle(&mut pending, &finishes, lease, dead)
+                        .await;
+                    self.delivered(shared, riding, result.as_ref().err())?;
+                    match result? {
+                        Claimed::Won { note_id } => Won {
+                            note_id,
+                            posted_at: pending.posted_at,
+                            known: pending.known,
+                        },
+                        Claimed::Lost { machine, withdraw } => {
+                            self.lost(shared, carry, &task, &machine, withdraw, guard)?;
+                            continue;
+                        }
+                        Claimed::Pending(_) => {
+                            let w = Finish::withdraw(&task.id, None, &pending.note_id, Vec::new());
+                            self.lost(shared, carry, &task, "", Some(w), guard)?;
+                            continue;
+                        }
+                    }
                 }
-            }
-            if first_poll {
-                self.event(
-                    shared,
-                    WorkerEvent::Polled {
-                        employee: self.employee.name.clone(),
-                        open_tasks: tasks.len(),
-                        eligible: eligible.len(),
-                        awaiting_review: tasks
-                            .iter()
-                            .filter(|t| t.labels.iter().any(|l| l == labels::DONE))
-                            .count(),
-                    },
-                );
-                first_poll = false;
-            }
-            pick::sort(&mut eligible);
-            let Some(task) = eligible.into_iter().next() else {
-                break;
             };
-            if self.budget_reached(shared)? {
-                report.budget_reached = true;
-                break;
+            // Won: the claim is no longer something to take back after a crash (an
+            // interrupted run's claim is this machine's dead claim instead).
+            if let Some(id) = guard {
+                shared.history.outbox_done(id)?;
             }
-            tried.insert(task.id.clone());
-            if let Some(run) = self.work_on(shared, task, &dead, cancel).await? {
+            if let Some(run) = self
+                .work_on(shared, carry, task, claim, won, dead, cancel)
+                .await?
+            {
                 report.runs.push(run);
                 if run.1 == RunStatus::Blocked {
                     report.blocked = shared
@@ -371,7 +628,80 @@ impl Worker {
                 }
             }
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// Another machine's claim came first: nothing ran; taking ours back rides along with
+    /// the next request (its outbox entry keeps it safe until then).
+    fn lost(
+        &self,
+        shared: &Shared,
+        carry: &mut Carry,
+        task: &Task,
+        machine: &str,
+        withdraw: Option<Finish>,
+        guard: Option<i64>,
+    ) -> Result<(), WorkerError> {
+        tracing::info!(employee = %self.employee.name, task = %task.id, %machine, "another machine claimed the task first; left to it");
+        shared.contend(&self.employee.name);
+        match (withdraw, guard) {
+            (Some(w), Some(id)) => carry.unsent.push((id, w)),
+            (Some(w), None) => self.keep(shared, carry, w)?,
+            (None, Some(id)) => shared.history.outbox_done(id)?,
+            (None, None) => {}
+        }
+        Ok(())
+    }
+
+    /// Puts a write in the outbox and carries it to the next request.
+    fn keep(&self, shared: &Shared, carry: &mut Carry, f: Finish) -> Result<(), WorkerError> {
+        let id = shared.history.outbox_add(&self.employee.name, &f)?;
+        carry.unsent.push((id, f));
+        Ok(())
+    }
+
+    /// Settles the outbox entries of writes that rode along with a request.
+    fn delivered(
+        &self,
+        shared: &Shared,
+        riding: Vec<(i64, Finish)>,
+        error: Option<&SourceError>,
+    ) -> Result<(), WorkerError> {
+        for (id, _) in riding {
+            match error {
+                None => shared.history.outbox_done(id)?,
+                Some(e) => shared.history.outbox_failed(id, &e.to_string())?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what is still carried, in one request.
+    async fn send_carried(&self, shared: &Shared, carry: &mut Carry) -> Result<(), WorkerError> {
+        let riding = std::mem::take(&mut carry.unsent);
+        if riding.is_empty() {
+            return Ok(());
+        }
+        let finishes: Vec<Finish> = riding.iter().map(|(_, f)| f.clone()).collect();
+        let result = self.source.send(&finishes).await;
+        let gone = result.as_ref().err().is_some_and(crate::source::is_gone);
+        if gone {
+            // A task deleted meanwhile can never take the write.
+            self.delivered(shared, riding, None)?;
+            return Ok(());
+        }
+        self.delivered(shared, riding, result.as_ref().err())?;
+        if let Err(err) = result {
+            self.problem(
+                shared,
+                ProblemKind::of_source(&err),
+                format!(
+                    "a finished run could not be reported on its task yet ({err}); Delegate sends it again at the next poll"
+                ),
+            );
+            return Err(err.into());
+        }
+        Ok(())
     }
 
     /// A recurring task that was worked for an earlier due date and has moved on (the
@@ -430,38 +760,39 @@ impl Worker {
         Ok(false)
     }
 
-    /// Claims `task`, runs the agent on it and reports back on the task. `None` when another
-    /// machine claimed it first (nothing ran, nothing counted).
+    /// Runs the agent on a task whose claim was won and keeps the run's end for the task
+    /// (in the outbox, carried to the next request). `None` when the claim's lease ran out
+    /// before the run could start (nothing ran, nothing counted).
+    #[allow(clippy::too_many_arguments)]
     async fn work_on(
         &self,
         shared: &Shared,
+        carry: &mut Carry,
         task: Task,
+        claim: Claim,
+        won: Won,
         dead: &HashSet<String>,
         cancel: &CancellationToken,
     ) -> Result<Option<(i64, RunStatus)>, WorkerError> {
         let e = &self.employee;
-        let attempt = labels::failures(&task.labels) + 1;
+        let attempt = claim.attempt;
         let lease = pick::default_lease(e, shared.claim_grace_secs);
-        let claim = Claim {
-            id: claims::new_claim_id(),
-            machine: shared.machine.clone(),
-            attempt,
-            max_attempts: e.max_attempts,
-            lease_secs: Some(lease),
-            due: task.due.clone(),
+        let posted_at = match won.posted_at {
+            Some(t) => Some(t),
+            None => self.source.posted_at(&won.note_id, &task.id).await,
         };
-        let claimed = labels::claimed(&task.labels);
-        let note_id = match self
-            .source
-            .claim(&task.id, &claimed, &claim, lease, dead)
-            .await?
+        // A claim made ahead may have waited long: one that has run out (or is about to)
+        // is not this machine's any more. (The companion renews it at once otherwise.)
+        let held = claim.lease_secs.unwrap_or(lease);
+        if let Some(t) = posted_at
+            && t + chrono::Duration::seconds(held as i64)
+                < self.source.now().await + chrono::Duration::seconds(1)
         {
-            Claimed::Won { note_id } => note_id,
-            Claimed::Lost { machine } => {
-                tracing::info!(employee = %e.name, task = %task.id, %machine, "another machine claimed the task first; left to it");
-                return Ok(None);
-            }
-        };
+            tracing::warn!(employee = %e.name, task = %task.id, "the claim's lease ran out before the run could start; leaving the task");
+            let w = Finish::withdraw(&task.id, None, &won.note_id, Vec::new());
+            self.keep(shared, carry, w)?;
+            return Ok(None);
+        }
 
         // The claim's answer brought the task's comments up to date: no extra request.
         let feedback = match self
@@ -514,35 +845,34 @@ impl Worker {
                 },
             );
         }
-        let claim_note = note_id.clone();
+        let claim_note = won.note_id.clone();
         let lease = live::Lease {
             claim,
-            note_id,
-            renew_every: Duration::from_secs(lease / 2),
+            note_id: won.note_id,
+            posted_at,
+            known: won.known,
+            default_lease: lease,
+            dead: dead.clone(),
         };
         let done = self
             .dispatch(shared, run_id, &task, &inv, lease, cancel)
             .await;
+        // The labels as they are now (a person may have changed them during the run).
+        let current = self
+            .source
+            .labels_now(&task.id)
+            .await
+            .unwrap_or_else(|| task.labels.clone());
         // History first, with the write that tells the task in the same transaction: whatever
         // happens next (a crash, an outage), the run is on record and its end reaches the task
-        // exactly once — now, or from the outbox at a later cycle.
-        let (finish, gave_up) = self.finish_for(
-            &task,
-            &claimed,
-            attempt,
-            &done.end,
-            &done.drafts,
-            &claim_note,
-        );
+        // exactly once — with the next request, or from the outbox at a later cycle.
+        let (finish, gave_up) = self.finish_for(&task, &current, attempt, &done, &claim_note);
         let outbox =
             shared
                 .history
                 .finish_run(run_id, &done.end, &done.drafts, Some((&e.name, &finish)))?;
-        let sent = self.source.finish(&finish).await;
-        match (&sent, outbox) {
-            (Ok(()), Some(id)) => shared.history.outbox_done(id)?,
-            (Err(err), Some(id)) => shared.history.outbox_failed(id, &err.to_string())?,
-            _ => {}
+        if let Some(id) = outbox {
+            carry.unsent.push((id, finish));
         }
         self.event(
             shared,
@@ -560,15 +890,9 @@ impl Worker {
         if let Some(p) = done.problem {
             self.block(shared, p, 0);
         }
-        if let Err(err) = sent {
-            self.problem(
-                shared,
-                ProblemKind::of_source(&err),
-                format!(
-                    "run #{run_id} finished but the task could not be updated yet ({err}); Delegate sends it again at the next poll"
-                ),
-            );
-            return Err(err.into());
+        // Without a claim made ahead, nothing else may come soon to carry the end.
+        if carry.ahead.is_none() {
+            self.send_carried(shared, carry).await?;
         }
         Ok(Some((run_id, done.end.status)))
     }
@@ -668,38 +992,53 @@ impl Worker {
     }
 
     /// The labels and the comment for the run's end, as one write, and whether the task was
-    /// given up.
+    /// given up. `current` are the task's labels as last seen.
     fn finish_for(
         &self,
         task: &Task,
-        claimed: &[String],
+        current: &[String],
         attempt: u32,
-        end: &RunEnd,
-        drafts: &[crate::agent::Draft],
+        done: &dispatch::Dispatched,
         claim_note: &str,
     ) -> (Finish, bool) {
         let max = self.employee.max_attempts;
+        let end = &done.end;
+        if end.status == RunStatus::LostClaim {
+            // As if this machine never claimed: its comments go, and the labels are the ones
+            // the winner left (only when this run had changed them).
+            let labels = done.after.labelled.then(|| {
+                match done.after.lost_to.as_ref().and_then(|(_, e)| e.as_deref()) {
+                    Some(end) => {
+                        labels::after_end(end, current).unwrap_or_else(|| current.to_vec())
+                    }
+                    None => labels::claimed(current),
+                }
+            });
+            let more = done.after.progress_note.iter().cloned().collect();
+            return (Finish::withdraw(&task.id, labels, claim_note, more), false);
+        }
         if end.status == RunStatus::Blocked {
             // Not the task's fault: the claim is taken back as if it never was.
+            let labels = done.after.labelled.then(|| labels::released(current));
             return (
-                Finish::withdraw(&task.id, labels::released(claimed), claim_note),
+                Finish::withdraw(&task.id, labels, claim_note, Vec::new()),
                 false,
             );
         }
         let (labels, text, gave_up) = match end.status {
             RunStatus::Succeeded => (
-                labels::done(claimed),
-                messages::done(end.summary.as_deref(), drafts),
+                labels::done(current),
+                messages::done(end.summary.as_deref(), &done.drafts),
                 false,
             ),
             RunStatus::Cancelled | RunStatus::Interrupted => {
-                (labels::released(claimed), messages::stopped(), false)
+                (labels::released(current), messages::stopped(), false)
             }
             _ => {
                 let reason = end.error.clone().unwrap_or_else(|| "unknown error".into());
                 let tail = end.stderr_tail.clone().unwrap_or_default();
                 (
-                    labels::failed(claimed, attempt, max),
+                    labels::failed(current, attempt, max),
                     messages::failed(attempt, max, &reason, &tail),
                     attempt >= max,
                 )
@@ -719,7 +1058,7 @@ impl Worker {
                 pending.insert(f.task_id);
                 continue;
             }
-            match self.source.finish(&f).await {
+            match self.source.send(std::slice::from_ref(&f)).await {
                 Ok(()) => shared.history.outbox_done(id)?,
                 Err(e) if crate::source::is_gone(&e) => {
                     tracing::warn!(task = %f.task_id, error = %e, "the task is gone; dropping its pending update");

@@ -43,12 +43,12 @@ pub fn default_lease(employee: &Employee, grace_secs: u64) -> u64 {
     employee.timeout_secs.saturating_add(grace_secs)
 }
 
-/// Whether the decision needs the task's comments: a claim to check, a failure to time the
-/// backoff from, or a recurring task that may have moved to a new occurrence.
+/// Whether the decision needs the task's comments: every task not settled by its labels
+/// (a claim is a comment, labelled only once its run lasts), and a recurring task that may
+/// have moved to a new occurrence.
 pub fn needs_log(task: &Task) -> bool {
     let has = |l: &str| task.labels.iter().any(|x| x == l);
-    has(labels::WORKING)
-        || labels::failures(&task.labels) > 0
+    (!has(labels::DONE) && !has(labels::FAILED))
         || (task.recurring && labels::any_ours(&task.labels))
 }
 
@@ -122,6 +122,33 @@ pub fn sort(tasks: &mut [Task]) {
             t.id.clone(),
         )
     });
+}
+
+/// How many of the best tasks of equal rank a machine that shares its project chooses from.
+pub const SPREAD: usize = 3;
+
+/// Puts first, among the first [`SPREAD`] tasks of the same rank (priority and due date),
+/// the one this machine prefers — a preference of its own (a hash of the machine and the
+/// task), so machines that share a project and decide at the same moment mostly claim
+/// different tasks instead of all claiming the first one, where all but one lose.
+pub fn spread(tasks: &mut [Task], machine: &str) {
+    use std::hash::{Hash, Hasher};
+    let Some(first) = tasks.first() else { return };
+    let rank = |t: &Task| (t.priority, t.due_at());
+    let top = rank(first);
+    let n = tasks
+        .iter()
+        .take(SPREAD)
+        .take_while(|t| rank(t) == top)
+        .count();
+    let score = |t: &Task| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (machine, &t.id).hash(&mut h);
+        h.finish()
+    };
+    if let Some(best) = (0..n).min_by_key(|&i| score(&tasks[i])) {
+        tasks[..=best].rotate_right(1);
+    }
 }
 
 #[cfg(test)]
@@ -216,7 +243,9 @@ mod tests {
             Err(Skip::OutOfAttempts)
         );
         assert!(needs_log(&task("a", &["agent-working"])));
-        assert!(!needs_log(&task("a", &["mine"])));
+        // A claim carries no label until its run lasts: an unlabelled task is read too.
+        assert!(needs_log(&task("a", &["mine"])));
+        assert!(!needs_log(&task("a", &["agent-done"])));
     }
 
     #[test]
@@ -309,5 +338,33 @@ mod tests {
         sort(&mut all);
         let ids: Vec<_> = all.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, ["e", "d", "c", "b", "a"]);
+    }
+
+    #[test]
+    fn machines_that_share_a_project_prefer_different_tasks() {
+        let tasks: Vec<Task> = (0..6).map(|i| task(&format!("t{i}"), &[])).collect();
+        let firsts: HashSet<String> = (0..8)
+            .map(|m| {
+                let mut t = tasks.clone();
+                spread(&mut t, &format!("machine-{m}"));
+                assert_eq!(t.len(), 6);
+                t[0].id.clone()
+            })
+            .collect();
+        assert!(
+            firsts.len() > 1,
+            "not every machine picks the same: {firsts:?}"
+        );
+        assert!(
+            firsts
+                .iter()
+                .all(|f| ["t0", "t1", "t2"].contains(&f.as_str()))
+        );
+        // A more urgent task stays first whatever the machine.
+        let mut t = tasks.clone();
+        t[0].priority = 4;
+        sort(&mut t);
+        spread(&mut t, "machine-x");
+        assert_eq!(t[0].id, "t0");
     }
 }

@@ -8,7 +8,7 @@
 //! (none) success, writing `drafts/<slug>.md` · `[fail]` error result, exit 1 ·
 //! `[budget]` spending cap hit · `[hang]` starts a grandchild and never ends ·
 //! `[garbage]` non-JSON output and no result · `[crash]` exit 2 mid-stream ·
-//! `[outside]` also writes a file outside the workspace · `[slow]` pauses between lines ·
+//! `[outside]` also writes a file outside the workspace · `[slow]` pauses between lines (`[long]`: 2 s each) ·
 //! `[hang-once]` hangs like `[hang]` the first time (a file `<slug>.once` in
 //! `FAKE_CLAUDE_ONCE_DIR`, default the workspace, remembers it), then succeeds.
 //! `[orphans]` first leaves three processes running and writes `orphans.pids` (its own pid,
@@ -394,6 +394,9 @@ fn main() {
         .unwrap_or_default();
     if prompt.contains("[slow]") {
         delay = delay.max(Duration::from_millis(300));
+    }
+    if prompt.contains("[long]") {
+        delay = delay.max(Duration::from_millis(2000));
     }
     let slug = slug(&prompt);
     let draft = format!("drafts/{slug}.md");

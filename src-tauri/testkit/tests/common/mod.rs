@@ -25,7 +25,8 @@ impl Home {
         if let Some(url) = api_url {
             std::fs::write(
                 &paths.config_file,
-                format!("[todoist]\napi_url = \"{url}\"\n"),
+                // A short settle: one machine, no lag; the machines tests use the default.
+                format!("[todoist]\napi_url = \"{url}\"\n\n[machine]\nclaim_settle_secs = 1\n"),
             )
             .unwrap();
         }

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 pub struct HistoryArgs {
     #[arg(long, short = 'e')]
     employee: Option<String>,
-    /// running, succeeded, failed, timed_out, cancelled, interrupted or over_budget.
+    /// running, succeeded, failed, timed_out, cancelled, interrupted, over_budget, blocked
+    /// or lost_claim.
     #[arg(long, short = 's')]
     status: Option<RunStatus>,
     /// Only runs whose task title or description contains this text.

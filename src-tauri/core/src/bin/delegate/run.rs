@@ -84,10 +84,12 @@ pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
                     .iter()
                     .map(|(id, status)| format!("#{id} {status}"))
                     .collect();
-                failed |= r
-                    .runs
-                    .iter()
-                    .any(|(_, s)| !matches!(s, RunStatus::Succeeded | RunStatus::Cancelled));
+                failed |= r.runs.iter().any(|(_, s)| {
+                    !matches!(
+                        s,
+                        RunStatus::Succeeded | RunStatus::Cancelled | RunStatus::LostClaim
+                    )
+                });
                 println!("{name}: {} run(s): {}", r.runs.len(), list.join(", "));
             }
             Err(e) => {
