@@ -247,6 +247,13 @@ fn wait_for(path: &Path) -> Vec<u32> {
     }
 }
 
+/// The pids an agent wrote (as its PID namespace numbers them) as the host numbers them.
+fn on_host(pids: &[u32], ws: &Path) -> Vec<u32> {
+    pids.iter()
+        .map(|p| delegate_testkit::host_pid(*p, ws).unwrap())
+        .collect()
+}
+
 async fn gone(pid: u32) -> bool {
     for _ in 0..200 {
         if !alive(pid) {
@@ -314,11 +321,14 @@ async fn machines_start_each_agent_once_even_when_todoist_shows_claims_late() {
             format!("round {round} ({machines} machines, {latency_ms} ms, clock {skew_ms:+} ms)");
         let mut fleet = Fleet::new("Shared", machines, Setup::new(30, 120)).await;
         let pid = fleet.project.clone();
-        let tasks: Vec<String> = (0..10)
+        // Six tasks each more urgent than the next (every machine wants the same one: claims
+        // collide), then six of equal rank (machines spread over them).
+        let tasks: Vec<String> = (0..12)
             .map(|i| {
-                fleet
-                    .server
-                    .add_task(&pid, &format!("Round {round} task {i:02}"), "")
+                let title = format!("Round {round} task {i:02}");
+                let due = format!("2026-01-0{}", i + 1);
+                let due = (i < 6).then_some(due.as_str());
+                fleet.server.add_task_with(&pid, &title, "", 1, due, &[])
             })
             .collect();
         fleet.server.set_latency(Duration::from_millis(latency_ms));
@@ -520,15 +530,15 @@ async fn a_killed_machine_is_taken_over_after_its_lease_and_cleaned_up_on_restar
     // Machine A takes the task and hangs (with a grandchild); then it is killed outright.
     fleet.start(0);
     let ws_a = fleet.machines[0].home.join("workspace");
-    let agent = wait_for(&ws_a.join("hang.pids"));
+    let agent = on_host(&wait_for(&ws_a.join("hang.pids")), &ws_a);
     fleet.signal(0, Signal::SIGKILL);
     assert!(
         gone(agent[0]).await,
         "the agent dies with Delegate (pdeathsig)"
     );
     assert!(
-        alive(agent[1]),
-        "its grandchild is left running by the crash"
+        gone(agent[1]).await,
+        "its grandchild dies with it (the run's PID namespace), no restart needed"
     );
 
     // Machine B sees a live claim and keeps off until the lease has run out.
@@ -586,10 +596,10 @@ async fn a_restart_after_sigkill_reruns_the_task_once_and_leaves_nothing_behind(
     let task = fleet.server.add_task(&pid, "Crash test [hang-once]", "");
     fleet.start(0);
     let ws = fleet.machines[0].home.join("workspace");
-    let agent = wait_for(&ws.join("hang.pids"));
+    let agent = on_host(&wait_for(&ws.join("hang.pids")), &ws);
     fleet.signal(0, Signal::SIGKILL);
     assert!(gone(agent[0]).await);
-    assert!(alive(agent[1]));
+    assert!(gone(agent[1]).await, "the grandchild dies with Delegate");
 
     // The lease (30 s + 120 s) has not run out, but the claim is this machine's own and its
     // run was interrupted: the restart stops the leftovers and takes the task back at once.

@@ -125,7 +125,7 @@ pub fn sort(tasks: &mut [Task]) {
 }
 
 /// How many of the best tasks of equal rank a machine that shares its project chooses from.
-pub const SPREAD: usize = 3;
+pub const SPREAD: usize = 5;
 
 /// Puts first, among the first [`SPREAD`] tasks of the same rank (priority and due date),
 /// the one this machine prefers — a preference of its own (a hash of the machine and the
