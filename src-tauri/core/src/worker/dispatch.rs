@@ -290,13 +290,13 @@ fn sandbox_record(
 ) -> (String, Option<String>) {
     use crate::sandbox::{Fallback, NetworkRule};
     let Some(plan) = plan else {
-        return (
-            "off".into(),
-            Some(
-                "⚠️ No OS sandbox (sandbox = off): the agent can read and change anything you can"
-                    .into(),
-            ),
-        );
+        let mut line =
+            "⚠️ No OS sandbox (sandbox = off): the agent can read and change anything you can"
+                .to_string();
+        if let Some(w) = crate::agent::contain::warning() {
+            line.push_str(&format!(". {}", w.trim_start_matches("⚠️ ")));
+        }
+        return ("off".into(), Some(line));
     };
     if support.available() {
         let mut words = format!("{} · Landlock ABI {}", plan.mode.as_str(), support.abi);
