@@ -17,13 +17,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+#[path = "delegate-bench/requests.rs"]
+mod requests;
+
 const SUCCESS: &str = include_str!("../../../core/tests/fixtures/success.jsonl");
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let rt = tokio::runtime::Runtime::new()?;
+    if args.first().map(String::as_str) == Some("requests") {
+        return rt.block_on(requests::main(args.iter().any(|a| a == "--enforce")));
+    }
     parsing();
     rt.block_on(polling())?;
-    rt.block_on(requests_per_task())?;
+    rt.block_on(requests::main(false))?;
     history()?;
     idle_watch()?;
     Ok(())
@@ -112,40 +119,6 @@ async fn polling() -> Result<(), Box<dyn std::error::Error>> {
          later cycles {:.2} ms and {requests:.1} HTTP request(s) per cycle for all employees",
         full.as_secs_f64() * 1e3,
         per.as_secs_f64() * 1e3
-    );
-    Ok(())
-}
-
-/// Todoist requests a finished task costs (claim + finish), counted at the fake server,
-/// next to the original Python worker's 3.2.
-async fn requests_per_task() -> Result<(), Box<dyn std::error::Error>> {
-    let fake = std::env::current_exe()?.with_file_name("fake-claude");
-    if !fake.exists() {
-        println!("requests: skipped ({} not built)", fake.display());
-        return Ok(());
-    }
-    let (server, dir, paths) = todoist_home().await?;
-    let p = server.add_project("Writer");
-    let tasks = 20;
-    for j in 0..tasks {
-        server.add_task(&p, &format!("Task {j}"), "");
-    }
-    let ws = dir.path().join("ws");
-    std::fs::create_dir_all(&ws)?;
-    let mut e = Employee::new("Writer", SourceKind::Todoist, ws);
-    e.project = Some("Writer".into());
-    e.command = Some(fake.display().to_string());
-    edit::add_employee(&paths.config_file, &e)?;
-    let engine = Engine::open(paths, Arc::new(MemoryStore::with(TOKEN)))?;
-    let all = engine.select(&[])?;
-    engine.run_once(&all, &CancellationToken::new()).await;
-    let reqs = server.requests();
-    let writes = reqs.iter().filter(|r| !r.commands().is_empty()).count();
-    let polls = reqs.len() - writes;
-    println!(
-        "requests: {tasks} tasks finished with {writes} write requests = {:.1} per finished task \
-         (+ {polls} poll(s) for the whole cycle); the original Python worker needs 3.2",
-        writes as f64 / tasks as f64
     );
     Ok(())
 }
