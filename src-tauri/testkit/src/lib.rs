@@ -2,6 +2,7 @@
 //! fake agent CLI that replays recorded Claude streams. Used by integration tests, the
 //! end-to-end harness and benchmarks.
 
+pub mod flood;
 pub mod todoist;
 pub mod webdriver;
 

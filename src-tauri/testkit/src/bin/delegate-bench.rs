@@ -1,7 +1,9 @@
 //! Prints speed and memory figures for the engine (a benchmark, never a test):
 //! stream parsing, the cost of a poll across many employees, history queries over 100 000
-//! runs, and the idle footprint of `delegate run --watch`.
+//! runs, the idle footprint of `delegate run --watch`, and its peak memory while an agent
+//! streams 256 MB.
 //! Run: cargo run --release -p delegate-testkit --bin delegate-bench
+//! Only the memory figures: `delegate-bench memory [--mb N] [--max-rss-mb N]` (see [`memory`]).
 
 use delegate_core::agent::Parsed;
 use delegate_core::agent::Progress;
@@ -17,6 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+#[path = "delegate-bench/memory.rs"]
+mod memory;
 #[path = "delegate-bench/requests.rs"]
 mod requests;
 
@@ -24,6 +28,9 @@ const SUCCESS: &str = include_str!("../../../core/tests/fixtures/success.jsonl")
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("memory") {
+        return memory::main(&args[1..]);
+    }
     let rt = tokio::runtime::Runtime::new()?;
     if args.first().map(String::as_str) == Some("requests") {
         return rt.block_on(requests::main(args.iter().any(|a| a == "--enforce")));
@@ -33,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rt.block_on(requests::main(false))?;
     history()?;
     idle_watch()?;
+    memory::main(&[])?;
     Ok(())
 }
 

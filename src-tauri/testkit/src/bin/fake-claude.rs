@@ -14,6 +14,9 @@
 //! `[orphans]` first leaves three processes running and writes `orphans.pids` (its own pid,
 //! then theirs, as it sees them): a child in its process group, a child in a session of its
 //! own (`setsid`) and an orphan (started by a shell that exited); then it carries on.
+//! `[flood]` a long, busy run of `FAKE_CLAUDE_FLOOD_MB` (default 256) MB of realistic stream
+//! and error output (see `delegate_testkit::flood`) · `[flood-long]` that size in long lines
+//! only, every fourth slow to read · `[flood-line]` one line of that size with no newline.
 //! `FAKE_CLAUDE_RECORD=DIR` saves its argv, environment and cwd to a new file in `DIR` (one
 //! per start: pids repeat, since every run has a PID namespace of its own);
 //! `FAKE_CLAUDE_DELAY_MS` sets the pause between lines.
@@ -164,6 +167,35 @@ fn other_cli(cli: Cli, argv: &[String], logged_out: bool) {
     replay_with(stream, &cwd, &draft, &prompt, delay);
     if fail {
         std::process::exit(if cli == Cli::Gemini { 53 } else { 1 });
+    }
+}
+
+/// `[flood]` and `[flood-line]`: memory benchmarks' agent.
+fn flood(prompt: &str, cwd: &str) {
+    let mb: u64 = std::env::var("FAKE_CLAUDE_FLOOD_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if prompt.contains("[flood-line]") {
+        let _ = delegate_testkit::flood::one_line(&mut out, mb << 20);
+        return;
+    }
+    let mut err = std::io::BufWriter::with_capacity(1 << 12, std::io::stderr().lock());
+    let f = delegate_testkit::flood::Flood {
+        bytes: mb << 20,
+        cwd: cwd.to_string(),
+        home: std::env::var("HOME").unwrap_or_else(|_| "/home/agent".into()),
+        session: format!("flood-{}", std::process::id()),
+    };
+    let written = if prompt.contains("[flood-long]") {
+        delegate_testkit::flood::write_long(&mut out, &f)
+    } else {
+        delegate_testkit::flood::write(&mut out, &mut err, &f)
+    };
+    if let Err(e) = written {
+        eprintln!("fake-claude: {e}");
+        std::process::exit(1);
     }
 }
 
@@ -502,6 +534,13 @@ fn main() {
             r#"{"type":"result","subtype":"success","is_error":false,"num_turns":2,"session_id":"p","total_cost_usd":0.01,"usage":{"input_tokens":10,"output_tokens":5},"result":"Probed the sandbox.","permission_denials":[]}"#,
             delay,
         );
+        return;
+    }
+    if ["[flood]", "[flood-long]", "[flood-line]"]
+        .iter()
+        .any(|k| prompt.contains(k))
+    {
+        flood(&prompt, &cwd);
         return;
     }
     if prompt.contains("[crash]") {
