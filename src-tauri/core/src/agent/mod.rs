@@ -482,6 +482,24 @@ pub struct AgentResult {
 }
 
 impl AgentResult {
+    /// The result with what a run keeps of it: the final text and each error up to
+    /// [`MAX_RESULT_BYTES`], at most [`MAX_KEPT_ITEMS`] errors and refused tool calls, each
+    /// call's input with its long texts cut.
+    pub fn bounded(mut self) -> Self {
+        self.summary = self.summary.map(|s| clip(s, MAX_RESULT_BYTES));
+        self.errors.truncate(MAX_KEPT_ITEMS);
+        self.errors = self
+            .errors
+            .into_iter()
+            .map(|e| clip(e, MAX_RESULT_BYTES))
+            .collect();
+        self.permission_denials.truncate(MAX_KEPT_ITEMS);
+        for d in &mut self.permission_denials {
+            clip_value(&mut d.tool_input);
+        }
+        self
+    }
+
     /// A one-line reason for a failed result.
     pub fn failure_reason(&self) -> String {
         let detail = self
@@ -505,6 +523,24 @@ impl AgentResult {
     }
 }
 
+/// The most errors and refused tool calls a run keeps of a result.
+pub const MAX_KEPT_ITEMS: usize = 50;
+
+/// Long strings in `v` cut to 1 KB, long lists to [`MAX_KEPT_ITEMS`] (a refused `Write`
+/// carries the whole file it wanted to write).
+fn clip_value(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.len() > 1024 => *s = clip(std::mem::take(s), 1024),
+        Value::Array(items) => {
+            items.truncate(MAX_KEPT_ITEMS);
+            items.iter_mut().for_each(clip_value);
+        }
+        Value::Object(map) => map.values_mut().for_each(clip_value),
+        _ => {}
+    }
+}
+
 /// The first non-empty line of `s`, at most `max` characters.
 pub fn first_line(s: &str, max: usize) -> String {
     let line = s
@@ -513,6 +549,27 @@ pub fn first_line(s: &str, max: usize) -> String {
         .find(|l| !l.is_empty())
         .unwrap_or("");
     truncate(line, max)
+}
+
+/// Marks text Delegate cut short to keep its memory and records bounded.
+pub const TRUNCATED: &str = "…(truncated)";
+
+/// The most bytes of an agent's final text (and of each of its errors) that a run keeps.
+pub const MAX_RESULT_BYTES: usize = 64 * 1024;
+
+/// `s` cut to at most `max` bytes (at a character boundary), with [`TRUNCATED`] after the cut.
+pub fn clip(mut s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push_str(TRUNCATED);
+    s.shrink_to_fit();
+    s
 }
 
 /// Cuts `s` to at most `max` characters, marking the cut with `…`.
@@ -529,6 +586,43 @@ pub fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_result_keeps_bounded_text_errors_and_denials() {
+        let huge = "é".repeat(1024 * 1024);
+        let r = AgentResult {
+            summary: Some(format!("Done.\n{huge}")),
+            errors: vec![huge.clone(); 500],
+            permission_denials: vec![
+                PermissionDenial {
+                    tool_name: "Write".into(),
+                    tool_input: serde_json::json!({"file_path": "/x", "content": huge, "n": vec![1; 200]}),
+                };
+                300
+            ],
+            ..AgentResult::default()
+        }
+        .bounded();
+        let summary = r.summary.unwrap();
+        assert!(summary.len() <= MAX_RESULT_BYTES + TRUNCATED.len());
+        assert!(summary.starts_with("Done.\n") && summary.ends_with(TRUNCATED));
+        assert_eq!(r.errors.len(), MAX_KEPT_ITEMS);
+        assert!(
+            r.errors
+                .iter()
+                .all(|e| e.len() <= MAX_RESULT_BYTES + TRUNCATED.len())
+        );
+        assert_eq!(r.permission_denials.len(), MAX_KEPT_ITEMS);
+        let input = &r.permission_denials[0].tool_input;
+        assert_eq!(input["file_path"], "/x");
+        assert!(input["content"].as_str().unwrap().ends_with(TRUNCATED));
+        assert!(
+            input.to_string().len() < 2048,
+            "{}",
+            input.to_string().len()
+        );
+        assert_eq!(clip("short".into(), 10), "short");
+    }
 
     #[test]
     fn every_agent_offers_tools_delegate_knows() {

@@ -5,24 +5,29 @@
 //! has a PID namespace of its own, so that every process it started ends with it
 //! ([`super::contain`]).
 
-use super::lines::{BoundedLines, LineRead};
+use super::lines::{BoundedLines, LineRead, Tail};
 use crate::secrets::Secret;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Longest stdout line kept; a longer one is cut.
 pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
-const STDERR_TAIL_BYTES: usize = 4096;
+/// The end of the agent's error output that is kept (about the last 50 lines).
+pub const STDERR_TAIL_BYTES: usize = 4096;
+/// Stdout read ahead of its handling (lines waiting, and the one being handled): an agent
+/// that writes faster than its lines are handled waits on the pipe, it does not fill memory.
+/// A longer line takes it all (and is alone in flight).
+const READ_AHEAD_BYTES: usize = 1024 * 1024;
 /// After the agent exits, how long its leftovers may keep stdout open before we stop reading.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 
@@ -212,32 +217,26 @@ pub async fn run(
         });
     }
 
-    let (tx, mut rx) = mpsc::channel::<LineRead>(256);
+    let (tx, mut rx) = mpsc::channel::<(LineRead, OwnedSemaphorePermit)>(256);
     let stdout = child.stdout.take();
     let reader = tokio::spawn(async move {
-        let Some(out) = stdout else { return };
-        let mut lines = BoundedLines::new(BufReader::new(out), MAX_LINE_BYTES);
-        while let Ok(Some(line)) = lines.next_line().await {
-            if tx.send(line).await.is_err() {
-                break;
-            }
+        if let Some(out) = stdout {
+            read_ahead(out, tx).await;
         }
     });
     let stderr = child.stderr.take();
     let stderr_task = tokio::spawn(async move {
-        let mut tail: VecDeque<u8> = VecDeque::new();
+        let mut tail = Tail::new(STDERR_TAIL_BYTES);
         if let Some(mut err) = stderr {
             let mut buf = [0u8; 8192];
             while let Ok(n) = err.read(&mut buf).await {
                 if n == 0 {
                     break;
                 }
-                tail.extend(&buf[..n]);
-                let excess = tail.len().saturating_sub(STDERR_TAIL_BYTES);
-                tail.drain(..excess);
+                tail.push(&buf[..n]);
             }
         }
-        String::from_utf8_lossy(&tail.into_iter().collect::<Vec<u8>>()).into_owned()
+        tail.text()
     });
 
     let deadline = Instant::now() + inv.timeout;
@@ -251,7 +250,7 @@ pub async fn run(
         }
         tokio::select! {
             line = rx.recv(), if stdout_open => match line {
-                Some(l) => on_line(l),
+                Some((l, _permit)) => on_line(l),
                 None => stdout_open = false,
             },
             s = child.wait(), if status.is_none() => {
@@ -272,7 +271,7 @@ pub async fn run(
     if ended_by_us.is_some() {
         terminate_group(&mut child, pgid, inv.grace).await;
         // Lines the agent wrote before it was stopped still count.
-        while let Ok(l) = rx.try_recv() {
+        while let Ok((l, _permit)) = rx.try_recv() {
             on_line(l);
         }
     }
@@ -291,6 +290,29 @@ pub async fn run(
         (None, None) => Exit::Cancelled,
     };
     Ok(ProcessOutcome { exit, stderr_tail })
+}
+
+/// Reads `out` line by line into `tx`. Each line travels with its share of the read-ahead
+/// budget ([`READ_AHEAD_BYTES`]), given back once it is handled (its permit dropped).
+async fn read_ahead(
+    out: impl AsyncRead + Unpin,
+    tx: mpsc::Sender<(LineRead, OwnedSemaphorePermit)>,
+) {
+    let budget = Arc::new(Semaphore::new(READ_AHEAD_BYTES));
+    let mut lines = BoundedLines::new(BufReader::new(out), MAX_LINE_BYTES);
+    while let Ok(Some(line)) = lines.next_line().await {
+        let cost = line.text.capacity().clamp(1, READ_AHEAD_BYTES);
+        let Ok(permit) = budget
+            .clone()
+            .acquire_many_owned(u32::try_from(cost).unwrap_or(u32::MAX))
+            .await
+        else {
+            break;
+        };
+        if tx.send((line, permit)).await.is_err() {
+            break;
+        }
+    }
 }
 
 fn exit_of(s: std::process::ExitStatus) -> Exit {
@@ -479,6 +501,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
         pairs
@@ -533,5 +556,53 @@ mod tests {
         assert_eq!(env(), ["PATH", "COPY"]);
         crate::secrets::hold(&Secret::new(held));
         assert_eq!(env(), ["PATH"]);
+    }
+
+    /// Endless lines of 300 000 bytes, counting what was read of them.
+    struct Lines {
+        read: Arc<AtomicUsize>,
+    }
+
+    impl AsyncRead for Lines {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let at = self.read.load(Ordering::Relaxed);
+            let n = buf.remaining().min(4096);
+            let bytes: Vec<u8> = (at..at + n)
+                .map(|i| if i % 300_000 == 299_999 { b'\n' } else { b'x' })
+                .collect();
+            buf.put_slice(&bytes);
+            self.read.fetch_add(n, Ordering::Relaxed);
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_fast_agent_is_read_no_further_ahead_than_the_budget() {
+        let read = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = mpsc::channel(256);
+        let reader = tokio::spawn(read_ahead(Lines { read: read.clone() }, tx));
+        // Nothing is handled: the reader runs until the budget stops it (it no longer moves
+        // between two turns of this single-threaded runtime).
+        let mut last = usize::MAX;
+        while read.load(Ordering::Relaxed) != last {
+            last = read.load(Ordering::Relaxed);
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            last <= READ_AHEAD_BYTES + MAX_LINE_BYTES,
+            "read {last} bytes ahead"
+        );
+        let (first, permit) = rx.recv().await.unwrap();
+        assert_eq!(first.text.len(), 299_999);
+        // A line handled gives its share back and the reader goes on.
+        drop((first, permit));
+        while read.load(Ordering::Relaxed) == last {
+            tokio::task::yield_now().await;
+        }
+        reader.abort();
     }
 }
