@@ -384,7 +384,7 @@ pub fn write(out: &mut impl Write, err: &mut impl Write, f: &Flood) -> io::Resul
 /// refused folders and found paths (slow to read for refusals), up to `f.bytes`; then the
 /// result.
 pub fn write_long(out: &mut impl Write, f: &Flood) -> io::Result<Written> {
-    let mut rng = Rng(0x51_7cc1_b727_220a_95);
+    let mut rng = Rng(0x517c_c1b7_2722_0a95);
     let text = pool(&mut rng, 512 * 1024);
     let mut sink = io::sink();
     let mut o = Out {

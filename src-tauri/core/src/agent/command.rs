@@ -103,8 +103,14 @@ impl StreamParser for CommandParser {
                 model: None,
             });
         }
-        if self.out.len() < SUMMARY_CHARS * 4 {
-            self.out.push_str(line);
+        // What is kept is cut to SUMMARY_CHARS characters at the end (4 bytes each at most).
+        let room = (SUMMARY_CHARS * 4).saturating_sub(self.out.len());
+        if room > 0 {
+            let mut end = line.len().min(room);
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.out.push_str(&line[..end]);
             self.out.push('\n');
         }
         Parsed::Events(ev)

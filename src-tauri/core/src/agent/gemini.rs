@@ -301,7 +301,14 @@ impl StreamParser for GeminiParser {
                 }])
             }
             "message" if s("role") == "assistant" => {
-                self.text.push_str(&s("content"));
+                // The answer arrives in deltas: kept up to what a run keeps of a result.
+                if self.text.len() <= super::MAX_RESULT_BYTES {
+                    self.text.push_str(&s("content"));
+                    if self.text.len() > super::MAX_RESULT_BYTES {
+                        self.text =
+                            super::clip(std::mem::take(&mut self.text), super::MAX_RESULT_BYTES);
+                    }
+                }
                 Parsed::Events(Vec::new())
             }
             "message" => Parsed::Events(Vec::new()),
@@ -392,6 +399,17 @@ mod tests {
                 .windows(2)
                 .any(|w| w == ["--approval-mode", "default"])
         );
+    }
+
+    #[test]
+    fn an_endless_answer_is_kept_up_to_the_result_cap() {
+        let mut p = GeminiParser::default();
+        let delta = serde_json::json!({"type": "message", "role": "assistant", "content": "x".repeat(10_000), "delta": true}).to_string();
+        for _ in 0..10_000 {
+            p.line(&delta);
+        }
+        assert!(p.text.len() <= super::super::MAX_RESULT_BYTES + super::super::TRUNCATED.len());
+        assert!(p.text.ends_with(super::super::TRUNCATED));
     }
 
     #[test]

@@ -5,11 +5,16 @@ use super::spawn::{is_inside, normalize};
 use super::{AgentEvent, truncate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 
 /// Longest progress line, in characters.
 pub const MAX_LINE_CHARS: usize = 160;
+/// How many recent lines a repeat is checked against (a line seen longer ago is shown again).
+const RECENT_LINES: usize = 4096;
+/// Most files a run follows as drafts (written, or waiting for their tool's result).
+pub const MAX_DRAFTS: usize = 1000;
 
 /// A file the agent wrote or edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,19 +28,54 @@ pub struct Draft {
 
 pub struct Progress {
     workspace: PathBuf,
-    seen: HashSet<String>,
+    /// The recent lines, as hashes, oldest first (a run can say millions of things).
+    seen: Recent,
     /// Write/Edit calls by tool-use id, until their result says whether they worked.
     pending: HashMap<String, PathBuf>,
     written: Vec<PathBuf>,
+    written_set: HashSet<PathBuf>,
+}
+
+/// The last [`RECENT_LINES`] distinct lines, as hashes.
+struct Recent {
+    hasher: RandomState,
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl Recent {
+    fn new() -> Self {
+        Self {
+            hasher: RandomState::new(),
+            set: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// Whether `line` is new among the recent ones (it is remembered either way).
+    fn insert(&mut self, line: &str) -> bool {
+        let h = self.hasher.hash_one(line);
+        if !self.set.insert(h) {
+            return false;
+        }
+        self.order.push_back(h);
+        if self.order.len() > RECENT_LINES
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
 }
 
 impl Progress {
     pub fn new(workspace: &Path) -> Self {
         Self {
             workspace: normalize(workspace),
-            seen: HashSet::new(),
+            seen: Recent::new(),
             pending: HashMap::new(),
             written: Vec::new(),
+            written_set: HashSet::new(),
         }
     }
 
@@ -54,7 +94,7 @@ impl Progress {
                 let path = self.pending.remove(id);
                 match (path, is_error) {
                     (Some(p), false) => {
-                        if !self.written.contains(&p) {
+                        if self.written.len() < MAX_DRAFTS && self.written_set.insert(p.clone()) {
                             self.written.push(p);
                         }
                         return None;
@@ -82,7 +122,7 @@ impl Progress {
             AgentEvent::Result(_) => "✅ Done".to_string(),
         };
         let line = truncate(&line.replace(['\n', '\r'], " "), MAX_LINE_CHARS);
-        self.seen.insert(line.clone()).then_some(line)
+        self.seen.insert(&line).then_some(line)
     }
 
     fn tool_line(&mut self, id: &str, name: &str, input: &Value) -> String {
@@ -113,7 +153,10 @@ impl Progress {
                 };
                 let path = self.resolve(&raw);
                 let shown = self.show(&path);
-                self.pending.insert(id.to_string(), path);
+                // A call whose result never comes stays pending: their number is bounded too.
+                if self.pending.len() < MAX_DRAFTS {
+                    self.pending.insert(id.to_string(), path);
+                }
                 let verb = if name == "Write" {
                     "✍️ Writing"
                 } else {
@@ -159,21 +202,22 @@ impl Progress {
     }
 
     /// The drafts, once the run is over: successful writes, plus writes whose result never
-    /// came, that exist as files now.
+    /// came, that exist as files now (at most [`MAX_DRAFTS`]).
     pub fn drafts(&self) -> Vec<Draft> {
         let mut out: Vec<Draft> = Vec::new();
+        let mut listed: HashSet<&Path> = HashSet::new();
         let pending = self.pending.values();
         for p in self.written.iter().chain(pending) {
-            if !p.is_file() {
+            if out.len() >= MAX_DRAFTS {
+                break;
+            }
+            if !listed.insert(p.as_path()) || !p.is_file() {
                 continue;
             }
-            let d = Draft {
+            out.push(Draft {
                 path: self.show(p),
                 inside_workspace: is_inside(p, &self.workspace),
-            };
-            if !out.contains(&d) {
-                out.push(d);
-            }
+            });
         }
         out
     }
@@ -228,6 +272,42 @@ mod tests {
         );
         let ok = AgentEvent::Result(AgentResult::default());
         assert_eq!(p.line(&ok).unwrap(), "✅ Done");
+    }
+
+    #[test]
+    fn a_long_run_keeps_bounded_memory_for_repeats_and_drafts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Progress::new(dir.path());
+        let read = |i: usize| {
+            tool(
+                &format!("r{i}"),
+                "Read",
+                json!({ "file_path": format!("n{i}.md") }),
+            )
+        };
+        for i in 0..100_000 {
+            assert!(p.line(&read(i)).is_some());
+        }
+        assert!(p.seen.set.len() <= RECENT_LINES && p.seen.order.len() <= RECENT_LINES);
+        // A recent repeat collapses; one from long ago is shown again.
+        assert_eq!(p.line(&read(99_999)), None);
+        assert!(p.line(&read(0)).is_some());
+
+        for i in 0..5_000 {
+            let id = format!("w{i}");
+            p.line(&tool(
+                &id,
+                "Write",
+                json!({ "file_path": format!("d{i}.md") }),
+            ));
+            if i % 2 == 0 {
+                p.line(&AgentEvent::ToolResult {
+                    id,
+                    is_error: false,
+                });
+            }
+        }
+        assert!(p.written.len() <= MAX_DRAFTS && p.pending.len() <= MAX_DRAFTS);
     }
 
     #[test]

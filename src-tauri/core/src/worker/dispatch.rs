@@ -9,11 +9,19 @@ use crate::agent::{
 };
 use crate::history::{RunEnd, RunStatus};
 use crate::source::Task;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How long the agent gets between TERM and KILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Most progress lines a run records (its history rows, its events, its live comment); the
+/// sandbox's refusals and the agent's final line come on top.
+pub const MAX_PROGRESS_LINES: usize = 2000;
+/// Most distinct refused accesses a run lists ("🛡 Blocked: …").
+pub const MAX_BLOCKED_LINES: usize = 50;
+/// The progress line said once the run's progress lines reach [`MAX_PROGRESS_LINES`].
+const PROGRESS_CUT: &str = "…(truncated): later steps are not listed";
 
 pub struct Dispatched {
     pub end: RunEnd,
@@ -37,11 +45,11 @@ struct Seen {
 }
 
 impl Seen {
-    fn take(&mut self, ev: &AgentEvent) {
+    fn take(&mut self, ev: AgentEvent) {
         match ev {
             AgentEvent::ToolUse { name, .. } => {
                 self.worked = true;
-                self.last_tool = Some(name.clone());
+                self.last_tool = Some(name);
             }
             AgentEvent::Text(_) => self.worked = true,
             AgentEvent::Started { .. } => self.started = true,
@@ -52,10 +60,11 @@ impl Seen {
             } => {
                 self.last_retry = Some(match max {
                     Some(m) => format!("{reason} (retry {attempt} of {m})"),
-                    None => reason.clone(),
+                    None => reason,
                 })
             }
-            AgentEvent::Result(r) => self.result = Some(r.clone()),
+            // The run keeps a bounded copy: the result line alone may be megabytes.
+            AgentEvent::Result(r) => self.result = Some(r.bounded()),
             _ => {}
         }
     }
@@ -109,6 +118,7 @@ impl Worker {
             lease,
             stop_run.clone(),
         );
+        let steps = Steps::default();
         let emit = |line: String| {
             if let Err(e) = shared.history.add_progress(run_id, &line) {
                 tracing::warn!(run_id, error = %e, "cannot record a progress line");
@@ -125,9 +135,14 @@ impl Worker {
         let handle = |events: Vec<AgentEvent>, seen: &mut Seen, progress: &mut Progress| {
             for ev in events {
                 if let Some(line) = progress.line(&ev) {
-                    emit(line);
+                    // Past the cap only the final line (and the refusals) go on.
+                    if matches!(ev, AgentEvent::Result(_)) {
+                        emit(line);
+                    } else if let Some(line) = steps.admit(line) {
+                        emit(line);
+                    }
                 }
-                seen.take(&ev);
+                seen.take(ev);
             }
         };
         let record_pgid = |pgid: i32| {
@@ -143,15 +158,13 @@ impl Worker {
         if let Some(line) = sandbox_line {
             emit(line);
         }
-        let mut blocked: Vec<String> = Vec::new();
-        let note_blocked = |text: &str, tool: Option<&str>, blocked: &mut Vec<String>| {
+        let mut blocked = Blocked::default();
+        let note_blocked = |text: &str, tool: Option<&str>, blocked: &mut Blocked| {
             if let Some(plan) = &inv.sandbox {
                 let writing = tool.and_then(crate::sandbox::tool_writes);
                 for d in crate::sandbox::denials(text, plan, writing) {
-                    let line = d.line(plan);
-                    if !blocked.contains(&line) {
-                        emit(line.clone());
-                        blocked.push(line);
+                    if let Some(line) = blocked.add(d.line(plan)) {
+                        emit(line);
                     }
                 }
             }
@@ -204,7 +217,7 @@ impl Worker {
                     _ => agent::machine_problem(
                         agent::for_kind(self.employee.agent),
                         &facts,
-                        !blocked.is_empty(),
+                        !blocked.lines.is_empty(),
                     ),
                 };
                 let mut end = judge(o, seen.result, seen.garbage, self.employee.timeout_secs);
@@ -213,12 +226,12 @@ impl Worker {
                     end.summary = None;
                     end.error = Some(p.message());
                 } else if matches!(end.status, RunStatus::Failed | RunStatus::TimedOut)
-                    && !blocked.is_empty()
+                    && !blocked.lines.is_empty()
                 {
                     // The failure may well be the sandbox's doing: say so where the reason is read.
-                    end.error = end
-                        .error
-                        .map(|e| format!("{e} — {}", super::messages::sandbox_refusal(&blocked)));
+                    end.error = end.error.map(|e| {
+                        format!("{e} — {}", super::messages::sandbox_refusal(&blocked.lines))
+                    });
                 }
                 (end, problem)
             }
@@ -233,7 +246,7 @@ impl Worker {
             }
         };
         let mut end = end;
-        end.sandbox_blocked = blocked;
+        end.sandbox_blocked = blocked.lines;
         if let Some((machine, _)) = &after.lost_to
             && !cancel.is_cancelled()
         {
@@ -260,6 +273,46 @@ impl Worker {
             problem,
             after,
         }
+    }
+}
+
+/// A run's progress lines, counted against [`MAX_PROGRESS_LINES`].
+#[derive(Default)]
+struct Steps(AtomicUsize);
+
+impl Steps {
+    /// The line to record, the one that says the rest is cut, or nothing.
+    fn admit(&self, line: String) -> Option<String> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        match n.cmp(&MAX_PROGRESS_LINES) {
+            std::cmp::Ordering::Less => Some(line),
+            std::cmp::Ordering::Equal => Some(PROGRESS_CUT.into()),
+            std::cmp::Ordering::Greater => None,
+        }
+    }
+}
+
+/// The distinct refused accesses of a run, at most [`MAX_BLOCKED_LINES`], then one line that
+/// says more were refused.
+#[derive(Default)]
+struct Blocked {
+    lines: Vec<String>,
+    full: bool,
+}
+
+impl Blocked {
+    /// The line to show for a refusal, unless it was already shown (or the list is full).
+    fn add(&mut self, line: String) -> Option<String> {
+        if self.full || self.lines.contains(&line) {
+            return None;
+        }
+        if self.lines.len() < MAX_BLOCKED_LINES {
+            self.lines.push(line.clone());
+            return Some(line);
+        }
+        self.full = true;
+        self.lines.push(super::messages::BLOCKED_CUT.into());
+        Some(super::messages::BLOCKED_CUT.into())
     }
 }
 
@@ -449,6 +502,35 @@ mod tests {
         let (words, line) = sandbox_record(None, &landlock);
         assert_eq!(words, "off");
         assert!(line.unwrap().starts_with("⚠️ No OS sandbox"));
+    }
+
+    #[test]
+    fn a_run_records_at_most_its_cap_of_progress_lines() {
+        let steps = Steps::default();
+        let kept: Vec<String> = (0..100_000)
+            .filter_map(|i| steps.admit(format!("📄 Reading n{i}.md")))
+            .collect();
+        assert_eq!(kept.len(), MAX_PROGRESS_LINES + 1);
+        assert_eq!(
+            kept[MAX_PROGRESS_LINES - 1],
+            format!("📄 Reading n{}.md", MAX_PROGRESS_LINES - 1)
+        );
+        assert_eq!(kept.last().unwrap(), PROGRESS_CUT);
+    }
+
+    #[test]
+    fn refusals_are_listed_once_and_at_most_their_cap() {
+        let mut b = Blocked::default();
+        assert_eq!(
+            b.add("🛡 Blocked: writing ~/.a".into()).as_deref(),
+            Some("🛡 Blocked: writing ~/.a")
+        );
+        assert_eq!(b.add("🛡 Blocked: writing ~/.a".into()), None);
+        for i in 0..10_000 {
+            b.add(format!("🛡 Blocked: writing ~/.f{i}"));
+        }
+        assert_eq!(b.lines.len(), MAX_BLOCKED_LINES + 1);
+        assert_eq!(b.lines.last().unwrap(), super::super::messages::BLOCKED_CUT);
     }
 
     #[test]

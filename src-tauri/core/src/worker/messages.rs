@@ -53,19 +53,23 @@ pub fn failed(attempt: u32, max: u32, reason: &str, stderr_tail: &str) -> String
     out
 }
 
+/// The last line of a run's refused accesses when there were more than it lists.
+pub const BLOCKED_CUT: &str = "🛡 …(truncated): more accesses were refused";
+
 /// Adds what the OS sandbox refused ("🛡 Blocked: writing ~/.bashrc") to a task comment, so
 /// the person can widen the employee's sandbox knowingly.
 pub fn with_sandbox_blocks(mut text: String, blocked: &[String]) -> String {
     if blocked.is_empty() {
         return text;
     }
+    let (listed, cut) = listed(blocked);
     text.push_str("\n\nThe OS sandbox refused:");
-    for line in blocked.iter().take(12) {
+    for line in listed.iter().take(12) {
         text.push_str("\n- ");
         text.push_str(line.trim_start_matches("🛡 Blocked: "));
     }
-    if blocked.len() > 12 {
-        text.push_str(&format!("\n- … and {} more", blocked.len() - 12));
+    if let Some(more) = more(listed.len().saturating_sub(12), cut) {
+        text.push_str(&format!("\n- {more}"));
     }
     text.push_str(
         "\n(Widen it with `sandbox_read` / `sandbox_write` in the employee's settings if the agent needs these.)",
@@ -76,18 +80,38 @@ pub fn with_sandbox_blocks(mut text: String, blocked: &[String]) -> String {
 /// For a failed run's reason when the OS sandbox refused something: the first refusals
 /// ("🛡 Blocked: writing /tmp/x") and how to allow them.
 pub fn sandbox_refusal(blocked: &[String]) -> String {
-    let shown: Vec<&str> = blocked.iter().take(3).map(String::as_str).collect();
-    let more = blocked.len().saturating_sub(shown.len());
+    let (listed, cut) = listed(blocked);
+    let shown: Vec<&str> = listed.iter().take(3).map(String::as_str).collect();
     format!(
         "{}{} (widen the sandbox with `sandbox_read` / `sandbox_write` in the employee's settings if the agent needs {})",
         shown.join("; "),
-        if more > 0 {
-            format!("; … and {more} more")
+        more(listed.len() - shown.len(), cut)
+            .map(|m| format!("; {m}"))
+            .unwrap_or_default(),
+        if listed.len() == 1 && !cut {
+            "it"
         } else {
-            String::new()
-        },
-        if blocked.len() == 1 { "it" } else { "these" }
+            "these"
+        }
     )
+}
+
+/// The refusals a run listed, and whether it stopped listing them ([`BLOCKED_CUT`]).
+fn listed(blocked: &[String]) -> (&[String], bool) {
+    match blocked.split_last() {
+        Some((last, listed)) if last == BLOCKED_CUT => (listed, true),
+        _ => (blocked, false),
+    }
+}
+
+/// "… and 3 more" for refusals not shown; "… and over 3 more" when the run stopped listing.
+fn more(not_shown: usize, cut: bool) -> Option<String> {
+    match (not_shown, cut) {
+        (0, false) => None,
+        (0, true) => Some("… and more".into()),
+        (n, false) => Some(format!("… and {n} more")),
+        (n, true) => Some(format!("… and over {n} more")),
+    }
 }
 
 pub fn stopped() -> String {
@@ -160,6 +184,31 @@ mod tests {
             "{p}"
         );
         assert!(p.ends_with("• line 44"));
+    }
+
+    #[test]
+    fn a_long_list_of_refusals_is_summed_up() {
+        let mut blocked: Vec<String> = (0..50)
+            .map(|i| format!("🛡 Blocked: writing ~/.f{i}"))
+            .collect();
+        let t = with_sandbox_blocks(String::new(), &blocked);
+        assert!(t.contains("\n- writing ~/.f11\n- … and 38 more\n"), "{t}");
+        blocked.push(BLOCKED_CUT.into());
+        let t = with_sandbox_blocks(String::new(), &blocked);
+        assert!(
+            t.contains("\n- writing ~/.f11\n- … and over 38 more\n"),
+            "{t}"
+        );
+        let t = with_sandbox_blocks(String::new(), &blocked[45..]);
+        assert!(t.contains("\n- writing ~/.f49\n- … and more\n"), "{t}");
+        assert!(!t.contains("truncated"), "{t}");
+        let r = sandbox_refusal(&blocked);
+        assert!(r.contains("~/.f2; … and over 47 more (widen"), "{r}");
+        let r = sandbox_refusal(&blocked[49..]);
+        assert!(
+            r.contains("~/.f49; … and more (widen") && r.ends_with("needs these)"),
+            "{r}"
+        );
     }
 
     #[test]
