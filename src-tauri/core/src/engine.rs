@@ -109,6 +109,7 @@ impl Engine {
         store: Arc<dyn SecretStore>,
         options: EngineOptions,
     ) -> Result<Self, EngineError> {
+        crate::memory::return_large_blocks();
         let config = Config::load(&paths.config_file)?;
         let history = Arc::new(History::open(&paths.history_db())?);
         let queue = Arc::new(LocalQueue::open(&paths.queue_db())?);

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod history;
 pub mod labels;
 pub mod logging;
+pub mod memory;
 pub mod notice;
 pub mod paths;
 pub mod review;
