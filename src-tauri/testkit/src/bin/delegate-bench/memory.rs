@@ -4,10 +4,9 @@
 //! same size in long lines only, every fourth slow to read (`[flood-long]`, the worst case); and one line of that size with no newline (`[flood-line]`).
 //!
 //! The figure is the `delegate` process's own high-water mark (`VmHWM` in
-//! `/proc/PID/status`), read once the run's end was printed, while the process still lives;
-//! `ru_maxrss` of the reaped children is printed beside it as a cross-check (it also covers
-//! the agent). Memory, unlike time, does not depend on how busy the machine is, so
-//! `--max-rss-mb N` may fail the benchmark (exit 1) when the peak is above N MB.
+//! `/proc/PID/status`: the agent is not counted), read once the run's end was printed, while
+//! the process still lives. Memory, unlike time, does not depend on how busy the machine is,
+//! so `--max-rss-mb N` may fail the benchmark (exit 1) when the peak is above N MB.
 
 use delegate_core::config::{Employee, SourceKind, edit};
 use delegate_core::history::History;
@@ -25,7 +24,6 @@ const GIVE_UP: Duration = Duration::from_secs(300);
 struct Figures {
     hwm_kb: u64,
     rss_kb: u64,
-    maxrss_kb: u64,
     secs: f64,
     finished: String,
     progress_rows: usize,
@@ -73,12 +71,11 @@ pub fn main(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         worst = worst.max(f.hwm_kb);
         println!(
             "memory: `delegate run --watch`, agent streams {what} in {:.1} s: peak RSS {:.1} MB \
-             (VmHWM; RSS at the end {:.1} MB; ru_maxrss of delegate and its agent {:.1} MB); \
-             kept {} progress lines ({} 🛡), {} B of stderr, {} B of result; {}",
+             (VmHWM; {:.1} MB at the end); kept {} progress line(s) ({} 🛡), {} B of stderr, \
+             {} B of result; {}",
             f.secs,
             mib(f.hwm_kb),
             mib(f.rss_kb),
-            mib(f.maxrss_kb),
             f.progress_rows,
             f.blocked_rows,
             f.stderr_tail,
@@ -180,16 +177,12 @@ fn scenario(
     let (hwm_kb, rss_kb) = (kb("VmHWM:"), kb("VmRSS:"));
     stop(&mut child);
     let _ = reader.join();
-    let maxrss_kb = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
-        .map(|u| u.max_rss() as u64)
-        .unwrap_or(0);
 
     let history = History::open(&paths.history_db())?;
     let run = history.get(1)?;
     Ok(Figures {
         hwm_kb,
         rss_kb,
-        maxrss_kb,
         secs,
         finished: finished.trim_start_matches("[Flood] ").to_string(),
         progress_rows: run.progress.len(),
