@@ -170,7 +170,7 @@ fn other_cli(cli: Cli, argv: &[String], logged_out: bool) {
     }
 }
 
-/// `[flood]` and `[flood-line]`: memory benchmarks' agent.
+/// `[flood]`, `[flood-long]` and `[flood-line]`: the memory benchmark's agent.
 fn flood(prompt: &str, cwd: &str) {
     let mb: u64 = std::env::var("FAKE_CLAUDE_FLOOD_MB")
         .ok()
