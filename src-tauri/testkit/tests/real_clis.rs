@@ -370,8 +370,21 @@ async fn run_codex(e: &Employee, home: &Path, args: &[&str], sandboxed: bool) ->
 #[ignore = "needs the real agent CLIs: scripts/test installs them and sets DELEGATE_REAL_CLIS"]
 async fn codex_runs_commands_inside_delegates_sandbox() {
     assert!(sandbox::support().available(), "needs Landlock");
-    // Not under /tmp: Codex puts its sandbox helper in CODEX_HOME and refuses a temporary one.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // Not under the temporary folder: Codex puts its sandbox helper in CODEX_HOME and refuses
+    // one there ("Refusing to create helper binaries under temporary dir"). The clone itself
+    // may live under /tmp, so the first place that is not is taken.
+    let tmp = std::env::temp_dir();
+    let home_cache = std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache"));
+    let base = [
+        Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))),
+        Some(std::path::PathBuf::from("/var/tmp")),
+        home_cache,
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| !p.starts_with(&tmp) && std::fs::create_dir_all(p).is_ok())
+    .expect("a folder outside the temporary one");
+    let dir = tempfile::tempdir_in(base).unwrap();
     let home = dir.path().join("home");
     let ws = dir.path().join("ws");
     std::fs::create_dir_all(&home).unwrap();
