@@ -42,8 +42,8 @@ pub fn list_employees(state: State<'_, AppState>) -> Vec<EmployeeView> {
         .employees
         .into_iter()
         .map(|e| EmployeeView {
-            permissions: e.permissions_summary(),
-            sandbox: e.sandbox_summary(),
+            permissions: delegate_core::agent::scope(&e),
+            sandbox: delegate_core::sandbox::summary(&e),
             paused: state.engine.is_paused(&e.name),
             spent_today: state
                 .engine

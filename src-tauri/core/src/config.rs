@@ -2,12 +2,14 @@
 //! line and the field, and writes keep the person's comments (see [`edit`]).
 
 pub mod edit;
+mod sandbox;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub use validate::validate;
+pub use sandbox::{Fallback, NetworkRule, SandboxMode};
+pub use validate::{AgentRules, DataOnly, validate};
 
 /// The real Todoist API. `DELEGATE_TODOIST_API_URL` or `[todoist] api_url` replace it.
 pub const DEFAULT_API_URL: &str = "https://api.todoist.com/api/v1";
@@ -154,12 +156,6 @@ pub enum AgentKind {
     Command,
 }
 
-impl AgentKind {
-    pub fn default_command(self) -> &'static str {
-        crate::agent::for_kind(self).default_command()
-    }
-}
-
 /// One background worker profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,13 +215,13 @@ pub struct Employee {
     pub allow_api_key: bool,
     /// The OS sandbox the agent runs in: strict (default), workspace or off.
     #[serde(default)]
-    pub sandbox: crate::sandbox::SandboxMode,
+    pub sandbox: SandboxMode,
     /// Which TCP connections the sandboxed agent may open: open (default), https or none.
     #[serde(default)]
-    pub sandbox_network: crate::sandbox::NetworkRule,
+    pub sandbox_network: NetworkRule,
     /// On a machine that cannot sandbox: refuse (default) or run unsandboxed.
     #[serde(default)]
-    pub sandbox_fallback: crate::sandbox::Fallback,
+    pub sandbox_fallback: Fallback,
     /// Extra folders or files the sandboxed agent may read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sandbox_read: Vec<PathBuf>,
@@ -303,44 +299,15 @@ impl Employee {
             .iter()
             .any(|x| x == tool || x.strip_prefix(tool).is_some_and(|r| r.starts_with('(')))
     }
-
-    /// Switches the employee to another agent, dropping settings that agent does not take
-    /// (per-task caps, another agent's model name) so it validates.
-    pub fn set_agent(&mut self, kind: AgentKind) {
-        let previous = crate::agent::for_kind(self.agent);
-        self.agent = kind;
-        let agent = crate::agent::for_kind(kind);
-        if !agent.uses_caps() {
-            self.max_task_usd = None;
-            self.max_turns = None;
-        }
-        if previous.kind() != kind {
-            self.model.clear();
-        }
-    }
-
-    /// What the employee's agent may do, in plain words, as the agent's flags give it.
-    pub fn permissions_summary(&self) -> String {
-        crate::agent::for_kind(self.agent).scope(self)
-    }
-
-    /// The OS sandbox in one line ("OS sandbox (strict): writes only in its workspace; …").
-    pub fn sandbox_summary(&self) -> String {
-        crate::sandbox::summary(self)
-    }
-
-    pub fn command(&self) -> &str {
-        self.command
-            .as_deref()
-            .unwrap_or_else(|| self.agent.default_command())
-    }
 }
 
 impl Config {
-    /// Reads and validates the file. A missing file is an empty configuration.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    /// Reads and validates the file: its data, and each employee against `rules` (what its
+    /// agent accepts, which only the agent module knows; the engine passes
+    /// `crate::agent::RULES`). A missing file is an empty configuration.
+    pub fn load(path: &Path, rules: &dyn AgentRules) -> Result<Self, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(path, &text),
+            Ok(text) => Self::parse(path, &text, rules),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(ConfigError::Read {
                 path: path.to_path_buf(),
@@ -349,12 +316,12 @@ impl Config {
         }
     }
 
-    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+    pub fn parse(path: &Path, text: &str, rules: &dyn AgentRules) -> Result<Self, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        validate(&config, path, text)?;
+        validate(&config, path, text, rules)?;
         Ok(config)
     }
 
@@ -403,7 +370,7 @@ live_progress = false         # post progress lines to the task as comments (rat
 
     #[test]
     fn the_documented_shape_is_accepted() {
-        let c = Config::parse(Path::new("config.toml"), SAMPLE).unwrap();
+        let c = Config::parse(Path::new("config.toml"), SAMPLE, &DataOnly).unwrap();
         let e = &c.employees[0];
         assert_eq!(e.name, "LinkedIn Writer");
         assert_eq!(e.source, SourceKind::Todoist);
@@ -416,7 +383,7 @@ live_progress = false         # post progress lines to the task as comments (rat
     #[test]
     fn unknown_keys_name_the_key_and_line() {
         let text = SAMPLE.replace("poll_secs = 30", "poll_secs = 30\npol_secs = 5");
-        let err = Config::parse(Path::new("c.toml"), &text)
+        let err = Config::parse(Path::new("c.toml"), &text, &DataOnly)
             .unwrap_err()
             .to_string();
         assert!(err.contains("pol_secs"), "{err}");
@@ -424,57 +391,18 @@ live_progress = false         # post progress lines to the task as comments (rat
     }
 
     #[test]
-    fn permissions_in_plain_words() {
-        let mut e = Employee::new("A", SourceKind::Local, PathBuf::from("/w"));
-        assert_eq!(
-            e.permissions_summary(),
-            "can read files, write files in its workspace; cannot run commands (Read, Write, Edit, Glob, Grep)"
-        );
-        e.allowed_tools = vec![
-            "Read".into(),
-            "Write(drafts/**)".into(),
-            "Edit(drafts/**)".into(),
-        ];
-        assert!(e.permissions_summary().starts_with(
-            "can read files, write only drafts/** in its workspace; cannot run commands"
-        ));
-        e.allowed_tools.push("Bash(git log:*)".into());
-        assert!(
-            e.permissions_summary()
-                .contains("can run only the allowed commands")
-        );
-    }
-
-    #[test]
     fn missing_file_is_an_empty_config() {
-        let c = Config::load(Path::new("/nonexistent/delegate/config.toml")).unwrap();
+        let c = Config::load(Path::new("/nonexistent/delegate/config.toml"), &DataOnly).unwrap();
         assert!(c.employees.is_empty());
     }
 
     #[test]
     fn employee_lookup_ignores_case() {
-        let c = Config::parse(Path::new("c.toml"), SAMPLE).unwrap();
+        let c = Config::parse(Path::new("c.toml"), SAMPLE, &DataOnly).unwrap();
         assert!(c.employee("linkedin writer").is_ok());
         assert!(matches!(
             c.employee("nobody"),
             Err(ConfigError::NoSuchEmployee(_))
         ));
-    }
-
-    #[test]
-    fn switching_agent_drops_what_the_new_one_does_not_take() {
-        let mut e = Employee::new("W", SourceKind::Local, PathBuf::from("/w"));
-        e.model = "sonnet".into();
-        e.max_task_usd = Some(1.0);
-        e.max_turns = Some(40);
-        e.set_agent(AgentKind::Codex);
-        assert_eq!(
-            (e.model.as_str(), e.max_task_usd, e.max_turns),
-            ("", None, None)
-        );
-        assert!(validate::check(&e).is_ok(), "{:?}", validate::check(&e));
-        e.max_task_usd = Some(1.0);
-        let err = validate::check(&e).unwrap_err();
-        assert!(err.contains("Codex has no per-task spending"), "{err}");
     }
 }

@@ -31,6 +31,12 @@ pub struct Saved {
     pub template: Option<Installed>,
 }
 
+/// Every problem of an employee being edited, by field, in the engine's words: the data's
+/// own rules and its agent's (for the form, before saving).
+pub fn problems(employee: &Employee) -> Vec<config::validate::FieldProblem> {
+    config::validate::problems(employee, &crate::agent::RULES)
+}
+
 /// Adds `employee` (or replaces the one called `original`) in the config file at `path`.
 pub fn save(
     path: &Path,
@@ -38,7 +44,7 @@ pub fn save(
     employee: &Employee,
     template_id: Option<&str>,
 ) -> Result<Saved, EmployeeError> {
-    config::validate::check(employee).map_err(EmployeeError::Invalid)?;
+    config::validate::check(employee, &crate::agent::RULES).map_err(EmployeeError::Invalid)?;
     let chosen = template_id.map(template::find).transpose()?;
     let created_workspace = !employee.workspace.exists();
     std::fs::create_dir_all(&employee.workspace).map_err(|source| EmployeeError::Workspace {

@@ -110,7 +110,7 @@ impl Engine {
         options: EngineOptions,
     ) -> Result<Self, EngineError> {
         crate::memory::return_large_blocks();
-        let config = Config::load(&paths.config_file)?;
+        let config = Config::load(&paths.config_file, &crate::agent::RULES)?;
         let history = Arc::new(History::open(&paths.history_db())?);
         let queue = Arc::new(LocalQueue::open(&paths.queue_db())?);
         let machine = machine_name(&config);
@@ -121,7 +121,7 @@ impl Engine {
             .iter()
             .filter_map(|r| r.claim_id.clone())
             .collect();
-        let stopped = crate::agent::reap::stop(&markers, crate::worker::KILL_GRACE);
+        let stopped = crate::sandbox::reap::stop(&markers, crate::worker::KILL_GRACE);
         if stopped > 0 {
             tracing::warn!(stopped, "stopped processes left by interrupted runs");
         }
@@ -165,7 +165,7 @@ impl Engine {
     /// Re-reads `config.toml` and the token, and tells [`Engine::watch_all`] to restart the
     /// employees that changed. Running agents finish their task first.
     pub async fn reload_config(&self) -> Result<(), EngineError> {
-        let config = Config::load(&self.paths.config_file)?;
+        let config = Config::load(&self.paths.config_file, &crate::agent::RULES)?;
         let scrub = secrets_to_scrub(&config, self.store.as_ref());
         self.shared.update(scrub, config.budget.daily_usd);
         let account_changed = {

@@ -301,7 +301,7 @@ mod tests {
             let mut e = Employee::new(t.title, SourceKind::Local, PathBuf::from("/w"));
             t.apply_defaults(&mut e);
             assert!(e.allowed_tools.iter().any(|x| x == "Skill"), "{}", t.id);
-            crate::config::validate::check(&e).unwrap();
+            crate::config::validate::check(&e, &crate::agent::RULES).unwrap();
         }
         let mut e = Employee::new("R", SourceKind::Local, PathBuf::from("/w"));
         find("code-reviewer").unwrap().apply_defaults(&mut e);

@@ -112,7 +112,7 @@ async fn a_task_is_claimed_worked_and_left_for_review() {
         draft.contains("Write a LinkedIn post about background agents\n\nKeep it under 200 words."),
         "{draft}"
     );
-    assert_eq!(d.command[0], e.command());
+    assert_eq!(d.command[0], delegate_core::agent::command_of(&e));
 
     // Events for the tray and UI.
     let mut kinds = Vec::new();

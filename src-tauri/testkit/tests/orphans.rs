@@ -128,9 +128,9 @@ fn describe(pids: &[u32]) -> String {
 
 fn needs_pid_namespaces() {
     assert!(
-        delegate_core::agent::contain::available(),
+        delegate_core::sandbox::contain::available(),
         "this test needs user namespaces: {}",
-        delegate_core::agent::contain::describe()
+        delegate_core::sandbox::contain::describe()
     );
 }
 

@@ -64,7 +64,7 @@ async fn run_real(
         .map(String::from),
     );
     let inv = Invocation {
-        program: e.command().to_string(),
+        program: delegate_core::agent::command_of(&e).to_string(),
         args: launch.args.clone(),
         cwd: workspace.to_path_buf(),
         remove_env,
@@ -75,8 +75,9 @@ async fn run_real(
         stdin: launch.stdin.clone(),
         set_env,
         sandbox: if sandboxed {
-            let program = agent::spawn::resolve_program(e.command()).unwrap();
-            let plan = sandbox::plan(&e, &program, Some(home)).unwrap();
+            let program =
+                agent::spawn::resolve_program(delegate_core::agent::command_of(&e)).unwrap();
+            let plan = delegate_core::agent::sandbox_plan(&e, &program, Some(home)).unwrap();
             assert_eq!(plan.mode, sandbox::SandboxMode::Strict);
             Some(plan)
         } else {
@@ -346,9 +347,9 @@ fn whole_cycles_with_logged_out_clis_never_touch_the_tasks() {
 /// `codex ARGS` started the way Delegate starts an agent for `e` (its OS sandbox, if any;
 /// its own PID namespace), with `home` as HOME: how it ended and its error output.
 async fn run_codex(e: &Employee, home: &Path, args: &[&str], sandboxed: bool) -> (Exit, String) {
-    let program = agent::spawn::resolve_program(e.command()).unwrap();
+    let program = agent::spawn::resolve_program(delegate_core::agent::command_of(e)).unwrap();
     let inv = Invocation {
-        program: e.command().to_string(),
+        program: delegate_core::agent::command_of(e).to_string(),
         args: args.iter().map(|a| a.to_string()).collect(),
         cwd: e.workspace.clone(),
         remove_env: vec!["CODEX_API_KEY".into(), "OPENAI_API_KEY".into()],
@@ -358,7 +359,8 @@ async fn run_codex(e: &Employee, home: &Path, args: &[&str], sandboxed: bool) ->
         marker: Some(format!("real-codex-test-{}", std::process::id())),
         stdin: None,
         set_env: vec![("HOME".into(), home.display().to_string())],
-        sandbox: sandboxed.then(|| sandbox::plan(e, &program, Some(home)).unwrap()),
+        sandbox: sandboxed
+            .then(|| delegate_core::agent::sandbox_plan(e, &program, Some(home)).unwrap()),
     };
     let outcome = agent::spawn::run(&inv, &CancellationToken::new(), |_| {}, |_| {})
         .await

@@ -87,7 +87,7 @@ fn each_template_gives_a_working_employee() {
         let run = ok(delegate(home, &["run", "--employee", name]));
         assert!(run.contains("succeeded"), "{run}");
     }
-    let config = Config::load(&home.join("config.toml")).unwrap();
+    let config = Config::load(&home.join("config.toml"), &delegate_core::agent::RULES).unwrap();
     let reviewer = config.employee("Code Reviewer").unwrap();
     assert_eq!(reviewer.disallowed_tools, ["Bash"]);
     assert!(reviewer.allowed_tools.contains(&"Skill".to_string()));
@@ -141,7 +141,7 @@ fn creating_again_keeps_a_persons_edits() {
         ws.join("reference/style.md").is_file(),
         "a deleted file comes back"
     );
-    let config = Config::load(&home.join("config.toml")).unwrap();
+    let config = Config::load(&home.join("config.toml"), &delegate_core::agent::RULES).unwrap();
     assert_eq!(
         config.employee("Writer").unwrap().model,
         "opus",

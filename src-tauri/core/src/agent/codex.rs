@@ -508,7 +508,7 @@ mod tests {
         }
         // A read-only scope: the workspace is read-only in Delegate's sandbox.
         let plan = |e: &Employee| {
-            crate::sandbox::plan(e, std::path::Path::new("/usr/bin/true"), None).unwrap()
+            crate::agent::sandbox_plan(e, std::path::Path::new("/usr/bin/true"), None).unwrap()
         };
         e.allowed_tools = vec!["Read".into()];
         assert!(!plan(&e).may_write(std::path::Path::new("/w/notes.md")));

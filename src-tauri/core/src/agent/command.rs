@@ -60,7 +60,7 @@ impl Agent for CommandAgent {
     fn scope(&self, e: &Employee) -> String {
         format!(
             "runs `{}` in its workspace; Delegate cannot limit what a plain command does beyond that",
-            std::iter::once(e.command().to_string())
+            std::iter::once(super::command_of(e).to_string())
                 .chain(e.args.iter().cloned())
                 .collect::<Vec<_>>()
                 .join(" ")

@@ -13,11 +13,9 @@
 pub mod claude;
 pub mod codex;
 pub mod command;
-pub mod contain;
 pub mod gemini;
 mod lines;
 pub mod progress;
-pub mod reap;
 pub mod spawn;
 
 use crate::config::{AgentKind, Employee};
@@ -25,6 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+pub use crate::sandbox::SandboxNeeds;
 pub use progress::{Draft, Progress};
 pub use spawn::{Exit, Invocation, ProcessOutcome, SpawnError};
 
@@ -92,17 +91,6 @@ pub(crate) fn state_dir(var: &str, default: std::path::PathBuf) -> std::path::Pa
         .filter(|d| !d.is_empty())
         .map(std::path::PathBuf::from)
         .unwrap_or(default)
-}
-
-/// See [`Agent::sandbox_needs`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SandboxNeeds {
-    pub write: Vec<std::path::PathBuf>,
-    pub read: Vec<std::path::PathBuf>,
-    pub env: Vec<(String, String)>,
-    /// Files copied (`from`, `to`) before the first sandboxed run, when `to` is missing:
-    /// state the agent keeps outside its folders, which it must find inside them.
-    pub seed: Vec<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// A tool an employee may be allowed, and what it lets the agent do.
@@ -215,6 +203,64 @@ pub fn for_kind(kind: AgentKind) -> &'static dyn Agent {
         AgentKind::Gemini => &gemini::Gemini,
         AgentKind::Command => &command::CommandAgent,
     }
+}
+
+/// The rules every agent file sets for its employees' settings, handed to `config` when a
+/// file is loaded or an employee saved (config is data and does not know the agents).
+pub struct Rules;
+
+/// See [`Rules`].
+pub const RULES: Rules = Rules;
+
+impl crate::config::AgentRules for Rules {
+    fn check(&self, employee: &Employee) -> Result<(), (&'static str, String)> {
+        for_kind(employee.agent).check(employee)
+    }
+}
+
+/// The program an employee runs: its `command`, else its agent's usual name.
+pub fn command_of(employee: &Employee) -> &str {
+    employee
+        .command
+        .as_deref()
+        .unwrap_or_else(|| for_kind(employee.agent).default_command())
+}
+
+/// Switches `employee` to another agent, dropping settings that agent does not take
+/// (per-task caps, another agent's model name) so it validates.
+pub fn switch(employee: &mut Employee, kind: AgentKind) {
+    let previous = employee.agent;
+    employee.agent = kind;
+    if !for_kind(kind).uses_caps() {
+        employee.max_task_usd = None;
+        employee.max_turns = None;
+    }
+    if previous != kind {
+        employee.model.clear();
+    }
+}
+
+/// What the employee's agent may do, in plain words, as the agent's flags give it.
+pub fn scope(employee: &Employee) -> String {
+    for_kind(employee.agent).scope(employee)
+}
+
+/// The OS sandbox for one run of `employee`'s agent as `program` (its resolved path): what
+/// the agent file says it needs, given to the sandbox's policy. `None` with the sandbox off.
+pub fn sandbox_plan(
+    employee: &Employee,
+    program: &Path,
+    home: Option<&Path>,
+) -> Option<crate::sandbox::Plan> {
+    let agent = for_kind(employee.agent);
+    let needs = home.map(|h| agent.sandbox_needs(h)).unwrap_or_default();
+    crate::sandbox::plan(
+        employee,
+        needs,
+        agent.workspace_writable(employee),
+        program,
+        home,
+    )
 }
 
 /// Every agent, for pickers and `doctor`.
@@ -586,6 +632,8 @@ pub fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SourceKind;
+    use std::path::PathBuf;
 
     #[test]
     fn a_result_keeps_bounded_text_errors_and_denials() {
@@ -643,6 +691,58 @@ mod tests {
                 .tools()
                 .iter()
                 .any(|t| t.name == "WebSearch")
+        );
+    }
+
+    #[test]
+    fn permissions_in_plain_words() {
+        let mut e = Employee::new("A", SourceKind::Local, PathBuf::from("/w"));
+        assert_eq!(
+            scope(&e),
+            "can read files, write files in its workspace; cannot run commands (Read, Write, Edit, Glob, Grep)"
+        );
+        e.allowed_tools = vec![
+            "Read".into(),
+            "Write(drafts/**)".into(),
+            "Edit(drafts/**)".into(),
+        ];
+        assert!(scope(&e).starts_with(
+            "can read files, write only drafts/** in its workspace; cannot run commands"
+        ));
+        e.allowed_tools.push("Bash(git log:*)".into());
+        assert!(scope(&e).contains("can run only the allowed commands"));
+    }
+
+    #[test]
+    fn switching_agent_drops_what_the_new_one_does_not_take() {
+        let mut e = Employee::new("W", SourceKind::Local, PathBuf::from("/w"));
+        e.model = "sonnet".into();
+        e.max_task_usd = Some(1.0);
+        e.max_turns = Some(40);
+        switch(&mut e, AgentKind::Codex);
+        assert_eq!(
+            (e.model.as_str(), e.max_task_usd, e.max_turns),
+            ("", None, None)
+        );
+        assert!(
+            crate::config::validate::check(&e, &RULES).is_ok(),
+            "{:?}",
+            crate::config::validate::check(&e, &RULES)
+        );
+        e.max_task_usd = Some(1.0);
+        let err = crate::config::validate::check(&e, &RULES).unwrap_err();
+        assert!(err.contains("Codex has no per-task spending"), "{err}");
+    }
+
+    #[test]
+    fn a_loaded_config_follows_each_agents_rules() {
+        let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\npermission_mode = \"yolo\"\n";
+        let err = crate::Config::parse(std::path::Path::new("c.toml"), text, &RULES)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 5") && err.contains("acceptEdits"),
+            "{err}"
         );
     }
 }

@@ -60,7 +60,7 @@ pub struct Invocation {
     pub scrub_values: Vec<Secret>,
     pub timeout: Duration,
     pub grace: Duration,
-    /// Set as [`super::reap::RUN_MARKER`] in the agent's environment (inherited by all it
+    /// Set as [`crate::sandbox::reap::RUN_MARKER`] in the agent's environment (inherited by all it
     /// starts), so leftovers can be found after a crash.
     pub marker: Option<String>,
     /// Written to the agent's stdin, which is then closed (else stdin is /dev/null).
@@ -179,7 +179,7 @@ pub async fn run(
         cmd.env(k, v);
     }
     if let Some(m) = &inv.marker {
-        cmd.env(super::reap::RUN_MARKER, m);
+        cmd.env(crate::sandbox::reap::RUN_MARKER, m);
     }
     die_with_parent(&mut cmd);
     // The sandbox: built here, applied in the child just before exec. Its private temporary
@@ -199,7 +199,7 @@ pub async fn run(
         }
         None => None,
     };
-    super::contain::Launch::new(sandboxed).apply(&mut cmd);
+    crate::sandbox::contain::Launch::new(sandboxed).apply(&mut cmd);
     let mut child = cmd.spawn().map_err(|source| SpawnError::Io {
         program: inv.program.clone(),
         source,

@@ -1,7 +1,7 @@
 //! Writes to `config.toml` that keep the person's comments and layout (`toml_edit`), made
 //! atomic with a temporary file and a rename so a crash never leaves half a file.
 
-use super::{Config, ConfigError, Employee};
+use super::{Config, ConfigError, DataOnly, Employee};
 use std::io::Write;
 use std::path::Path;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
@@ -33,7 +33,7 @@ pub fn add_employee(path: &Path, employee: &Employee) -> Result<(), ConfigError>
 /// Removes the employee called `name` (case-insensitive) and keeps everything else.
 pub fn remove_employee(path: &Path, name: &str) -> Result<(), ConfigError> {
     let text = read_or_empty(path)?;
-    Config::parse(path, &text)?;
+    Config::parse(path, &text, &DataOnly)?;
     let mut doc = parse_mut(path, &text)?;
     let list = doc
         .get_mut("employee")
@@ -83,7 +83,7 @@ fn open_for_edit(
     replacing: Option<&str>,
 ) -> Result<DocumentMut, ConfigError> {
     let text = read_or_empty(path)?;
-    let current = Config::parse(path, &text)?;
+    let current = Config::parse(path, &text, &DataOnly)?;
     let taken = current.employees.iter().any(|e| {
         e.name.eq_ignore_ascii_case(new_name)
             && !replacing.is_some_and(|r| r.eq_ignore_ascii_case(&e.name))
@@ -102,7 +102,7 @@ pub fn set_value(
     value: impl Into<toml_edit::Value>,
 ) -> Result<(), ConfigError> {
     let text = read_or_empty(path)?;
-    Config::parse(path, &text)?;
+    Config::parse(path, &text, &DataOnly)?;
     let mut doc = parse_mut(path, &text)?;
     let slot = doc
         .entry(table)
@@ -149,7 +149,7 @@ pub fn save_settings(
 /// Removes `[table] key`, if present.
 pub fn unset_value(path: &Path, table: &str, key: &str) -> Result<(), ConfigError> {
     let text = read_or_empty(path)?;
-    Config::parse(path, &text)?;
+    Config::parse(path, &text, &DataOnly)?;
     let mut doc = parse_mut(path, &text)?;
     if let Some(t) = doc.get_mut(table).and_then(Item::as_table_like_mut) {
         t.remove(key);
@@ -164,7 +164,7 @@ fn employee_table(employee: &Employee, path: &Path) -> Result<Table, ConfigError
         employee: employee.name.clone(),
         message,
     };
-    super::validate::check(employee).map_err(invalid)?;
+    super::validate::check(employee, &DataOnly).map_err(invalid)?;
     let defaults = toml::Table::try_from(Employee::new(
         &employee.name,
         employee.source,
@@ -212,7 +212,7 @@ fn parse_mut(path: &Path, text: &str) -> Result<DocumentMut, ConfigError> {
 
 /// Re-validates the new text, then replaces the file atomically.
 fn save_checked(path: &Path, text: &str) -> Result<(), ConfigError> {
-    Config::parse(path, text)?;
+    Config::parse(path, text, &DataOnly)?;
     write_atomic(path, text.as_bytes()).map_err(|source| ConfigError::Write {
         path: path.to_path_buf(),
         source,
@@ -263,7 +263,7 @@ mod tests {
             !text.contains("poll_secs"),
             "defaults stay implicit: {text}"
         );
-        let loaded = Config::load(&path).unwrap();
+        let loaded = Config::load(&path, &DataOnly).unwrap();
         assert_eq!(loaded.employees, vec![e.clone()]);
 
         assert!(matches!(
@@ -288,12 +288,15 @@ mod tests {
         set_value(&path, "budget", "daily_usd", 12.5).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("gave_up = true # keep me"), "{text}");
-        let c = Config::load(&path).unwrap();
+        let c = Config::load(&path, &DataOnly).unwrap();
         assert!(!c.notifications.draft_ready && c.notifications.gave_up);
         assert_eq!(c.desktop.autostart, Some(true));
         assert_eq!(c.budget.daily_usd, Some(12.5));
         unset_value(&path, "budget", "daily_usd").unwrap();
-        assert_eq!(Config::load(&path).unwrap().budget.daily_usd, None);
+        assert_eq!(
+            Config::load(&path, &DataOnly).unwrap().budget.daily_usd,
+            None
+        );
         assert!(
             set_value(&path, "notifications", "nonsense", true).is_err(),
             "validated"
@@ -314,7 +317,7 @@ mod tests {
         let mut b = Employee::new("B2", SourceKind::Local, PathBuf::from("/w2"));
         b.poll_secs = 5;
         replace_employee(&path, "b", &b).unwrap();
-        let names: Vec<_> = Config::load(&path)
+        let names: Vec<_> = Config::load(&path, &DataOnly)
             .unwrap()
             .employees
             .into_iter()
@@ -343,14 +346,17 @@ mod tests {
             ..Default::default()
         };
         save_settings(&path, &n, Some(5.0)).unwrap();
-        let c = crate::config::Config::load(&path).unwrap();
+        let c = crate::config::Config::load(&path, &DataOnly).unwrap();
         assert_eq!(
             (c.budget.daily_usd, c.notifications.needs_attention),
             (Some(5.0), false)
         );
         save_settings(&path, &n, None).unwrap();
         assert_eq!(
-            crate::config::Config::load(&path).unwrap().budget.daily_usd,
+            crate::config::Config::load(&path, &DataOnly)
+                .unwrap()
+                .budget
+                .daily_usd,
             None
         );
         for bad in [-1.0, f64::NAN, f64::INFINITY] {

@@ -4,6 +4,24 @@ use super::{Config, ConfigError, Employee, SourceKind};
 use std::collections::HashSet;
 use std::path::Path;
 
+/// What an employee's agent accepts (a permission mode, per-task caps, a command): rules only
+/// the agent module knows. `config` checks the data; whoever loads or saves it hands the rules
+/// in (the engine and the use cases pass `crate::agent::RULES`).
+pub trait AgentRules: Sync {
+    /// The field that is wrong for this employee's agent, and why.
+    fn check(&self, employee: &Employee) -> Result<(), (&'static str, String)>;
+}
+
+/// No rules beyond the data's own: for code that only rewrites the file (`edit`) after the
+/// use case checked the employee, and for tests of the file format.
+pub struct DataOnly;
+
+impl AgentRules for DataOnly {
+    fn check(&self, _: &Employee) -> Result<(), (&'static str, String)> {
+        Ok(())
+    }
+}
+
 /// A field that is wrong and why.
 struct Problem {
     field: &'static str,
@@ -18,10 +36,15 @@ fn problem(field: &'static str, message: impl Into<String>) -> Option<Problem> {
 }
 
 /// Validates every employee; the first problem found is returned with its line in `text`.
-pub fn validate(config: &Config, path: &Path, text: &str) -> Result<(), ConfigError> {
+pub fn validate(
+    config: &Config,
+    path: &Path,
+    text: &str,
+    rules: &dyn AgentRules,
+) -> Result<(), ConfigError> {
     let mut seen = HashSet::new();
     for (index, employee) in config.employees.iter().enumerate() {
-        let found = check_employee(employee).or_else(|| {
+        let found = check_employee(employee, rules).or_else(|| {
             if seen.insert(employee.name.to_lowercase()) {
                 None
             } else {
@@ -93,15 +116,15 @@ pub fn validate(config: &Config, path: &Path, text: &str) -> Result<(), ConfigEr
 }
 
 /// The checks for one employee, also used by `employee add` and the UI before saving.
-pub fn check(employee: &Employee) -> Result<(), String> {
-    match check_employee(employee) {
+pub fn check(employee: &Employee, rules: &dyn AgentRules) -> Result<(), String> {
+    match check_employee(employee, rules) {
         Some(p) => Err(format!("`{}` {}", p.field, p.message)),
         None => Ok(()),
     }
 }
 
 /// Every problem of one employee, by field (a field reported once).
-fn all_problems(e: &Employee) -> Vec<Problem> {
+fn all_problems(e: &Employee, rules: &dyn AgentRules) -> Vec<Problem> {
     let mut out: Vec<Problem> = Vec::new();
     if e.name.trim().is_empty() {
         out.extend(problem("name", "must not be empty"));
@@ -127,7 +150,7 @@ fn all_problems(e: &Employee) -> Vec<Problem> {
             ),
         ));
     }
-    if e.command().trim().is_empty() {
+    if e.command.as_deref().is_some_and(|c| c.trim().is_empty()) {
         out.extend(problem("command", "must not be empty"));
     }
     for (field, list) in [
@@ -186,7 +209,7 @@ fn all_problems(e: &Employee) -> Vec<Problem> {
     if e.max_turns == Some(0) {
         out.extend(problem("max_turns", "must be at least 1"));
     }
-    if let Err((field, message)) = crate::agent::for_kind(e.agent).check(e) {
+    if let Err((field, message)) = rules.check(e) {
         out.extend(problem(field, message));
     }
     let mut seen = std::collections::HashSet::new();
@@ -194,8 +217,8 @@ fn all_problems(e: &Employee) -> Vec<Problem> {
     out
 }
 
-fn check_employee(e: &Employee) -> Option<Problem> {
-    all_problems(e).into_iter().next()
+fn check_employee(e: &Employee, rules: &dyn AgentRules) -> Option<Problem> {
+    all_problems(e, rules).into_iter().next()
 }
 
 /// A field of an employee that needs fixing, in words a person can act on.
@@ -207,8 +230,8 @@ pub struct FieldProblem {
 }
 
 /// Every problem of `employee`, for forms that show them next to their fields.
-pub fn problems(employee: &Employee) -> Vec<FieldProblem> {
-    all_problems(employee)
+pub fn problems(employee: &Employee, rules: &dyn AgentRules) -> Vec<FieldProblem> {
+    all_problems(employee, rules)
         .into_iter()
         .map(|p| FieldProblem {
             field: p.field.to_string(),
@@ -233,7 +256,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(Path::new("c.toml"), text)
+        Config::parse(Path::new("c.toml"), text, &DataOnly)
     }
 
     #[test]
@@ -291,10 +314,25 @@ mod tests {
     }
 
     #[test]
-    fn bad_permission_mode_lists_the_choices() {
+    fn the_agents_rules_are_reported_with_the_line() {
+        struct NoYolo;
+        impl AgentRules for NoYolo {
+            fn check(&self, e: &Employee) -> Result<(), (&'static str, String)> {
+                match e.permission_mode.as_deref() {
+                    Some("yolo") => Err(("permission_mode", "is not a mode".into())),
+                    _ => Ok(()),
+                }
+            }
+        }
         let text = "[[employee]]\nname = \"A\"\nsource = \"local\"\nworkspace = \"/w\"\npermission_mode = \"yolo\"\n";
-        let err = parse(text).unwrap_err().to_string();
-        assert!(err.contains("acceptEdits"), "{err}");
+        let err = Config::parse(Path::new("c.toml"), text, &NoYolo)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 5") && err.contains("`permission_mode` is not a mode"),
+            "{err}"
+        );
+        assert!(parse(text).is_ok(), "the data alone is fine");
     }
 
     #[test]
@@ -312,8 +350,17 @@ mod tests {
             std::path::PathBuf::from("relative"),
         );
         e.timeout_secs = 0;
-        let fields: Vec<String> = problems(&e).into_iter().map(|p| p.field).collect();
+        let fields: Vec<String> = problems(&e, &DataOnly)
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
         assert_eq!(fields, ["name", "project", "workspace", "timeout_secs"]);
-        assert!(problems(&Employee::new("W", SourceKind::Local, "/w".into())).is_empty());
+        assert!(
+            problems(
+                &Employee::new("W", SourceKind::Local, "/w".into()),
+                &DataOnly
+            )
+            .is_empty()
+        );
     }
 }

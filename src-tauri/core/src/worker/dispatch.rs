@@ -77,11 +77,11 @@ impl Worker {
     pub(super) fn invocation(&self, prompt: &str, shared: &Shared) -> (Invocation, Vec<String>) {
         let e = &self.employee;
         let launch = agent::for_kind(e.agent).launch(e, prompt);
-        let program = agent::spawn::resolve_program(e.command())
-            .unwrap_or_else(|_| std::path::PathBuf::from(e.command()));
+        let program = agent::spawn::resolve_program(agent::command_of(e))
+            .unwrap_or_else(|_| std::path::PathBuf::from(agent::command_of(e)));
         let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
         let inv = Invocation {
-            program: e.command().to_string(),
+            program: agent::command_of(e).to_string(),
             args: launch.args,
             cwd: e.workspace.clone(),
             remove_env: launch.remove_env,
@@ -91,7 +91,7 @@ impl Worker {
             marker: None,
             stdin: launch.stdin,
             set_env: launch.set_env,
-            sandbox: crate::sandbox::plan(e, &program, home.as_deref()),
+            sandbox: agent::sandbox_plan(e, &program, home.as_deref()),
         };
         (inv, launch.notes)
     }
@@ -346,7 +346,7 @@ fn sandbox_record(
         let mut line =
             "⚠️ No OS sandbox (sandbox = off): the agent can read and change anything you can"
                 .to_string();
-        if let Some(w) = crate::agent::contain::warning() {
+        if let Some(w) = crate::sandbox::contain::warning() {
             line.push_str(&format!(". {}", w.trim_start_matches("⚠️ ")));
         }
         return ("off".into(), Some(line));
@@ -473,7 +473,7 @@ mod tests {
     #[test]
     fn every_run_says_which_sandbox_it_got() {
         let mut e = Employee::new("W", SourceKind::Local, "/w".into());
-        let plan = crate::sandbox::plan(&e, std::path::Path::new("/usr/bin/true"), None);
+        let plan = crate::agent::sandbox_plan(&e, std::path::Path::new("/usr/bin/true"), None);
         let landlock = Support {
             abi: 7,
             missing: None,
@@ -492,7 +492,7 @@ mod tests {
             hides_session: false,
         };
         e.sandbox_fallback = Fallback::Unsandboxed;
-        let plan = crate::sandbox::plan(&e, std::path::Path::new("/usr/bin/true"), None);
+        let plan = crate::agent::sandbox_plan(&e, std::path::Path::new("/usr/bin/true"), None);
         let (words, line) = sandbox_record(plan.as_ref(), &none);
         assert_eq!(words, "none: this kernel has no Landlock");
         assert_eq!(

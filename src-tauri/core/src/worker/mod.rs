@@ -330,7 +330,7 @@ impl Worker {
         let mut report = CycleReport::default();
         // A missing CLI or workspace is the employee's problem, not the task's: check before
         // claiming anything so no attempt is burnt on it.
-        if let Err(e) = resolve_program(self.employee.command()) {
+        if let Err(e) = resolve_program(crate::agent::command_of(&self.employee)) {
             self.problem(shared, ProblemKind::AgentMissing, e.to_string());
             return Err(e.into());
         }
@@ -977,7 +977,7 @@ impl Worker {
         {
             return Some(MachineProblem::new(MachineKind::NoSandbox, what, fix));
         }
-        let program = resolve_program(e.command()).ok()?;
+        let program = resolve_program(crate::agent::command_of(&e)).ok()?;
         let login = tokio::task::spawn_blocking(move || {
             crate::agent::for_kind(e.agent).login(&program, &e)
         })

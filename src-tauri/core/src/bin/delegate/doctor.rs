@@ -28,7 +28,7 @@ impl Report {
 
 pub async fn doctor(paths: Paths) -> Result<ExitCode> {
     let mut r = Report { failures: 0 };
-    let config = match Config::load(&paths.config_file) {
+    let config = match Config::load(&paths.config_file, &delegate_core::agent::RULES) {
         Ok(c) => {
             r.ok(&format!(
                 "config {} is valid ({} employee(s))",
@@ -114,9 +114,9 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
         r.note(&support.describe());
     }
     // Whether a run's processes end with it even when Delegate is killed.
-    match delegate_core::agent::contain::warning() {
-        None => r.ok(delegate_core::agent::contain::describe()),
-        Some(_) => r.note(delegate_core::agent::contain::describe()),
+    match delegate_core::sandbox::contain::warning() {
+        None => r.ok(delegate_core::sandbox::contain::describe()),
+        Some(_) => r.note(delegate_core::sandbox::contain::describe()),
     }
     for e in &config.employees {
         for c in delegate_core::sandbox::check(e, &support) {
@@ -130,16 +130,19 @@ pub async fn doctor(paths: Paths) -> Result<ExitCode> {
 
     for e in &config.employees {
         let agent = delegate_core::agent::for_kind(e.agent);
-        match spawn::version(e.command()).await {
+        match spawn::version(delegate_core::agent::command_of(e)).await {
             Ok(v) => {
                 r.ok(&format!(
                     "{}: agent CLI \"{}\" found ({})",
                     e.name,
-                    e.command(),
+                    delegate_core::agent::command_of(e),
                     if v.is_empty() { "version unknown" } else { &v }
                 ));
                 // Logged in? Asked offline, the way each agent keeps its login.
-                let (program, employee) = (spawn::resolve_program(e.command())?, e.clone());
+                let (program, employee) = (
+                    spawn::resolve_program(delegate_core::agent::command_of(e))?,
+                    e.clone(),
+                );
                 let login = tokio::task::spawn_blocking(move || {
                     delegate_core::agent::for_kind(employee.agent).login(&program, &employee)
                 })

@@ -150,12 +150,15 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
         t.apply_defaults(&mut e);
     }
     e.project = a.project;
-    e.set_agent(match a.agent {
-        AgentArg::Claude => AgentKind::Claude,
-        AgentArg::Codex => AgentKind::Codex,
-        AgentArg::Gemini => AgentKind::Gemini,
-        AgentArg::Command => AgentKind::Command,
-    });
+    delegate_core::agent::switch(
+        &mut e,
+        match a.agent {
+            AgentArg::Claude => AgentKind::Claude,
+            AgentArg::Codex => AgentKind::Codex,
+            AgentArg::Gemini => AgentKind::Gemini,
+            AgentArg::Command => AgentKind::Command,
+        },
+    );
     e.command = a.command;
     e.args = a.args;
     if let Some(v) = a.model {
@@ -243,13 +246,13 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
             workspace.join("reference").display()
         );
     }
-    println!("Permissions: {}", e.permissions_summary());
-    println!("Sandbox: {}", e.sandbox_summary());
+    println!("Permissions: {}", delegate_core::agent::scope(&e));
+    println!("Sandbox: {}", delegate_core::sandbox::summary(&e));
     Ok(())
 }
 
 fn list(paths: &Paths, json: bool) -> Result<()> {
-    let config = Config::load(&paths.config_file)?;
+    let config = Config::load(&paths.config_file, &delegate_core::agent::RULES)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&config.employees)?);
         return Ok(());
@@ -267,7 +270,7 @@ fn list(paths: &Paths, json: bool) -> Result<()> {
             "{}{}\n  source:    {source}\n  agent:     {} ({}, model {})\n  workspace: {}\n  access:    {}\n  sandbox:   {}",
             e.name,
             if e.enabled { "" } else { " (disabled)" },
-            e.command(),
+            delegate_core::agent::command_of(e),
             delegate_core::agent::for_kind(e.agent).name(),
             if e.model.is_empty() {
                 match delegate_core::agent::for_kind(e.agent).default_model() {
@@ -278,8 +281,8 @@ fn list(paths: &Paths, json: bool) -> Result<()> {
                 e.model.clone()
             },
             e.workspace.display(),
-            e.permissions_summary(),
-            e.sandbox_summary()
+            delegate_core::agent::scope(e),
+            delegate_core::sandbox::summary(e)
         );
     }
     Ok(())

@@ -39,7 +39,7 @@ pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
             description,
             priority,
         } => {
-            let config = Config::load(&paths.config_file)?;
+            let config = Config::load(&paths.config_file, &delegate_core::agent::RULES)?;
             let id = queue.add_for(&config, &employee, &title, &description, priority)?;
             let name = &config.employee(&employee)?.name;
             println!(

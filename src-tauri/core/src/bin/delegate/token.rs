@@ -47,7 +47,7 @@ pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             println!("A Todoist token is set (from {}).", origin.describe());
-            let config = Config::load(&paths.config_file)?;
+            let config = Config::load(&paths.config_file, &delegate_core::agent::RULES)?;
             let client = TodoistClient::new(&config.api_url(), token, RetryPolicy::default())?;
             match client.user().await {
                 Ok(u) => println!("Connected as {} <{}>.", u.full_name, u.email),

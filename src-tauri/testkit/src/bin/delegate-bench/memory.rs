@@ -117,7 +117,7 @@ fn scenario(
     e.sandbox_fallback = delegate_core::sandbox::Fallback::Unsandboxed;
     e.max_attempts = 1;
     edit::add_employee(&paths.config_file, &e)?;
-    let config = Config::load(&paths.config_file)?;
+    let config = Config::load(&paths.config_file, &delegate_core::agent::RULES)?;
     LocalQueue::open(&paths.queue_db())?.add_for(
         &config,
         "Flood",

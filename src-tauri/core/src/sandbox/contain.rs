@@ -428,7 +428,7 @@ mod tests {
     async fn sh(script: &str, marker: &str) -> (std::process::ExitStatus, String) {
         let mut cmd = Command::new("/bin/sh");
         cmd.args(["-c", script])
-            .env(super::super::reap::RUN_MARKER, marker)
+            .env(crate::sandbox::reap::RUN_MARKER, marker)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .process_group(0);
@@ -467,8 +467,8 @@ mod tests {
         // What escaped its process group is gone once Delegate sees it end.
         let (status, _) = sh("setsid sleep 100 & sleep 100 & exit 0", &m).await;
         assert!(status.success());
-        let left = super::super::reap::find(std::slice::from_ref(&m));
-        super::super::reap::stop(&[m], std::time::Duration::ZERO);
+        let left = crate::sandbox::reap::find(std::slice::from_ref(&m));
+        crate::sandbox::reap::stop(&[m], std::time::Duration::ZERO);
         assert_eq!(left, []);
     }
 }
