@@ -3,7 +3,8 @@
 //! runs, the idle footprint of `delegate run --watch`, and its peak memory while an agent
 //! streams 256 MB.
 //! Run: cargo run --release -p delegate-testkit --bin delegate-bench
-//! Only the memory figures: `delegate-bench memory [--mb N] [--max-rss-mb N]` (see [`memory`]).
+//! Only the memory figures: `delegate-bench memory [--mb N] [--max-rss-mb N] [--delegate PATH]`
+//! (see [`memory`]).
 
 use delegate_core::agent::Parsed;
 use delegate_core::agent::Progress;

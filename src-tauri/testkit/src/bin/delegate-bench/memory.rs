@@ -35,24 +35,30 @@ struct Figures {
 pub fn main(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let mut mb: u64 = 256;
     let mut max_rss_mb: Option<u64> = None;
+    let exe = std::env::current_exe()?;
+    // The program measured: the `delegate` beside this one unless named (scripts/test
+    // measures the release build the package ships, driven by this debug harness).
+    let mut delegate = exe.with_file_name("delegate");
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = || -> Result<u64, Box<dyn std::error::Error>> {
-            Ok(it.next().ok_or(format!("{a} needs a number"))?.parse()?)
+        let mut value = || -> Result<&String, Box<dyn std::error::Error>> {
+            Ok(it.next().ok_or(format!("{a} needs a value"))?)
         };
         match a.as_str() {
-            "--mb" => mb = value()?,
-            "--max-rss-mb" => max_rss_mb = Some(value()?),
+            "--mb" => mb = value()?.parse()?,
+            "--max-rss-mb" => max_rss_mb = Some(value()?.parse()?),
+            "--delegate" => delegate = value()?.into(),
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    let exe = std::env::current_exe()?;
-    let delegate = exe.with_file_name("delegate");
     let fake = exe.with_file_name("fake-claude");
     for p in [&delegate, &fake] {
         if !p.exists() {
-            println!("memory: skipped ({} not built)", p.display());
-            return Ok(());
+            return Err(format!(
+                "{} is missing: build it first (`cargo build --workspace --bins`)",
+                p.display()
+            )
+            .into());
         }
     }
     let mut worst = 0;
