@@ -7,8 +7,10 @@ use crate::config::Employee;
 use include_dir::{Dir, include_dir};
 use std::path::{Path, PathBuf};
 
-static CLAUDE_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../.claude");
-static REFERENCE_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../reference");
+static CLAUDE_DIR: Dir<'static> =
+    include_dir!("$CARGO_MANIFEST_DIR/../../workspace-template/.claude");
+static REFERENCE_DIR: Dir<'static> =
+    include_dir!("$CARGO_MANIFEST_DIR/../../workspace-template/reference");
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
