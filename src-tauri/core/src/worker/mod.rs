@@ -1,29 +1,30 @@
 //! The worker cycle for one employee: poll, pick, check the budget, claim, dispatch, finish.
 //! One task at a time per employee; many employees run at once (see [`crate::engine`]).
 
+mod claim;
 mod dispatch;
 pub mod events;
 mod live;
+mod machine;
 pub mod messages;
 pub mod pick;
+mod shared;
 
 use crate::agent::spawn::resolve_program;
-use crate::agent::{Login, MachineKind, MachineProblem};
-use crate::claims::{self, Claim, Log};
+use crate::claims::{Claim, Log};
 use crate::config::Employee;
-use crate::history::{History, NewRun, RunStatus};
+use crate::history::{NewRun, RunStatus};
 use crate::labels;
-use crate::secrets::Secret;
 use crate::source::{Claimed, Finish, Source, SourceError, Task};
 use chrono::{DateTime, Local, Utc};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashSet;
 use std::time::Duration;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use claim::{Ahead, Carry, Won};
 pub use dispatch::KILL_GRACE;
 pub use events::{ProblemKind, WorkerEvent};
+pub use shared::Shared;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -35,170 +36,6 @@ pub enum WorkerError {
     Agent(#[from] crate::agent::SpawnError),
 }
 
-/// What every worker shares.
-pub struct Shared {
-    pub history: Arc<History>,
-    pub events: broadcast::Sender<WorkerEvent>,
-    pub machine: String,
-    /// How often live progress is posted to a task (employees with `live_progress`).
-    pub live_period: Duration,
-    /// How long past its timeout this machine's claims hold.
-    pub claim_grace_secs: u64,
-    settings: RwLock<Settings>,
-    paused: Mutex<Paused>,
-    /// (employee or "*", local date) pairs already told about a reached budget.
-    budget_told: Mutex<HashSet<(String, String)>>,
-    /// Employees kept from working by a problem of this machine, until a re-check passes.
-    blocked: Mutex<HashMap<String, Blocked>>,
-    /// Employees whose agent login was checked once since start.
-    login_checked: Mutex<HashSet<String>>,
-    /// When each employee last saw another machine's claim on its project (then it spreads
-    /// its picks, see [`pick::spread`]).
-    contended: Mutex<HashMap<String, std::time::Instant>>,
-}
-
-/// An employee waiting for a machine problem to go away.
-#[derive(Debug, Clone)]
-struct Blocked {
-    problem: MachineProblem,
-    retry_at: DateTime<Utc>,
-    /// Re-checks so far (the wait doubles with each, up to [`MAX_RECHECK_SECS`]).
-    step: u32,
-}
-
-/// The first wait before re-checking a machine problem, and the longest.
-const FIRST_RECHECK_SECS: i64 = 60;
-const MAX_RECHECK_SECS: i64 = 30 * 60;
-
-/// Settings that can change while workers run (a new token, a new global budget).
-#[derive(Default, Clone)]
-struct Settings {
-    /// Values that must never reach an agent's environment.
-    secrets: Vec<Secret>,
-    global_daily_usd: Option<f64>,
-}
-
-#[derive(Default)]
-struct Paused {
-    all: bool,
-    employees: HashSet<String>,
-}
-
-impl Shared {
-    pub fn new(
-        history: Arc<History>,
-        events: broadcast::Sender<WorkerEvent>,
-        machine: String,
-        secrets: Vec<Secret>,
-        global_daily_usd: Option<f64>,
-    ) -> Self {
-        Self {
-            history,
-            events,
-            machine,
-            live_period: live::PERIOD,
-            claim_grace_secs: crate::claims::DEFAULT_GRACE_SECS,
-            settings: RwLock::new(Settings {
-                secrets,
-                global_daily_usd,
-            }),
-            paused: Mutex::new(Paused::default()),
-            budget_told: Mutex::new(HashSet::new()),
-            blocked: Mutex::new(HashMap::new()),
-            login_checked: Mutex::new(HashSet::new()),
-            contended: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Another machine works this employee's project too.
-    fn contend(&self, employee: &str) {
-        self.contended
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(employee.to_lowercase(), std::time::Instant::now());
-    }
-
-    /// Whether another machine was seen on the employee's project in the last ten minutes.
-    fn is_contended(&self, employee: &str) -> bool {
-        self.contended
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&employee.to_lowercase())
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(600))
-    }
-
-    fn settings(&self) -> Settings {
-        self.settings
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Replaces the secrets kept out of agent environments and the global daily budget.
-    pub fn update(&self, secrets: Vec<Secret>, global_daily_usd: Option<f64>) {
-        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Settings {
-            secrets,
-            global_daily_usd,
-        };
-    }
-
-    /// Pauses or resumes one employee, or all of them (`None`).
-    pub fn set_paused(&self, employee: Option<&str>, paused: bool) {
-        {
-            let mut p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-            match employee {
-                None => p.all = paused,
-                Some(name) if paused => {
-                    p.employees.insert(name.to_lowercase());
-                }
-                Some(name) => {
-                    p.employees.remove(&name.to_lowercase());
-                }
-            }
-        }
-        let _ = self.events.send(WorkerEvent::Paused {
-            employee: employee.map(String::from),
-            paused,
-        });
-    }
-
-    pub fn is_paused(&self, employee: &str) -> bool {
-        let p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        p.all || p.employees.contains(&employee.to_lowercase())
-    }
-
-    pub fn all_paused(&self) -> bool {
-        self.paused.lock().unwrap_or_else(|e| e.into_inner()).all
-    }
-
-    /// "Run now": blocked employees re-check at their next cycle instead of waiting.
-    pub fn recheck_now(&self) {
-        let mut b = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        for v in b.values_mut() {
-            v.retry_at = Utc::now();
-        }
-    }
-
-    /// After a config change (a new command, another agent): blocked employees re-check at
-    /// once, and every employee checks its agent's login again before its next claim.
-    pub fn config_changed(&self) {
-        self.recheck_now();
-        self.login_checked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    /// Why an employee cannot work on this machine right now, if it cannot.
-    pub fn blocked_reason(&self, employee: &str) -> Option<MachineProblem> {
-        self.blocked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&employee.to_lowercase())
-            .map(|b| b.problem.clone())
-    }
-}
-
 /// What one cycle did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CycleReport {
@@ -208,49 +45,6 @@ pub struct CycleReport {
     pub blocked: Option<String>,
     /// Open tasks left alone for now, and why ("“Post” retries after 10:42").
     pub waiting: Vec<String>,
-}
-
-/// A claim written for a task, before it is decided.
-struct Ahead {
-    task: Task,
-    claim: Claim,
-    claimed: Claimed,
-    /// The outbox entry that takes the claim back after a crash, until it is decided.
-    guard: Option<i64>,
-}
-
-impl Ahead {
-    /// Taking the claim back, when it was written.
-    fn withdraw(self) -> Option<Finish> {
-        match self.claimed {
-            Claimed::Pending(p) => Some(Finish::withdraw(&p.task_id, None, &p.note_id, Vec::new())),
-            Claimed::Won { note_id } => Some(Finish::withdraw(
-                &self.task.id,
-                Some(labels::released(&labels::claimed(&self.task.labels))),
-                &note_id,
-                Vec::new(),
-            )),
-            Claimed::Lost { withdraw, .. } => withdraw,
-        }
-    }
-}
-
-/// A won claim.
-struct Won {
-    note_id: String,
-    posted_at: Option<DateTime<Utc>>,
-    known: HashSet<String>,
-}
-
-/// What one cycle carries from one task to the next.
-#[derive(Default)]
-struct Carry {
-    /// Tasks already claimed (or waiting for an earlier end to land) in this cycle.
-    tried: HashSet<String>,
-    /// Writes that ride along with the next request (outbox id, write).
-    unsent: Vec<(i64, Finish)>,
-    /// The next task, claimed while the current one settled.
-    ahead: Option<Ahead>,
 }
 
 #[derive(Clone)]
@@ -467,60 +261,6 @@ impl Worker {
         Ok(eligible)
     }
 
-    /// The claim this machine writes for `task`.
-    fn claim_for(&self, shared: &Shared, task: &Task) -> Claim {
-        Claim {
-            id: claims::new_claim_id(),
-            machine: shared.machine.clone(),
-            attempt: labels::failures(&task.labels) + 1,
-            max_attempts: self.employee.max_attempts,
-            // From its `posted_at`: the run starts once the claim settled, and then has its
-            // whole timeout (and the grace) before anyone may take the task over.
-            lease_secs: Some(
-                pick::default_lease(&self.employee, shared.claim_grace_secs)
-                    .saturating_add(self.source.settle_secs()),
-            ),
-            due: task.due.clone(),
-        }
-    }
-
-    /// Claims `task`, with the carried ends riding along (and, with `not_before`, as the
-    /// read that settles an earlier claim). Until the claim is decided, taking it back is in
-    /// the outbox, so a crash in between does not leave it standing.
-    async fn claim(
-        &self,
-        shared: &Shared,
-        carry: &mut Carry,
-        task: Task,
-        not_before: Option<DateTime<Utc>>,
-        dead: &HashSet<String>,
-    ) -> Result<Ahead, WorkerError> {
-        let claim = self.claim_for(shared, &task);
-        let lease = pick::default_lease(&self.employee, shared.claim_grace_secs);
-        carry.tried.insert(task.id.clone());
-        let riding = std::mem::take(&mut carry.unsent);
-        let finishes: Vec<Finish> = riding.iter().map(|(_, f)| f.clone()).collect();
-        let result = self
-            .source
-            .claim(&task.id, &claim, &finishes, not_before, lease, dead)
-            .await;
-        self.delivered(shared, riding, result.as_ref().err())?;
-        let claimed = result?;
-        let guard = match &claimed {
-            Claimed::Pending(p) => Some(shared.history.outbox_add(
-                &self.employee.name,
-                &Finish::withdraw(&task.id, None, &p.note_id, Vec::new()),
-            )?),
-            _ => None,
-        };
-        Ok(Ahead {
-            task,
-            claim,
-            claimed,
-            guard,
-        })
-    }
-
     /// Works through the eligible tasks, one at a time.
     async fn work(
         &self,
@@ -627,79 +367,6 @@ impl Worker {
                     break;
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// Another machine's claim came first: nothing ran; taking ours back rides along with
-    /// the next request (its outbox entry keeps it safe until then).
-    fn lost(
-        &self,
-        shared: &Shared,
-        carry: &mut Carry,
-        task: &Task,
-        machine: &str,
-        withdraw: Option<Finish>,
-        guard: Option<i64>,
-    ) -> Result<(), WorkerError> {
-        tracing::info!(employee = %self.employee.name, task = %task.id, %machine, "another machine claimed the task first; left to it");
-        shared.contend(&self.employee.name);
-        match (withdraw, guard) {
-            (Some(w), Some(id)) => carry.unsent.push((id, w)),
-            (Some(w), None) => self.keep(shared, carry, w)?,
-            (None, Some(id)) => shared.history.outbox_done(id)?,
-            (None, None) => {}
-        }
-        Ok(())
-    }
-
-    /// Puts a write in the outbox and carries it to the next request.
-    fn keep(&self, shared: &Shared, carry: &mut Carry, f: Finish) -> Result<(), WorkerError> {
-        let id = shared.history.outbox_add(&self.employee.name, &f)?;
-        carry.unsent.push((id, f));
-        Ok(())
-    }
-
-    /// Settles the outbox entries of writes that rode along with a request.
-    fn delivered(
-        &self,
-        shared: &Shared,
-        riding: Vec<(i64, Finish)>,
-        error: Option<&SourceError>,
-    ) -> Result<(), WorkerError> {
-        for (id, _) in riding {
-            match error {
-                None => shared.history.outbox_done(id)?,
-                Some(e) => shared.history.outbox_failed(id, &e.to_string())?,
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends what is still carried, in one request.
-    async fn send_carried(&self, shared: &Shared, carry: &mut Carry) -> Result<(), WorkerError> {
-        let riding = std::mem::take(&mut carry.unsent);
-        if riding.is_empty() {
-            return Ok(());
-        }
-        let finishes: Vec<Finish> = riding.iter().map(|(_, f)| f.clone()).collect();
-        let result = self.source.send(&finishes).await;
-        let gone = result.as_ref().err().is_some_and(crate::source::is_gone);
-        if gone {
-            // A task deleted meanwhile can never take the write.
-            self.delivered(shared, riding, None)?;
-            return Ok(());
-        }
-        self.delivered(shared, riding, result.as_ref().err())?;
-        if let Err(err) = result {
-            self.problem(
-                shared,
-                ProblemKind::of_source(&err),
-                format!(
-                    "a finished run could not be reported on its task yet ({err}); Delegate sends it again at the next poll"
-                ),
-            );
-            return Err(err.into());
         }
         Ok(())
     }
@@ -897,100 +564,6 @@ impl Worker {
         Ok(Some((run_id, done.end.status)))
     }
 
-    /// Puts the employee in "needs attention" until a re-check passes (or the problem's own
-    /// time, for a usage limit), and says so.
-    fn block(&self, shared: &Shared, problem: MachineProblem, step: u32) {
-        let wait = chrono::Duration::seconds(
-            FIRST_RECHECK_SECS
-                .saturating_mul(1 << step.min(10))
-                .min(MAX_RECHECK_SECS),
-        );
-        let retry_at = problem.until.unwrap_or_else(|| Utc::now() + wait);
-        tracing::warn!(employee = %self.employee.name, reason = %problem.reason, %retry_at, "needs attention");
-        self.problem(shared, ProblemKind::AgentNotReady, problem.message());
-        shared
-            .blocked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                self.employee.name.to_lowercase(),
-                Blocked {
-                    problem,
-                    retry_at,
-                    step,
-                },
-            );
-    }
-
-    /// Whether the employee must keep waiting for a machine problem; re-checks the agent's
-    /// login when the wait is over (and once at the first cycle, before claiming anything).
-    async fn still_blocked(&self, shared: &Shared) -> Option<String> {
-        let key = self.employee.name.to_lowercase();
-        let current = shared
-            .blocked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
-        let first_check = shared
-            .login_checked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.clone());
-        match current {
-            Some(b) if Utc::now() < b.retry_at => {
-                self.problem(shared, ProblemKind::AgentNotReady, b.problem.message());
-                Some(b.problem.message())
-            }
-            Some(b) => match self.check_machine().await {
-                Some(p) => {
-                    self.block(shared, p, b.step + 1);
-                    Some(b.problem.message())
-                }
-                None => {
-                    shared
-                        .blocked
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&key);
-                    None
-                }
-            },
-            None if first_check => {
-                let p = self.check_machine().await?;
-                let why = p.message();
-                self.block(shared, p, 0);
-                Some(why)
-            }
-            None => None,
-        }
-    }
-
-    /// What this machine must offer before a task is claimed: the OS sandbox the employee
-    /// requires, then the agent's own login (asked offline). `Some` when it is not ready.
-    async fn check_machine(&self) -> Option<MachineProblem> {
-        let e = self.employee.clone();
-        if let Some(crate::sandbox::Check::Problem { what, fix }) =
-            crate::sandbox::check(&e, &crate::sandbox::support())
-                .into_iter()
-                .find(|c| matches!(c, crate::sandbox::Check::Problem { .. }))
-        {
-            return Some(MachineProblem::new(MachineKind::NoSandbox, what, fix));
-        }
-        let program = resolve_program(crate::agent::command_of(&e)).ok()?;
-        let login = tokio::task::spawn_blocking(move || {
-            crate::agent::for_kind(e.agent).login(&program, &e)
-        })
-        .await
-        .ok()?;
-        match login {
-            Login::NotReady { reason, fix } => {
-                Some(MachineProblem::new(MachineKind::NotLoggedIn, reason, fix))
-            }
-            _ => None,
-        }
-    }
-
     /// The labels and the comment for the run's end, as one write, and whether the task was
     /// given up. `current` are the task's labels as last seen.
     fn finish_for(
@@ -1046,36 +619,5 @@ impl Worker {
         };
         let text = messages::with_sandbox_blocks(text, &end.sandbox_blocked);
         (Finish::new(&task.id, labels, text), gave_up)
-    }
-
-    /// Sends the writes earlier runs could not deliver (same ids, so never twice). Returns
-    /// the tasks whose end has still not landed: they are left alone until it has.
-    async fn flush_outbox(&self, shared: &Shared) -> Result<HashSet<String>, WorkerError> {
-        let mut pending = HashSet::new();
-        let mut reachable = true;
-        for (id, f) in shared.history.outbox(&self.employee.name)? {
-            if !reachable {
-                pending.insert(f.task_id);
-                continue;
-            }
-            match self.source.send(std::slice::from_ref(&f)).await {
-                Ok(()) => shared.history.outbox_done(id)?,
-                Err(e) if crate::source::is_gone(&e) => {
-                    tracing::warn!(task = %f.task_id, error = %e, "the task is gone; dropping its pending update");
-                    shared.history.outbox_done(id)?;
-                }
-                Err(e) => {
-                    shared.history.outbox_failed(id, &e.to_string())?;
-                    self.problem(
-                        shared,
-                        ProblemKind::of_source(&e),
-                        format!("a finished run could not be reported on its task yet: {e}"),
-                    );
-                    pending.insert(f.task_id);
-                    reachable = false;
-                }
-            }
-        }
-        Ok(pending)
     }
 }
