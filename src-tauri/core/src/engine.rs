@@ -46,6 +46,8 @@ pub enum EngineError {
     Crashed(String),
     #[error(transparent)]
     Employee(#[from] crate::employees::EmployeeError),
+    #[error(transparent)]
+    Run(#[from] crate::activity::RunError),
 }
 
 #[derive(Debug, thiserror::Error)]

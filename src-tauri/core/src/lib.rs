@@ -2,12 +2,14 @@
 //! what happened. Nothing here knows about Tauri; the desktop shell and the `delegate` CLI
 //! are thin layers over [`engine::Engine`].
 
+pub mod activity;
 pub mod agent;
 pub mod claims;
 pub mod config;
 pub mod drafts;
 pub mod employees;
 pub mod engine;
+mod error_code;
 pub mod history;
 pub mod labels;
 pub mod logging;
@@ -17,9 +19,12 @@ pub mod paths;
 pub mod review;
 pub mod sandbox;
 pub mod secrets;
+pub mod settings;
 pub mod source;
 pub mod status;
 pub mod template;
+#[cfg(test)]
+mod testing;
 pub mod worker;
 
 pub use config::{Config, Employee};

@@ -1,12 +1,15 @@
 //! Which worker events deserve a desktop notification, what it says, and what a click on it
 //! opens — decided here, once, so the desktop shell only shows notices and routes clicks.
-//! Bursts are grouped: ten drafts ready within a minute make one notice, not ten.
+//! Bursts are grouped: ten drafts ready within a minute make one notice, not ten. A
+//! [`Notifier`] keeps what was already told, so a broken token or an employee that needs
+//! attention is told once, not at every poll.
 
 use crate::agent::first_line;
 use crate::config::NotificationSettings;
 use crate::history::RunStatus;
 use crate::worker::{ProblemKind, WorkerEvent};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// Where a click on a notice takes the person.
@@ -170,6 +173,64 @@ impl Bursts {
     }
 }
 
+/// Turns worker events into the notices to show, each told once: one "token rejected" until a
+/// new token is saved, one "needs attention" per employee until it works again, and drafts in
+/// a burst held for one group notice. Owned by whoever shows the notices (the desktop shell);
+/// it needs the events in order and the time, nothing else.
+#[derive(Debug, Default)]
+pub struct Notifier {
+    bursts: Bursts,
+    token_rejected_told: bool,
+    /// Employees told that they need attention (a problem of this machine), until they work
+    /// again.
+    needs_attention_told: BTreeSet<String>,
+}
+
+impl Notifier {
+    /// The notice to show now for `ev` under `settings`, if any. A draft that comes in a burst
+    /// is held: [`Notifier::due_at`] says when the group notice is due.
+    pub fn on_event(
+        &mut self,
+        ev: &WorkerEvent,
+        settings: &NotificationSettings,
+        now: Instant,
+    ) -> Option<Notice> {
+        if let WorkerEvent::Polled { employee, .. } = ev {
+            // A poll that worked ends the episode: the next problem is told again.
+            self.needs_attention_told.remove(employee);
+        }
+        let notice = notice_for(ev, settings)?;
+        match ev {
+            WorkerEvent::Problem {
+                kind: ProblemKind::AgentNotReady,
+                employee,
+                ..
+            } if !self.needs_attention_told.insert(employee.clone()) => return None,
+            WorkerEvent::Problem {
+                kind: ProblemKind::TokenRejected,
+                ..
+            } if std::mem::replace(&mut self.token_rejected_told, true) => return None,
+            _ => {}
+        }
+        self.bursts.offer(notice, now)
+    }
+
+    /// When the notices held from a burst are due as one, if any are held.
+    pub fn due_at(&self) -> Option<Instant> {
+        self.bursts.due_at()
+    }
+
+    /// The group notice for a burst, once it is due.
+    pub fn flush(&mut self, now: Instant) -> Option<Notice> {
+        self.bursts.flush(now)
+    }
+
+    /// A token was saved or cleared: a rejected token is worth telling again.
+    pub fn token_changed(&mut self) {
+        self.token_rejected_told = false;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +341,94 @@ mod tests {
         );
         // Quiet for a minute: the next draft shows at once again.
         assert!(b.offer(draft, t0 + Bursts::WINDOW * 3).is_some());
+    }
+
+    fn problem(employee: &str, kind: ProblemKind) -> WorkerEvent {
+        WorkerEvent::Problem {
+            employee: employee.into(),
+            kind,
+            message: "Claude Code is not logged in — run `claude` and /login".into(),
+        }
+    }
+
+    fn polled(employee: &str) -> WorkerEvent {
+        WorkerEvent::Polled {
+            employee: employee.into(),
+            open_tasks: 1,
+            eligible: 0,
+            awaiting_review: 0,
+        }
+    }
+
+    #[test]
+    fn a_rejected_token_is_told_once_until_a_new_token_is_saved() {
+        let on = NotificationSettings::default();
+        let mut n = Notifier::default();
+        let t = Instant::now();
+        let rejected = problem("Writer", ProblemKind::TokenRejected);
+        assert!(n.on_event(&rejected, &on, t).is_some());
+        assert!(n.on_event(&rejected, &on, t).is_none(), "told once");
+        assert!(
+            n.on_event(&problem("Coder", ProblemKind::TokenRejected), &on, t)
+                .is_none(),
+            "one token, one notice, whichever employee hits it"
+        );
+        n.token_changed();
+        assert!(n.on_event(&rejected, &on, t).is_some(), "told again");
+        // Turned off, it is not told, and so not counted as told.
+        let mut quiet = Notifier::default();
+        let off = NotificationSettings {
+            token_rejected: false,
+            ..on
+        };
+        assert!(quiet.on_event(&rejected, &off, t).is_none());
+        assert!(quiet.on_event(&rejected, &on, t).is_some());
+    }
+
+    #[test]
+    fn needs_attention_is_told_once_per_employee_until_it_works_again() {
+        let on = NotificationSettings::default();
+        let mut n = Notifier::default();
+        let t = Instant::now();
+        let writer = problem("Writer", ProblemKind::AgentNotReady);
+        let m = n.on_event(&writer, &on, t).unwrap();
+        assert_eq!(m.title, "Writer needs attention");
+        assert!(n.on_event(&writer, &on, t).is_none(), "once per episode");
+        assert!(
+            n.on_event(&problem("Coder", ProblemKind::AgentNotReady), &on, t)
+                .is_some(),
+            "each employee is told"
+        );
+        assert!(n.on_event(&polled("Coder"), &on, t).is_none());
+        assert!(
+            n.on_event(&writer, &on, t).is_none(),
+            "another's poll ends nothing"
+        );
+        assert!(n.on_event(&polled("Writer"), &on, t).is_none());
+        assert!(n.on_event(&writer, &on, t).is_some(), "a new episode");
+        assert!(
+            n.on_event(&problem("Writer", ProblemKind::AgentMissing), &on, t)
+                .is_none(),
+            "other problems show in the tray, not as notices"
+        );
+    }
+
+    #[test]
+    fn the_notifier_holds_a_burst_and_flushes_it_when_due() {
+        let on = NotificationSettings::default();
+        let mut n = Notifier::default();
+        let t0 = Instant::now();
+        let draft = finished(RunStatus::Succeeded, false);
+        assert!(n.on_event(&draft, &on, t0).is_some());
+        assert_eq!(n.due_at(), None);
+        assert!(
+            n.on_event(&draft, &on, t0 + Duration::from_secs(2))
+                .is_none()
+        );
+        assert_eq!(n.due_at(), Some(t0 + Bursts::WINDOW));
+        assert!(n.flush(t0 + Duration::from_secs(59)).is_none());
+        let group = n.flush(t0 + Bursts::WINDOW).unwrap();
+        assert_eq!(group.title, "1 more draft ready");
+        assert_eq!(n.due_at(), None);
     }
 }

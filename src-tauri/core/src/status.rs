@@ -85,6 +85,25 @@ impl Board {
             })
     }
 
+    /// The board for `config`: its enabled employees, idle.
+    pub fn of(config: &crate::config::Config) -> Self {
+        let mut b = Board::default();
+        b.align(config);
+        b
+    }
+
+    /// After a config change: lists exactly the enabled employees of `config` (keeping what is
+    /// known of those that stay), those without the OS sandbox marked.
+    pub fn align(&mut self, config: &crate::config::Config) {
+        let enabled = config.employees.iter().filter(|e| e.enabled);
+        self.set_employees(enabled.clone().map(|e| e.name.as_str()));
+        self.set_unsandboxed(
+            enabled
+                .filter(|e| e.sandbox == crate::sandbox::SandboxMode::Off)
+                .map(|e| e.name.as_str()),
+        );
+    }
+
     /// Marks the employees whose agents run without the OS sandbox.
     pub fn set_unsandboxed<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
         let names: Vec<&str> = names.into_iter().collect();
@@ -263,5 +282,34 @@ mod tests {
 
         b.set_employees(["B", "C"]);
         assert_eq!(b.employees.keys().collect::<Vec<_>>(), ["B", "C"]);
+    }
+
+    #[test]
+    fn the_board_follows_the_enabled_employees_of_the_config() {
+        use crate::config::{Config, Employee, SourceKind};
+        use crate::sandbox::SandboxMode;
+        let employee = |name: &str| Employee::new(name, SourceKind::Local, "/w".into());
+        let mut config = Config::default();
+        config.employees.push(employee("Writer"));
+        let mut off = employee("Loose");
+        off.sandbox = SandboxMode::Off;
+        config.employees.push(off);
+        let mut disabled = employee("Resting");
+        disabled.enabled = false;
+        config.employees.push(disabled);
+        let mut b = Board::of(&config);
+        assert_eq!(b.employees.keys().collect::<Vec<_>>(), ["Loose", "Writer"]);
+        assert!(b.employees["Loose"].unsandboxed && !b.employees["Writer"].unsandboxed);
+        b.apply(&started("Writer", 4));
+        config.employees.retain(|e| e.name != "Loose");
+        b.align(&config);
+        assert_eq!(b.employees.keys().collect::<Vec<_>>(), ["Writer"]);
+        assert!(
+            matches!(
+                b.employees["Writer"].activity,
+                Activity::Working { run_id: 4, .. }
+            ),
+            "what is known of an employee that stays is kept"
+        );
     }
 }
