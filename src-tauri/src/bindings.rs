@@ -4,9 +4,12 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::{DraftFile, EmployeeView, RunQuery, RunView, SettingsView};
     use crate::error::CommandError;
+    use delegate_core::activity::RunQuery;
+    use delegate_core::drafts::{DraftFile, RunView};
+    use delegate_core::employees::EmployeeView;
     use delegate_core::secrets::{TokenOrigin, TokenStatus};
+    use delegate_core::settings::SettingsView;
     use delegate_core::status::Board;
     use delegate_core::template::Template;
     use delegate_core::worker::WorkerEvent;

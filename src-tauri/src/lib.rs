@@ -1,21 +1,28 @@
 //! Delegate's desktop shell. It runs the engine in-process, shows its state in the tray,
 //! turns window commands into engine calls and engine events into tray updates,
-//! notifications and window events. It decides nothing itself.
+//! notifications and window events. It decides nothing itself: the [`controller`] owns what
+//! the shell holds and carries out what the engine decides, on the desktop
+//! ([`desktop::Desktop`]).
 
+mod autostart;
 mod bindings;
 mod commands;
+mod controller;
+mod desktop;
+mod employees;
 mod error;
-mod events;
 mod notify;
 mod review;
 mod settings;
 mod shutdown;
-mod state;
 pub mod tray;
 mod window;
 
-use state::AppState;
-use tauri::{Manager, RunEvent};
+use controller::{Controller, Request, Shell};
+use delegate_core::secrets::KeychainStore;
+use delegate_core::{Engine, Paths};
+use std::sync::Arc;
+use tauri::{AppHandle, Manager, RunEvent};
 
 /// The flag autostart passes: start in the tray without opening the window.
 pub const HIDDEN_FLAG: &str = "--hidden";
@@ -57,16 +64,40 @@ fn cannot_start(error: &dyn std::error::Error) -> ! {
     std::process::exit(1)
 }
 
+/// Keeps the log writer alive for the life of the app.
+struct Logging(#[allow(dead_code)] Option<tracing_appender::non_blocking::WorkerGuard>);
+
+/// Opens the engine (marking runs a dead process left `running` as interrupted), logging to
+/// its log folder.
+fn open_engine() -> Result<(Arc<Engine>, Logging), Box<dyn std::error::Error>> {
+    let paths = Paths::resolve(None)?;
+    let log = Logging(delegate_core::logging::init(&paths.log_dir));
+    let engine = Engine::open(paths, Arc::new(KeychainStore::todoist()))?;
+    if engine.interrupted_at_start() > 0 {
+        tracing::warn!(
+            runs = engine.interrupted_at_start(),
+            "runs left running by a stopped Delegate were marked interrupted"
+        );
+    }
+    Ok((Arc::new(engine), log))
+}
+
+/// Delegate was started again: the running one shows its window, or quits (`--quit`).
+fn second_launch(app: &AppHandle, argv: &[String]) {
+    let quit = argv.iter().any(|a| a == QUIT_FLAG);
+    match app.try_state::<Shell>() {
+        Some(shell) => shell.send(Request::SecondLaunch { quit }),
+        None if quit => app.exit(0),
+        None => window::open(app, None),
+    }
+}
+
 pub fn run() {
     let start_hidden = std::env::args().any(|a| a == HIDDEN_FLAG);
     let app = tauri::Builder::default()
         // First, so a second launch is caught before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
-            if argv.iter().any(|a| a == QUIT_FLAG) {
-                tauri::async_runtime::spawn(shutdown::quit(app.clone()));
-            } else {
-                window::open(app, None);
-            }
+            second_launch(app, &argv)
         }))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
@@ -90,53 +121,53 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::get_status,
-            commands::list_employees,
-            commands::save_employee,
-            commands::delete_employee,
-            commands::list_templates,
             commands::list_runs,
             commands::get_run,
             commands::add_local_task,
-            commands::get_settings,
-            commands::save_settings,
-            commands::token_status,
-            commands::set_token,
-            commands::test_token,
-            commands::clear_token,
+            commands::list_local_tasks,
             commands::run_now,
             commands::set_paused,
             commands::quit,
-            commands::list_local_tasks,
+            employees::list_employees,
+            employees::save_employee,
+            employees::delete_employee,
+            employees::list_templates,
+            employees::template_employee,
+            employees::suggest_workspace,
+            employees::list_projects,
+            employees::check_agent,
+            employees::list_agents,
+            employees::describe_scope,
+            employees::describe_sandbox,
+            employees::check_employee,
+            settings::get_settings,
+            settings::save_settings,
+            settings::token_status,
+            settings::set_token,
+            settings::test_token,
+            settings::clear_token,
             review::approve_run,
             review::request_changes,
             review::open_draft,
             review::open_task,
-            review::list_projects,
-            review::check_agent,
-            review::list_agents,
-            review::describe_scope,
-            review::describe_sandbox,
-            review::check_employee,
-            review::template_employee,
-            review::suggest_workspace,
         ])
         .setup(move |app| {
             if std::env::args().any(|a| a == QUIT_FLAG) {
                 println!("Delegate is not running.");
                 std::process::exit(0);
             }
-            let state = match AppState::start(app.handle()) {
-                Ok(state) => state,
+            let (engine, log) = match open_engine() {
+                Ok(opened) => opened,
                 Err(e) => cannot_start(e.as_ref()),
             };
-            app.manage(state);
-            tray::create(app.handle())?;
-            notify::setup(app.handle());
-            events::forward(app.handle());
+            app.manage(log);
+            let desktop = desktop::TauriDesktop::new(app.handle())?;
+            let (controller, shell) = Controller::new(engine, desktop);
+            app.manage(shell.clone());
+            tauri::async_runtime::spawn(controller.run());
             shutdown::on_signals(app.handle());
-            settings::autostart_after_setup(app.handle());
             if !start_hidden {
-                window::open(app.handle(), None);
+                shell.send(Request::OpenWindow(None));
             }
             tracing::info!(hidden = start_hidden, "Delegate started; tray created");
             Ok(())

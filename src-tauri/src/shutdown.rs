@@ -1,38 +1,10 @@
-//! Quitting cleanly: stop the workers (agents get TERM, then KILL after a grace period),
-//! wait for them, then exit. Quit, logout (SIGTERM/SIGHUP) and Ctrl+C all come here.
+//! Quitting cleanly is the controller's ([`crate::controller::Request::Quit`]): it stops the
+//! workers (agents get TERM, then KILL after a grace period), waits for them, then exits.
+//! Quit, logout (SIGTERM/SIGHUP) and Ctrl+C all come to it; this turns the signals into that
+//! request.
 
-use crate::state::AppState;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use crate::controller::{Request, Shell};
 use tauri::{AppHandle, Manager};
-
-/// Longest wait for the workers before exiting anyway.
-const STOP_WAIT: Duration = Duration::from_secs(15);
-
-pub fn is_quitting(app: &AppHandle) -> bool {
-    app.try_state::<AppState>()
-        .is_some_and(|s| s.quitting.load(Ordering::SeqCst))
-}
-
-pub async fn quit(app: AppHandle) {
-    let Some(state) = app.try_state::<AppState>() else {
-        app.exit(0);
-        return;
-    };
-    if state.quitting.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    tracing::info!("quitting: stopping workers");
-    state.cancel.cancel();
-    let watch = state.watch.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(handle) = watch
-        && tokio::time::timeout(STOP_WAIT, handle).await.is_err()
-    {
-        tracing::warn!("workers did not stop within {STOP_WAIT:?}; exiting anyway");
-    }
-    tracing::info!("workers stopped; exiting");
-    app.exit(0);
-}
 
 pub fn on_signals(app: &AppHandle) {
     let app = app.clone();
@@ -51,6 +23,19 @@ pub fn on_signals(app: &AppHandle) {
             _ = hup.recv() => {}
             _ = int.recv() => {}
         }
-        quit(app).await;
+        quit(&app);
     });
+}
+
+/// Asks the controller to quit; before it exists there is nothing to stop.
+pub fn quit(app: &AppHandle) {
+    match app.try_state::<Shell>() {
+        Some(shell) => shell.send(Request::Quit),
+        None => app.exit(0),
+    }
+}
+
+/// Whether Delegate is on its way out (closing the last window then ends nothing early).
+pub fn is_quitting(app: &AppHandle) -> bool {
+    app.try_state::<Shell>().is_some_and(|s| s.is_quitting())
 }

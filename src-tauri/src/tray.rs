@@ -1,8 +1,9 @@
 //! The tray icon and its menu. [`TrayView::of`] turns the status board into plain data
-//! (icon, tooltip, menu entries) that unit tests check; [`refresh`] shows it. Every action is
-//! in the menu, because tray click events are unreliable on Linux.
+//! (icon, tooltip, menu entries) that unit tests check; [`show`] shows it. Every action is
+//! in the menu, because tray click events are unreliable on Linux; a click on one is a
+//! request to the controller.
 
-use crate::state::AppState;
+use crate::controller::{Request, Shell};
 use delegate_core::status::{Activity, BlockKind, Board};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -197,53 +198,41 @@ impl TrayView {
     }
 }
 
-/// Creates the tray icon with its menu.
-pub fn create(app: &AppHandle) -> tauri::Result<()> {
-    let view = current_view(app);
+/// Creates the tray icon showing `view`; returns its menu, which [`show`] fills again.
+pub fn create(app: &AppHandle, view: &TrayView) -> tauri::Result<Menu<Wry>> {
     let menu = Menu::new(app)?;
-    fill(app, &menu, &view)?;
+    fill(app, &menu, view)?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(view.icon.png())?)
         .tooltip(&view.tooltip)
         .menu(&menu)
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| {
-            if let Some(action) = Action::from_id(event.id().as_ref()) {
-                perform(app, action);
+            if let Some(action) = Action::from_id(event.id().as_ref())
+                && let Some(shell) = app.try_state::<Shell>()
+            {
+                shell.send(Request::Tray(action));
             }
         })
         .build(app)?;
-    app.manage(TrayMenu(menu));
-    Ok(())
+    Ok(menu)
 }
 
-struct TrayMenu(Menu<Wry>);
-
-fn current_view(app: &AppHandle) -> TrayView {
-    let board = app
-        .try_state::<AppState>()
-        .map(|s| s.board())
-        .unwrap_or_default();
-    TrayView::of(&board)
-}
-
-/// Shows the board's current state. On Linux a tray menu cannot be replaced, so its
-/// items are swapped in place.
-pub fn refresh(app: &AppHandle) {
-    let view = current_view(app);
-    let (Some(tray), Some(menu)) = (app.tray_by_id(TRAY_ID), app.try_state::<TrayMenu>()) else {
+/// Shows `view`. On Linux a tray menu cannot be replaced, so its items are swapped in place.
+pub fn show(app: &AppHandle, menu: &Menu<Wry>, view: &TrayView) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
     if let Ok(icon) = Image::from_bytes(view.icon.png()) {
         let _ = tray.set_icon(Some(icon));
     }
     let _ = tray.set_tooltip(Some(&view.tooltip));
-    if let Ok(items) = menu.0.items() {
+    if let Ok(items) = menu.items() {
         for item in items {
-            let _ = menu.0.remove(&item);
+            let _ = menu.remove(&item);
         }
     }
-    if let Err(e) = fill(app, &menu.0, &view) {
+    if let Err(e) = fill(app, menu, view) {
         tracing::warn!(error = %e, "cannot update the tray menu");
     }
 }
@@ -269,22 +258,6 @@ fn fill(app: &AppHandle, menu: &Menu<Wry>, view: &TrayView) -> tauri::Result<()>
         }
     }
     Ok(())
-}
-
-fn perform(app: &AppHandle, action: Action) {
-    let Some(state) = app.try_state::<AppState>() else {
-        return;
-    };
-    match action {
-        Action::Open => crate::window::open(app, None),
-        Action::OpenLatestDraft => crate::window::open(app, state.board().latest_draft_run),
-        Action::RunAllNow => state.engine.run_now(),
-        Action::PauseAll => state.engine.set_paused(None, true),
-        Action::ResumeAll => state.engine.set_paused(None, false),
-        Action::Quit => {
-            tauri::async_runtime::spawn(crate::shutdown::quit(app.clone()));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,21 +7,9 @@ use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
 
 pub const LABEL: &str = "main";
 
-/// Shows the window (creating it if needed), optionally on one run.
-pub fn open(app: &AppHandle, run: Option<i64>) {
-    match run {
-        Some(id) => open_on(app, Opens::Run { id }),
-        None => show(app, None),
-    }
-}
-
-/// Shows the window (creating it if needed) on a screen: a run, Activity, Employees or
-/// Settings.
-pub fn open_on(app: &AppHandle, opens: Opens) {
-    show(app, Some(opens))
-}
-
-fn show(app: &AppHandle, opens: Option<Opens>) {
+/// Shows the window (creating it if needed), on a screen when given: a run, Activity,
+/// Employees or Settings.
+pub fn open(app: &AppHandle, opens: Option<Opens>) {
     if let Some(w) = app.get_webview_window(LABEL) {
         let _ = w.unminimize();
         let _ = w.show();

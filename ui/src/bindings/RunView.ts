@@ -2,4 +2,7 @@
 import type { DraftFile } from "./DraftFile";
 import type { RunDetail } from "./RunDetail";
 
+/**
+ * A run in full, with its drafts' text.
+ */
 export type RunView = { run: RunDetail, drafts: Array<DraftFile>, };
