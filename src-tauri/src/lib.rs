@@ -65,13 +65,17 @@ fn cannot_start(error: &dyn std::error::Error) -> ! {
 }
 
 /// Keeps the log writer alive for the life of the app.
-struct Logging(#[allow(dead_code)] Option<tracing_appender::non_blocking::WorkerGuard>);
+struct Logging {
+    _guard: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
 
 /// Opens the engine (marking runs a dead process left `running` as interrupted), logging to
 /// its log folder.
 fn open_engine() -> Result<(Arc<Engine>, Logging), Box<dyn std::error::Error>> {
     let paths = Paths::resolve(None)?;
-    let log = Logging(delegate_core::logging::init(&paths.log_dir));
+    let log = Logging {
+        _guard: delegate_core::logging::init(&paths.log_dir),
+    };
     let engine = Engine::open(paths, Arc::new(KeychainStore::todoist()))?;
     if engine.interrupted_at_start() > 0 {
         tracing::warn!(
