@@ -93,13 +93,13 @@ pub async fn list_agents() -> Vec<AgentInfo> {
 /// Every problem of an employee being edited, by field, in the engine's words.
 #[tauri::command]
 pub fn check_employee(employee: Employee) -> Vec<delegate_core::config::validate::FieldProblem> {
-    delegate_core::config::validate::problems(&employee)
+    employees::problems(&employee)
 }
 
 /// What an employee's agent may do, in plain words, as the agent's flags give it.
 #[tauri::command]
 pub fn describe_scope(employee: Employee) -> String {
-    employee.permissions_summary()
+    delegate_core::agent::scope(&employee)
 }
 
 /// An employee's OS sandbox as the form shows it: choices, words, this machine's support.

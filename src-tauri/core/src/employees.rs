@@ -94,8 +94,8 @@ impl Engine {
             .employees
             .into_iter()
             .map(|e| EmployeeView {
-                permissions: e.permissions_summary(),
-                sandbox: e.sandbox_summary(),
+                permissions: crate::agent::scope(&e),
+                sandbox: crate::sandbox::summary(&e),
                 paused: self.is_paused(&e.name),
                 spent_today: self
                     .history()
@@ -136,7 +136,7 @@ pub fn new_employee(
             .apply_defaults(&mut e);
     }
     if let Some(kind) = agent {
-        e.set_agent(kind);
+        crate::agent::switch(&mut e, kind);
     }
     Ok(e)
 }

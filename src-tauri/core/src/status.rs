@@ -99,7 +99,7 @@ impl Board {
         self.set_employees(enabled.clone().map(|e| e.name.as_str()));
         self.set_unsandboxed(
             enabled
-                .filter(|e| e.sandbox == crate::sandbox::SandboxMode::Off)
+                .filter(|e| e.sandbox == crate::config::SandboxMode::Off)
                 .map(|e| e.name.as_str()),
         );
     }
@@ -286,8 +286,8 @@ mod tests {
 
     #[test]
     fn the_board_follows_the_enabled_employees_of_the_config() {
+        use crate::config::SandboxMode;
         use crate::config::{Config, Employee, SourceKind};
-        use crate::sandbox::SandboxMode;
         let employee = |name: &str| Employee::new(name, SourceKind::Local, "/w".into());
         let mut config = Config::default();
         config.employees.push(employee("Writer"));

@@ -255,7 +255,7 @@ async fn the_first_employee_turns_start_at_login_on_once() {
     );
 
     let mut coder = Employee::new("Coder", SourceKind::Local, dir.path().join("c"));
-    coder.sandbox = delegate_core::sandbox::SandboxMode::Off;
+    coder.sandbox = delegate_core::config::SandboxMode::Off;
     save(&mut controller, coder).await.unwrap();
     assert_eq!(
         desktop.seen().autostart_switched,
