@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod claims;
 pub mod config;
+pub mod doctor;
 pub mod drafts;
 pub mod employees;
 pub mod engine;
