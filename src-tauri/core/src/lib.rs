@@ -14,6 +14,7 @@ pub mod labels;
 pub mod logging;
 pub mod memory;
 pub mod notice;
+pub mod outcome;
 pub mod paths;
 pub mod review;
 pub mod sandbox;
