@@ -99,6 +99,22 @@ pub fn machine_name(config: &Config) -> String {
         .unwrap_or_else(|| "this machine".into())
 }
 
+/// The Todoist account as Delegate connects to it everywhere — the workers, the app,
+/// `doctor` and `token status`: `api_url` and `timeout_secs` from `config`, the engine's
+/// retry policy, and this machine's claim settle time.
+pub fn todoist_account(config: &Config, token: Secret) -> Result<TodoistAccount, TodoistError> {
+    let mut policy = RetryPolicy::default();
+    if let Some(t) = config.todoist.timeout_secs {
+        policy.request_timeout = Duration::from_secs(t);
+    }
+    let client = TodoistClient::new(&config.api_url(), token, policy)?;
+    let settle = config
+        .machine
+        .claim_settle_secs
+        .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
+    Ok(TodoistAccount::new(client).with_settle(settle))
+}
+
 impl Engine {
     /// Loads the config, opens the databases and marks runs a dead process left `running`
     /// as `interrupted`.
@@ -265,17 +281,7 @@ impl Engine {
         }
         let (token, _) =
             secrets::todoist_token(self.store.as_ref())?.ok_or(EngineError::NoToken)?;
-        let config = self.config();
-        let mut policy = RetryPolicy::default();
-        if let Some(t) = config.todoist.timeout_secs {
-            policy.request_timeout = Duration::from_secs(t);
-        }
-        let client = TodoistClient::new(&config.api_url(), token, policy)?;
-        let settle = config
-            .machine
-            .claim_settle_secs
-            .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
-        let account = Arc::new(TodoistAccount::new(client).with_settle(settle));
+        let account = Arc::new(todoist_account(&self.config(), token)?);
         *slot = Some(account.clone());
         Ok(account)
     }

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use delegate_core::history::RunStatus;
+use delegate_core::outcome::{self, Verdict};
 use delegate_core::worker::WorkerEvent;
 use delegate_core::{Engine, Paths};
 use std::process::ExitCode;
@@ -54,56 +54,14 @@ pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
     // 0: every employee worked (or had nothing to do); 1: a run failed (the task's own
     // failure); 2: an employee could not work (a problem of this machine, the config or
     // Todoist).
-    let mut failed = false;
-    let mut blocked = false;
-    for (name, result) in results {
-        match result {
-            Ok(r) if r.blocked.is_some() => {
-                blocked = true;
-                let runs: Vec<String> = r.runs.iter().map(|(id, s)| format!("#{id} {s}")).collect();
-                println!(
-                    "{name}: needs attention: {}{}",
-                    r.blocked.unwrap_or_default(),
-                    if runs.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", runs.join(", "))
-                    }
-                );
-            }
-            Ok(r) if r.runs.is_empty() && r.budget_reached => {
-                println!("{name}: daily budget reached; nothing dispatched")
-            }
-            Ok(r) if r.runs.is_empty() && !r.waiting.is_empty() => {
-                println!("{name}: nothing to do now; {}", r.waiting.join("; "))
-            }
-            Ok(r) if r.runs.is_empty() => println!("{name}: nothing to do"),
-            Ok(r) => {
-                let list: Vec<String> = r
-                    .runs
-                    .iter()
-                    .map(|(id, status)| format!("#{id} {status}"))
-                    .collect();
-                failed |= r.runs.iter().any(|(_, s)| {
-                    !matches!(
-                        s,
-                        RunStatus::Succeeded | RunStatus::Cancelled | RunStatus::LostClaim
-                    )
-                });
-                println!("{name}: {} run(s): {}", r.runs.len(), list.join(", "));
-            }
-            Err(e) => {
-                blocked = true;
-                println!("{name}: error: {e}");
-            }
-        }
+    let outcome = outcome::of_cycle(&results);
+    for line in &outcome.lines {
+        println!("{line}");
     }
-    Ok(if blocked {
-        ExitCode::from(2)
-    } else if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    Ok(match outcome.verdict {
+        Verdict::Worked => ExitCode::SUCCESS,
+        Verdict::RunFailed => ExitCode::FAILURE,
+        Verdict::Blocked => ExitCode::from(2),
     })
 }
 

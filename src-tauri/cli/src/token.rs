@@ -3,9 +3,8 @@
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use delegate_core::Paths;
-use delegate_core::config::Config;
+use delegate_core::doctor;
 use delegate_core::secrets::{self, SecretError};
-use delegate_core::source::{RetryPolicy, TodoistClient};
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
@@ -42,19 +41,12 @@ pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
             println!("Stored the Todoist token in the OS keychain.");
         }
         TokenCommand::Status => {
-            let Some((token, origin)) = secrets::todoist_token(store.as_ref())? else {
-                println!("No Todoist token. Set one with `delegate token set`.");
+            let check = doctor::token(&paths, store.as_ref()).await?;
+            for line in check.lines() {
+                println!("{line}");
+            }
+            if !check.accepted() {
                 return Ok(ExitCode::FAILURE);
-            };
-            println!("A Todoist token is set (from {}).", origin.describe());
-            let config = Config::load(&paths.config_file, &delegate_core::agent::RULES)?;
-            let client = TodoistClient::new(&config.api_url(), token, RetryPolicy::default())?;
-            match client.user().await {
-                Ok(u) => println!("Connected as {} <{}>.", u.full_name, u.email),
-                Err(e) => {
-                    println!("Token rejected or Todoist unreachable: {e}");
-                    return Ok(ExitCode::FAILURE);
-                }
             }
         }
         TokenCommand::Clear => {
