@@ -1,5 +1,6 @@
 //! README's "Layout" names every module of the engine, the shell and the CLI, so the map a
 //! newcomer reads matches the tree.
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
 use std::path::{Path, PathBuf};
 
