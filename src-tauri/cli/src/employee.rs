@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use delegate_core::Paths;
-use delegate_core::config::{self, AgentKind, Config, Employee, SourceKind};
+use delegate_core::config::{AgentKind, Employee, SourceKind};
 use delegate_core::template;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,7 +127,7 @@ pub async fn employee(paths: Paths, cmd: EmployeeCommand) -> Result<ExitCode> {
             }
         }
         EmployeeCommand::Remove { name } => {
-            config::edit::remove_employee(&paths.config_file, &name)?;
+            delegate_core::employees::remove(&paths.config_file, &name)?;
             println!("Removed employee \"{name}\" (its run history is kept).");
         }
     }
@@ -252,7 +252,7 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
 }
 
 fn list(paths: &Paths, json: bool) -> Result<()> {
-    let config = Config::load(&paths.config_file, &delegate_core::agent::RULES)?;
+    let config = delegate_core::engine::load_config(&paths.config_file)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&config.employees)?);
         return Ok(());

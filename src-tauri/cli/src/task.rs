@@ -3,7 +3,6 @@
 use anyhow::Result;
 use clap::Subcommand;
 use delegate_core::Paths;
-use delegate_core::config::Config;
 use delegate_core::source::LocalQueue;
 use std::process::ExitCode;
 
@@ -39,7 +38,7 @@ pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
             description,
             priority,
         } => {
-            let config = Config::load(&paths.config_file, &delegate_core::agent::RULES)?;
+            let config = delegate_core::engine::load_config(&paths.config_file)?;
             let id = queue.add_for(&config, &employee, &title, &description, priority)?;
             let name = &config.employee(&employee)?.name;
             println!(

@@ -81,7 +81,7 @@ impl Report {
 /// when an employee works from Todoist.
 pub async fn report(paths: &Paths, store: &dyn SecretStore) -> Report {
     let mut r = Report::new();
-    let config = match Config::load(&paths.config_file, &agent::RULES) {
+    let config = match crate::engine::load_config(&paths.config_file) {
         Ok(c) => c,
         Err(e) => {
             r.fail(
@@ -322,7 +322,7 @@ pub async fn token(paths: &Paths, store: &dyn SecretStore) -> Result<TokenCheck,
     let Some((token, origin)) = secrets::todoist_token(store)? else {
         return Ok(TokenCheck::Missing);
     };
-    let config = Config::load(&paths.config_file, &agent::RULES)?;
+    let config = crate::engine::load_config(&paths.config_file)?;
     let answer = match todoist_account(&config, token) {
         Ok(account) => account.client().user().await,
         Err(e) => Err(e),

@@ -37,6 +37,12 @@ pub struct Saved {
     pub template: Option<Installed>,
 }
 
+/// Removes the employee called `name` from the config file at `path`, keeping everything
+/// else (comments included). Its history and workspace stay.
+pub fn remove(path: &Path, name: &str) -> Result<(), EmployeeError> {
+    Ok(edit::remove_employee(path, name)?)
+}
+
 /// Every problem of an employee being edited, by field, in the engine's words: the data's
 /// own rules and its agent's (for the form, before saving).
 pub fn problems(employee: &Employee) -> Vec<config::validate::FieldProblem> {
@@ -109,7 +115,7 @@ impl Engine {
     /// Removes the employee called `name` from `config.toml` (keeping everything else) and
     /// stops its worker after its current run. Its history and workspace stay.
     pub async fn delete_employee(&self, name: &str) -> Result<(), EngineError> {
-        edit::remove_employee(&self.paths().config_file, name)?;
+        remove(&self.paths().config_file, name)?;
         self.reload_config().await
     }
 

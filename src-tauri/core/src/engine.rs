@@ -99,6 +99,12 @@ pub fn machine_name(config: &Config) -> String {
         .unwrap_or_else(|| "this machine".into())
 }
 
+/// `config.toml` as every part of Delegate reads it (the engine, `doctor`, the CLI): its data
+/// checked, and each employee against what its agent accepts.
+pub fn load_config(path: &std::path::Path) -> Result<Config, crate::config::ConfigError> {
+    Config::load(path, &crate::agent::RULES)
+}
+
 /// The Todoist account as Delegate connects to it everywhere — the workers, the app,
 /// `doctor` and `token status`: `api_url` and `timeout_secs` from `config`, the engine's
 /// retry policy, and this machine's claim settle time.
@@ -128,7 +134,7 @@ impl Engine {
         options: EngineOptions,
     ) -> Result<Self, EngineError> {
         crate::memory::return_large_blocks();
-        let config = Config::load(&paths.config_file, &crate::agent::RULES)?;
+        let config = load_config(&paths.config_file)?;
         let history = Arc::new(History::open(&paths.history_db())?);
         let queue = Arc::new(LocalQueue::open(&paths.queue_db())?);
         let machine = machine_name(&config);
@@ -183,7 +189,7 @@ impl Engine {
     /// Re-reads `config.toml` and the token, and tells [`Engine::watch_all`] to restart the
     /// employees that changed. Running agents finish their task first.
     pub async fn reload_config(&self) -> Result<(), EngineError> {
-        let config = Config::load(&self.paths.config_file, &crate::agent::RULES)?;
+        let config = load_config(&self.paths.config_file)?;
         let scrub = secrets_to_scrub(&config, self.store.as_ref());
         self.shared.update(scrub, config.budget.daily_usd);
         let account_changed = {
