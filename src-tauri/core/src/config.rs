@@ -145,6 +145,16 @@ pub enum SourceKind {
     Local,
 }
 
+impl SourceKind {
+    /// The name `config.toml` and the history use (`todoist`, `local`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Todoist => "todoist",
+            SourceKind::Local => "local",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

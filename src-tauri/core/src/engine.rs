@@ -7,7 +7,7 @@ use crate::history::{History, HistoryError};
 use crate::paths::Paths;
 use crate::secrets::{self, Secret, SecretError, SecretStore};
 use crate::source::{
-    LocalQueue, QueueError, RetryPolicy, Source, TodoistAccount, TodoistClient, TodoistError,
+    LocalQueue, LocalSource, QueueError, RetryPolicy, Source, TodoistAccount, TodoistSource, TodoistClient, TodoistError,
 };
 use crate::worker::{CycleReport, ProblemKind, Shared, Worker, WorkerError, WorkerEvent};
 use std::collections::HashMap;
@@ -337,13 +337,9 @@ impl Engine {
             SourceKind::Todoist => {
                 let account = self.account().await?;
                 let project = employee.project.clone().unwrap_or_default();
-                account.watch(&project);
-                Source::Todoist { account, project }
+                Arc::new(TodoistSource::new(account, &project))
             }
-            SourceKind::Local => Source::Local {
-                queue: self.queue.clone(),
-                employee: employee.name.clone(),
-            },
+            SourceKind::Local => Arc::new(LocalSource::new(self.queue.clone(), &employee.name)),
         })
     }
 
@@ -491,9 +487,7 @@ impl Engine {
                     _ = tokio::time::sleep(wait) => {}
                     _ = run_now.notified() => {
                         // "Run now" wants fresh data, not a snapshot from seconds ago.
-                        if let Source::Todoist { account, .. } = &worker.source {
-                            account.invalidate().await;
-                        }
+                        worker.source.invalidate().await;
                     }
                     _ = stop.cancelled() => {}
                     _ = cancel.cancelled() => {}

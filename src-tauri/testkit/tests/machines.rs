@@ -311,13 +311,29 @@ fn check_round(fleet: &Fleet, tasks: &[String], round: &str) -> Tally {
     Tally { lost, won }
 }
 
+// Every second claim write is visible 3 s after Todoist stamped it. Rounds (each its own
+// test, so they run beside the others): three machines, three with a slow Todoist whose
+// clock runs 7 s ahead, two with a Todoist whose clock runs 4 s behind.
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn machines_start_each_agent_once_even_when_todoist_shows_claims_late() {
-    // Every second claim write is visible 3 s after Todoist stamped it. Rounds: three
-    // machines, three with a slow Todoist whose clock runs 7 s ahead, two with a Todoist
-    // whose clock runs 4 s behind.
-    let rounds = [(3, 0, 0), (3, 120, 7_000), (2, 0, -4_000)];
-    for (round, (machines, latency_ms, skew_ms)) in rounds.into_iter().enumerate() {
+async fn three_machines_start_each_agent_once_when_todoist_shows_claims_late() {
+    lag_round(0, 3, 0, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_machines_on_a_slow_todoist_whose_clock_runs_ahead_start_each_agent_once() {
+    lag_round(1, 3, 120, 7_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_machines_on_a_todoist_whose_clock_runs_behind_start_each_agent_once() {
+    lag_round(2, 2, 0, -4_000).await;
+}
+
+/// One round: `machines` machines work 12 tasks on one project through a Todoist that shows
+/// every second claim 3 s late, answers after `latency_ms` and whose clock is `skew_ms` off.
+async fn lag_round(round: usize, machines: usize, latency_ms: u64, skew_ms: i64) {
+    {
         let name =
             format!("round {round} ({machines} machines, {latency_ms} ms, clock {skew_ms:+} ms)");
         let mut fleet = Fleet::new("Shared", machines, Setup::new(30, 120)).await;

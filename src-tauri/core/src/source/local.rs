@@ -1,14 +1,15 @@
 //! The built-in local queue: tasks in SQLite with the same labels-and-comments model as
 //! Todoist, so the whole cycle works with no account.
 
-use super::{Claimed, Comment, Finish, Task};
+use super::{Claimed, Comment, Finish, Pending, SourceError, SourceKind, Task, TaskSource};
 use crate::claims::{Claim, Log};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -356,6 +357,136 @@ impl LocalQueue {
             }
             Ok(())
         })
+    }
+}
+
+/// One employee's tasks in the local queue.
+pub struct LocalSource {
+    queue: Arc<LocalQueue>,
+    employee: String,
+}
+
+impl LocalSource {
+    pub fn new(queue: Arc<LocalQueue>, employee: &str) -> Self {
+        Self {
+            queue,
+            employee: employee.to_string(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskSource for LocalSource {
+    fn kind(&self) -> SourceKind {
+        SourceKind::Local
+    }
+
+    async fn open_tasks(&self, _max_age: Duration) -> Result<Vec<Task>, SourceError> {
+        Ok(self.queue.open_tasks(&self.employee)?)
+    }
+
+    async fn comments(
+        &self,
+        task_id: &str,
+        _max_age: Duration,
+    ) -> Result<Vec<Comment>, SourceError> {
+        Ok(self.queue.comments(task_id)?)
+    }
+
+    /// One transaction decides a local claim, with the ends that ride along applied first.
+    async fn claim(
+        &self,
+        task_id: &str,
+        claim: &Claim,
+        finishes: &[Finish],
+        _not_before: Option<DateTime<Utc>>,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Result<Claimed, SourceError> {
+        for f in finishes {
+            self.queue.finish(f)?;
+        }
+        Ok(self.queue.claim(task_id, claim, default_lease, dead)?)
+    }
+
+    async fn settle(
+        &self,
+        pending: &mut Pending,
+        finishes: &[Finish],
+        _default_lease: u64,
+        _dead: &HashSet<String>,
+    ) -> Result<Claimed, SourceError> {
+        self.send(finishes).await?;
+        Ok(Claimed::Won {
+            note_id: pending.note_id.clone(),
+        })
+    }
+
+    async fn labels_now(&self, task_id: &str) -> Option<Vec<String>> {
+        self.queue.task(task_id).ok().map(|t| t.labels)
+    }
+
+    async fn posted_at(&self, note: &str, task_id: &str) -> Option<DateTime<Utc>> {
+        self.queue
+            .comments(task_id)
+            .ok()?
+            .into_iter()
+            .find(|c| c.id == note)
+            .and_then(|c| c.posted_at)
+    }
+
+    async fn send(&self, finishes: &[Finish]) -> Result<(), SourceError> {
+        for f in finishes {
+            self.queue.finish(f)?;
+        }
+        Ok(())
+    }
+
+    async fn renew(
+        &self,
+        _task_id: &str,
+        note_id: &str,
+        _claim: &Claim,
+    ) -> Result<String, SourceError> {
+        self.queue.renew(note_id)?;
+        Ok(note_id.to_string())
+    }
+
+    async fn progress(
+        &self,
+        task_id: &str,
+        note: Option<&str>,
+        text: &str,
+    ) -> Result<Option<String>, SourceError> {
+        Ok(Some(self.queue.put_comment(task_id, note, text)?))
+    }
+
+    async fn finish(&self, finish: &Finish) -> Result<(), SourceError> {
+        Ok(self.queue.finish(finish)?)
+    }
+
+    async fn labels_and_comment(
+        &self,
+        task_id: &str,
+        labels: &[String],
+        text: &str,
+    ) -> Result<(), SourceError> {
+        Ok(self.queue.labels_and_comment(task_id, labels, text)?)
+    }
+
+    async fn set_labels(&self, task_id: &str, labels: &[String]) -> Result<(), SourceError> {
+        Ok(self.queue.set_labels(task_id, labels)?)
+    }
+
+    async fn task(&self, task_id: &str) -> Result<Task, SourceError> {
+        Ok(self.queue.task(task_id)?)
+    }
+
+    async fn close(&self, task_id: &str, labels: Option<&[String]>) -> Result<(), SourceError> {
+        if let Some(l) = labels {
+            self.queue.set_labels(task_id, l)?;
+        }
+        Ok(self.queue.close(task_id)?)
     }
 }
 

@@ -1,12 +1,11 @@
-//! Where tasks come from: a Todoist project (API v1) or the built-in local queue. Both speak
-//! the same label-and-comment protocol, so the worker does not care which one it talks to.
+//! Where tasks come from: one folder (or file) per source behind one trait, [`TaskSource`]:
+//! a Todoist project (API v1, [`todoist`]) or the built-in local queue ([`local`]). Every
+//! source speaks the same label-and-comment protocol, so the worker does not care which one
+//! it talks to.
 
-mod command;
 pub mod local;
 mod retry;
 pub mod todoist;
-mod todoist_account;
-mod wire;
 
 use crate::claims::Claim;
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -15,11 +14,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use local::{LocalQueue, QueueError};
+pub use crate::config::SourceKind;
+pub use local::{LocalQueue, LocalSource, QueueError};
 pub use retry::RetryPolicy;
-pub use todoist::{NetworkKind, Project, TodoistClient, TodoistError, User};
-pub use todoist_account::TodoistAccount;
-pub use todoist_account::is_gone;
+pub use todoist::{
+    NetworkKind, Project, TodoistAccount, TodoistClient, TodoistError, TodoistSource, User,
+};
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// An open task, whichever source it came from.
@@ -174,55 +174,33 @@ pub enum Claimed {
     },
 }
 
-/// One employee's view of its task source.
-#[derive(Clone)]
-pub enum Source {
-    Todoist {
-        account: Arc<TodoistAccount>,
-        /// Project name (case-insensitive) or id, as configured.
-        project: String,
-    },
-    Local {
-        queue: Arc<LocalQueue>,
-        employee: String,
-    },
-}
+/// One employee's view of its task source: the operations the worker needs, whatever the
+/// queue behind them. Every source speaks the same label-and-comment protocol
+/// ([`crate::labels`], [`crate::claims`]); a source that may show writes late settles its
+/// claims ([`TaskSource::settle_secs`]).
+#[async_trait::async_trait]
+pub trait TaskSource: Send + Sync {
+    /// Which source this is (for the run's record and the words shown).
+    fn kind(&self) -> SourceKind;
 
-impl Source {
-    /// Open tasks. For Todoist, a snapshot younger than `max_age` is reused, so one sync
-    /// round-trip serves every employee of the account.
-    pub async fn open_tasks(&self, max_age: Duration) -> Result<Vec<Task>, SourceError> {
-        match self {
-            Source::Todoist { account, project } => account.open_tasks(project, max_age).await,
-            Source::Local { queue, employee } => Ok(queue.open_tasks(employee)?),
-        }
+    /// Open tasks. A source may serve them from a view younger than `max_age`, so one
+    /// round-trip serves every employee of an account.
+    async fn open_tasks(&self, max_age: Duration) -> Result<Vec<Task>, SourceError>;
+
+    /// The task's comments, oldest first.
+    async fn comments(&self, task_id: &str, max_age: Duration)
+    -> Result<Vec<Comment>, SourceError>;
+
+    /// The source's clock (as far as this machine can tell), for leases.
+    async fn now(&self) -> DateTime<Utc> {
+        Utc::now()
     }
 
-    /// The task's comments, oldest first (Todoist: from the snapshot, no extra request).
-    pub async fn comments(
-        &self,
-        task_id: &str,
-        max_age: Duration,
-    ) -> Result<Vec<Comment>, SourceError> {
-        match self {
-            Source::Todoist { account, .. } => account.comments(task_id, max_age).await,
-            Source::Local { queue, .. } => Ok(queue.comments(task_id)?),
-        }
-    }
-
-    /// The source's clock (Todoist's, as far as this machine can tell), for leases.
-    pub async fn now(&self) -> DateTime<Utc> {
-        match self {
-            Source::Todoist { account, .. } => account.now().await,
-            Source::Local { .. } => Utc::now(),
-        }
-    }
-
-    /// Claims the task unless another claim comes first; see [`crate::claims`]. Todoist:
-    /// a claim comment sent with `finishes` (earlier runs' ends) no earlier than
-    /// `not_before`, pending until [`Source::settle`]. The local queue decides at once.
+    /// Claims the task unless another claim comes first; see [`crate::claims`]. The claim
+    /// is sent with `finishes` (earlier runs' ends) no earlier than `not_before`; it is
+    /// pending until [`TaskSource::settle`] when the source settles claims, else decided.
     #[allow(clippy::too_many_arguments)]
-    pub async fn claim(
+    async fn claim(
         &self,
         task_id: &str,
         claim: &Claim,
@@ -230,198 +208,104 @@ impl Source {
         not_before: Option<DateTime<Utc>>,
         default_lease: u64,
         dead: &HashSet<String>,
-    ) -> Result<Claimed, SourceError> {
-        match self {
-            Source::Todoist { account, .. } => {
-                account
-                    .claim(task_id, claim, finishes, not_before, default_lease, dead)
-                    .await
-            }
-            Source::Local { queue, .. } => {
-                for f in finishes {
-                    queue.finish(f)?;
-                }
-                Ok(queue.claim(task_id, claim, default_lease, dead)?)
-            }
-        }
-    }
+    ) -> Result<Claimed, SourceError>;
 
     /// Decides a pending claim on a settled view (`Won` or `Lost`); `finishes` ride along
     /// with the read when one is needed.
-    pub async fn settle(
+    async fn settle(
         &self,
         pending: &mut Pending,
         finishes: &[Finish],
         default_lease: u64,
         dead: &HashSet<String>,
-    ) -> Result<Claimed, SourceError> {
-        match self {
-            Source::Todoist { account, .. } => {
-                account.settle(pending, finishes, default_lease, dead).await
-            }
-            Source::Local { .. } => {
-                self.send(finishes).await?;
-                Ok(Claimed::Won {
-                    note_id: pending.note_id.clone(),
-                })
-            }
-        }
-    }
+    ) -> Result<Claimed, SourceError>;
 
     /// A claim that beats the won claim `claim_id` but showed up only after it was decided:
-    /// the machine and its end comment when it already finished. No request.
-    pub async fn rival(
+    /// the machine and its end comment when it already finished. No request. (A source
+    /// that decides claims in one transaction never has one.)
+    async fn rival(
         &self,
-        task_id: &str,
-        claim_id: &str,
-        known: &HashSet<String>,
-        default_lease: u64,
-        dead: &HashSet<String>,
+        _task_id: &str,
+        _claim_id: &str,
+        _known: &HashSet<String>,
+        _default_lease: u64,
+        _dead: &HashSet<String>,
     ) -> Option<(String, Option<String>)> {
-        match self {
-            Source::Todoist { account, .. } => {
-                account
-                    .rival(task_id, claim_id, known, default_lease, dead)
-                    .await
-            }
-            // One transaction decides a local claim: nothing shows up late.
-            Source::Local { .. } => None,
-        }
+        None
     }
 
     /// The task's labels as this machine last saw them (no request).
-    pub async fn labels_now(&self, task_id: &str) -> Option<Vec<String>> {
-        match self {
-            Source::Todoist { account, .. } => account.labels_now(task_id).await,
-            Source::Local { queue, .. } => queue.task(task_id).ok().map(|t| t.labels),
-        }
-    }
+    async fn labels_now(&self, task_id: &str) -> Option<Vec<String>>;
 
     /// When the claim comment `note` was stamped (the source's clock), if known.
-    pub async fn posted_at(&self, note: &str, task_id: &str) -> Option<DateTime<Utc>> {
-        match self {
-            Source::Todoist { account, .. } => account.posted_at(note).await,
-            Source::Local { queue, .. } => queue
-                .comments(task_id)
-                .ok()?
-                .into_iter()
-                .find(|c| c.id == note)
-                .and_then(|c| c.posted_at),
-        }
-    }
+    async fn posted_at(&self, note: &str, task_id: &str) -> Option<DateTime<Utc>>;
 
     /// Sends runs' ends that waited to ride along with another request.
-    pub async fn send(&self, finishes: &[Finish]) -> Result<(), SourceError> {
-        match self {
-            Source::Todoist { account, .. } => account.send(finishes).await,
-            Source::Local { queue, .. } => {
-                for f in finishes {
-                    queue.finish(f)?;
-                }
-                Ok(())
-            }
-        }
-    }
+    async fn send(&self, finishes: &[Finish]) -> Result<(), SourceError>;
 
     /// Renews a claim's lease; returns the id of the comment that now carries it.
-    pub async fn renew(
-        &self,
-        task_id: &str,
-        note_id: &str,
-        claim: &Claim,
-    ) -> Result<String, SourceError> {
-        match self {
-            Source::Todoist { account, .. } => account.renew(task_id, note_id, claim).await,
-            Source::Local { queue, .. } => {
-                queue.renew(note_id)?;
-                Ok(note_id.to_string())
-            }
-        }
-    }
+    async fn renew(&self, task_id: &str, note_id: &str, claim: &Claim)
+    -> Result<String, SourceError>;
 
     /// Live progress: one comment, edited in place. Returns its id.
-    pub async fn progress(
+    async fn progress(
         &self,
         task_id: &str,
         note: Option<&str>,
         text: &str,
-    ) -> Result<Option<String>, SourceError> {
-        match self {
-            Source::Todoist { account, .. } => account.progress(task_id, note, text).await,
-            Source::Local { queue, .. } => Ok(Some(queue.put_comment(task_id, note, text)?)),
-        }
-    }
+    ) -> Result<Option<String>, SourceError>;
 
     /// Applies a run's end (once, however often it is sent).
-    pub async fn finish(&self, finish: &Finish) -> Result<(), SourceError> {
-        match self {
-            Source::Todoist { account, .. } => account.finish(finish).await,
-            Source::Local { queue, .. } => Ok(queue.finish(finish)?),
-        }
-    }
+    async fn finish(&self, finish: &Finish) -> Result<(), SourceError>;
 
     /// New labels and a comment, in one write.
-    pub async fn labels_and_comment(
+    async fn labels_and_comment(
         &self,
         task_id: &str,
         labels: &[String],
         text: &str,
-    ) -> Result<(), SourceError> {
-        match self {
-            Source::Todoist { account, .. } => {
-                account.labels_and_comment(task_id, labels, text).await
-            }
-            Source::Local { queue, .. } => Ok(queue.labels_and_comment(task_id, labels, text)?),
-        }
-    }
+    ) -> Result<(), SourceError>;
 
-    pub async fn set_labels(&self, task_id: &str, labels: &[String]) -> Result<(), SourceError> {
-        match self {
-            Source::Todoist { account, .. } => account.set_labels(task_id, labels).await,
-            Source::Local { queue, .. } => Ok(queue.set_labels(task_id, labels)?),
-        }
-    }
+    async fn set_labels(&self, task_id: &str, labels: &[String]) -> Result<(), SourceError>;
 
-    /// One task as it is now (fresh from the server for Todoist).
-    pub async fn task(&self, task_id: &str) -> Result<Task, SourceError> {
-        match self {
-            Source::Todoist { account, .. } => Ok(account.client().task(task_id).await?),
-            Source::Local { queue, .. } => Ok(queue.task(task_id)?),
-        }
-    }
+    /// One task as it is now (fresh from the service).
+    async fn task(&self, task_id: &str) -> Result<Task, SourceError>;
 
     /// Completes the task, setting `labels` first in the same write when given.
-    pub async fn close(&self, task_id: &str, labels: Option<&[String]>) -> Result<(), SourceError> {
-        match self {
-            Source::Todoist { account, .. } => account.close(task_id, labels).await,
-            Source::Local { queue, .. } => {
-                if let Some(l) = labels {
-                    queue.set_labels(task_id, l)?;
-                }
-                Ok(queue.close(task_id)?)
-            }
-        }
+    async fn close(&self, task_id: &str, labels: Option<&[String]>) -> Result<(), SourceError>;
+
+    /// How long after its `posted_at` a claim is decided (0: at once).
+    fn settle_secs(&self) -> u64 {
+        0
     }
 
     /// Whether claims wait for a settled view (a source that may show writes late).
-    pub fn settles(&self) -> bool {
+    fn settles(&self) -> bool {
         self.settle_secs() > 0
     }
 
-    /// How long after its `posted_at` a claim is decided.
-    pub fn settle_secs(&self) -> u64 {
-        match self {
-            Source::Todoist { account, .. } => account.settle_secs(),
-            Source::Local { .. } => 0,
-        }
-    }
+    /// Forgets what this machine last saw, so the next read asks the service again (a task
+    /// that vanished, a changed token).
+    async fn invalidate(&self) {}
+}
 
-    pub fn kind(&self) -> &'static str {
+/// A task source as the worker holds it.
+pub type Source = Arc<dyn TaskSource>;
+
+impl SourceError {
+    /// The task is gone (deleted, or completed and archived): a write for it can never land.
+    pub fn is_gone(&self) -> bool {
         match self {
-            Source::Todoist { .. } => "todoist",
-            Source::Local { .. } => "local",
+            SourceError::Todoist(e) => e.is_gone(),
+            SourceError::Local(e) => matches!(e, QueueError::NoSuchTask(_)),
+            SourceError::ProjectNotFound { .. } => false,
         }
     }
+}
+
+/// See [`SourceError::is_gone`].
+pub fn is_gone(e: &SourceError) -> bool {
+    e.is_gone()
 }
 
 #[cfg(test)]

@@ -480,7 +480,7 @@ impl Worker {
         shown.extend(inv.args.iter().cloned());
         let run_id = shared.history.start_run(&NewRun {
             employee: &e.name,
-            source: self.source.kind(),
+            source: self.source.kind().as_str(),
             task: &task,
             attempt,
             max_attempts: e.max_attempts,

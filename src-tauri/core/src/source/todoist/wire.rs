@@ -1,6 +1,6 @@
 //! Todoist API v1 JSON shapes, as the server sends them.
 
-use super::{Comment, Task};
+use crate::source::{Comment, Task};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 

@@ -7,9 +7,9 @@
 //! clock), because Todoist does not promise that comments become visible in `posted_at` order.
 
 use super::command::Command;
-use super::todoist::{Project, TodoistClient, TodoistError};
+use super::client::{Project, TodoistClient, TodoistError};
 use super::wire::{SyncResponse, WireComment, WireProject, WireTask};
-use super::{Claimed, Comment, Finish, Pending, SourceError, Task};
+use crate::source::{Claimed, Comment, Finish, Pending, SourceError, Task};
 use crate::claims::{Claim, Log, Verdict};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -579,16 +579,6 @@ impl TodoistAccount {
     pub async fn invalidate(&self) {
         self.snapshot.lock().await.fetched_at = None;
     }
-}
-
-/// The task is gone (deleted, or completed and archived): a write for it can never land.
-pub fn is_gone(e: &SourceError) -> bool {
-    matches!(
-        e,
-        SourceError::Todoist(TodoistError::NotFound { .. })
-            | SourceError::Todoist(TodoistError::Command { status: 404, .. })
-            | SourceError::Local(super::QueueError::NoSuchTask(_))
-    )
 }
 
 fn find_project(

@@ -2,8 +2,8 @@
 //! command is made; a retry after a timeout or a 5xx sends the same uuids, and Todoist never
 //! executes a uuid twice, so no write is ever applied twice.
 
-use super::Finish;
-use super::todoist::TodoistError;
+use crate::source::Finish;
+use super::client::TodoistError;
 use super::wire::SyncResponse;
 use serde::Serialize;
 use serde_json::{Value, json};

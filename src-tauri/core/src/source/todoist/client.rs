@@ -4,9 +4,9 @@
 //! `/sync` commands (see [`super::command`]), so a retried write is never applied twice.
 
 use super::command::Command;
-use super::retry::RetryPolicy;
+use crate::source::retry::RetryPolicy;
 use super::wire::{ErrorBody, Page, SyncResponse, WireComment, WireProject, WireTask};
-use super::{Comment, Task};
+use crate::source::{Comment, Task};
 use crate::secrets::Secret;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -69,6 +69,14 @@ pub enum TodoistError {
 }
 
 impl TodoistError {
+    /// The task is gone (deleted, or completed and archived): a write for it can never land.
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            TodoistError::NotFound { .. } | TodoistError::Command { status: 404, .. }
+        )
+    }
+
     /// Worth trying again later (the next poll), as opposed to a problem a person must fix.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -379,7 +387,7 @@ impl TodoistClient {
                         .error_extra
                         .get("retry_after")
                         .and_then(|v| v.as_f64())
-                        .and_then(super::retry::hint);
+                        .and_then(crate::source::retry::hint);
                     let hint = header_hint.max(body_hint);
                     (classify(status, body, what, retry + 1), hint)
                 }
@@ -439,7 +447,7 @@ fn retry_after_header(r: &reqwest::Response) -> Option<Duration> {
         .trim()
         .parse::<f64>()
         .ok()
-        .and_then(super::retry::hint)
+        .and_then(crate::source::retry::hint)
 }
 
 fn classify(status: StatusCode, body: ErrorBody, what: &str, attempts: u32) -> TodoistError {

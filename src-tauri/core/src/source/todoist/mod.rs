@@ -1,0 +1,162 @@
+//! Todoist (API v1): an employee is a project. [`client`] speaks the REST and `/sync`
+//! endpoints with idempotent commands ([`command`], [`wire`]); [`account`] shares one `/sync`
+//! snapshot between every employee of an account and settles claims on it; [`TodoistSource`]
+//! is one employee's project behind the [`TaskSource`] seam.
+
+mod account;
+pub mod client;
+mod command;
+mod wire;
+
+pub use account::TodoistAccount;
+pub use client::{NetworkKind, Project, TodoistClient, TodoistError, User};
+
+use super::{Claimed, Comment, Finish, Pending, SourceError, SourceKind, Task, TaskSource};
+use crate::claims::Claim;
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One employee's Todoist project, on the account it shares with the others.
+pub struct TodoistSource {
+    account: Arc<TodoistAccount>,
+    /// Project name (case-insensitive) or id, as configured.
+    project: String,
+}
+
+impl TodoistSource {
+    /// The project `project` of `account`, which from now on syncs it too.
+    pub fn new(account: Arc<TodoistAccount>, project: &str) -> Self {
+        account.watch(project);
+        Self {
+            account,
+            project: project.to_string(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskSource for TodoistSource {
+    fn kind(&self) -> SourceKind {
+        SourceKind::Todoist
+    }
+
+    async fn open_tasks(&self, max_age: Duration) -> Result<Vec<Task>, SourceError> {
+        self.account.open_tasks(&self.project, max_age).await
+    }
+
+    async fn comments(
+        &self,
+        task_id: &str,
+        max_age: Duration,
+    ) -> Result<Vec<Comment>, SourceError> {
+        self.account.comments(task_id, max_age).await
+    }
+
+    async fn now(&self) -> DateTime<Utc> {
+        self.account.now().await
+    }
+
+    async fn claim(
+        &self,
+        task_id: &str,
+        claim: &Claim,
+        finishes: &[Finish],
+        not_before: Option<DateTime<Utc>>,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Result<Claimed, SourceError> {
+        self.account
+            .claim(task_id, claim, finishes, not_before, default_lease, dead)
+            .await
+    }
+
+    async fn settle(
+        &self,
+        pending: &mut Pending,
+        finishes: &[Finish],
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Result<Claimed, SourceError> {
+        self.account
+            .settle(pending, finishes, default_lease, dead)
+            .await
+    }
+
+    async fn rival(
+        &self,
+        task_id: &str,
+        claim_id: &str,
+        known: &HashSet<String>,
+        default_lease: u64,
+        dead: &HashSet<String>,
+    ) -> Option<(String, Option<String>)> {
+        self.account
+            .rival(task_id, claim_id, known, default_lease, dead)
+            .await
+    }
+
+    async fn labels_now(&self, task_id: &str) -> Option<Vec<String>> {
+        self.account.labels_now(task_id).await
+    }
+
+    async fn posted_at(&self, note: &str, _task_id: &str) -> Option<DateTime<Utc>> {
+        self.account.posted_at(note).await
+    }
+
+    async fn send(&self, finishes: &[Finish]) -> Result<(), SourceError> {
+        self.account.send(finishes).await
+    }
+
+    async fn renew(
+        &self,
+        task_id: &str,
+        note_id: &str,
+        claim: &Claim,
+    ) -> Result<String, SourceError> {
+        self.account.renew(task_id, note_id, claim).await
+    }
+
+    async fn progress(
+        &self,
+        task_id: &str,
+        note: Option<&str>,
+        text: &str,
+    ) -> Result<Option<String>, SourceError> {
+        self.account.progress(task_id, note, text).await
+    }
+
+    async fn finish(&self, finish: &Finish) -> Result<(), SourceError> {
+        self.account.finish(finish).await
+    }
+
+    async fn labels_and_comment(
+        &self,
+        task_id: &str,
+        labels: &[String],
+        text: &str,
+    ) -> Result<(), SourceError> {
+        self.account.labels_and_comment(task_id, labels, text).await
+    }
+
+    async fn set_labels(&self, task_id: &str, labels: &[String]) -> Result<(), SourceError> {
+        self.account.set_labels(task_id, labels).await
+    }
+
+    async fn task(&self, task_id: &str) -> Result<Task, SourceError> {
+        Ok(self.account.client().task(task_id).await?)
+    }
+
+    async fn close(&self, task_id: &str, labels: Option<&[String]>) -> Result<(), SourceError> {
+        self.account.close(task_id, labels).await
+    }
+
+    fn settle_secs(&self) -> u64 {
+        self.account.settle_secs()
+    }
+
+    async fn invalidate(&self) {
+        self.account.invalidate().await
+    }
+}
