@@ -349,8 +349,11 @@ impl FakeGitHub {
     /// Makes every `every`-th write whose body or path contains `text` (a new comment, or a
     /// label change) visible to readers only `delay` after it was applied: the answer
     /// comes at once and says it is done, the comment keeps the time it arrived, and
-    /// meanwhile every read (lists, `comments` counts, labels, ETags) is as before. Rules
-    /// add up; the first whose text matches is used.
+    /// meanwhile every read (lists, `comments` counts, labels, ETags) is as before; the
+    /// issue's `updated_at` moves at once. Two lagged comments can so show in another order
+    /// than made, and a reader that asks `since` its previous read never sees one that was
+    /// stamped before that read. Rules add up; the first whose text matches is used (a
+    /// write that is then refused, a 404 or 422, still counts towards `every`).
     pub fn set_write_lag(&self, text: &str, every: usize, delay: Duration) {
         self.with(|s| {
             s.lag_rules.push(LagRule {
