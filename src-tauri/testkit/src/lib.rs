@@ -3,9 +3,11 @@
 //! end-to-end harness and benchmarks.
 
 pub mod flood;
+pub mod github;
 pub mod todoist;
 pub mod webdriver;
 
+pub use github::FakeGitHub;
 pub use todoist::{FakeTodoist, Recorded};
 
 use std::path::PathBuf;
