@@ -82,6 +82,11 @@ impl FakeLinear {
     }
 
     pub async fn start_on(key: &str, port: u16) -> Self {
+        // Parsing Linear's schema takes a moment; not in the first request's time.
+        let _ = tokio::task::spawn_blocking(|| {
+            server::schema();
+        })
+        .await;
         let mut fake = Fake::new(key);
         let now = fake.store.now();
         let viewer = User {

@@ -15,6 +15,7 @@ struct Answer {
     status: u16,
     headers: HeaderMap,
     body: Value,
+    text: String,
 }
 
 impl Answer {
@@ -46,11 +47,12 @@ async fn post(url: &str, auth: &str, query: &str, variables: Value) -> Answer {
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let text = r.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
     Answer {
         status,
         headers,
         body,
+        text,
     }
 }
 
@@ -161,6 +163,19 @@ async fn only_the_selected_fields_come_back_with_aliases_fragments_and_typename(
                       "team": {"key": "ENG"}}
         }})
     );
+    // Fields come in the order they were selected, as GraphQL asks.
+    let order: Vec<usize> = [
+        "\"me\"",
+        "\"issue\"",
+        "\"identifier\"",
+        "\"title\"",
+        "\"priority\"",
+        "\"state\"",
+    ]
+    .iter()
+    .map(|k| a.text.find(k).unwrap())
+    .collect();
+    assert!(order.is_sorted(), "{}", a.text);
 
     // A team by key or id; Linear's default workflow.
     let t = gql(

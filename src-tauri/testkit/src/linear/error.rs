@@ -6,7 +6,7 @@
 //! `statusCode`, `userError`, `userPresentableMessage` and Apollo Server's `http.status`,
 //! which is also the HTTP status of the answer.
 
-use serde_json::{Value, json};
+use apollo_compiler::response::{JsonMap, JsonValue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -69,8 +69,8 @@ pub(crate) struct ApiError {
     pub user_message: Option<String>,
     /// The HTTP status this error gives the answer (Apollo Server's `extensions.http`).
     pub status: u16,
-    /// `[{line, column}]` for syntax and validation errors.
-    pub locations: Vec<Value>,
+    /// (line, column) of each place a syntax or validation error points at.
+    pub locations: Vec<(usize, usize)>,
 }
 
 impl ApiError {
@@ -113,29 +113,55 @@ impl ApiError {
         self
     }
 
-    pub fn to_json(&self, path: Option<&Value>) -> Value {
-        let mut ext = json!({
-            "type": self.kind.type_name(),
-            "code": self.kind.code(),
-            "statusCode": self.status,
-            "userError": !matches!(self.kind, Kind::Internal | Kind::Unsupported),
-            "http": {"status": self.status, "headers": {}},
-        });
-        if let Some(m) = &self.user_message {
-            ext["userPresentableMessage"] = json!(m);
+    /// The error object, its keys in the order Linear writes them.
+    pub fn to_json(&self, path: Option<JsonValue>) -> JsonValue {
+        let mut ext = JsonMap::new();
+        ext.insert("type", self.kind.type_name().into());
+        ext.insert("code", self.kind.code().into());
+        // Validation errors come from Apollo Server itself, without Linear's `statusCode`.
+        if self.kind != Kind::Graphql {
+            ext.insert("statusCode", i64::from(self.status).into());
         }
-        let mut e = json!({"message": self.message, "extensions": ext});
+        ext.insert(
+            "userError",
+            (!matches!(self.kind, Kind::Internal | Kind::Unsupported)).into(),
+        );
+        if let Some(m) = &self.user_message {
+            ext.insert("userPresentableMessage", m.as_str().into());
+        }
+        let mut http = JsonMap::new();
+        http.insert("status", i64::from(self.status).into());
+        http.insert("headers", JsonValue::Object(JsonMap::new()));
+        ext.insert("http", JsonValue::Object(http));
+        let mut e = JsonMap::new();
+        e.insert("message", self.message.as_str().into());
         if !self.locations.is_empty() {
-            e["locations"] = json!(self.locations);
+            let locations = self
+                .locations
+                .iter()
+                .map(|(line, column)| {
+                    let mut l = JsonMap::new();
+                    l.insert("line", (*line as i64).into());
+                    l.insert("column", (*column as i64).into());
+                    JsonValue::Object(l)
+                })
+                .collect();
+            e.insert("locations", JsonValue::Array(locations));
         }
         if let Some(p) = path {
-            e["path"] = p.clone();
+            e.insert("path", p);
         }
-        e
+        e.insert("extensions", JsonValue::Object(ext));
+        JsonValue::Object(e)
     }
 }
 
 /// An answer carrying only errors (a request error: nothing ran, so no `data`).
-pub(crate) fn body(errors: &[ApiError]) -> Value {
-    json!({"errors": errors.iter().map(|e| e.to_json(None)).collect::<Vec<_>>()})
+pub(crate) fn body(errors: &[ApiError]) -> JsonValue {
+    let mut b = JsonMap::new();
+    b.insert(
+        "errors",
+        JsonValue::Array(errors.iter().map(|e| e.to_json(None)).collect()),
+    );
+    JsonValue::Object(b)
 }

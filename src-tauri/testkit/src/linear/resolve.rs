@@ -311,7 +311,7 @@ pub(crate) fn connection<'a>(
     }
     let by_update = a.get("orderBy").and_then(Value::as_str) == Some("updatedAt");
     let mut nodes: Vec<Entity> = items.into_iter().map(|(e, _)| e).collect();
-    nodes.sort_by(|x, y| y.sort_key(by_update).cmp(&x.sort_key(by_update)));
+    nodes.sort_by_key(|n| std::cmp::Reverse(n.sort_key(by_update)));
     let first = match a.get("first").and_then(Value::as_i64) {
         None => DEFAULT_PAGE,
         Some(n) if (0..=MAX_PAGE).contains(&n) => n as usize,

@@ -9,7 +9,7 @@ use super::resolve::{Ctx, MutationRoot, QueryRoot};
 use super::store::{DuplicateId, Store, fmt_time};
 use apollo_compiler::executable::OperationType;
 use apollo_compiler::resolvers::Execution;
-use apollo_compiler::response::JsonMap;
+use apollo_compiler::response::{JsonMap, JsonValue};
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use axum::body::Bytes;
@@ -180,7 +180,7 @@ struct GqlRequest {
 }
 
 enum Body {
-    Json(Value),
+    Json(JsonValue),
     Text(&'static str, String),
 }
 
@@ -191,7 +191,7 @@ struct Answer {
 }
 
 impl Answer {
-    fn json(status: u16, body: Value) -> Self {
+    fn json(status: u16, body: JsonValue) -> Self {
         Self {
             status,
             body: Body::Json(body),
@@ -208,8 +208,12 @@ impl Answer {
 
     fn code(&self) -> Option<String> {
         match &self.body {
-            Body::Json(v) => v["errors"][0]["extensions"]["code"]
-                .as_str()
+            Body::Json(v) => v
+                .get("errors")
+                .and_then(|e| e.get(0))
+                .and_then(|e| e.get("extensions"))
+                .and_then(|e| e.get("code"))
+                .and_then(JsonValue::as_str)
                 .map(String::from),
             Body::Text(..) => None,
         }
@@ -253,7 +257,10 @@ fn failure(status: u16) -> Answer {
                 headers: Vec::new(),
             }
         }
-        _ => Answer::json(status, json!({"errors": [{"message": "Injected failure"}]})),
+        _ => Answer::json(
+            status,
+            json!({"errors": [{"message": "Injected failure"}]}).into(),
+        ),
     }
 }
 
@@ -308,18 +315,18 @@ fn scan_name(query: &str) -> Option<String> {
 
 /// JSON as JavaScript writes it: a float that is a whole number has no fraction (`2`, not
 /// `2.0`), as Linear's `priority`, `number`, `position` and `lastSyncId` come.
-fn js_numbers(v: &mut Value) {
+fn js_numbers(v: &mut JsonValue) {
     match v {
-        Value::Number(n) => {
+        JsonValue::Number(n) => {
             if let Some(f) = n
                 .as_f64()
                 .filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9e15)
             {
-                *v = json!(f as i64);
+                *v = JsonValue::from(f as i64);
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(js_numbers),
-        Value::Object(m) => m.values_mut().for_each(js_numbers),
+        JsonValue::Array(a) => a.iter_mut().for_each(js_numbers),
+        JsonValue::Object(m) => m.values_mut().for_each(js_numbers),
         _ => {}
     }
 }
@@ -509,11 +516,7 @@ impl Fake {
                     .map(|d| {
                         let e = d.unstable_to_json_compat();
                         let mut api = ApiError::new(Kind::Graphql, syntax_wording(&e.message));
-                        api.locations = e
-                            .locations
-                            .iter()
-                            .map(|l| json!({"line": l.line, "column": l.column}))
-                            .collect();
+                        api.locations = e.locations.iter().map(|l| (l.line, l.column)).collect();
                         api
                     })
                     .collect();
@@ -584,7 +587,7 @@ impl Fake {
         };
         let mut raised = errors.into_inner();
         let mut status = 200;
-        let errors: Vec<Value> = response
+        let errors: Vec<JsonValue> = response
             .errors
             .iter()
             .map(|e| {
@@ -593,7 +596,7 @@ impl Fake {
                     .message
                     .strip_prefix("resolver error: ")
                     .unwrap_or(&e.message);
-                let api = match raised.iter().position(|r| r.message == said) {
+                let mut api = match raised.iter().position(|r| r.message == said) {
                     Some(i) => raised.remove(i),
                     // The executor's own complaint: a resolver of the fake answered wrongly.
                     None => ApiError::new(Kind::Internal, e.message.clone()),
@@ -601,25 +604,20 @@ impl Fake {
                 if status == 200 {
                     status = api.status;
                 }
-                let mut v = api.to_json(serde_json::to_value(&e.path).ok().as_ref());
-                if !e.locations.is_empty() {
-                    v["locations"] = json!(
-                        e.locations
-                            .iter()
-                            .map(|l| json!({"line": l.line, "column": l.column}))
-                            .collect::<Vec<_>>()
-                    );
-                }
-                v
+                api.locations = e.locations.iter().map(|l| (l.line, l.column)).collect();
+                let path = serde_json::to_value(&e.path).ok().map(JsonValue::from);
+                api.to_json(path)
             })
             .collect();
-        let mut data = serde_json::to_value(&response.data).unwrap_or(Value::Null);
+        // `data` keeps the order of the selection set, as GraphQL asks.
+        let mut data = response.data.map_or(JsonValue::Null, JsonValue::Object);
         js_numbers(&mut data);
-        let mut body = json!({"data": data});
+        let mut body = JsonMap::new();
         if !errors.is_empty() {
-            body["errors"] = Value::Array(errors);
+            body.insert("errors", JsonValue::Array(errors));
         }
-        Answer::json(status, body)
+        body.insert("data", data);
+        Answer::json(status, JsonValue::Object(body))
     }
 }
 
