@@ -365,6 +365,27 @@ async fn filters_pick_issues_by_team_state_labels_and_project() {
         ids(json!({"or": [{"priority": {"eq": 2}}, {"team": {"key": {"eq": "OPS"}}}]})).await,
         sorted(vec![&b, &d])
     );
+    // Comments by their issue and author.
+    server.add_comment(&a, "from a person");
+    let mine = gql(
+        &server,
+        CREATE,
+        json!({"input": {"issueId": a, "body": "from the API"}}),
+    )
+    .await;
+    assert_eq!(mine.status, 200);
+    let by_me = gql(
+        &server,
+        "query($id: ID) { comments(filter: {issue: {id: {eq: $id}}, user: {isMe: {eq: true}}}) { nodes { body } } }",
+        json!({"id": a}),
+    )
+    .await;
+    assert_eq!(
+        by_me.body["data"]["comments"]["nodes"],
+        json!([{"body": "from the API"}]),
+        "{}",
+        by_me.body
+    );
     // What the fake cannot evaluate is an error, not a filter quietly ignored.
     let unsupported = gql(
         &server,

@@ -52,7 +52,8 @@ pub(crate) fn comment_view(s: &Store, c: &Comment) -> Value {
         "id": c.id, "body": c.body,
         "createdAt": fmt_time(&c.created_at), "updatedAt": fmt_time(&c.updated_at),
         "issue": s.issues.iter().find(|i| i.id == c.issue_id).map(|i| issue_view(s, i)),
-        "user": s.user(&c.user_id).map(|u| json!({"id": u.id, "name": u.name, "email": u.email})),
+        "user": s.user(&c.user_id).map(|u| json!({"id": u.id, "name": u.name, "email": u.email,
+            "isMe": s.viewer.as_ref().is_some_and(|v| v.id == u.id)})),
     })
 }
 
