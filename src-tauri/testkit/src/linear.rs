@@ -20,15 +20,21 @@
 mod complexity;
 mod error;
 mod filter;
+mod hooks;
+mod limits;
 mod objects;
 mod resolve;
 mod server;
 mod store;
+mod writes;
 
-pub use server::{RateLimits, Recorded};
+pub use limits::RateLimits;
+pub use server::Recorded;
 pub use store::DuplicateId;
 
-use server::{Bucket, FailRule, Fake, LagRule, Shared, lock};
+use hooks::{FailRule, LagRule};
+use limits::Bucket;
+use server::{Fake, Shared, lock};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::{Issue, Project, Store, Team, User, fmt_time};
@@ -112,7 +118,7 @@ impl FakeLinear {
             .route("/graphql", axum::routing::post(server::graphql))
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                server::pace,
+                hooks::pace,
             ))
             .with_state(state.clone());
         tokio::spawn(async move {

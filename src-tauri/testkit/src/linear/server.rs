@@ -1,12 +1,14 @@
 //! The HTTP side of the fake: `POST /graphql` with Linear's authentication, its rate limits
-//! (requests and complexity per hour, leaky buckets, `X-RateLimit-*` headers), validation of
-//! every operation against the vendored schema, execution, and the test hooks that make a
-//! bad day (failures, slow answers, lagged writes, a skewed clock).
+//! (`limits.rs`), validation of every operation against the vendored schema, its cost,
+//! execution (`resolve.rs`), the answer in Linear's shapes (`error.rs`), injected failures
+//! (`hooks.rs`), and the request log.
 
 use super::complexity;
 use super::error::{self, ApiError, Kind};
+use super::hooks::{Hooks, take_failure};
+use super::limits::{self, Bucket, RateLimits};
 use super::resolve::{Ctx, MutationRoot, QueryRoot};
-use super::store::{DuplicateId, Store, fmt_time};
+use super::store::{Store, fmt_time};
 use apollo_compiler::executable::OperationType;
 use apollo_compiler::resolvers::Execution;
 use apollo_compiler::response::{JsonMap, JsonValue};
@@ -19,9 +21,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 pub(crate) type Shared = Arc<Mutex<Fake>>;
 
@@ -58,92 +59,6 @@ impl Recorded {
     pub fn is_mutation(&self) -> bool {
         self.query.trim_start().starts_with("mutation")
     }
-}
-
-/// Linear's rate limits for one key (leaky buckets refilled at `limit / period`).
-#[derive(Debug, Clone, Copy)]
-pub struct RateLimits {
-    pub requests_per_period: u32,
-    pub complexity_per_period: u32,
-    /// The most one query may cost.
-    pub max_complexity: u32,
-    pub period: Duration,
-    /// The HTTP status of a `RATELIMITED` answer.
-    pub status: u16,
-}
-
-impl Default for RateLimits {
-    /// What an API key gets (Linear's published figures have moved between versions of its
-    /// page; a client must go by the headers): 5,000 requests and 250,000 points an hour,
-    /// 10,000 points a query.
-    fn default() -> Self {
-        Self {
-            requests_per_period: 5_000,
-            complexity_per_period: 250_000,
-            max_complexity: 10_000,
-            period: Duration::from_secs(3600),
-            status: 400,
-        }
-    }
-}
-
-pub(crate) struct Bucket {
-    requests: f64,
-    complexity: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    fn full(l: &RateLimits) -> Self {
-        Self {
-            requests: f64::from(l.requests_per_period),
-            complexity: f64::from(l.complexity_per_period),
-            at: Instant::now(),
-        }
-    }
-
-    pub(crate) fn empty() -> Self {
-        Self {
-            requests: 0.0,
-            complexity: 0.0,
-            at: Instant::now(),
-        }
-    }
-
-    fn refill(&mut self, l: &RateLimits) {
-        let share = self.at.elapsed().as_secs_f64() / l.period.as_secs_f64().max(1e-9);
-        let fill = |v: f64, limit: u32| (v + share * f64::from(limit)).min(f64::from(limit));
-        self.requests = fill(self.requests, l.requests_per_period);
-        self.complexity = fill(self.complexity, l.complexity_per_period);
-        self.at = Instant::now();
-    }
-}
-
-pub(crate) struct LagRule {
-    pub text: String,
-    pub every: usize,
-    pub delay: Duration,
-    pub seen: usize,
-}
-
-pub(crate) struct FailRule {
-    pub text: String,
-    pub left: usize,
-    pub status: u16,
-    /// Fail only after the request was carried out (a gateway that gives up on a write the
-    /// backend makes anyway).
-    pub after: bool,
-}
-
-#[derive(Default)]
-pub(crate) struct Hooks {
-    pub latency: Duration,
-    pub slow: VecDeque<Duration>,
-    pub slow_matching: Vec<(String, usize, Duration)>,
-    pub failures: VecDeque<u16>,
-    pub fail_matching: Vec<FailRule>,
-    pub lag: Option<LagRule>,
-    pub duplicate: DuplicateId,
 }
 
 pub(crate) struct Fake {
@@ -262,18 +177,6 @@ fn failure(status: u16) -> Answer {
             json!({"errors": [{"message": "Injected failure"}]}).into(),
         ),
     }
-}
-
-fn take_failure(h: &mut Hooks, text: &str, after: bool) -> Option<u16> {
-    if let Some(rule) = h
-        .fail_matching
-        .iter_mut()
-        .find(|r| r.left > 0 && r.after == after && text.contains(r.text.as_str()))
-    {
-        rule.left -= 1;
-        return Some(rule.status);
-    }
-    if after { None } else { h.failures.pop_front() }
 }
 
 fn mask_secrets(v: &Value) -> Value {
@@ -449,47 +352,14 @@ impl Fake {
     }
 
     fn rate_headers(&self, cred: &str, complexity: Option<f64>) -> Vec<(&'static str, String)> {
-        let Some(b) = self.buckets.get(cred) else {
-            return Vec::new();
-        };
-        let l = &self.limits;
-        let now_ms = self.store.now().timestamp_millis();
-        let period_ms = l.period.as_millis() as f64;
-        // When the bucket is full again (UTC epoch milliseconds).
-        let reset = |left: f64, limit: u32| {
-            let missing = (f64::from(limit) - left).max(0.0) / f64::from(limit.max(1));
-            (now_ms + (missing * period_ms).ceil() as i64).to_string()
-        };
-        let mut h = vec![
-            (
-                "x-ratelimit-requests-limit",
-                l.requests_per_period.to_string(),
-            ),
-            (
-                "x-ratelimit-requests-remaining",
-                (b.requests.floor() as i64).to_string(),
-            ),
-            (
-                "x-ratelimit-requests-reset",
-                reset(b.requests, l.requests_per_period),
-            ),
-            (
-                "x-ratelimit-complexity-limit",
-                l.complexity_per_period.to_string(),
-            ),
-            (
-                "x-ratelimit-complexity-remaining",
-                (b.complexity.floor() as i64).to_string(),
-            ),
-            (
-                "x-ratelimit-complexity-reset",
-                reset(b.complexity, l.complexity_per_period),
-            ),
-        ];
-        if let Some(c) = complexity {
-            h.push(("x-complexity", (c.ceil() as i64).to_string()));
-        }
-        h
+        self.buckets.get(cred).map_or_else(Vec::new, |b| {
+            limits::headers(
+                b,
+                &self.limits,
+                self.store.now().timestamp_millis(),
+                complexity,
+            )
+        })
     }
 
     /// Parse, validate, cost and execute one request.
@@ -627,43 +497,4 @@ fn syntax_wording(message: &str) -> String {
         Some(rest) => format!("Syntax Error: {rest}"),
         None => message.to_string(),
     }
-}
-
-/// Latency and slow answers around every request, and the server's `Date`.
-pub(crate) async fn pace(
-    State(st): State<Shared>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 16 << 20)
-        .await
-        .unwrap_or_default();
-    let (latency, slow) = {
-        let mut fake = lock(&st);
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let h = &mut fake.hooks;
-        let matched = h
-            .slow_matching
-            .iter_mut()
-            .find(|(t, left, _)| *left > 0 && text.contains(t.as_str()))
-            .map(|rule| {
-                rule.1 -= 1;
-                rule.2
-            });
-        (h.latency, matched.or_else(|| h.slow.pop_front()))
-    };
-    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
-    tokio::time::sleep(latency / 2).await;
-    let mut response = next.run(req).await;
-    tokio::time::sleep(latency / 2 + slow.unwrap_or_default()).await;
-    let date = lock(&st)
-        .store
-        .now()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
-    if let Ok(v) = HeaderValue::from_str(&date) {
-        response.headers_mut().insert(axum::http::header::DATE, v);
-    }
-    response
 }
