@@ -53,11 +53,14 @@ pub struct Recorded {
     pub complexity: Option<f64>,
     /// When it arrived, on the server's clock.
     pub at: String,
+    mutation: bool,
 }
 
 impl Recorded {
+    /// Whether the operation run (or, for a document that did not parse, the first) is a
+    /// mutation.
     pub fn is_mutation(&self) -> bool {
-        self.query.trim_start().starts_with("mutation")
+        self.mutation
     }
 }
 
@@ -258,6 +261,9 @@ pub(crate) async fn graphql(State(st): State<Shared>, headers: HeaderMap, body: 
         .and_then(|r| r.operation_name.clone())
         .or(seen.operation)
         .or_else(|| scan_name(&query));
+    let mutation = seen
+        .mutation
+        .unwrap_or_else(|| query.trim_start().starts_with("mutation"));
     fake.requests.push(Recorded {
         operation,
         query,
@@ -270,6 +276,7 @@ pub(crate) async fn graphql(State(st): State<Shared>, headers: HeaderMap, body: 
         authorized: seen.authorized,
         complexity: seen.complexity,
         at: seen.at,
+        mutation,
     });
     answer.into_response()
 }
@@ -277,6 +284,7 @@ pub(crate) async fn graphql(State(st): State<Shared>, headers: HeaderMap, body: 
 #[derive(Default)]
 struct Seen {
     operation: Option<String>,
+    mutation: Option<bool>,
     authorized: bool,
     complexity: Option<f64>,
     at: String,
@@ -314,14 +322,15 @@ impl Fake {
         text: &str,
         seen: &mut Seen,
     ) -> Answer {
+        let cred = self.credential(headers);
+        seen.authorized = cred.is_ok();
         if let Some(status) = take_failure(&mut self.hooks, text, false) {
             return failure(status);
         }
-        let cred = match self.credential(headers) {
+        let cred = match cred {
             Ok(c) => c,
             Err(e) => return Answer::errors(&[e]),
         };
-        seen.authorized = true;
         let limits = self.limits;
         let bucket = self
             .buckets
@@ -401,6 +410,7 @@ impl Fake {
             }
         };
         seen.operation = op.name.as_ref().map(|n| n.to_string());
+        seen.mutation = Some(op.operation_type == OperationType::Mutation);
         let vars = request
             .and_then(|r| r.variables.clone())
             .unwrap_or_default();

@@ -38,15 +38,7 @@ impl Store {
     ) -> Result<Comment, ApiError> {
         let text = |k: &str| input.get(k).and_then(Value::as_str);
         for key in input.keys() {
-            if ![
-                "id",
-                "issueId",
-                "body",
-                "createdAt",
-                "doNotSubscribeToIssue",
-            ]
-            .contains(&key.as_str())
-            {
+            if !["id", "issueId", "body", "doNotSubscribeToIssue"].contains(&key.as_str()) {
                 return Err(ApiError::unsupported(format_args!(
                     "CommentCreateInput.{key}"
                 )));
