@@ -70,6 +70,18 @@ async fn with_issues(n: usize) -> (FakeLinear, Vec<String>) {
     (server, ids)
 }
 
+/// Waits (up to 10 s) until `done` holds; whether it ever did.
+async fn eventually(mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 const CREATE: &str = "mutation Claim($input: CommentCreateInput!) {
     commentCreate(input: $input) { success lastSyncId comment { id body createdAt } } }";
 
@@ -573,7 +585,10 @@ async fn writes_change_comments_states_and_labels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagged_comment_is_invisible_then_visible_and_out_of_order() {
     let (server, ids) = with_issues(1).await;
-    server.set_commit_lag("late claim", 1, Duration::from_millis(800));
+    // Long enough that the reads below come well before it, whatever the machine's load.
+    let lag = Duration::from_secs(3);
+    server.set_commit_lag("late claim", 1, lag);
+    let written = Instant::now();
     let read = "query($id: String!) { issue(id: $id) { comments { nodes { body createdAt } } } }";
     let lagged = gql(
         &server,
@@ -610,8 +625,16 @@ async fn a_lagged_comment_is_invisible_then_visible_and_out_of_order() {
     assert_eq!(stored.len(), 2);
     assert!(!stored[0].visible && stored[1].visible, "{stored:?}");
     assert_eq!(server.lagged_writes(), 1);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let after = gql(&server, read, json!({"id": ids[0]})).await;
+    let mut after = None;
+    let shown = eventually(async || {
+        let a = gql(&server, read, json!({"id": ids[0]})).await;
+        let both = bodies(&a).len() == 2;
+        after = Some(a);
+        both
+    })
+    .await;
+    assert!(shown && written.elapsed() >= lag);
+    let after = after.unwrap();
     // Newest first: the lagged comment shows up *behind* one the reader already saw.
     assert_eq!(bodies(&after), ["prompt claim", "late claim"]);
     assert_eq!(
@@ -624,7 +647,7 @@ async fn a_lagged_comment_is_invisible_then_visible_and_out_of_order() {
 async fn a_lagged_label_change_shows_late() {
     let (server, ids) = with_issues(1).await;
     let label = server.add_label(Some("ENG"), "agent-done");
-    server.set_commit_lag("issueUpdate", 1, Duration::from_millis(600));
+    server.set_commit_lag("issueUpdate", 1, Duration::from_secs(3));
     let a = gql(
         &server,
         "mutation($id: String!, $l: [String!]) { issueUpdate(id: $id, input: {addedLabelIds: $l}) { success issue { labels { nodes { name } } } } }",
@@ -636,7 +659,7 @@ async fn a_lagged_label_change_shows_late() {
         json!([{"name": "agent-done"}])
     );
     assert!(server.issue(&ids[0]).labels.is_empty());
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(eventually(async || !server.issue(&ids[0]).labels.is_empty()).await);
     assert_eq!(server.issue(&ids[0]).labels, ["agent-done"]);
 }
 
@@ -715,9 +738,9 @@ async fn rate_limits_answer_ratelimited_with_their_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_after_the_client_gave_up_was_applied_once() {
     let (server, ids) = with_issues(1).await;
-    server.answer_slowly_matching("commentCreate", 1, Duration::from_millis(1500));
+    server.answer_slowly_matching("commentCreate", 1, Duration::from_secs(8));
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     let body = json!({"query": CREATE, "variables": {"input": {
