@@ -315,6 +315,8 @@ async fn filters_pick_issues_by_team_state_labels_and_project() {
     let b = server.add_issue("ENG", "b", "", &["agent-done", "bug"], "In Progress");
     let c = server.add_issue("ENG", "c", "", &[], "Done");
     let d = server.add_issue("OPS", "d", "", &["bug"], "Backlog");
+    server.add_state("OPS", "Triage", "triage");
+    let e = server.add_issue("OPS", "e", "", &[], "Triage");
     server.set_issue_details(&b, 2, Some("2030-01-31"), Some(&site));
     let ids = |filter: Value| {
         let server = server.clone();
@@ -353,6 +355,10 @@ async fn filters_pick_issues_by_team_state_labels_and_project() {
         sorted(vec![&c])
     );
     assert_eq!(
+        ids(json!({"state": {"type": {"eq": "triage"}}})).await,
+        sorted(vec![&e])
+    );
+    assert_eq!(
         ids(json!({"labels": {"name": {"eq": "bug"}}})).await,
         sorted(vec![&b, &d])
     );
@@ -370,12 +376,12 @@ async fn filters_pick_issues_by_team_state_labels_and_project() {
     );
     assert_eq!(
         ids(json!({"project": {"null": true}, "team": {"key": {"eq": "OPS"}}})).await,
-        sorted(vec![&d])
+        sorted(vec![&d, &e])
     );
     assert_eq!(ids(json!({"id": {"eq": c}})).await, sorted(vec![&c]));
     assert_eq!(
         ids(json!({"or": [{"priority": {"eq": 2}}, {"team": {"key": {"eq": "OPS"}}}]})).await,
-        sorted(vec![&b, &d])
+        sorted(vec![&b, &d, &e])
     );
     // Comments by their issue and author.
     server.add_comment(&a, "from a person");
@@ -733,6 +739,11 @@ async fn rate_limits_answer_ratelimited_with_their_headers() {
         "{says}"
     );
     assert!(server.requests().last().unwrap().complexity.unwrap() > 10_000.0);
+
+    // A budget spent all at once.
+    assert_eq!(gql(&server, q, json!({})).await.status, 200);
+    server.exhaust_rate_limit();
+    assert_eq!(gql(&server, q, json!({})).await.code(), "RATELIMITED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
