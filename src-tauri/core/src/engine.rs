@@ -7,7 +7,8 @@ use crate::history::{History, HistoryError};
 use crate::paths::Paths;
 use crate::secrets::{self, Secret, SecretError, SecretStore};
 use crate::source::{
-    LocalQueue, LocalSource, QueueError, RetryPolicy, Source, TodoistAccount, TodoistSource, TodoistClient, TodoistError,
+    LocalQueue, LocalSource, QueueError, RetryPolicy, Source, TodoistAccount, TodoistClient,
+    TodoistError, TodoistSource,
 };
 use crate::worker::{CycleReport, ProblemKind, Shared, Worker, WorkerError, WorkerEvent};
 use std::collections::HashMap;

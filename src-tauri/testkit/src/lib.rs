@@ -1,13 +1,16 @@
-//! Dev-only test kit: a stateful Todoist-API-v1-compatible fake server, and (as binaries) a
-//! fake agent CLI that replays recorded Claude streams. Used by integration tests, the
-//! end-to-end harness and benchmarks.
+//! Dev-only test kit: a stateful Todoist-API-v1-compatible fake server, a fake Linear GraphQL
+//! API checked against Linear's published schema, and (as binaries) a fake agent CLI that
+//! replays recorded Claude streams. Used by integration tests, the end-to-end harness and
+//! benchmarks.
 
 pub mod flood;
 pub mod github;
+pub mod linear;
 pub mod todoist;
 pub mod webdriver;
 
 pub use github::FakeGitHub;
+pub use linear::FakeLinear;
 pub use todoist::{FakeTodoist, Recorded};
 
 use std::path::PathBuf;

@@ -244,8 +244,12 @@ pub trait TaskSource: Send + Sync {
     async fn send(&self, finishes: &[Finish]) -> Result<(), SourceError>;
 
     /// Renews a claim's lease; returns the id of the comment that now carries it.
-    async fn renew(&self, task_id: &str, note_id: &str, claim: &Claim)
-    -> Result<String, SourceError>;
+    async fn renew(
+        &self,
+        task_id: &str,
+        note_id: &str,
+        claim: &Claim,
+    ) -> Result<String, SourceError>;
 
     /// Live progress: one comment, edited in place. Returns its id.
     async fn progress(

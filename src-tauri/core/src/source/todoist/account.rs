@@ -6,11 +6,11 @@
 //! only by a read sent at least the settle time after the claim's own `posted_at` (Todoist's
 //! clock), because Todoist does not promise that comments become visible in `posted_at` order.
 
-use super::command::Command;
 use super::client::{Project, TodoistClient, TodoistError};
+use super::command::Command;
 use super::wire::{SyncResponse, WireComment, WireProject, WireTask};
-use crate::source::{Claimed, Comment, Finish, Pending, SourceError, Task};
 use crate::claims::{Claim, Log, Verdict};
+use crate::source::{Claimed, Comment, Finish, Pending, SourceError, Task};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,10 +4,10 @@
 //! `/sync` commands (see [`super::command`]), so a retried write is never applied twice.
 
 use super::command::Command;
-use crate::source::retry::RetryPolicy;
 use super::wire::{ErrorBody, Page, SyncResponse, WireComment, WireProject, WireTask};
-use crate::source::{Comment, Task};
 use crate::secrets::Secret;
+use crate::source::retry::RetryPolicy;
+use crate::source::{Comment, Task};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

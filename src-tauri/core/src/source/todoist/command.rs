@@ -2,9 +2,9 @@
 //! command is made; a retry after a timeout or a 5xx sends the same uuids, and Todoist never
 //! executes a uuid twice, so no write is ever applied twice.
 
-use crate::source::Finish;
 use super::client::TodoistError;
 use super::wire::SyncResponse;
+use crate::source::Finish;
 use serde::Serialize;
 use serde_json::{Value, json};
 
