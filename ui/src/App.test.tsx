@@ -1,4 +1,4 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { App, screenFor, summary } from "./App";
@@ -47,7 +47,8 @@ describe("App", () => {
       if (cmd === "list_local_tasks") return [];
     });
     render(<App />);
-    expect(await screen.findByTestId("summary")).toHaveTextContent("1 ready for review");
+    // The element is there at once; its text follows the backend's answer.
+    await waitFor(() => expect(screen.getByTestId("summary")).toHaveTextContent("1 ready for review"));
     await userEvent.click(screen.getByRole("button", { name: "Activity" }));
     expect(await screen.findByRole("heading", { name: "Activity" })).toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: "Local queue" }));

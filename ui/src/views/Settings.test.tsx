@@ -30,7 +30,8 @@ describe("Settings", () => {
       if (cmd === "test_token") return { full_name: "Ada", email: "ada@example.com" };
     });
     render(<Settings />);
-    expect(await screen.findByTestId("token-state")).toHaveTextContent("No token saved");
+    // The element is there at once; its text follows the backend's answer.
+    await waitFor(() => expect(screen.getByTestId("token-state")).toHaveTextContent("No token saved"));
     await userEvent.type(screen.getByLabelText("Todoist API token"), "secret-123");
     await userEvent.click(screen.getByRole("button", { name: "Save" }));
     expect(await screen.findByText("Saved. Connected as Ada <ada@example.com>.")).toBeInTheDocument();
@@ -57,7 +58,8 @@ describe("Settings", () => {
       if (cmd === "token_status") return { set: false, origin: null, problem, summary: problem };
     });
     render(<Settings />);
-    expect(await screen.findByTestId("token-state")).toHaveTextContent("Install and start gnome-keyring");
+    // The element is there at once; its text follows the backend's answer.
+    await waitFor(() => expect(screen.getByTestId("token-state")).toHaveTextContent("Install and start gnome-keyring"));
   });
 
   it("saves switches and checks the budget", async () => {
