@@ -194,30 +194,8 @@ fn absolute_paths(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Employee;
-    use crate::sandbox::{SandboxMode, SandboxNeeds, plan};
-    use std::path::Path;
-
-    fn plan_for(mode: SandboxMode) -> Plan {
-        let mut e = Employee::new(
-            "W",
-            crate::config::SourceKind::Local,
-            PathBuf::from("/home/a/ws"),
-        );
-        e.sandbox = mode;
-        let needs = SandboxNeeds {
-            write: vec![PathBuf::from("/home/a/.claude")],
-            ..Default::default()
-        };
-        plan(
-            &e,
-            needs,
-            true,
-            Path::new("/usr/bin/true"),
-            Some(Path::new("/home/a")),
-        )
-        .unwrap()
-    }
+    use crate::sandbox::SandboxMode;
+    use crate::sandbox::policy::tests::plan_for;
 
     #[test]
     fn denials_are_found_in_what_agents_print() {

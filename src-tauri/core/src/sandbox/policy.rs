@@ -391,10 +391,12 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn plan_for(mode: SandboxMode) -> Plan {
+    /// A plan for an employee with its workspace in `/home/a/ws` and an agent that keeps its
+    /// state in `/home/a/.claude` (the sandbox tests' shared fixture).
+    pub(crate) fn plan_for(mode: SandboxMode) -> Plan {
         let mut e = Employee::new(
             "W",
             crate::config::SourceKind::Local,
