@@ -27,6 +27,7 @@ pub enum EmployeeCommand {
 #[derive(Clone, Copy, ValueEnum)]
 enum Source {
     Todoist,
+    Github,
     Local,
 }
 
@@ -40,6 +41,12 @@ pub struct AddArgs {
     /// Todoist project name (case-insensitive) or id; required with --source todoist.
     #[arg(long)]
     project: Option<String>,
+    /// GitHub repository as owner/name; required with --source github.
+    #[arg(long)]
+    repo: Option<String>,
+    /// GitHub: only the issues carrying this label.
+    #[arg(long)]
+    github_label: Option<String>,
     /// The employee's working folder (created if missing).
     #[arg(long)]
     workspace: PathBuf,
@@ -137,6 +144,7 @@ pub async fn employee(paths: Paths, cmd: EmployeeCommand) -> Result<ExitCode> {
 fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     let source = match a.source {
         Source::Todoist => SourceKind::Todoist,
+        Source::Github => SourceKind::GitHub,
         Source::Local => SourceKind::Local,
     };
     let workspace = std::path::absolute(&a.workspace)
@@ -144,12 +152,17 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     if source == SourceKind::Todoist && a.project.is_none() {
         bail!("--project is required with --source todoist (a Todoist project name or id)");
     }
+    if source == SourceKind::GitHub && a.repo.is_none() {
+        bail!("--repo is required with --source github (the repository as owner/name)");
+    }
     let mut e = Employee::new(&a.name, source, workspace.clone());
     let chosen = a.template.as_deref().map(template::find).transpose()?;
     if let Some(t) = chosen {
         t.apply_defaults(&mut e);
     }
     e.project = a.project;
+    e.repo = a.repo;
+    e.github_label = a.github_label;
     delegate_core::agent::switch(
         &mut e,
         match a.agent {
@@ -262,10 +275,7 @@ fn list(paths: &Paths, json: bool) -> Result<()> {
         return Ok(());
     }
     for e in &config.employees {
-        let source = match (&e.source, &e.project) {
-            (SourceKind::Todoist, Some(p)) => format!("Todoist project \"{p}\""),
-            _ => "local queue".to_string(),
-        };
+        let source = delegate_core::employees::source_in_words(e);
         println!(
             "{}{}\n  source:    {source}\n  agent:     {} ({}, model {})\n  workspace: {}\n  access:    {}\n  sandbox:   {}",
             e.name,

@@ -46,7 +46,7 @@ enum Command {
     History(history::HistoryArgs),
     /// Show one run in full: progress, summary, error, drafts.
     Show(history::ShowArgs),
-    /// Store, check or remove the Todoist API token in the OS keychain.
+    /// Store, check or remove a source's token (Todoist, GitHub) in the OS keychain.
     #[command(subcommand)]
     Token(token::TokenCommand),
     /// Check the config, token, projects, agent CLIs and workspaces, with a fix for each problem.
@@ -85,6 +85,8 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
 }
 
 /// The keychain store the CLI uses.
-fn keychain() -> std::sync::Arc<dyn delegate_core::secrets::SecretStore> {
-    std::sync::Arc::new(delegate_core::secrets::KeychainStore::todoist())
+fn keychain(
+    kind: delegate_core::config::SourceKind,
+) -> std::sync::Arc<dyn delegate_core::secrets::SecretStore> {
+    std::sync::Arc::new(delegate_core::secrets::KeychainStore::for_source(kind))
 }

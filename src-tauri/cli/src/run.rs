@@ -22,7 +22,10 @@ pub struct RunArgs {
 }
 
 pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
-    let engine = Engine::open(paths, super::keychain())?;
+    let engine = Engine::open(
+        paths,
+        super::keychain(delegate_core::config::SourceKind::Todoist),
+    )?;
     if engine.interrupted_at_start() > 0 {
         println!(
             "Marked {} run(s) left running by a stopped Delegate as interrupted.",

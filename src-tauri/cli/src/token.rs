@@ -1,8 +1,10 @@
-//! `delegate token set|status|clear`: the Todoist token in the OS keychain.
+//! `delegate token set|status|clear [--source todoist|github]`: a source's token in the OS
+//! keychain.
 
 use anyhow::{Result, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand, ValueEnum};
 use delegate_core::Paths;
+use delegate_core::config::SourceKind;
 use delegate_core::doctor;
 use delegate_core::secrets::{self, SecretError};
 use std::io::{IsTerminal, Read};
@@ -11,21 +13,48 @@ use std::process::ExitCode;
 #[derive(Subcommand)]
 pub enum TokenCommand {
     /// Read the token from stdin (or a hidden prompt) and store it in the keychain.
-    Set,
-    /// Say whether a token is set, where it comes from, and whether Todoist accepts it.
-    Status,
+    Set(Which),
+    /// Say whether a token is set, where it comes from, and whether the service accepts it.
+    Status(Which),
     /// Remove the token from the keychain.
-    Clear,
+    Clear(Which),
+}
+
+#[derive(Args)]
+pub struct Which {
+    /// Whose token.
+    #[arg(long, value_enum, default_value = "todoist")]
+    source: TokenSource,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TokenSource {
+    Todoist,
+    Github,
+}
+
+impl TokenSource {
+    fn kind(self) -> SourceKind {
+        match self {
+            TokenSource::Todoist => SourceKind::Todoist,
+            TokenSource::Github => SourceKind::GitHub,
+        }
+    }
 }
 
 pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
-    let store = super::keychain();
+    let kind = match &cmd {
+        TokenCommand::Set(w) | TokenCommand::Status(w) | TokenCommand::Clear(w) => w.source.kind(),
+    };
+    let store = super::keychain(kind);
+    let title = kind.info().title;
     match cmd {
-        TokenCommand::Set => {
+        TokenCommand::Set(_) => {
             let value = if std::io::stdin().is_terminal() {
-                rpassword::prompt_password(
-                    "Paste your Todoist API token (Settings → Integrations → Developer): ",
-                )?
+                rpassword::prompt_password(format!(
+                    "Paste your {title} token ({}): ",
+                    kind.info().token_help
+                ))?
             } else {
                 let mut s = String::new();
                 std::io::stdin().read_to_string(&mut s)?;
@@ -38,10 +67,10 @@ pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
                 other => other?,
             };
             store.set(&token)?;
-            println!("Stored the Todoist token in the OS keychain.");
+            println!("Stored the {title} token in the OS keychain.");
         }
-        TokenCommand::Status => {
-            let check = doctor::token(&paths, store.as_ref()).await?;
+        TokenCommand::Status(_) => {
+            let check = doctor::source_token(&paths, kind, store.as_ref()).await?;
             for line in check.lines() {
                 println!("{line}");
             }
@@ -49,11 +78,11 @@ pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        TokenCommand::Clear => {
+        TokenCommand::Clear(_) => {
             if store.clear()? {
-                println!("Removed the Todoist token from the OS keychain.");
+                println!("Removed the {title} token from the OS keychain.");
             } else {
-                println!("There was no Todoist token in the OS keychain.");
+                println!("There was no {title} token in the OS keychain.");
             }
         }
     }

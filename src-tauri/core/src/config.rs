@@ -15,6 +15,8 @@ pub use validate::{AgentRules, DataOnly, validate};
 pub const DEFAULT_API_URL: &str = "https://api.todoist.com/api/v1";
 /// Overrides the API URL for this process only (never written to the file).
 pub const API_URL_ENV: &str = "DELEGATE_TODOIST_API_URL";
+/// Overrides GitHub's API URL for this process only.
+pub const GITHUB_API_URL_ENV: &str = "DELEGATE_GITHUB_API_URL";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -52,6 +54,8 @@ pub struct Config {
     #[serde(default)]
     pub todoist: TodoistSettings,
     #[serde(default)]
+    pub github: ServiceSettings,
+    #[serde(default)]
     pub budget: BudgetSettings,
     #[serde(default)]
     pub notifications: NotificationSettings,
@@ -69,6 +73,18 @@ pub struct TodoistSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
     /// How long to wait for one answer from Todoist before trying again (default 30 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+}
+
+/// A service's address and patience (`[github]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// The API's base URL (default: the public one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// How long to wait for one answer before trying again (default 30 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
 }
@@ -137,11 +153,13 @@ pub struct DesktopSettings {
     pub autostart: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SourceKind {
     Todoist,
+    #[serde(rename = "github")]
+    GitHub,
     Local,
 }
 
@@ -150,6 +168,7 @@ impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Todoist => "todoist",
+            SourceKind::GitHub => "github",
             SourceKind::Local => "local",
         }
     }
@@ -178,6 +197,12 @@ pub struct Employee {
     /// Todoist project name (case-insensitive) or id; unused for the local queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// GitHub repository, `owner/name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// GitHub: only the issues carrying this label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_label: Option<String>,
     pub workspace: PathBuf,
     #[serde(default = "default_agent")]
     pub agent: AgentKind,
@@ -276,6 +301,8 @@ impl Employee {
             enabled: true,
             source,
             project: None,
+            repo: None,
+            github_label: None,
             workspace,
             agent: default_agent(),
             command: None,
@@ -340,6 +367,16 @@ impl Config {
             .iter()
             .find(|e| e.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| ConfigError::NoSuchEmployee(name.to_string()))
+    }
+
+    /// GitHub's API base URL: `DELEGATE_GITHUB_API_URL`, then `[github] api_url`, then the
+    /// public API.
+    pub fn github_api_url(&self) -> String {
+        std::env::var(GITHUB_API_URL_ENV)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.github.api_url.clone())
+            .unwrap_or_else(|| crate::source::github::DEFAULT_API_URL.to_string())
     }
 
     /// The API base URL: environment override, then the file, then the real API.

@@ -6,11 +6,11 @@
 
 use crate::agent::{self, Login, spawn};
 use crate::config::{Config, Employee, SourceKind};
-use crate::engine::{EngineError, todoist_account};
+use crate::engine::{EngineError, github_client, todoist_account};
 use crate::paths::Paths;
 use crate::sandbox;
 use crate::secrets::{self, SecretStore, TokenOrigin};
-use crate::source::{SourceError, TodoistError, User};
+use crate::source::{SourceError, TodoistError};
 use std::time::Duration;
 
 /// One finding of `doctor`.
@@ -104,6 +104,7 @@ pub async fn report(paths: &Paths, store: &dyn SecretStore) -> Report {
         );
     }
     todoist(&mut r, &config, store).await;
+    github(&mut r, &config).await;
     machine(&mut r, &config);
     for e in &config.employees {
         agent_cli(&mut r, e).await;
@@ -281,20 +282,22 @@ fn workspace(r: &mut Report, e: &Employee) {
     }
 }
 
-/// `token status`: whether a token is set, where it comes from, and whether Todoist takes it.
+/// `token status`: whether a source's token is set, where it comes from, and whether the
+/// service takes it.
 #[derive(Debug)]
 pub enum TokenCheck {
-    /// Neither `TODOIST_API_TOKEN` nor the keychain holds one.
-    Missing,
-    /// Todoist's answer to "who is this?", asked the way the workers ask.
+    /// Neither the source's variable nor the keychain (nor, for GitHub, `gh`) holds one.
+    Missing(SourceKind),
+    /// The service's answer to "who is this?", asked the way the workers ask: who, or why not.
     Set {
+        kind: SourceKind,
         origin: TokenOrigin,
-        answer: Result<User, TodoistError>,
+        answer: Result<String, String>,
     },
 }
 
 impl TokenCheck {
-    /// Whether a token is set and Todoist accepts it.
+    /// Whether a token is set and the service accepts it.
     pub fn accepted(&self) -> bool {
         matches!(self, TokenCheck::Set { answer: Ok(_), .. })
     }
@@ -302,32 +305,166 @@ impl TokenCheck {
     /// The check in sentences, one a line.
     pub fn lines(&self) -> Vec<String> {
         match self {
-            TokenCheck::Missing => {
-                vec!["No Todoist token. Set one with `delegate token set`.".into()]
+            TokenCheck::Missing(kind) => {
+                let flag = match kind {
+                    SourceKind::Todoist => String::new(),
+                    k => format!(" --source {}", k.as_str()),
+                };
+                vec![format!(
+                    "No {} token. Set one with `delegate token set{flag}`.",
+                    kind.info().title
+                )]
             }
-            TokenCheck::Set { origin, answer } => vec![
-                format!("A Todoist token is set (from {}).", origin.describe()),
+            TokenCheck::Set {
+                kind,
+                origin,
+                answer,
+            } => vec![
+                format!(
+                    "A {} token is set (from {}).",
+                    kind.info().title,
+                    origin.describe_for(*kind)
+                ),
                 match answer {
-                    Ok(u) => format!("Connected as {} <{}>.", u.full_name, u.email),
-                    Err(e) => format!("Token rejected or Todoist unreachable: {e}"),
+                    Ok(who) => format!("Connected as {who}."),
+                    Err(e) => format!("Token rejected or {} unreachable: {e}", kind.info().title),
                 },
             ],
         }
     }
 }
 
-/// Checks the token as [`TokenCheck`] says. Fails when the keychain cannot be read, or when a
-/// token is set and the config (which says where Todoist is) cannot be.
+/// Checks the Todoist token as [`TokenCheck`] says.
 pub async fn token(paths: &Paths, store: &dyn SecretStore) -> Result<TokenCheck, EngineError> {
-    let Some((token, origin)) = secrets::todoist_token(store)? else {
-        return Ok(TokenCheck::Missing);
+    source_token(paths, SourceKind::Todoist, store).await
+}
+
+/// Checks `kind`'s token as [`TokenCheck`] says. Fails when the keychain cannot be read, or
+/// when a token is set and the config (which says where the service is) cannot be.
+pub async fn source_token(
+    paths: &Paths,
+    kind: SourceKind,
+    store: &dyn SecretStore,
+) -> Result<TokenCheck, EngineError> {
+    let Some((token, origin)) = secrets::source_token(kind, store)? else {
+        return Ok(TokenCheck::Missing(kind));
     };
     let config = crate::engine::load_config(&paths.config_file)?;
-    let answer = match todoist_account(&config, token) {
-        Ok(account) => account.client().user().await,
-        Err(e) => Err(e),
+    let answer = match kind {
+        SourceKind::Todoist => match todoist_account(&config, token) {
+            Ok(account) => account.client().user().await,
+            Err(e) => Err(e),
+        }
+        .map(|u| format!("{} <{}>", u.full_name, u.email))
+        .map_err(|e| e.to_string()),
+        SourceKind::GitHub => match github_client(&config, token) {
+            Ok(c) => c.user().await,
+            Err(e) => Err(e),
+        }
+        .map(|u| github_who(&u))
+        .map_err(|e| e.to_string()),
+        SourceKind::Local => Ok("the local queue".into()),
     };
-    Ok(TokenCheck::Set { origin, answer })
+    Ok(TokenCheck::Set {
+        kind,
+        origin,
+        answer,
+    })
+}
+
+fn github_who(u: &crate::source::github::client::User) -> String {
+    match &u.name {
+        Some(n) if !n.trim().is_empty() => format!("{} ({n})", u.login),
+        _ => u.login.clone(),
+    }
+}
+
+/// The GitHub token, whether GitHub takes it, and each GitHub employee's repository: there,
+/// with issues on, and writable by the token. The keychain is asked only when an employee
+/// works from GitHub.
+async fn github(r: &mut Report, config: &Config) {
+    let employees: Vec<&Employee> = config
+        .employees
+        .iter()
+        .filter(|e| e.source == SourceKind::GitHub)
+        .collect();
+    if employees.is_empty() {
+        return;
+    }
+    let store = secrets::KeychainStore::for_source(SourceKind::GitHub);
+    let (token, origin) = match secrets::source_token(SourceKind::GitHub, &store) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return r.fail(
+                "no GitHub token",
+                "run `delegate token set --source github` (or set GITHUB_TOKEN, or log in with `gh auth login`)",
+            );
+        }
+        Err(e) => {
+            return r.fail(
+                format!("keychain: {e}"),
+                "see the hint above, or set GITHUB_TOKEN",
+            );
+        }
+    };
+    r.ok(format!(
+        "GitHub token present (from {})",
+        origin.describe_for(SourceKind::GitHub)
+    ));
+    let client = match github_client(config, token) {
+        Ok(c) => c,
+        Err(e) => return r.fail(format!("GitHub: {}", e.what()), e.fix()),
+    };
+    match client.user().await {
+        Ok(u) => r.ok(format!(
+            "GitHub accepts the token: connected as {}",
+            github_who(&u)
+        )),
+        Err(e) => return r.fail(format!("GitHub: {}", e.what()), e.fix()),
+    }
+    for e in employees {
+        let repo = e.repo.clone().unwrap_or_default();
+        match client.repo(&repo).await {
+            Ok(found) if found.has_issues == Some(false) => r.fail(
+                format!(
+                    "{}: the repository {} has issues turned off",
+                    e.name, found.full_name
+                ),
+                "turn on Issues in the repository's Settings → General → Features",
+            ),
+            Ok(found) if found.archived => r.fail(
+                format!(
+                    "{}: the repository {} is archived (read-only)",
+                    e.name, found.full_name
+                ),
+                "unarchive it, or point `repo` at another repository",
+            ),
+            Ok(found)
+                if found
+                    .permissions
+                    .as_ref()
+                    .is_some_and(|p| !p.push && !p.triage) =>
+            {
+                r.fail(
+                    format!(
+                        "{}: the token can read {} but may not label or comment on its issues",
+                        e.name, found.full_name
+                    ),
+                    "give the token Issues read and write on the repository (or Triage access)",
+                )
+            }
+            Ok(found) => r.ok(format!(
+                "{}: repository {} found{}",
+                e.name,
+                found.full_name,
+                e.github_label
+                    .as_deref()
+                    .map(|l| format!(" (issues labelled \"{l}\")"))
+                    .unwrap_or_default()
+            )),
+            Err(err) => r.fail(format!("{}: {}", e.name, err.what()), err.fix()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -179,6 +179,29 @@ pub async fn agents() -> Vec<AgentInfo> {
     out
 }
 
+/// Where an employee's tasks come from, in words: `Todoist project "Writer"`, `GitHub
+/// repository octo/site (issues labelled "delegate")`, `the local queue`.
+pub fn source_in_words(e: &Employee) -> String {
+    let info = e.source.info();
+    match e.source {
+        SourceKind::Todoist => format!(
+            "{} project \"{}\"",
+            info.title,
+            e.project.as_deref().unwrap_or("")
+        ),
+        SourceKind::GitHub => format!(
+            "{} repository {}{}",
+            info.title,
+            e.repo.as_deref().unwrap_or(""),
+            e.github_label
+                .as_deref()
+                .map(|l| format!(" (issues labelled \"{l}\")"))
+                .unwrap_or_default()
+        ),
+        SourceKind::Local => info.target_words.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

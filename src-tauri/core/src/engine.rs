@@ -7,8 +7,8 @@ use crate::history::{History, HistoryError};
 use crate::paths::Paths;
 use crate::secrets::{self, Secret, SecretError, SecretStore};
 use crate::source::{
-    LocalQueue, LocalSource, QueueError, RetryPolicy, Source, TodoistAccount, TodoistClient,
-    TodoistError, TodoistSource,
+    GitHubClient, GitHubError, GitHubRepo, GitHubSource, LocalQueue, LocalSource, QueueError,
+    RetryPolicy, Source, SourceError, TodoistAccount, TodoistClient, TodoistError, TodoistSource,
 };
 use crate::worker::{CycleReport, ProblemKind, Shared, Worker, WorkerError, WorkerEvent};
 use std::collections::HashMap;
@@ -33,8 +33,12 @@ pub enum EngineError {
     Todoist(#[from] TodoistError),
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error("no Todoist token: run `delegate token set` (or set TODOIST_API_TOKEN)")]
     NoToken,
+    #[error("no {} token: run `delegate token set --source {}` (or set {}{})", .0.info().title, .0.as_str(), .0.info().token_env.unwrap_or("its variable"), if *.0 == SourceKind::GitHub { ", or log in with `gh auth login`" } else { "" })]
+    NoSourceToken(SourceKind),
     #[error("no employees to run; add one with `delegate employee add`")]
     NoEmployees,
     #[error("employee \"{0}\" is disabled; set `enabled = true` to run it")]
@@ -51,6 +55,12 @@ pub enum EngineError {
     Run(#[from] crate::activity::RunError),
 }
 
+impl From<GitHubError> for EngineError {
+    fn from(e: GitHubError) -> Self {
+        EngineError::Source(e.into())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 /// Why a review (approve, request changes) cannot go ahead.
 pub enum ReviewError {
@@ -61,10 +71,41 @@ pub enum ReviewError {
 }
 
 /// Tuning knobs with sensible defaults.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct EngineOptions {
     /// How often live progress comments are posted (default 30 s).
     pub live_comment_period: Option<Duration>,
+    /// Where the tokens of sources other than Todoist are kept (default: their entries in
+    /// the OS keychain).
+    pub stores: HashMap<SourceKind, Arc<dyn SecretStore>>,
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("live_comment_period", &self.live_comment_period)
+            .field("stores", &self.stores.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The GitHub repositories the employees work on, on one client (one token). Kept across
+/// cycles: each repository's view (its ETags, the comments it read) makes an idle poll cost
+/// one conditional request.
+#[derive(Default)]
+struct GitHubState {
+    client: Option<Arc<GitHubClient>>,
+    repos: HashMap<(String, Option<String>), Arc<GitHubSource>>,
+}
+
+/// GitHub as Delegate connects to it everywhere: `[github] api_url` and `timeout_secs`, and
+/// the engine's retry policy.
+pub fn github_client(config: &Config, token: Secret) -> Result<GitHubClient, GitHubError> {
+    let mut policy = RetryPolicy::default();
+    if let Some(t) = config.github.timeout_secs {
+        policy.request_timeout = Duration::from_secs(t);
+    }
+    GitHubClient::new(&config.github_api_url(), token, policy)
 }
 
 pub struct Engine {
@@ -72,8 +113,10 @@ pub struct Engine {
     config: RwLock<Config>,
     queue: Arc<LocalQueue>,
     store: Arc<dyn SecretStore>,
+    stores: std::sync::Mutex<HashMap<SourceKind, Arc<dyn SecretStore>>>,
     shared: Arc<Shared>,
     account: tokio::sync::Mutex<Option<Arc<TodoistAccount>>>,
+    github: tokio::sync::Mutex<GitHubState>,
     run_now: Arc<Notify>,
     reload: Notify,
     restart_all: AtomicBool,
@@ -151,7 +194,8 @@ impl Engine {
             tracing::warn!(stopped, "stopped processes left by interrupted runs");
         }
         let interrupted = interrupted.len();
-        let scrub = secrets_to_scrub(&config, store.as_ref());
+        let stores = std::sync::Mutex::new(options.stores.clone());
+        let scrub = secrets_to_scrub(&config, &|kind| store_in(&stores, &store, kind));
         let (events, _) = broadcast::channel(1024);
         let grace = config.machine.claim_grace_secs;
         let mut shared = Shared::new(history, events, machine, scrub, config.budget.daily_usd);
@@ -167,8 +211,10 @@ impl Engine {
             config: RwLock::new(config),
             queue,
             store,
+            stores,
             shared,
             account: tokio::sync::Mutex::new(None),
+            github: tokio::sync::Mutex::new(GitHubState::default()),
             run_now: Arc::new(Notify::new()),
             reload: Notify::new(),
             restart_all: AtomicBool::new(false),
@@ -191,11 +237,12 @@ impl Engine {
     /// employees that changed. Running agents finish their task first.
     pub async fn reload_config(&self) -> Result<(), EngineError> {
         let config = load_config(&self.paths.config_file)?;
-        let scrub = secrets_to_scrub(&config, self.store.as_ref());
+        let scrub = self.scrub(&config);
         self.shared.update(scrub, config.budget.daily_usd);
         let account_changed = {
             let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
             let changed = current.todoist != config.todoist
+                || current.github != config.github
                 || current.machine.claim_settle_secs != config.machine.claim_settle_secs;
             *current = config;
             changed
@@ -225,7 +272,7 @@ impl Engine {
     /// (after their current run) so they use it.
     pub async fn token_changed(&self) {
         let config = self.config();
-        let scrub = secrets_to_scrub(&config, self.store.as_ref());
+        let scrub = self.scrub(&config);
         self.shared.update(scrub, config.budget.daily_usd);
         self.reset_account().await;
         self.reload.notify_one();
@@ -233,7 +280,58 @@ impl Engine {
 
     async fn reset_account(&self) {
         *self.account.lock().await = None;
+        *self.github.lock().await = GitHubState::default();
         self.restart_all.store(true, Ordering::SeqCst);
+    }
+
+    fn scrub(&self, config: &Config) -> Vec<Secret> {
+        secrets_to_scrub(config, &|kind| self.store_for(kind))
+    }
+
+    /// Where `kind`'s token is kept.
+    pub fn store_for(&self, kind: SourceKind) -> Arc<dyn SecretStore> {
+        store_in(&self.stores, &self.store, kind)
+    }
+
+    /// The GitHub client, connected on first use with the token from `GITHUB_TOKEN`, the
+    /// keychain or a logged-in `gh`.
+    pub async fn github(&self) -> Result<Arc<GitHubClient>, EngineError> {
+        let mut state = self.github.lock().await;
+        if let Some(c) = &state.client {
+            return Ok(c.clone());
+        }
+        let store = self.store_for(SourceKind::GitHub);
+        let (token, _) = secrets::source_token(SourceKind::GitHub, store.as_ref())?
+            .ok_or(EngineError::NoSourceToken(SourceKind::GitHub))?;
+        let client = Arc::new(github_client(&self.config(), token)?);
+        state.client = Some(client.clone());
+        Ok(client)
+    }
+
+    /// One repository's source (shared by the employees on the same repository and label).
+    async fn github_repo(
+        &self,
+        repo: &str,
+        label: Option<&str>,
+    ) -> Result<Arc<GitHubSource>, EngineError> {
+        let client = self.github().await?;
+        let key = (repo.trim().to_lowercase(), label.map(str::to_string));
+        let mut state = self.github.lock().await;
+        let settle = self
+            .config()
+            .machine
+            .claim_settle_secs
+            .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
+        Ok(state
+            .repos
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(GitHubSource::new(
+                    GitHubRepo::new(client, repo, label),
+                    settle,
+                ))
+            })
+            .clone())
     }
 
     /// The secret store the engine reads the token from.
@@ -310,10 +408,33 @@ impl Engine {
 
     /// Stores a pasted token (checked first) and reconnects with it.
     pub async fn set_token(&self, pasted: &str) -> Result<secrets::TokenStatus, EngineError> {
+        self.set_source_token(SourceKind::Todoist, pasted).await
+    }
+
+    /// Stores `kind`'s token (checked first) and reconnects with it.
+    pub async fn set_source_token(
+        &self,
+        kind: SourceKind,
+        pasted: &str,
+    ) -> Result<secrets::TokenStatus, EngineError> {
         let token = secrets::pasted_token(pasted)?;
-        self.store.set(&token)?;
+        self.store_for(kind).set(&token)?;
         self.token_changed().await;
-        Ok(self.token_status())
+        Ok(self.source_token_status(kind))
+    }
+
+    /// Removes `kind`'s token from the keychain (its variable still applies).
+    pub async fn clear_source_token(
+        &self,
+        kind: SourceKind,
+    ) -> Result<secrets::TokenStatus, EngineError> {
+        self.store_for(kind).clear()?;
+        self.token_changed().await;
+        Ok(self.source_token_status(kind))
+    }
+
+    pub fn source_token_status(&self, kind: SourceKind) -> secrets::TokenStatus {
+        secrets::token_status_for(kind, self.store_for(kind).as_ref())
     }
 
     /// Removes the token from the keychain (a `TODOIST_API_TOKEN` still applies).
@@ -339,6 +460,11 @@ impl Engine {
                 let account = self.account().await?;
                 let project = employee.project.clone().unwrap_or_default();
                 Arc::new(TodoistSource::new(account, &project))
+            }
+            SourceKind::GitHub => {
+                let repo = employee.repo.clone().unwrap_or_default();
+                self.github_repo(&repo, employee.github_label.as_deref())
+                    .await?
             }
             SourceKind::Local => Arc::new(LocalSource::new(self.queue.clone(), &employee.name)),
         })
@@ -381,6 +507,9 @@ impl Engine {
         // An explicit cycle reads fresh data; the employees in it then share one snapshot.
         if let Some(account) = self.account.lock().await.as_ref() {
             account.invalidate().await;
+        }
+        for repo in self.github.lock().await.repos.values() {
+            crate::source::TaskSource::invalidate(repo.as_ref()).await;
         }
         let mut set = JoinSet::new();
         let mut results = Vec::new();
@@ -573,26 +702,49 @@ impl EngineError {
             EngineError::NoToken => ProblemKind::TokenMissing,
             EngineError::Secret(_) => ProblemKind::Keychain,
             EngineError::Todoist(TodoistError::Unauthorized) => ProblemKind::TokenRejected,
-            EngineError::Todoist(_) => ProblemKind::Todoist,
+            EngineError::Todoist(_) => ProblemKind::Service,
+            EngineError::NoSourceToken(_) => ProblemKind::TokenMissing,
+            EngineError::Source(e) => ProblemKind::of_source(e),
             _ => ProblemKind::Other,
         }
     }
 }
 
-/// Values to keep out of agent environments. The keychain is only read when a Todoist
-/// employee exists, so a local-only setup never needs one (nor waits on one that hangs).
-fn secrets_to_scrub(config: &Config, store: &dyn SecretStore) -> Vec<Secret> {
-    let todoist = config
-        .employees
-        .iter()
-        .any(|e| e.source == SourceKind::Todoist);
-    if !todoist {
-        return Vec::new();
+/// Values to keep out of agent environments: the token of every source an employee uses.
+/// The keychain is only read for a source some employee uses, so a local-only setup never
+/// needs one (nor waits on one that hangs).
+fn secrets_to_scrub(
+    config: &Config,
+    store_for: &dyn Fn(SourceKind) -> Arc<dyn SecretStore>,
+) -> Vec<Secret> {
+    let mut out = Vec::new();
+    for kind in SourceKind::with_tokens() {
+        if !config.employees.iter().any(|e| e.source == kind) {
+            continue;
+        }
+        if let Ok(Some((token, _))) = secrets::source_token(kind, store_for(kind).as_ref()) {
+            out.push(token);
+        }
     }
-    match secrets::todoist_token(store) {
-        Ok(Some((token, _))) => vec![token],
-        _ => Vec::new(),
+    out
+}
+
+/// `kind`'s store: the Todoist one given to the engine, else one kept in `stores` (the
+/// keychain entry of that source unless the options gave another).
+fn store_in(
+    stores: &std::sync::Mutex<HashMap<SourceKind, Arc<dyn SecretStore>>>,
+    todoist: &Arc<dyn SecretStore>,
+    kind: SourceKind,
+) -> Arc<dyn SecretStore> {
+    if kind == SourceKind::Todoist {
+        return todoist.clone();
     }
+    stores
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(kind)
+        .or_insert_with(|| Arc::new(secrets::KeychainStore::for_source(kind)))
+        .clone()
 }
 
 #[cfg(test)]
@@ -619,21 +771,23 @@ mod tests {
 
     #[test]
     fn a_local_only_setup_never_asks_the_keychain() {
-        let store = Counting::default();
+        let store = Arc::new(Counting::default());
+        let dyn_store: Arc<dyn SecretStore> = store.clone();
+        let store_for = |_: SourceKind| dyn_store.clone();
         let mut config = Config::default();
         config.employees.push(Employee::new(
             "Local",
             SourceKind::Local,
             std::path::PathBuf::from("/w"),
         ));
-        assert!(secrets_to_scrub(&config, &store).is_empty());
+        assert!(secrets_to_scrub(&config, &store_for).is_empty());
         assert_eq!(store.0.load(Ordering::SeqCst), 0);
         config.employees.push(Employee::new(
             "Todo",
             SourceKind::Todoist,
             std::path::PathBuf::from("/w"),
         ));
-        secrets_to_scrub(&config, &store);
+        secrets_to_scrub(&config, &store_for);
         // A TODOIST_API_TOKEN set for this test process answers before the keychain.
         let from_env = std::env::var(secrets::TOKEN_ENV).is_ok_and(|v| !v.trim().is_empty());
         assert_eq!(store.0.load(Ordering::SeqCst), usize::from(!from_env));

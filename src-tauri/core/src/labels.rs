@@ -16,7 +16,8 @@ pub fn failures(labels: &[String]) -> u32 {
         .unwrap_or(0)
 }
 
-fn is_ours(label: &str) -> bool {
+/// One of Delegate's own labels (`agent-working`, `agent-done`, `agent-failed`, `agent-retry-k`).
+pub fn is_ours(label: &str) -> bool {
     label == WORKING
         || label == DONE
         || label == FAILED

@@ -1,12 +1,15 @@
-//! Secrets (the Todoist token) live only in the OS keychain. [`Secret`] never prints its value,
+//! Secrets (each source's token: Todoist, GitHub, …) live only in the OS keychain, one entry
+//! per source. [`Secret`] never prints its value,
 //! so a secret cannot reach a log line or an error message by accident.
 
+use crate::config::SourceKind;
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-/// Takes precedence over the keychain for this process only; never persisted.
+/// Takes precedence over the keychain for this process only; never persisted. (Each source
+/// has its own: [`crate::source::SourceInfo::token_env`].)
 pub const TOKEN_ENV: &str = "TODOIST_API_TOKEN";
 /// How long one keychain call may take, in seconds, when the default does not suit.
 pub const KEYRING_TIMEOUT_ENV: &str = "DELEGATE_KEYRING_TIMEOUT_SECS";
@@ -14,7 +17,6 @@ pub const KEYRING_TIMEOUT_ENV: &str = "DELEGATE_KEYRING_TIMEOUT_SECS";
 /// accept the connection and then never reply, and a person is better told than kept waiting.
 pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
 const SERVICE: &str = "app.delegate.Delegate";
-const TODOIST_ACCOUNT: &str = "todoist-api-token";
 
 /// A secret value whose `Debug` and `Display` print `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -45,7 +47,7 @@ impl fmt::Display for Secret {
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error(
-        "the keyring did not answer in {secs} s — is gnome-keyring / KWallet running? Start or unlock it (a desktop login usually does), or set TODOIST_API_TOKEN for this process instead of using the keyring"
+        "the keyring did not answer in {secs} s — is gnome-keyring / KWallet running? Start or unlock it (a desktop login usually does), or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN) for this process instead of using the keyring"
     )]
     NoAnswer { secs: u64 },
     #[error("the OS keychain is not available: {detail}. {hint}")]
@@ -91,10 +93,20 @@ pub struct KeychainStore {
 }
 
 impl KeychainStore {
+    /// The Todoist token's entry.
     pub fn todoist() -> Self {
+        Self::for_source(SourceKind::Todoist)
+    }
+
+    /// The entry of `kind`'s token.
+    pub fn for_source(kind: SourceKind) -> Self {
         Self {
             service: SERVICE.into(),
-            account: TODOIST_ACCOUNT.into(),
+            account: kind
+                .info()
+                .keychain_entry
+                .unwrap_or(kind.as_str())
+                .to_string(),
             timeout: keyring_timeout(std::env::var(KEYRING_TIMEOUT_ENV).ok().as_deref()),
             stuck: Mutex::new(None),
         }
@@ -286,20 +298,39 @@ impl SecretStore for MemoryStore {
 /// Where the token in use came from, for `token status` and `doctor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum TokenOrigin {
     Environment,
     Keychain,
+    /// The GitHub CLI's login (`gh auth token`).
+    GhCli,
 }
 
 /// The Todoist token: `TODOIST_API_TOKEN` first, then the store.
 pub fn todoist_token(
     store: &dyn SecretStore,
 ) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
-    todoist_token_from(std::env::var(TOKEN_ENV).ok(), store)
+    source_token(SourceKind::Todoist, store)
 }
 
-fn todoist_token_from(
+/// `kind`'s token: its variable first (`GITHUB_TOKEN`, …), then the store, then — for
+/// GitHub — the token of a logged-in `gh` CLI.
+pub fn source_token(
+    kind: SourceKind,
+    store: &dyn SecretStore,
+) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
+    let env = kind
+        .info()
+        .token_env
+        .and_then(|name| std::env::var(name).ok());
+    let found = token_from(env, store)?;
+    if found.is_none() && kind == SourceKind::GitHub {
+        return Ok(gh_token().map(|t| (t, TokenOrigin::GhCli)));
+    }
+    Ok(found)
+}
+
+fn token_from(
     env: Option<String>,
     store: &dyn SecretStore,
 ) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
@@ -315,13 +346,58 @@ fn todoist_token_from(
     Ok(found.map(|s| (s, TokenOrigin::Keychain)))
 }
 
-impl TokenOrigin {
-    /// In words, for the CLI and the settings screen.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Environment => "the TODOIST_API_TOKEN variable",
-            Self::Keychain => "the OS keychain",
+/// The token of an installed, logged-in GitHub CLI (`gh auth token`), if there is one. `gh`
+/// gets the same scrubbed environment as every child, and at most five seconds.
+pub fn gh_token() -> Option<Secret> {
+    let gh = which::which("gh").ok()?;
+    let mut child = std::process::Command::new(gh)
+        .args(["auth", "token", "--hostname", "github.com"])
+        .env_clear()
+        .envs(crate::agent::spawn::child_env(&[], &[]))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break,
+            Ok(Some(_)) | Err(_) => return None,
+            Ok(None) if std::time::Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
         }
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut()?, &mut out).ok()?;
+    let token = out.trim();
+    if token.is_empty() || token.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let token = Secret::new(token);
+    hold(&token);
+    Some(token)
+}
+
+impl TokenOrigin {
+    /// In words, for the CLI and the settings screen (`kind`: whose token).
+    pub fn describe_for(self, kind: SourceKind) -> String {
+        match self {
+            Self::Environment => {
+                format!("the {} variable", kind.info().token_env.unwrap_or("token"))
+            }
+            Self::Keychain => "the OS keychain".into(),
+            Self::GhCli => "the GitHub CLI's login (gh auth token)".into(),
+        }
+    }
+
+    /// The Todoist token's origin in words.
+    pub fn describe(self) -> String {
+        self.describe_for(SourceKind::Todoist)
     }
 }
 
@@ -352,9 +428,14 @@ pub struct TokenStatus {
     pub summary: String,
 }
 
-/// The token's status as `store` (and the environment) has it.
+/// The Todoist token's status as `store` (and the environment) has it.
 pub fn token_status(store: &dyn SecretStore) -> TokenStatus {
-    match todoist_token(store) {
+    token_status_for(SourceKind::Todoist, store)
+}
+
+/// `kind`'s token status as `store` (and the environment) has it.
+pub fn token_status_for(kind: SourceKind, store: &dyn SecretStore) -> TokenStatus {
+    match source_token(kind, store) {
         Ok(found) => {
             let origin = found.map(|(_, origin)| origin);
             TokenStatus {
@@ -364,10 +445,14 @@ pub fn token_status(store: &dyn SecretStore) -> TokenStatus {
                 summary: match origin {
                     None => "No token saved. Employees that use the local queue work without one."
                         .into(),
-                    Some(TokenOrigin::Environment) => {
-                        "A token is set by the TODOIST_API_TOKEN variable for this session.".into()
-                    }
+                    Some(TokenOrigin::Environment) => format!(
+                        "A token is set by the {} variable for this session.",
+                        kind.info().token_env.unwrap_or("token")
+                    ),
                     Some(TokenOrigin::Keychain) => "A token is saved in the OS keychain.".into(),
+                    Some(TokenOrigin::GhCli) => {
+                        "The GitHub CLI's login is used (gh auth token).".into()
+                    }
                 },
             }
         }
@@ -455,7 +540,7 @@ mod tests {
         let long = "held-3f9a1c0e5b7d2e8f4a6c1b9d0e3f7a2c";
         assert!(!held().iter().any(|h| h.expose() == long));
         let store = MemoryStore::with(long);
-        let (token, origin) = todoist_token_from(None, &store).unwrap().unwrap();
+        let (token, origin) = token_from(None, &store).unwrap().unwrap();
         assert_eq!((token.expose(), origin), (long, TokenOrigin::Keychain));
         assert!(held().iter().any(|h| h.expose() == long));
         let pasted = "pasted-0e5b7d2e8f4a6c1b9d0e3f7a2c3f9a1c";

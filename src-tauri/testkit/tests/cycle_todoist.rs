@@ -562,6 +562,7 @@ async fn live_progress_is_batched_into_comments() {
         std::sync::Arc::new(delegate_core::secrets::MemoryStore::with(TOKEN)),
         delegate_core::EngineOptions {
             live_comment_period: Some(Duration::from_secs(1)),
+            ..Default::default()
         },
     )
     .unwrap();

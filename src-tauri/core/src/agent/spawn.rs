@@ -110,9 +110,10 @@ const MIN_SCRUBBED_SECRET: usize = 8;
 /// The environment of every child Delegate starts — agents, login checks, version probes,
 /// `doctor`'s probes: Delegate's own environment without what is Delegate's and no child's
 /// business. Gone are every `DELEGATE_*` variable (its settings and run markers),
-/// `TODOIST_API_TOKEN`, the names in `remove`, and every variable whose value contains a
-/// secret: one in `scrub`, one this process holds ([`crate::secrets::held`]) or the value of
-/// `TODOIST_API_TOKEN` (a copy of the token under another name). Callers clear the child's
+/// every source's token variable (`TODOIST_API_TOKEN`, `GITHUB_TOKEN`, …), the names in
+/// `remove`, and every variable whose value contains a secret: one in `scrub`, one this
+/// process holds ([`crate::secrets::held`]) or the value of a token variable (a copy of the
+/// token under another name). Callers clear the child's
 /// environment first (`env_clear`) and set exactly this.
 pub fn child_env(remove: &[String], scrub: &[Secret]) -> Vec<(OsString, OsString)> {
     env_for_child(std::env::vars_os().collect(), remove, scrub)
@@ -127,7 +128,7 @@ fn env_for_child(
     secrets.extend(crate::secrets::held());
     secrets.extend(
         vars.iter()
-            .filter(|(k, _)| k == crate::secrets::TOKEN_ENV)
+            .filter(|(k, _)| is_token_variable(&k.to_string_lossy()))
             .map(|(_, v)| Secret::new(v.to_string_lossy().trim())),
     );
     let secrets: Vec<&str> = secrets
@@ -140,11 +141,19 @@ fn env_for_child(
             let key = key.to_string_lossy();
             let value = value.to_string_lossy();
             !(key.starts_with("DELEGATE_")
-                || key == crate::secrets::TOKEN_ENV
+                || is_token_variable(&key)
                 || remove.iter().any(|r| r == key.as_ref())
                 || secrets.iter().any(|s| value.contains(s)))
         })
         .collect()
+}
+
+/// A variable that carries a source's token (`TODOIST_API_TOKEN`, `GITHUB_TOKEN`, …).
+fn is_token_variable(key: &str) -> bool {
+    crate::source::SOURCES
+        .iter()
+        .filter_map(|s| s.token_env)
+        .any(|name| name == key)
 }
 
 /// Runs `inv`, calling `on_spawn` with the process group id once it started and `on_line` for

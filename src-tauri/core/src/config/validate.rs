@@ -77,6 +77,7 @@ pub fn validate(
             config.todoist.timeout_secs,
             1..=600,
         ),
+        ("[github] timeout_secs", config.github.timeout_secs, 1..=600),
         (
             "[machine] claim_grace_secs",
             config.machine.claim_grace_secs,
@@ -115,6 +116,20 @@ pub fn validate(
     Ok(())
 }
 
+/// `owner/name` as GitHub allows them: letters, digits, `-`, `_` and `.`.
+fn is_repo_name(s: &str) -> bool {
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 100
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && part != "."
+            && part != ".."
+    };
+    matches!(s.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
+}
+
 /// The checks for one employee, also used by `employee add` and the UI before saving.
 pub fn check(employee: &Employee, rules: &dyn AgentRules) -> Result<(), String> {
     match check_employee(employee, rules) {
@@ -139,6 +154,29 @@ fn all_problems(e: &Employee, rules: &dyn AgentRules) -> Vec<Problem> {
         out.extend(problem(
             "project",
             "is required when source = \"todoist\" (a Todoist project name or id)",
+        ));
+    }
+    if e.source == SourceKind::GitHub {
+        let repo = e.repo.as_deref().unwrap_or("").trim();
+        if repo.is_empty() {
+            out.extend(problem(
+                "repo",
+                "is required when source = \"github\" (the repository as owner/name)",
+            ));
+        } else if !is_repo_name(repo) {
+            out.extend(problem(
+                "repo",
+                format!("must be a GitHub repository as owner/name, like \"octo-org/content\" (got \"{repo}\")"),
+            ));
+        }
+    }
+    if e.github_label
+        .as_deref()
+        .is_some_and(|l| l.trim().is_empty() || l.contains(','))
+    {
+        out.extend(problem(
+            "github_label",
+            "must be one label name (no commas), or left out to take every open issue",
         ));
     }
     if !e.workspace.is_absolute() {
@@ -293,6 +331,23 @@ mod tests {
         let text = "[[employee]]\nname = \"A\"\nsource = \"todoist\"\nworkspace = \"/w\"\n";
         let err = parse(text).unwrap_err().to_string();
         assert!(err.contains("`project` is required"), "{err}");
+    }
+
+    #[test]
+    fn github_needs_a_repository_as_owner_and_name() {
+        let text = "[[employee]]\nname = \"A\"\nsource = \"github\"\nworkspace = \"/w\"\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("`repo` is required"), "{err}");
+        let text = "[[employee]]\nname = \"A\"\nsource = \"github\"\nrepo = \"just-a-name\"\nworkspace = \"/w\"\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(
+            err.contains("owner/name") && err.contains("line 4"),
+            "{err}"
+        );
+        let text = "[[employee]]\nname = \"A\"\nsource = \"github\"\nrepo = \"octo-org/content.site\"\ngithub_label = \"delegate\"\nworkspace = \"/w\"\n";
+        parse(text).unwrap();
+        let text = "[[employee]]\nname = \"A\"\nsource = \"github\"\nrepo = \"o/../x\"\nworkspace = \"/w\"\n";
+        assert!(parse(text).is_err());
     }
 
     #[test]

@@ -11,6 +11,19 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The built-in local queue as people and settings see it.
+pub const INFO: super::SourceInfo = super::SourceInfo {
+    kind: super::SourceKind::Local,
+    title: "the local queue",
+    target_field: None,
+    target_words: "the local queue",
+    target_example: "",
+    task_word: "task",
+    token_env: None,
+    keychain_entry: None,
+    token_help: "",
+};
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     #[error("local queue database: {0}")]

@@ -3,7 +3,11 @@
 //! source speaks the same label-and-comment protocol, so the worker does not care which one
 //! it talks to.
 
+pub mod github;
+pub mod http;
 pub mod local;
+mod registry;
+mod remote;
 mod retry;
 pub mod todoist;
 
@@ -15,7 +19,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::config::SourceKind;
+pub use github::{GitHubClient, GitHubError, GitHubRepo, GitHubSource};
 pub use local::{LocalQueue, LocalSource, QueueError};
+pub use registry::{SOURCES, SourceInfo};
+pub use remote::{Remote, RemoteSource};
 pub use retry::RetryPolicy;
 pub use todoist::{
     NetworkKind, Project, TodoistAccount, TodoistClient, TodoistError, TodoistSource, User,
@@ -81,6 +88,8 @@ pub struct Comment {
 pub enum SourceError {
     #[error(transparent)]
     Todoist(#[from] TodoistError),
+    #[error(transparent)]
+    GitHub(github::GitHubError),
     #[error(transparent)]
     Local(#[from] QueueError),
     #[error("Todoist project \"{wanted}\" not found; projects in this account: {available}")]
@@ -301,9 +310,21 @@ impl SourceError {
     pub fn is_gone(&self) -> bool {
         match self {
             SourceError::Todoist(e) => e.is_gone(),
+            SourceError::GitHub(e) => e.is_gone(),
             SourceError::Local(e) => matches!(e, QueueError::NoSuchTask(_)),
             SourceError::ProjectNotFound { .. } => false,
         }
+    }
+}
+
+impl SourceError {
+    /// The service refused the token (HTTP 401): a person must set a new one.
+    pub fn is_rejected_token(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Todoist(TodoistError::Unauthorized)
+                | SourceError::GitHub(GitHubError::Unauthorized)
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::agent::Draft;
 use crate::history::RunStatus;
-use crate::source::{SourceError, TodoistError};
+use crate::source::SourceError;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,16 +82,19 @@ pub enum ProblemKind {
     AgentNotReady,
     WorkspaceMissing,
     ProjectMissing,
-    /// Todoist unreachable, rate-limited or failing: usually passes by itself.
-    Todoist,
+    /// The task source (Todoist, GitHub, …) unreachable, rate-limited or failing: usually
+    /// passes by itself.
+    Service,
     Other,
 }
 
 impl ProblemKind {
     pub fn of_source(e: &SourceError) -> Self {
+        if e.is_rejected_token() {
+            return ProblemKind::TokenRejected;
+        }
         match e {
-            SourceError::Todoist(TodoistError::Unauthorized) => ProblemKind::TokenRejected,
-            SourceError::Todoist(_) => ProblemKind::Todoist,
+            SourceError::Todoist(_) | SourceError::GitHub(_) => ProblemKind::Service,
             SourceError::ProjectNotFound { .. } => ProblemKind::ProjectMissing,
             SourceError::Local(_) => ProblemKind::Other,
         }

@@ -6,6 +6,7 @@
 use super::command::Command;
 use super::wire::{ErrorBody, Page, SyncResponse, WireComment, WireProject, WireTask};
 use crate::secrets::Secret;
+use crate::source::http::{self, NetworkKind};
 use crate::source::retry::RetryPolicy;
 use crate::source::{Comment, Task};
 use reqwest::{Method, StatusCode};
@@ -16,20 +17,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 const PAGE_LIMIT: &str = "200";
-
-/// What kind of network failure, because each has its own fix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NetworkKind {
-    /// The host name could not be resolved (offline, DNS, a typo in `api_url`).
-    Dns,
-    /// Nothing accepted the connection.
-    Refused,
-    /// The secure connection failed (clock, intercepting proxy, certificate).
-    Tls,
-    /// No answer in time.
-    Timeout,
-    Other,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TodoistError {
@@ -279,12 +266,7 @@ impl TodoistClient {
         let response = self
             .send(Method::POST, "/sync", &[], Some(&body), "sync")
             .await?;
-        let server_time = response
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-            .map(|d| d.with_timezone(&chrono::Utc));
+        let server_time = http::server_date(response.headers());
         let bytes = response
             .bytes()
             .await
@@ -408,29 +390,7 @@ impl TodoistClient {
     }
 
     fn network(&self, path: &str, e: reqwest::Error) -> TodoistError {
-        // reqwest's message can include the URL but never headers, so the token stays out.
-        let e = e.without_url();
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            message.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        let lower = message.to_lowercase();
-        let kind = if e.is_timeout() || lower.contains("timed out") {
-            NetworkKind::Timeout
-        } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
-            NetworkKind::Dns
-        } else if lower.contains("refused") {
-            NetworkKind::Refused
-        } else if lower.contains("certificate")
-            || lower.contains("tls")
-            || lower.contains("handshake")
-        {
-            NetworkKind::Tls
-        } else {
-            NetworkKind::Other
-        };
+        let (kind, message) = http::network_failure(e);
         TodoistError::Network {
             url: format!("{}{}", self.base, path),
             kind,
@@ -440,14 +400,7 @@ impl TodoistClient {
 }
 
 fn retry_after_header(r: &reqwest::Response) -> Option<Duration> {
-    r.headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .and_then(crate::source::retry::hint)
+    http::retry_after(r.headers())
 }
 
 fn classify(status: StatusCode, body: ErrorBody, what: &str, attempts: u32) -> TodoistError {

@@ -8,8 +8,9 @@ pub mod client;
 mod command;
 mod wire;
 
+pub use super::http::NetworkKind;
 pub use account::TodoistAccount;
-pub use client::{NetworkKind, Project, TodoistClient, TodoistError, User};
+pub use client::{Project, TodoistClient, TodoistError, User};
 
 use super::{Claimed, Comment, Finish, Pending, SourceError, SourceKind, Task, TaskSource};
 use crate::claims::Claim;
@@ -17,6 +18,19 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Todoist as people and settings see it.
+pub const INFO: super::SourceInfo = super::SourceInfo {
+    kind: SourceKind::Todoist,
+    title: "Todoist",
+    target_field: Some("project"),
+    target_words: "a Todoist project",
+    target_example: "LinkedIn Writer",
+    task_word: "task",
+    token_env: Some("TODOIST_API_TOKEN"),
+    keychain_entry: Some("todoist-api-token"),
+    token_help: "Todoist → Settings → Integrations → Developer: copy the API token",
+};
 
 /// One employee's Todoist project, on the account it shares with the others.
 pub struct TodoistSource {

@@ -1,0 +1,203 @@
+//! GitHub Issues (REST): an employee is a repository (`repo = "owner/name"`), optionally only
+//! the issues carrying one label (`github_label`). Pull requests, which GitHub lists with the
+//! issues, are left out. The same labels and comments as every source; GitHub has no
+//! idempotency keys, so every comment carries a marker (see [`crate::source::remote`]).
+//! Approving closes the issue as completed.
+
+pub mod client;
+mod wire;
+
+pub use client::{DEFAULT_API_URL, GitHubClient, GitHubError};
+
+use super::http::ServerClock;
+use super::remote::{Remote, RemoteSource, marker_of, with_marker};
+use super::{Comment, SourceError, SourceKind, Task};
+use crate::labels;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// GitHub as people and settings see it.
+pub const INFO: super::SourceInfo = super::SourceInfo {
+    kind: SourceKind::GitHub,
+    title: "GitHub",
+    target_field: Some("repo"),
+    target_words: "a GitHub repository",
+    target_example: "octo-org/content",
+    task_word: "issue",
+    token_env: Some("GITHUB_TOKEN"),
+    keychain_entry: Some("github-token"),
+    token_help: "GitHub → Settings → Developer settings → Personal access tokens: a \
+        fine-grained token with Issues read and write on the repository (or a classic token \
+        with the `repo` scope); or log in with `gh auth login`",
+};
+
+/// An employee's GitHub source.
+pub type GitHubSource = RemoteSource<GitHubRepo>;
+
+/// The labels Delegate creates in a repository when they are missing, with their colours.
+const LABELS: [(&str, &str, &str); 3] = [
+    (
+        labels::WORKING,
+        "fbca04",
+        "Delegate: an agent is working on it",
+    ),
+    (
+        labels::DONE,
+        "0e8a16",
+        "Delegate: a draft is ready for review",
+    ),
+    (
+        labels::FAILED,
+        "d93f0b",
+        "Delegate: gave up after the last attempt",
+    ),
+];
+
+/// One repository (and label filter) on a GitHub account.
+pub struct GitHubRepo {
+    client: Arc<GitHubClient>,
+    repo: String,
+    label: Option<String>,
+    labels_made: OnceCell<()>,
+}
+
+impl GitHubRepo {
+    pub fn new(client: Arc<GitHubClient>, repo: &str, label: Option<&str>) -> Self {
+        Self {
+            client,
+            repo: repo.trim().to_string(),
+            label: label
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+            labels_made: OnceCell::new(),
+        }
+    }
+
+    pub fn client(&self) -> &GitHubClient {
+        &self.client
+    }
+
+    /// Creates Delegate's labels (with colours and descriptions) the first time this
+    /// repository is written to; a failure is left to GitHub, which makes a missing label
+    /// (without colour) when an issue gets it.
+    async fn make_labels(&self) {
+        self.labels_made
+            .get_or_init(|| async {
+                let have = match self.client.labels(&self.repo).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(repo = %self.repo, error = %e, "could not list the repository's labels");
+                        return;
+                    }
+                };
+                for (name, color, description) in LABELS {
+                    if have.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+                        continue;
+                    }
+                    if let Err(e) = self
+                        .client
+                        .create_label(&self.repo, name, color, description)
+                        .await
+                    {
+                        tracing::warn!(repo = %self.repo, label = name, error = %e, "could not create the label");
+                    }
+                }
+            })
+            .await;
+    }
+}
+
+impl From<GitHubError> for SourceError {
+    fn from(e: GitHubError) -> Self {
+        SourceError::GitHub(e)
+    }
+}
+
+#[async_trait::async_trait]
+impl Remote for GitHubRepo {
+    fn kind(&self) -> SourceKind {
+        SourceKind::GitHub
+    }
+
+    async fn list(&self) -> Result<(Vec<Task>, bool), SourceError> {
+        let listed = self
+            .client
+            .open_issues(&self.repo, self.label.as_deref())
+            .await?;
+        let tasks = listed
+            .items
+            .iter()
+            .filter(|i| !i.is_pull_request() && i.state == "open")
+            .map(|i| i.to_task())
+            .collect();
+        Ok((tasks, listed.unchanged))
+    }
+
+    async fn comments(&self, task_id: &str) -> Result<Vec<Comment>, SourceError> {
+        let mut all = self.client.comments(&self.repo, task_id).await?.items;
+        // Ids grow with creation: the order among comments stamped in the same second.
+        all.sort_by_key(|c| (c.created_at, c.id));
+        Ok(all.iter().map(|c| c.to_comment()).collect())
+    }
+
+    async fn post(&self, task_id: &str, marker: &str, text: &str) -> Result<Comment, SourceError> {
+        let body = with_marker(text, marker);
+        Ok(self
+            .client
+            .post_comment(&self.repo, task_id, &body)
+            .await?
+            .to_comment())
+    }
+
+    fn carries(&self, comment: &Comment, marker: &str) -> bool {
+        marker_of(&comment.content) == Some(marker)
+    }
+
+    async fn edit(&self, _task_id: &str, comment_id: &str, text: &str) -> Result<(), SourceError> {
+        Ok(self
+            .client
+            .edit_comment(&self.repo, comment_id, text)
+            .await?)
+    }
+
+    async fn delete(&self, _task_id: &str, comment_id: &str) -> Result<(), SourceError> {
+        Ok(self.client.delete_comment(&self.repo, comment_id).await?)
+    }
+
+    async fn relabel(
+        &self,
+        task_id: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), SourceError> {
+        if !add.is_empty() {
+            self.make_labels().await;
+            self.client.add_labels(&self.repo, task_id, add).await?;
+        }
+        for l in remove {
+            self.client.remove_label(&self.repo, task_id, l).await?;
+        }
+        Ok(())
+    }
+
+    async fn task(&self, task_id: &str) -> Result<Task, SourceError> {
+        Ok(self.client.issue(&self.repo, task_id).await?.to_task())
+    }
+
+    async fn close(&self, task_id: &str) -> Result<(), SourceError> {
+        Ok(self.client.close_issue(&self.repo, task_id).await?)
+    }
+
+    fn clock(&self) -> ServerClock {
+        self.client.clock()
+    }
+
+    fn rounding(&self) -> chrono::Duration {
+        chrono::Duration::seconds(1)
+    }
+
+    fn ambiguous(&self, e: &SourceError) -> bool {
+        matches!(e, SourceError::GitHub(g) if g.is_ambiguous())
+    }
+}

@@ -1,0 +1,385 @@
+//! GitHub Issues as a task source, end to end: the real `delegate` binary and the fake agent
+//! against the fake GitHub (built from GitHub's OpenAPI description, with its bad days). A
+//! whole cycle (claim, done, labels created, pull requests and unlabelled issues left alone),
+//! retry and give up, request changes with the feedback in the next prompt, approve; a
+//! comment POST answered after the client gave up lands once; secondary and primary rate
+//! limits lose nothing and cause no hot loop; an idle poll costs one conditional request.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+mod common;
+
+use common::*;
+use delegate_core::config::SourceKind;
+use delegate_core::engine::EngineOptions;
+use delegate_core::history::RunFilter;
+use delegate_core::secrets::{MemoryStore, SecretStore};
+use delegate_core::{Engine, Paths};
+use delegate_testkit::{FakeGitHub, sibling_binary};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const REPO: &str = "octo/content";
+
+struct Site {
+    dir: tempfile::TempDir,
+    server: FakeGitHub,
+    records: PathBuf,
+}
+
+impl Site {
+    async fn new() -> Self {
+        let server = FakeGitHub::start(TOKEN).await;
+        server.add_repo(REPO);
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records");
+        std::fs::create_dir_all(&records).unwrap();
+        Self {
+            dir,
+            server,
+            records,
+        }
+    }
+
+    /// A home with one GitHub employee on `REPO` (issues labelled `delegate`).
+    fn home(&self, name: &str, extra: &str) -> PathBuf {
+        let home = self.dir.path().join(name);
+        let ws = home.join("workspace");
+        std::fs::create_dir_all(&ws).unwrap();
+        std::fs::write(
+            home.join("config.toml"),
+            format!(
+                "[github]\napi_url = \"{}\"\ntimeout_secs = 5\n\n[machine]\nclaim_settle_secs = 1\n\n\
+                 [[employee]]\nname = \"Writer\"\nsource = \"github\"\nrepo = \"{REPO}\"\n\
+                 github_label = \"delegate\"\nworkspace = \"{}\"\ncommand = \"{}\"\n\
+                 retry_backoff_secs = 0\nmax_attempts = 2\ntimeout_secs = 30\n\
+                 sandbox_write = [\"{}\"]\n{extra}",
+                self.server.url,
+                ws.display(),
+                fake_claude().display(),
+                self.records.display(),
+            ),
+        )
+        .unwrap();
+        home
+    }
+
+    fn delegate(&self, home: &Path, machine: &str) -> Command {
+        let mut c = Command::new(sibling_binary("delegate"));
+        c.arg("--home")
+            .arg(home)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("DELEGATE_MACHINE", machine)
+            .env("FAKE_CLAUDE_RECORD", &self.records)
+            .env_remove("DELEGATE_HOME")
+            .env_remove("DELEGATE_GITHUB_API_URL")
+            .env_remove("TODOIST_API_TOKEN");
+        c
+    }
+
+    /// One cycle of `delegate run`.
+    fn run(&self, home: &Path) -> Output {
+        let out = self.delegate(home, "laptop").arg("run").output().unwrap();
+        eprintln!(
+            "delegate run: {}\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn watch(&self, home: &Path, machine: &str) -> Child {
+        self.delegate(home, machine)
+            .args(["run", "--watch"])
+            .stdout(std::fs::File::create(home.join("stdout.txt")).unwrap())
+            .stderr(std::fs::File::create(home.join("stderr.txt")).unwrap())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The prompts the fake agent was started with, by title (from its records).
+    fn prompts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in std::fs::read_dir(&self.records).unwrap() {
+            let text = read(&f.unwrap().path());
+            out.push(text);
+        }
+        out
+    }
+
+    fn labels(&self, n: u64) -> Vec<String> {
+        let mut l = self.server.issue(REPO, n).labels;
+        l.sort();
+        l
+    }
+
+    fn bodies(&self, n: u64) -> Vec<String> {
+        self.server.comments(REPO, n).stored_bodies()
+    }
+}
+
+/// An engine in this process on `home` (for the review, which the app does), with the GitHub
+/// token in memory.
+fn engine(home: &Path) -> Engine {
+    let github: Arc<dyn SecretStore> = Arc::new(MemoryStore::with(TOKEN));
+    Engine::open_with(
+        Paths::under(home),
+        Arc::new(MemoryStore::default()),
+        EngineOptions {
+            stores: HashMap::from([(SourceKind::GitHub, github)]),
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn stop(mut child: Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait();
+}
+
+async fn until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_is_claimed_worked_reworked_with_feedback_and_approved() {
+    let site = Site::new().await;
+    let n = site.server.add_issue(
+        REPO,
+        "Write a LinkedIn post about background agents",
+        "Keep it under 200 words.",
+        &["delegate"],
+    );
+    let unlabelled = site.server.add_issue(REPO, "Not for the agent", "", &[]);
+    let pr = site.server.add_pull_request(REPO, "Fix typo");
+    let home = site.home("laptop", "");
+
+    let out = site.run(&home);
+    assert!(out.status.success());
+    assert_eq!(site.labels(n), ["agent-done", "delegate"]);
+    let bodies = site.bodies(n);
+    assert_eq!(bodies.len(), 2, "{bodies:#?}");
+    assert!(bodies[0].starts_with("Working on it… (attempt 1 of 2) on laptop"));
+    assert!(
+        bodies[1].starts_with("Done. Ready for review."),
+        "{}",
+        bodies[1]
+    );
+    assert!(
+        bodies.iter().all(|b| b.contains("<!-- delegate:")),
+        "every comment carries its marker"
+    );
+    // Left alone: the issue without the label, and the pull request.
+    assert!(site.bodies(unlabelled).is_empty() && site.labels(unlabelled).is_empty());
+    assert!(site.bodies(pr).is_empty());
+    // Delegate's labels were made in the repository, with colours.
+    let made = site.server.repo_labels(REPO);
+    for l in ["agent-working", "agent-done", "agent-failed"] {
+        assert!(made.iter().any(|m| m == l), "{made:?}");
+    }
+    let first_prompt = site.prompts();
+    assert_eq!(first_prompt.len(), 1);
+    assert!(first_prompt[0].contains("Write a LinkedIn post about background agents"));
+
+    // Request changes, as the app does: a comment, `agent-done` removed.
+    let run_id = {
+        let engine = engine(&home);
+        let runs = engine.history().list(&RunFilter::default()).unwrap();
+        assert_eq!(runs.len(), 1);
+        engine
+            .request_changes(runs[0].id, "Make it punchier, and end with a question.")
+            .await
+            .unwrap();
+        runs[0].id
+    };
+    assert_eq!(site.labels(n), ["delegate"]);
+    let out = site.run(&home);
+    assert!(out.status.success());
+    assert_eq!(site.labels(n), ["agent-done", "delegate"]);
+    let prompts = site.prompts();
+    assert_eq!(prompts.len(), 2, "reworked once");
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("Make it punchier, and end with a question.")),
+        "the feedback reached the agent"
+    );
+
+    // Approve: the issue is closed as completed.
+    let engine = engine(&home);
+    let latest = engine.history().list(&RunFilter::default()).unwrap()[0].id;
+    assert_ne!(latest, run_id);
+    engine.approve(latest).await.unwrap();
+    let issue = site.server.issue(REPO, n);
+    assert_eq!(issue.state, "closed");
+    assert_eq!(issue.state_reason.as_deref(), Some("completed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_issue_is_retried_then_given_up_with_the_reason() {
+    let site = Site::new().await;
+    let n = site
+        .server
+        .add_issue(REPO, "Draft the newsletter [fail]", "", &["delegate"]);
+    let home = site.home("laptop", "");
+    site.run(&home);
+    assert_eq!(site.labels(n), ["agent-retry-1", "delegate"]);
+    site.run(&home);
+    assert_eq!(site.labels(n), ["agent-failed", "delegate"]);
+    let bodies = site.bodies(n);
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.starts_with("Failed (attempt 1 of 2)")),
+        "{bodies:#?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.starts_with("Failed after 2 attempts")),
+        "{bodies:#?}"
+    );
+    // Given up: the next cycle leaves it alone.
+    site.run(&home);
+    assert_eq!(site.prompts().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_answered_after_the_client_gave_up_lands_once() {
+    let site = Site::new().await;
+    let n = site
+        .server
+        .add_issue(REPO, "Write the release notes", "", &["delegate"]);
+    // The "Done" comment is applied at once but answered after the client's 5 s timeout;
+    // the claim's is answered late too.
+    site.server
+        .answer_late_matching("Done. Ready for review.", 1, Duration::from_secs(7));
+    site.server
+        .answer_late_matching("Working on it", 1, Duration::from_secs(7));
+    let home = site.home("laptop", "");
+    site.run(&home);
+    let bodies = site.bodies(n);
+    let done = bodies
+        .iter()
+        .filter(|b| b.starts_with("Done. Ready for review."))
+        .count();
+    let claims = bodies
+        .iter()
+        .filter(|b| b.starts_with("Working on it"))
+        .count();
+    assert_eq!((claims, done), (1, 1), "{bodies:#?}");
+    assert_eq!(site.labels(n), ["agent-done", "delegate"]);
+    assert!(site.server.counters().late_answers >= 2);
+    assert_eq!(site.prompts().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_lose_nothing_and_cause_no_hot_loop() {
+    let site = Site::new().await;
+    let n = site
+        .server
+        .add_issue(REPO, "Summarise the meeting", "", &["delegate"]);
+    // A secondary limit on the next two writes (403 with retry-after: 1): waited out.
+    site.server.secondary_limit_next_writes(2, 403, Some(1));
+    let home = site.home("laptop", "");
+    site.run(&home);
+    assert_eq!(site.labels(n), ["agent-done", "delegate"]);
+    assert_eq!(
+        site.bodies(n)
+            .iter()
+            .filter(|b| b.starts_with("Done."))
+            .count(),
+        1
+    );
+    assert!(site.server.counters().secondary_limited >= 2);
+
+    // The primary limit used up for the next 10 minutes: one refused request, then none
+    // until the reset — and the cycle says why, with the reset time.
+    let m = site
+        .server
+        .add_issue(REPO, "Draft the FAQ", "", &["delegate"]);
+    site.server.set_rate_limit(0, Duration::from_secs(600));
+    site.server.clear_requests();
+    let child = site.watch(&home, "laptop");
+    let server = site.server.clone();
+    until(Duration::from_secs(30), "the limit to be hit", move || {
+        server.counters().rate_limited >= 1
+    })
+    .await;
+    // Watch for a few poll intervals (poll_secs 1 would be several polls): nothing more.
+    let before = site.server.requests().len();
+    let log = home.join("stdout.txt");
+    until(Duration::from_secs(30), "the problem to be told", || {
+        read(&log).contains("rate limit")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = site.server.requests().len();
+    stop(child);
+    assert!(
+        after - before <= 1,
+        "no requests while the limit lasts: {} more",
+        after - before
+    );
+    assert!(site.labels(m) == ["delegate"], "untouched, kept for later");
+    assert!(read(&log).contains("UTC"), "{}", read(&log));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_poll_costs_one_conditional_request() {
+    let site = Site::new().await;
+    let n = site
+        .server
+        .add_issue(REPO, "Done already", "", &["delegate"]);
+    let home = site.home("laptop", "poll_secs = 1\n");
+    site.run(&home);
+    assert_eq!(site.labels(n), ["agent-done", "delegate"]);
+    let waiting = site.server.add_issue(REPO, "Waiting for a person", "", &[]);
+    let _ = waiting;
+    site.server.clear_requests();
+    let before = site.server.counters();
+    let child = site.watch(&home, "laptop");
+    let server = site.server.clone();
+    until(Duration::from_secs(60), "ten polls", move || {
+        server.counters().requests - before.requests >= 12
+    })
+    .await;
+    stop(child);
+    let reqs = site.server.requests();
+    // The first poll of a new process reads everything once; from then on each poll is one
+    // conditional GET of the issue list, answered 304.
+    let polls: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/issues"))
+        .collect();
+    let others: Vec<_> = reqs
+        .iter()
+        .filter(|r| !(r.method == "GET" && r.path.ends_with("/issues")))
+        .collect();
+    let not_modified = polls.iter().filter(|r| r.not_modified).count();
+    eprintln!(
+        "idle: {} requests, {} list polls ({not_modified} answered 304), {} others: {:?}",
+        reqs.len(),
+        polls.len(),
+        others.len(),
+        others
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    );
+    assert!(others.len() <= 1, "{others:#?}");
+    assert!(
+        not_modified + 1 >= polls.len(),
+        "every poll after the first is a 304"
+    );
+}
