@@ -33,6 +33,7 @@ mod tests {
         delegate_core::history::RunSummary::export_all_to(dir).unwrap();
         delegate_core::source::local::LocalTask::export_all_to(dir).unwrap();
         delegate_core::source::Project::export_all_to(dir).unwrap();
+        delegate_core::source::SourceInfo::export_all_to(dir).unwrap();
         delegate_core::agent::AgentInfo::export_all_to(dir).unwrap();
         delegate_core::agent::ToolChoice::export_all_to(dir).unwrap();
         delegate_core::sandbox::SandboxView::export_all_to(dir).unwrap();

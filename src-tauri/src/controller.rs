@@ -11,6 +11,7 @@
 use crate::desktop::{Desktop, WindowEvent};
 use crate::error::ShellError;
 use crate::tray::{self, TrayView};
+use delegate_core::config::SourceKind;
 use delegate_core::notice::{Notifier, Opens};
 use delegate_core::secrets::TokenStatus;
 use delegate_core::settings::SettingsView;
@@ -55,9 +56,13 @@ pub enum Request {
     /// A pasted token (never logged: `Request` has no `Debug`).
     SetToken {
         token: String,
+        source: SourceKind,
         reply: Reply<TokenStatus>,
     },
-    ClearToken(Reply<TokenStatus>),
+    ClearToken {
+        source: SourceKind,
+        reply: Reply<TokenStatus>,
+    },
     /// Opens a draft of a run in the editor, or shows it in its folder (`reveal`).
     OpenDraft {
         run: i64,
@@ -256,12 +261,16 @@ impl<D: Desktop> Controller<D> {
                 }
                 let _ = reply.send(deleted.map_err(ShellError::from));
             }
-            Request::SetToken { token, reply } => {
-                let status = self.engine.set_token(&token).await;
+            Request::SetToken {
+                token,
+                source,
+                reply,
+            } => {
+                let status = self.engine.set_source_token(source, &token).await;
                 let _ = reply.send(self.token_changed(status));
             }
-            Request::ClearToken(reply) => {
-                let status = self.engine.clear_token().await;
+            Request::ClearToken { source, reply } => {
+                let status = self.engine.clear_source_token(source).await;
                 let _ = reply.send(self.token_changed(status));
             }
             Request::OpenDraft {

@@ -77,6 +77,13 @@ pub async fn list_projects(shell: State<'_, Shell>) -> CmdResult<Vec<Project>> {
     Ok(shell.engine().projects().await?)
 }
 
+/// What an employee of `source` can work on, listed live from the account (Todoist
+/// projects, GitHub repositories).
+#[tauri::command]
+pub async fn list_targets(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<Vec<Project>> {
+    Ok(shell.engine().targets(source).await?)
+}
+
 /// One agent as this machine has it (installed, version, logged in), for the employee form
 /// and onboarding; `command` checks a program other than the agent's default.
 #[tauri::command]

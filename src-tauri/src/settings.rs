@@ -1,10 +1,12 @@
 //! The window's commands for Settings: notifications, the daily budget, starting at login,
-//! and the Todoist token (accepted, never sent back).
+//! and each source's token (accepted, never sent back; `source` defaults to Todoist).
 
 use crate::controller::{Request, Shell};
 use crate::error::CmdResult;
+use delegate_core::config::SourceKind;
 use delegate_core::secrets::TokenStatus;
 use delegate_core::settings::SettingsView;
+use delegate_core::source::SourceInfo;
 use delegate_core::source::User;
 use tauri::State;
 
@@ -21,15 +23,38 @@ pub async fn save_settings(shell: State<'_, Shell>, settings: SettingsView) -> C
 }
 
 #[tauri::command]
-pub fn token_status(shell: State<'_, Shell>) -> TokenStatus {
-    shell.engine().token_status()
+pub fn token_status(shell: State<'_, Shell>, source: Option<SourceKind>) -> TokenStatus {
+    shell
+        .engine()
+        .source_token_status(source.unwrap_or(SourceKind::Todoist))
 }
 
 #[tauri::command]
-pub async fn set_token(shell: State<'_, Shell>, token: String) -> CmdResult<TokenStatus> {
+pub async fn set_token(
+    shell: State<'_, Shell>,
+    token: String,
+    source: Option<SourceKind>,
+) -> CmdResult<TokenStatus> {
+    let source = source.unwrap_or(SourceKind::Todoist);
     Ok(shell
-        .call(|reply| Request::SetToken { token, reply })
+        .call(|reply| Request::SetToken {
+            token,
+            source,
+            reply,
+        })
         .await?)
+}
+
+/// Asks the source who its token belongs to: "connected as …", or a `token_rejected` error.
+#[tauri::command]
+pub async fn check_token(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<String> {
+    Ok(shell.engine().check_token(source).await?)
+}
+
+/// Every task source Delegate knows, with its words and what it needs.
+#[tauri::command]
+pub fn list_sources() -> Vec<SourceInfo> {
+    delegate_core::source::SOURCES.to_vec()
 }
 
 /// Asks Todoist who the token belongs to: "connected as …", or a `token_rejected` error.
@@ -39,6 +64,12 @@ pub async fn test_token(shell: State<'_, Shell>) -> CmdResult<User> {
 }
 
 #[tauri::command]
-pub async fn clear_token(shell: State<'_, Shell>) -> CmdResult<TokenStatus> {
-    Ok(shell.call(Request::ClearToken).await?)
+pub async fn clear_token(
+    shell: State<'_, Shell>,
+    source: Option<SourceKind>,
+) -> CmdResult<TokenStatus> {
+    let source = source.unwrap_or(SourceKind::Todoist);
+    Ok(shell
+        .call(|reply| Request::ClearToken { source, reply })
+        .await?)
 }

@@ -17,6 +17,7 @@ import type { RunSummary } from "./bindings/RunSummary";
 import type { RunView } from "./bindings/RunView";
 import type { SandboxView } from "./bindings/SandboxView";
 import type { SettingsView } from "./bindings/SettingsView";
+import type { SourceInfo } from "./bindings/SourceInfo";
 import type { SourceKind } from "./bindings/SourceKind";
 import type { Template } from "./bindings/Template";
 import type { TokenStatus } from "./bindings/TokenStatus";
@@ -39,6 +40,9 @@ export const api = {
   describeSandbox: (employee: Employee) => invoke<SandboxView>("describe_sandbox", { employee }),
   checkEmployee: (employee: Employee) => invoke<FieldProblem[]>("check_employee", { employee }),
   projects: () => invoke<Project[]>("list_projects"),
+  /** What an employee of `source` can work on, live from the account (projects, repositories). */
+  targets: (source: SourceKind) => invoke<Project[]>("list_targets", { source }),
+  sources: () => invoke<SourceInfo[]>("list_sources"),
   runs: (query: RunQuery) => invoke<RunSummary[]>("list_runs", { query }),
   run: (id: number) => invoke<RunView>("get_run", { id }),
   approve: (id: number) => invoke<void>("approve_run", { id }),
@@ -50,10 +54,12 @@ export const api = {
     invoke<string>("add_local_task", { employee, title, description }),
   settings: () => invoke<SettingsView>("get_settings"),
   saveSettings: (settings: SettingsView) => invoke<void>("save_settings", { settings }),
-  tokenStatus: () => invoke<TokenStatus>("token_status"),
-  setToken: (token: string) => invoke<TokenStatus>("set_token", { token }),
+  tokenStatus: (source: SourceKind = "todoist") => invoke<TokenStatus>("token_status", { source }),
+  setToken: (token: string, source: SourceKind = "todoist") => invoke<TokenStatus>("set_token", { token, source }),
   testToken: () => invoke<User>("test_token"),
-  clearToken: () => invoke<TokenStatus>("clear_token"),
+  /** Who the source's token belongs to ("connected as …"). */
+  checkToken: (source: SourceKind) => invoke<string>("check_token", { source }),
+  clearToken: (source: SourceKind = "todoist") => invoke<TokenStatus>("clear_token", { source }),
   runNow: () => invoke<void>("run_now"),
   setPaused: (employee: string | null, paused: boolean) => invoke<void>("set_paused", { employee, paused }),
 };

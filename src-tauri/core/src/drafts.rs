@@ -73,6 +73,8 @@ pub struct DraftFile {
 pub struct RunView {
     pub run: RunDetail,
     pub drafts: Vec<DraftFile>,
+    /// Where the task lives, as its link says it ("Open in GitHub").
+    pub open_task_words: String,
 }
 
 impl Engine {
@@ -103,7 +105,16 @@ impl Engine {
                     }
                 })
                 .collect();
-        Ok(RunView { run, drafts })
+        let title = crate::source::SOURCES
+            .iter()
+            .find(|s| s.kind.as_str() == run.run.source)
+            .map(|s| s.title)
+            .unwrap_or("the browser");
+        Ok(RunView {
+            run,
+            drafts,
+            open_task_words: format!("Open in {title}"),
+        })
     }
 
     /// Where the draft `rel` of a run is, for opening it in an editor or its folder: only a

@@ -82,6 +82,8 @@ pub fn save(
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EmployeeView {
     pub employee: Employee,
+    /// Where its tasks come from, in words ("GitHub repository octo/docs").
+    pub source_words: String,
     /// The tool scope in plain words.
     pub permissions: String,
     pub paused: bool,
@@ -100,6 +102,7 @@ impl Engine {
             .employees
             .into_iter()
             .map(|e| EmployeeView {
+                source_words: source_in_words(&e),
                 permissions: crate::agent::scope(&e),
                 sandbox: crate::sandbox::summary(&e),
                 paused: self.is_paused(&e.name),
@@ -117,6 +120,45 @@ impl Engine {
     pub async fn delete_employee(&self, name: &str) -> Result<(), EngineError> {
         remove(&self.paths().config_file, name)?;
         self.reload_config().await
+    }
+
+    /// What an employee of `kind` can work on, listed live from the account: Todoist
+    /// projects, GitHub repositories (the token's, most recently updated first).
+    pub async fn targets(&self, kind: SourceKind) -> Result<Vec<Project>, EngineError> {
+        match kind {
+            SourceKind::Todoist => self.projects().await,
+            SourceKind::GitHub => Ok(self
+                .github()
+                .await?
+                .repos()
+                .await?
+                .into_iter()
+                .map(|r| Project {
+                    id: r.clone(),
+                    name: r,
+                })
+                .collect()),
+            SourceKind::Local => Ok(Vec::new()),
+        }
+    }
+
+    /// Who `kind`'s token belongs to, asked the way the workers ask ("connected as …"); a
+    /// rejected token is a `token_rejected` error.
+    pub async fn check_token(&self, kind: SourceKind) -> Result<String, EngineError> {
+        match kind {
+            SourceKind::Todoist => {
+                let u = self.test_token().await?;
+                Ok(format!("{} <{}>", u.full_name, u.email))
+            }
+            SourceKind::GitHub => {
+                let u = self.github().await?.user().await?;
+                Ok(match u.name.filter(|n| !n.trim().is_empty()) {
+                    Some(n) => format!("{} ({n})", u.login),
+                    None => u.login,
+                })
+            }
+            SourceKind::Local => Ok("the local queue".into()),
+        }
     }
 
     /// The Todoist account's projects, for choosing an employee's project.
@@ -179,13 +221,13 @@ pub async fn agents() -> Vec<AgentInfo> {
     out
 }
 
-/// Where an employee's tasks come from, in words: `Todoist project "Writer"`, `GitHub
-/// repository octo/site (issues labelled "delegate")`, `the local queue`.
+/// Where an employee's tasks come from, in words: `Todoist project “Writer”`, `GitHub
+/// repository octo/site (issues labelled “delegate”)`, `the local queue`.
 pub fn source_in_words(e: &Employee) -> String {
     let info = e.source.info();
     match e.source {
         SourceKind::Todoist => format!(
-            "{} project \"{}\"",
+            "{} project “{}”",
             info.title,
             e.project.as_deref().unwrap_or("")
         ),
@@ -195,7 +237,7 @@ pub fn source_in_words(e: &Employee) -> String {
             e.repo.as_deref().unwrap_or(""),
             e.github_label
                 .as_deref()
-                .map(|l| format!(" (issues labelled \"{l}\")"))
+                .map(|l| format!(" (issues labelled “{l}”)"))
                 .unwrap_or_default()
         ),
         SourceKind::Local => info.target_words.to_string(),

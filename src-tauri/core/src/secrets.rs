@@ -420,6 +420,8 @@ pub fn pasted_token(input: &str) -> Result<Secret, SecretError> {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenStatus {
+    /// Whose token.
+    pub source: SourceKind,
     pub set: bool,
     pub origin: Option<TokenOrigin>,
     /// Why the keychain could not be read, with what to install or unlock.
@@ -439,6 +441,7 @@ pub fn token_status_for(kind: SourceKind, store: &dyn SecretStore) -> TokenStatu
         Ok(found) => {
             let origin = found.map(|(_, origin)| origin);
             TokenStatus {
+                source: kind,
                 set: origin.is_some(),
                 origin,
                 problem: None,
@@ -457,6 +460,7 @@ pub fn token_status_for(kind: SourceKind, store: &dyn SecretStore) -> TokenStatu
             }
         }
         Err(e) => TokenStatus {
+            source: kind,
             set: false,
             origin: None,
             problem: Some(e.to_string()),

@@ -149,6 +149,7 @@ async fn a_rejected_token_is_told_once_until_a_new_token_is_saved() {
 
     let status = ask(&mut controller, |reply| Request::SetToken {
         token: "0123456789abcdef".into(),
+        source: SourceKind::Todoist,
         reply,
     })
     .await
@@ -169,6 +170,7 @@ async fn a_rejected_token_is_told_once_until_a_new_token_is_saved() {
     // A pasted token that cannot be one is refused with its code, and changes nothing.
     let bad = ask(&mut controller, |reply| Request::SetToken {
         token: "  ".into(),
+        source: SourceKind::Todoist,
         reply,
     })
     .await
@@ -178,7 +180,12 @@ async fn a_rejected_token_is_told_once_until_a_new_token_is_saved() {
     controller.on_event(&rejected);
     assert_eq!(desktop.seen().notices.len(), 2);
 
-    let cleared = ask(&mut controller, Request::ClearToken).await.unwrap();
+    let cleared = ask(&mut controller, |reply| Request::ClearToken {
+        source: SourceKind::Todoist,
+        reply,
+    })
+    .await
+    .unwrap();
     assert!(!cleared.set || cleared.origin.is_some());
     controller.on_event(&rejected);
     assert_eq!(

@@ -81,7 +81,10 @@ async fn local_queue_from_the_command_line() {
         c
     })
     .await);
-    assert!(list.contains("Notes\n  source:    local queue"), "{list}");
+    assert!(
+        list.contains("Notes\n  source:    the local queue"),
+        "{list}"
+    );
 
     let err = fails(
         output({

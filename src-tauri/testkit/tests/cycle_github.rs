@@ -383,3 +383,96 @@ async fn an_idle_poll_costs_one_conditional_request() {
         "every poll after the first is a 304"
     );
 }
+
+/// Two machines (`delegate run --watch`, each its own home) on one repository whose every
+/// second claim comment shows 3 s after GitHub stamped it, with latency: each issue's agent
+/// starts exactly once, one claim and one "Done" stay on each, and both machines take part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_machines_on_one_repository_start_each_agent_once_when_claims_show_late() {
+    let site = Site::new().await;
+    let issues: Vec<u64> = (0..8)
+        .map(|i| {
+            site.server
+                .add_issue(REPO, &format!("Shared task {i:02}"), "", &["delegate"])
+        })
+        .collect();
+    site.server.set_latency(Duration::from_millis(60));
+    site.server
+        .set_write_lag("Working on it", 2, Duration::from_secs(3));
+    // The default settle time (5 s), which covers the lag; quick polls.
+    let setup = "poll_secs = 1\n";
+    let homes: Vec<PathBuf> = ["machine-a", "machine-b"]
+        .iter()
+        .map(|m| {
+            let h = site.home(m, setup);
+            let text = read(&h.join("config.toml")).replace("claim_settle_secs = 1\n", "");
+            std::fs::write(h.join("config.toml"), text).unwrap();
+            h
+        })
+        .collect();
+    let children: Vec<Child> = homes
+        .iter()
+        .zip(["machine-a", "machine-b"])
+        .map(|(h, m)| site.watch(h, m))
+        .collect();
+    let server = site.server.clone();
+    let ids = issues.clone();
+    until(
+        Duration::from_secs(180),
+        "every issue to be done",
+        move || {
+            ids.iter().all(|n| {
+                server
+                    .issue(REPO, *n)
+                    .labels
+                    .contains(&"agent-done".to_string())
+            })
+        },
+    )
+    .await;
+    for c in children {
+        stop(c);
+    }
+    // Each agent started once.
+    let prompts = site.prompts();
+    let mut starts: HashMap<String, usize> = HashMap::new();
+    for p in &prompts {
+        for i in 0..8 {
+            if p.contains(&format!("Shared task {i:02}")) {
+                *starts.entry(format!("{i:02}")).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(starts.len(), 8, "{starts:?}");
+    assert!(
+        starts.values().all(|n| *n == 1),
+        "each agent started once: {starts:?}"
+    );
+    let mut winners: HashMap<String, usize> = HashMap::new();
+    for n in &issues {
+        let bodies = site.bodies(*n);
+        let claims: Vec<&String> = bodies
+            .iter()
+            .filter(|b| b.starts_with("Working on it"))
+            .collect();
+        let done = bodies.iter().filter(|b| b.starts_with("Done.")).count();
+        assert_eq!(
+            (claims.len(), done),
+            (1, 1),
+            "one claim and one Done: {bodies:#?}"
+        );
+        let machine = claims[0]
+            .lines()
+            .next()
+            .unwrap()
+            .rsplit(" on ")
+            .next()
+            .unwrap()
+            .to_string();
+        *winners.entry(machine).or_default() += 1;
+    }
+    let lagged = site.server.counters().lagged_writes;
+    eprintln!("two machines on GitHub: won {winners:?}; {lagged} claims shown late");
+    assert!(lagged >= 2, "the lag was exercised");
+    assert_eq!(winners.len(), 2, "both machines worked: {winners:?}");
+}

@@ -12,7 +12,15 @@ export type Employee = { name: string, enabled: boolean, source: SourceKind,
 /**
  * Todoist project name (case-insensitive) or id; unused for the local queue.
  */
-project?: string | null, workspace: string, agent: AgentKind, 
+project?: string | null, 
+/**
+ * GitHub repository, `owner/name`.
+ */
+repo?: string | null, 
+/**
+ * GitHub: only the issues carrying this label.
+ */
+github_label?: string | null, workspace: string, agent: AgentKind, 
 /**
  * Program name on PATH or absolute path; defaults to the agent's usual name.
  */

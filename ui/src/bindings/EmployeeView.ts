@@ -6,6 +6,10 @@ import type { Employee } from "./Employee";
  */
 export type EmployeeView = { employee: Employee, 
 /**
+ * Where its tasks come from, in words ("GitHub repository octo/docs").
+ */
+source_words: string, 
+/**
  * The tool scope in plain words.
  */
 permissions: string, paused: boolean, 

@@ -3,4 +3,4 @@
 /**
  * What kind of problem, so the tray and UI can react without reading messages.
  */
-export type ProblemKind = "token_missing" | "token_rejected" | "keychain" | "agent_missing" | "agent_not_ready" | "workspace_missing" | "project_missing" | "todoist" | "other";
+export type ProblemKind = "token_missing" | "token_rejected" | "keychain" | "agent_missing" | "agent_not_ready" | "workspace_missing" | "project_missing" | "service" | "other";

@@ -5,4 +5,8 @@ import type { RunDetail } from "./RunDetail";
 /**
  * A run in full, with its drafts' text.
  */
-export type RunView = { run: RunDetail, drafts: Array<DraftFile>, };
+export type RunView = { run: RunDetail, drafts: Array<DraftFile>, 
+/**
+ * Where the task lives, as its link says it ("Open in GitHub").
+ */
+open_task_words: string, };

@@ -5,6 +5,14 @@ import type { Employee } from "../bindings/Employee";
 import type { EmployeeView } from "../bindings/EmployeeView";
 import type { RunSummary } from "../bindings/RunSummary";
 import type { RunView } from "../bindings/RunView";
+import type { SourceInfo } from "../bindings/SourceInfo";
+
+/** The sources as the backend's registry describes them (`list_sources`). */
+export const SOURCES: SourceInfo[] = [
+  { kind: "todoist", title: "Todoist", target_field: "project", target_noun: "project", target_words: "a Todoist project", target_example: "LinkedIn Writer", task_word: "task", token_name: "API token", token_env: "TODOIST_API_TOKEN", token_help: "Todoist → Settings → Integrations → Developer: copy the API token" },
+  { kind: "github", title: "GitHub", target_field: "repo", target_noun: "repository", target_words: "a GitHub repository", target_example: "octo-org/content", task_word: "issue", token_name: "personal access token", token_env: "GITHUB_TOKEN", token_help: "GitHub → Settings → Developer settings → Personal access tokens: a fine-grained token with Issues read and write on the repository" },
+  { kind: "local", title: "the local queue", target_field: null, target_noun: "queue", target_words: "the local queue", target_example: "", task_word: "task", token_name: "", token_env: null, token_help: "" },
+];
 
 export function employee(name: string, patch: Partial<Employee> = {}): Employee {
   return {
@@ -12,6 +20,8 @@ export function employee(name: string, patch: Partial<Employee> = {}): Employee 
     enabled: true,
     source: "local",
     project: null,
+    repo: null,
+    github_label: null,
     workspace: `/home/me/Delegate/${name.toLowerCase()}`,
     agent: "claude",
     command: "claude",
@@ -75,6 +85,8 @@ export function agentInfo(kind: AgentInfo["kind"], patch: Partial<AgentInfo> = {
 export function view(e: Employee, spent = 0, paused = false): EmployeeView {
   return {
     employee: e,
+    source_words:
+      e.source === "todoist" ? `Todoist project “${e.project ?? ""}”` : e.source === "github" ? `GitHub repository ${e.repo ?? ""}` : "the local queue",
     permissions: "can read files, write files in its workspace; cannot run commands (Read, Write)",
     sandbox:
       e.sandbox === "off"
@@ -148,5 +160,6 @@ export function runView(id: number, content: string, patch: Partial<RunSummary> 
       drafts: [{ path: "drafts/post.md", inside_workspace: true }],
     },
     drafts: [{ path: "drafts/post.md", inside_workspace: true, content, problem: null }],
+    open_task_words: "Open in Todoist",
   };
 }

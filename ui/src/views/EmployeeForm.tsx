@@ -47,8 +47,10 @@ export function EmployeeForm({
   const [e, setE] = useState<Employee | null>(initial);
   const [templates, setTemplates] = useState<Template[]>([]);
   const [template, setTemplate] = useState<string>("");
-  const [projects, setProjects] = useState<Project[] | null>(null);
-  const [projectsError, setProjectsError] = useState<string | null>(null);
+  // What the chosen source offers (projects, repositories), listed live from the account.
+  const [targets, setTargets] = useState<{ source: string; list: Project[] | null } | null>(null);
+  const [targetsError, setTargetsError] = useState<string | null>(null);
+  const projects = targets?.list ?? null;
   const [agents, setAgents] = useState<AgentInfo[]>([]);
   const [agent, setAgent] = useState<AgentInfo | null>(null);
   const [scope, setScope] = useState<string>("");
@@ -109,9 +111,22 @@ export function EmployeeForm({
   }, [sandboxKey]);
 
   useEffect(() => {
-    if (e?.source !== "todoist" || projects !== null) return;
-    api.projects().then(setProjects).catch((x) => setProjectsError(errorMessage(x)));
-  }, [e?.source, projects]);
+    const source = e?.source;
+    if (!source || source === "local" || targets?.source === source) return;
+    let live = true;
+    setTargetsError(null);
+    api
+      .targets(source)
+      .then((list) => live && setTargets({ source, list }))
+      .catch((x) => {
+        if (!live) return;
+        setTargets({ source, list: null });
+        setTargetsError(errorMessage(x));
+      });
+    return () => {
+      live = false;
+    };
+  }, [e?.source, targets?.source]);
 
   if (!e) return <p className="muted">Loading…</p>;
   const set = (patch: Partial<Employee>) => setE({ ...e, ...patch });
@@ -182,12 +197,41 @@ export function EmployeeForm({
         <fieldset>
           <legend>Tasks come from</legend>
           <label className="inline">
-            <input type="radio" checked={e.source === "todoist"} onChange={() => set({ source: "todoist" })} /> a Todoist project
+            <input type="radio" checked={e.source === "todoist"} onChange={() => set({ source: "todoist", repo: null, github_label: null })} /> a Todoist project
           </label>
           <label className="inline">
-            <input type="radio" checked={e.source === "local"} onChange={() => set({ source: "local", project: null })} /> the local queue (no account)
+            <input type="radio" checked={e.source === "github"} onChange={() => set({ source: "github", project: null })} /> a GitHub repository
+          </label>
+          <label className="inline">
+            <input type="radio" checked={e.source === "local"} onChange={() => set({ source: "local", project: null, repo: null, github_label: null })} /> the local queue (no account)
           </label>
         </fieldset>
+        {e.source === "github" && (
+          <>
+            <label>
+              GitHub repository
+              {projects && projects.length > 0 ? (
+                <select value={e.repo ?? ""} onChange={(ev) => set({ repo: ev.target.value })}>
+                  <option value="">Choose a repository…</option>
+                  {e.repo && !projects.some((p) => p.name === e.repo) && <option value={e.repo}>{e.repo}</option>}
+                  {projects.map((p) => (
+                    <option key={p.id} value={p.name}>{p.name}</option>
+                  ))}
+                </select>
+              ) : (
+                <input value={e.repo ?? ""} onChange={(ev) => set({ repo: ev.target.value })} placeholder="owner/name" />
+              )}
+              {targetsError && <span className="hint">{targetsError}</span>}
+              {show("repo")}
+            </label>
+            <label>
+              Only issues with this label
+              <input value={e.github_label ?? ""} onChange={(ev) => set({ github_label: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="delegate (optional)" />
+              <span className="hint">Empty: every open issue. Pull requests are never taken.</span>
+              {show("github_label")}
+            </label>
+          </>
+        )}
         {e.source === "todoist" && (
           <label>
             Todoist project
@@ -201,7 +245,7 @@ export function EmployeeForm({
             ) : (
               <input value={e.project ?? ""} onChange={(ev) => set({ project: ev.target.value })} placeholder="Project name or id" />
             )}
-            {projectsError && <span className="hint">{projectsError}</span>}
+            {targetsError && <span className="hint">{targetsError}</span>}
             {show("project")}
           </label>
         )}

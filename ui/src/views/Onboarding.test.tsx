@@ -49,13 +49,13 @@ describe("Onboarding", () => {
   it("connects Todoist, tests the token and picks a project", async () => {
     mockBackend((cmd) => {
       if (cmd === "list_templates") return templates;
-      if (cmd === "set_token") return { set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
-      if (cmd === "test_token") return { full_name: "Ada", email: "ada@example.com" };
-      if (cmd === "list_projects") return [{ id: "p1", name: "LinkedIn Writer" }];
+      if (cmd === "set_token") return { source: "todoist", set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
+      if (cmd === "check_token") return "Ada <ada@example.com>";
+      if (cmd === "list_targets") return [{ id: "p1", name: "LinkedIn Writer" }];
       if (cmd === "list_agents") return [agentInfo("claude"), agentInfo("command")];
     });
     render(<Onboarding onDone={() => {}} onSkip={() => {}} />);
-    await userEvent.click(screen.getByRole("button", { name: "Connect Todoist" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Connect Todoist" }));
     await userEvent.type(screen.getByLabelText("Todoist API token"), "tok");
     await userEvent.click(screen.getByRole("button", { name: "Connect" }));
     expect(await screen.findByText("Connected as Ada <ada@example.com>.")).toBeInTheDocument();
@@ -67,14 +67,55 @@ describe("Onboarding", () => {
     expect(screen.getByRole("button", { name: "Continue" })).toBeEnabled();
   });
 
+  it("connects GitHub, picks a repository and a label, and saves them on the employee", async () => {
+    let saved: { employee: Employee } | null = null;
+    const asked: unknown[] = [];
+    mockBackend((cmd, args) => {
+      if (cmd === "list_templates") return templates;
+      if (cmd === "set_token") {
+        asked.push(args);
+        return { source: "github", set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
+      }
+      if (cmd === "check_token") return "octocat (The Octocat)";
+      if (cmd === "list_targets") {
+        asked.push(args);
+        return [{ id: "octo-org/docs", name: "octo-org/docs" }, { id: "octo-org/site", name: "octo-org/site" }];
+      }
+      if (cmd === "list_agents") return [agentInfo("claude"), agentInfo("command")];
+      if (cmd === "suggest_workspace") return "/home/me/Delegate/linkedin-writer";
+      if (cmd === "template_employee") {
+        const a = args as { name: string; source: "github"; workspace: string };
+        return employee(a.name, { source: a.source, workspace: a.workspace });
+      }
+      if (cmd === "save_employee") saved = args as never;
+    });
+    const onDone = vi.fn();
+    render(<Onboarding onDone={onDone} onSkip={() => {}} />);
+    await userEvent.click(await screen.findByRole("button", { name: "Connect GitHub" }));
+    expect(screen.getByText(/Issues read and write/)).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText("GitHub personal access token"), "ghp_abc");
+    await userEvent.click(screen.getByRole("button", { name: "Connect" }));
+    expect(await screen.findByText("Connected as octocat (The Octocat).")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Pick the repository" })).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText("GitHub repository"), "octo-org/docs");
+    await userEvent.type(screen.getByLabelText(/Only issues with this label/), "delegate");
+    await userEvent.click(screen.getByRole("button", { name: "Continue" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Continue" }));
+    await screen.findByDisplayValue("/home/me/Delegate/linkedin-writer");
+    await userEvent.click(screen.getByRole("button", { name: "Create employee" }));
+    await waitFor(() => expect(onDone).toHaveBeenCalled());
+    expect(asked).toEqual([{ token: "ghp_abc", source: "github" }, { source: "github" }]);
+    expect(saved).toMatchObject({ employee: { source: "github", repo: "octo-org/docs", github_label: "delegate", project: null } });
+  });
+
   it("says why a token was refused", async () => {
     mockBackend((cmd) => {
       if (cmd === "list_templates") return templates;
-      if (cmd === "set_token") return { set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
-      if (cmd === "test_token") throw { code: "token_rejected", message: "Todoist rejected the API token (HTTP 401); set a new one" };
+      if (cmd === "set_token") return { source: "todoist", set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
+      if (cmd === "check_token") throw { code: "token_rejected", message: "Todoist rejected the API token (HTTP 401); set a new one" };
     });
     render(<Onboarding onDone={() => {}} onSkip={() => {}} />);
-    await userEvent.click(screen.getByRole("button", { name: "Connect Todoist" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Connect Todoist" }));
     await userEvent.type(screen.getByLabelText("Todoist API token"), "bad");
     await userEvent.click(screen.getByRole("button", { name: "Connect" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("rejected the API token");

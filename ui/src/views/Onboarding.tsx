@@ -1,11 +1,14 @@
-// First run: from nothing to a first employee. Connect Todoist (token tested live, saved in
-// the keychain, project picked from the account) or try it without an account on the local
-// queue; check the agent CLI; choose the workspace and template; done.
+// First run: from nothing to a first employee. Connect a source (Todoist, GitHub — the list and
+// its words come from the backend: token tested live, saved in the keychain, project or
+// repository picked from the account) or try it without an account on the local queue; check
+// the agent CLI; choose the workspace and template; done.
 import { useEffect, useState } from "react";
 import type { AgentInfo } from "../bindings/AgentInfo";
 import type { AgentKind } from "../bindings/AgentKind";
 import { AgentStatus, agentLabel } from "../components/AgentStatus";
 import type { Project } from "../bindings/Project";
+import type { SourceInfo } from "../bindings/SourceInfo";
+import type { SourceKind } from "../bindings/SourceKind";
 import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
 import { api, errorMessage } from "../ipc";
@@ -14,7 +17,9 @@ type Step = "welcome" | "token" | "project" | "agent" | "workspace";
 
 export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () => void }) {
   const [step, setStep] = useState<Step>("welcome");
-  const [source, setSource] = useState<"todoist" | "local">("local");
+  const [sources, setSources] = useState<SourceInfo[]>([]);
+  const [source, setSource] = useState<SourceKind>("local");
+  const [label, setLabel] = useState("");
   const [token, setToken] = useState("");
   const [user, setUser] = useState<string | null>(null);
   const [projects, setProjects] = useState<Project[]>([]);
@@ -30,7 +35,10 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
 
   useEffect(() => {
     api.templates().then(setTemplates).catch(() => setTemplates([]));
+    api.sources().then(setSources).catch(() => setSources([]));
   }, []);
+  const info = sources.find((s) => s.kind === source) ?? null;
+  const online = sources.filter((s) => s.token_env !== null);
   useEffect(() => {
     if (step === "agent" && !agents) {
       api.agents().then((list) => {
@@ -59,10 +67,9 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
 
   const connect = () =>
     run(async () => {
-      await api.setToken(token);
-      const u = await api.testToken();
-      setUser(`${u.full_name} <${u.email}>`);
-      setProjects(await api.projects());
+      await api.setToken(token, source);
+      setUser(await api.checkToken(source));
+      setProjects(await api.targets(source));
       setStep("project");
     });
 
@@ -71,11 +78,15 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
       const e = await api.templateEmployee(template || null, name.trim(), source, workspace.trim(), kind);
       e.command = null;
       if (source === "todoist") e.project = project;
+      if (source === "github") {
+        e.repo = project;
+        e.github_label = label.trim() || null;
+      }
       await api.saveEmployee(e, null, template || null);
       onDone();
     });
 
-  const steps: Step[] = source === "todoist" ? ["welcome", "token", "project", "agent", "workspace"] : ["welcome", "agent", "workspace"];
+  const steps: Step[] = source !== "local" ? ["welcome", "token", "project", "agent", "workspace"] : ["welcome", "agent", "workspace"];
   const chosen = templates.find((t) => t.id === template);
 
   return (
@@ -86,8 +97,11 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
           <>
             <h1>Welcome to Delegate</h1>
             <p>Delegate gives your to-do list a team: add a task, and a background AI employee writes a draft for you to review. Nothing is published without you.</p>
+            <p>Where do your tasks live?</p>
             <div className="choices">
-              <button type="button" onClick={() => { setSource("todoist"); setStep("token"); }}>Connect Todoist</button>
+              {online.map((s) => (
+                <button key={s.kind} type="button" onClick={() => { setSource(s.kind); setToken(""); setError(null); setStep("token"); }}>Connect {s.title}</button>
+              ))}
               <button type="button" className="secondary" onClick={() => { setSource("local"); setStep("agent"); }}>Try it without an account</button>
             </div>
             <button type="button" className="link" onClick={onSkip}>Skip for now</button>
@@ -95,9 +109,9 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
         )}
         {step === "token" && (
           <form onSubmit={(e) => { e.preventDefault(); connect(); }}>
-            <h1>Connect Todoist</h1>
-            <p>Paste your API token from Todoist → Settings → Integrations → Developer. It is stored in your system keychain and never shown again.</p>
-            <input aria-label="Todoist API token" type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
+            <h1>Connect {info?.title}</h1>
+            <p>Paste your {info?.token_name}: {info?.token_help}. It is stored in your system keychain and never shown again.</p>
+            <input aria-label={`${info?.title} ${info?.token_name}`} type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
             <ErrorNote error={error} />
             <div className="row">
               <button type="submit" disabled={busy || !token.trim()}>{busy ? "Checking…" : "Connect"}</button>
@@ -107,15 +121,22 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
         )}
         {step === "project" && (
           <>
-            <h1>Pick the project</h1>
+            <h1>Pick the {info?.target_noun}</h1>
             <p className="ok-note">Connected as {user}.</p>
-            <p>Tasks you add to this project go to your first employee.</p>
-            <select aria-label="Todoist project" value={project} onChange={(e) => setProject(e.target.value)}>
-              <option value="">Choose a project…</option>
+            <p>{info?.task_word === "issue" ? "Open issues" : "Tasks you add"} in this {info?.target_noun} go to your first employee.</p>
+            <select aria-label={`${info?.title} ${info?.target_noun}`} value={project} onChange={(e) => setProject(e.target.value)}>
+              <option value="">Choose a {info?.target_noun}…</option>
               {projects.map((p) => (
                 <option key={p.id} value={p.name}>{p.name}</option>
               ))}
             </select>
+            {source === "github" && (
+              <label>
+                Only issues with this label (optional)
+                <input value={label} onChange={(e) => setLabel(e.target.value)} placeholder="delegate" />
+                <span className="hint">Leave empty to let the employee take every open issue. Pull requests are never taken.</span>
+              </label>
+            )}
             <div className="row">
               <button type="button" disabled={!project} onClick={() => setStep("agent")}>Continue</button>
             </div>

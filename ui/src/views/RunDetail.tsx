@@ -84,8 +84,8 @@ export function RunDetail({ id, onBack }: { id: number; onBack: () => void }) {
         {r.task_url && (
           <>
             {" · "}
-            <button type="button" className="link" title={r.task_url} onClick={() => act(() => api.openTask(r.id), "Opened the task in Todoist.")}>
-              Open in Todoist
+            <button type="button" className="link" title={r.task_url} onClick={() => act(() => api.openTask(r.id), "Opened the task in your browser.")}>
+              {view.open_task_words}
             </button>
           </>
         )}

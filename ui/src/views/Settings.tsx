@@ -1,7 +1,9 @@
-// Settings: the Todoist token (set / test / remove; never shown), start at login, which
-// notifications to show, a daily budget across all employees, and the theme.
+// Settings: each source's token (set / test / remove; never shown — the sources and their
+// words come from the backend), start at login, which notifications to show, a daily budget
+// across all employees, and the theme.
 import { useEffect, useState } from "react";
 import type { SettingsView } from "../bindings/SettingsView";
+import type { SourceInfo } from "../bindings/SourceInfo";
 import type { TokenStatus } from "../bindings/TokenStatus";
 import { ErrorNote } from "../components/ErrorNote";
 import { api, errorMessage, onToken, stop } from "../ipc";
@@ -16,14 +18,75 @@ const KINDS: { key: keyof SettingsView["notifications"]; label: string }[] = [
   { key: "draft_ready", label: "A draft is ready for review" },
   { key: "gave_up", label: "An employee gave up on a task" },
   { key: "budget_reached", label: "A daily budget is reached" },
-  { key: "token_rejected", label: "Todoist rejects the token" },
+  { key: "token_rejected", label: "Todoist or GitHub rejects the token" },
   { key: "needs_attention", label: "An employee needs attention (agent not logged in, a limit reached)" },
 ];
 
-export function Settings() {
+/** One source's connection: its token's state, and set / test / remove. */
+function Connection({ info }: { info: SourceInfo }) {
   const [token, setToken] = useState<TokenStatus | null>(null);
   const [input, setInput] = useState("");
-  const [tokenNote, setTokenNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const kind = info.kind;
+  const title = `${info.title} connection`;
+  const id = `connection-${kind}`;
+
+  useEffect(() => {
+    api.tokenStatus(kind).then(setToken);
+    const un = onToken((t) => {
+      if (t.source === kind) setToken(t);
+    });
+    return stop(un);
+  }, [kind]);
+
+  const act = async (f: () => Promise<string>) => {
+    try {
+      setNote({ ok: true, text: await f() });
+    } catch (e) {
+      setNote({ ok: false, text: errorMessage(e) });
+    }
+  };
+
+  return (
+    <div role="group" aria-labelledby={id} className="connection">
+      <h2 id={id}>{title}</h2>
+      <p className="muted" data-testid={`token-state-${kind}`}>{tokenText(token)}</p>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          act(async () => {
+            setToken(await api.setToken(input, kind));
+            setInput("");
+            return `Saved. Connected as ${await api.checkToken(kind)}.`;
+          });
+        }}
+      >
+        <input
+          aria-label={`${info.title} ${info.token_name}`}
+          type="password"
+          autoComplete="off"
+          value={input}
+          onChange={(e) => setInput(e.target.value)}
+          placeholder={`Paste the ${info.token_name} (${info.token_help})`}
+          title={info.token_help}
+        />
+        <button type="submit" disabled={!input.trim()}>Save</button>
+        <button type="button" className="secondary" disabled={!token?.set} onClick={() => act(async () => `Connected as ${await api.checkToken(kind)}.`)}>
+          Test
+        </button>
+        <button type="button" className="secondary" disabled={!token?.set || token.origin !== "keychain"} onClick={() => act(async () => {
+          setToken(await api.clearToken(kind));
+          return "Token removed from the keychain.";
+        })}>Remove</button>
+      </form>
+      {note && <p className={note.ok ? "ok-note" : "error-note"} role="status">{note.text}</p>}
+    </div>
+  );
+}
+
+export function Settings() {
+  const [sources, setSources] = useState<SourceInfo[]>([]);
   const [settings, setSettings] = useState<SettingsView | null>(null);
   const [budget, setBudget] = useState("");
   const [theme, setTheme] = useState<ThemeChoice>(loadTheme);
@@ -31,22 +94,12 @@ export function Settings() {
   const [saved, setSaved] = useState(false);
 
   useEffect(() => {
-    api.tokenStatus().then(setToken);
+    api.sources().then((list) => setSources(list.filter((s) => s.token_env !== null))).catch(() => setSources([]));
     api.settings().then((s) => {
       setSettings(s);
       setBudget(s.global_daily_usd == null ? "" : String(s.global_daily_usd));
     }).catch((e) => setError(errorMessage(e)));
-    const un = onToken(setToken);
-    return stop(un);
   }, []);
-
-  const tokenAction = async (f: () => Promise<string>) => {
-    try {
-      setTokenNote({ ok: true, text: await f() });
-    } catch (e) {
-      setTokenNote({ ok: false, text: errorMessage(e) });
-    }
-  };
 
   const save = async (next: SettingsView) => {
     setSettings(next);
@@ -66,39 +119,9 @@ export function Settings() {
         <h1 id="settings-title">Settings</h1>
       </header>
 
-      <h2>Todoist connection</h2>
-      <p className="muted" data-testid="token-state">{tokenText(token)}</p>
-      <form
-        className="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          tokenAction(async () => {
-            setToken(await api.setToken(input));
-            setInput("");
-            const u = await api.testToken();
-            return `Saved. Connected as ${u.full_name} <${u.email}>.`;
-          });
-        }}
-      >
-        <input
-          aria-label="Todoist API token"
-          type="password"
-          autoComplete="off"
-          value={input}
-          onChange={(e) => setInput(e.target.value)}
-          placeholder="Paste the token from Todoist → Settings → Integrations → Developer"
-        />
-        <button type="submit" disabled={!input.trim()}>Save</button>
-        <button type="button" className="secondary" disabled={!token?.set} onClick={() => tokenAction(async () => {
-          const u = await api.testToken();
-          return `Connected as ${u.full_name} <${u.email}>.`;
-        })}>Test</button>
-        <button type="button" className="secondary" disabled={!token?.set} onClick={() => tokenAction(async () => {
-          setToken(await api.clearToken());
-          return "Token removed from the keychain.";
-        })}>Remove</button>
-      </form>
-      {tokenNote && <p className={tokenNote.ok ? "ok-note" : "error-note"} role="status">{tokenNote.text}</p>}
+      {sources.map((s) => (
+        <Connection key={s.kind} info={s} />
+      ))}
 
       <ErrorNote error={error} />
       {settings && (

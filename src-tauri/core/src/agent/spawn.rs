@@ -535,6 +535,8 @@ mod tests {
                 ("HOME", "/home/a"),
                 ("TODOIST_API_TOKEN", &format!(" {token}\n")),
                 ("MY_COPY", &format!("Bearer {token}")),
+                ("GITHUB_TOKEN", "ghp_0e5b7d2e8f4a6c1b9d0e3f7a2c3f9a1c"),
+                ("GH_COPY", "ghp_0e5b7d2e8f4a6c1b9d0e3f7a2c3f9a1c"),
                 ("ANOTHER", passed),
                 ("DELEGATE_HOME", "/home/a/.delegate"),
                 ("DELEGATE_TODOIST_API_URL", "http://127.0.0.1:1"),

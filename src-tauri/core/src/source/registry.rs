@@ -16,12 +16,16 @@ pub struct SourceInfo {
     pub title: &'static str,
     /// The employee setting that names what it works on (`project`, `repo`), if any.
     pub target_field: Option<&'static str>,
+    /// What that target is called ("repository").
+    pub target_noun: &'static str,
     /// That target in words ("a GitHub repository").
     pub target_words: &'static str,
     /// An example of the target, for forms and errors.
     pub target_example: &'static str,
     /// What one task is called there ("issue").
     pub task_word: &'static str,
+    /// What the token is called there ("API token", "personal access token").
+    pub token_name: &'static str,
     /// The variable that overrides the keychain for one process.
     pub token_env: Option<&'static str>,
     /// The keychain entry that keeps the token.

@@ -14,7 +14,8 @@
 //!   way that may have landed (no answer, a 5xx) they are read again, the settle time later,
 //!   before the post is tried again. Should a comment still land twice, readers count the first
 //!   and the writer deletes the other.
-//! - **Labels** are added and removed one by one, and only Delegate's own are ever removed.
+//! - **Labels** are added and removed one by one, and only Delegate's own are ever removed. A
+//!   run's end sets them before its end comment (see [`RemoteSource::finish`]).
 
 use super::http::ServerClock;
 use super::{Claimed, Comment, Finish, Pending, SourceError, SourceKind, Task, TaskSource};
@@ -535,15 +536,19 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
         }
     }
 
-    /// The end comment (once: its marker is the finish's own id), then the labels, then the
+    /// The labels, then the end comment (once: its marker is the finish's own id), then the
     /// comments to delete. Each step may be repeated safely, so a resend applies it once.
+    /// Labels first: between the two writes another machine must not see an ended claim on
+    /// a task whose labels still invite work (`agent-done` not there yet) — it would take
+    /// the task again. With the labels first it sees `agent-done`, or a retry label beside a
+    /// claim that still holds.
     async fn finish(&self, finish: &Finish) -> Result<(), SourceError> {
         let task = &finish.task_id;
-        if let Some(text) = &finish.text {
-            self.post_once(task, &finish.ids[1], text, true).await?;
-        }
         if let Some(wanted) = &finish.labels {
             self.relabel_to(task, wanted).await?;
+        }
+        if let Some(text) = &finish.text {
+            self.post_once(task, &finish.ids[1], text, true).await?;
         }
         for id in finish.delete_note.iter().chain(finish.delete_more.iter()) {
             self.remote.delete(task, id).await?;

@@ -21,9 +21,11 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     kind: SourceKind::GitHub,
     title: "GitHub",
     target_field: Some("repo"),
+    target_noun: "repository",
     target_words: "a GitHub repository",
     target_example: "octo-org/content",
     task_word: "issue",
+    token_name: "personal access token",
     token_env: Some("GITHUB_TOKEN"),
     keychain_entry: Some("github-token"),
     token_help: "GitHub → Settings → Developer settings → Personal access tokens: a \
