@@ -28,6 +28,7 @@ pub enum EmployeeCommand {
 enum Source {
     Todoist,
     Github,
+    Linear,
     Local,
 }
 
@@ -47,6 +48,18 @@ pub struct AddArgs {
     /// GitHub: only the issues carrying this label.
     #[arg(long)]
     github_label: Option<String>,
+    /// Linear team key (like ENG); required with --source linear.
+    #[arg(long)]
+    team: Option<String>,
+    /// Linear: only the issues of this project.
+    #[arg(long)]
+    linear_project: Option<String>,
+    /// Linear: only the issues carrying this label.
+    #[arg(long)]
+    linear_label: Option<String>,
+    /// Linear: the state drafts wait for review in (default: one named like "In Review").
+    #[arg(long)]
+    linear_review_state: Option<String>,
     /// The employee's working folder (created if missing).
     #[arg(long)]
     workspace: PathBuf,
@@ -145,6 +158,7 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     let source = match a.source {
         Source::Todoist => SourceKind::Todoist,
         Source::Github => SourceKind::GitHub,
+        Source::Linear => SourceKind::Linear,
         Source::Local => SourceKind::Local,
     };
     let workspace = std::path::absolute(&a.workspace)
@@ -155,6 +169,9 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     if source == SourceKind::GitHub && a.repo.is_none() {
         bail!("--repo is required with --source github (the repository as owner/name)");
     }
+    if source == SourceKind::Linear && a.team.is_none() {
+        bail!("--team is required with --source linear (the team's key, like ENG)");
+    }
     let mut e = Employee::new(&a.name, source, workspace.clone());
     let chosen = a.template.as_deref().map(template::find).transpose()?;
     if let Some(t) = chosen {
@@ -163,6 +180,10 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     e.project = a.project;
     e.repo = a.repo;
     e.github_label = a.github_label;
+    e.team = a.team;
+    e.linear_project = a.linear_project;
+    e.linear_label = a.linear_label;
+    e.linear_review_state = a.linear_review_state;
     delegate_core::agent::switch(
         &mut e,
         match a.agent {

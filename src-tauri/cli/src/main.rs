@@ -46,7 +46,7 @@ enum Command {
     History(history::HistoryArgs),
     /// Show one run in full: progress, summary, error, drafts.
     Show(history::ShowArgs),
-    /// Store, check or remove a source's token (Todoist, GitHub) in the OS keychain.
+    /// Store, check or remove a source's token (Todoist, GitHub, Linear) in the OS keychain.
     #[command(subcommand)]
     Token(token::TokenCommand),
     /// Check the config, token, projects, agent CLIs and workspaces, with a fix for each problem.

@@ -1,5 +1,5 @@
-//! `delegate token set|status|clear [--source todoist|github]`: a source's token in the OS
-//! keychain.
+//! `delegate token set|status|clear [--source todoist|github|linear]`: a source's token in
+//! the OS keychain.
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -31,6 +31,7 @@ pub struct Which {
 enum TokenSource {
     Todoist,
     Github,
+    Linear,
 }
 
 impl TokenSource {
@@ -38,6 +39,7 @@ impl TokenSource {
         match self {
             TokenSource::Todoist => SourceKind::Todoist,
             TokenSource::Github => SourceKind::GitHub,
+            TokenSource::Linear => SourceKind::Linear,
         }
     }
 }

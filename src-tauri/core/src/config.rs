@@ -17,6 +17,8 @@ pub const DEFAULT_API_URL: &str = "https://api.todoist.com/api/v1";
 pub const API_URL_ENV: &str = "DELEGATE_TODOIST_API_URL";
 /// Overrides GitHub's API URL for this process only.
 pub const GITHUB_API_URL_ENV: &str = "DELEGATE_GITHUB_API_URL";
+/// Overrides Linear's API URL for this process only.
+pub const LINEAR_API_URL_ENV: &str = "DELEGATE_LINEAR_API_URL";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -55,6 +57,8 @@ pub struct Config {
     pub todoist: TodoistSettings,
     #[serde(default)]
     pub github: ServiceSettings,
+    #[serde(default)]
+    pub linear: ServiceSettings,
     #[serde(default)]
     pub budget: BudgetSettings,
     #[serde(default)]
@@ -160,6 +164,7 @@ pub enum SourceKind {
     Todoist,
     #[serde(rename = "github")]
     GitHub,
+    Linear,
     Local,
 }
 
@@ -169,6 +174,7 @@ impl SourceKind {
         match self {
             SourceKind::Todoist => "todoist",
             SourceKind::GitHub => "github",
+            SourceKind::Linear => "linear",
             SourceKind::Local => "local",
         }
     }
@@ -203,6 +209,18 @@ pub struct Employee {
     /// GitHub: only the issues carrying this label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github_label: Option<String>,
+    /// Linear team key (`ENG`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Linear: only the issues of this project (its name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear_project: Option<String>,
+    /// Linear: only the issues carrying this label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear_label: Option<String>,
+    /// Linear: the state a draft waits for review in (default: one named like "In Review").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear_review_state: Option<String>,
     pub workspace: PathBuf,
     #[serde(default = "default_agent")]
     pub agent: AgentKind,
@@ -303,6 +321,10 @@ impl Employee {
             project: None,
             repo: None,
             github_label: None,
+            team: None,
+            linear_project: None,
+            linear_label: None,
+            linear_review_state: None,
             workspace,
             agent: default_agent(),
             command: None,
@@ -377,6 +399,16 @@ impl Config {
             .filter(|v| !v.is_empty())
             .or_else(|| self.github.api_url.clone())
             .unwrap_or_else(|| crate::source::github::DEFAULT_API_URL.to_string())
+    }
+
+    /// Linear's API URL: `DELEGATE_LINEAR_API_URL`, then `[linear] api_url`, then the public
+    /// endpoint.
+    pub fn linear_api_url(&self) -> String {
+        std::env::var(LINEAR_API_URL_ENV)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.linear.api_url.clone())
+            .unwrap_or_else(|| crate::source::linear::DEFAULT_API_URL.to_string())
     }
 
     /// The API base URL: environment override, then the file, then the real API.

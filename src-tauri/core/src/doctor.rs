@@ -6,7 +6,7 @@
 
 use crate::agent::{self, Login, spawn};
 use crate::config::{Config, Employee, SourceKind};
-use crate::engine::{EngineError, github_client, todoist_account};
+use crate::engine::{EngineError, github_client, linear_client, todoist_account};
 use crate::paths::Paths;
 use crate::sandbox;
 use crate::secrets::{self, SecretStore, TokenOrigin};
@@ -105,6 +105,7 @@ pub async fn report(paths: &Paths, store: &dyn SecretStore) -> Report {
     }
     todoist(&mut r, &config, store).await;
     github(&mut r, &config).await;
+    linear(&mut r, &config).await;
     machine(&mut r, &config);
     for e in &config.employees {
         agent_cli(&mut r, e).await;
@@ -363,6 +364,12 @@ pub async fn source_token(
         }
         .map(|u| github_who(&u))
         .map_err(|e| e.to_string()),
+        SourceKind::Linear => match linear_client(&config, token) {
+            Ok(c) => c.viewer().await,
+            Err(e) => Err(e),
+        }
+        .map(|u| format!("{} <{}>", u.name, u.email))
+        .map_err(|e| e.to_string()),
         SourceKind::Local => Ok("the local queue".into()),
     };
     Ok(TokenCheck::Set {
@@ -376,6 +383,64 @@ fn github_who(u: &crate::source::github::client::User) -> String {
     match &u.name {
         Some(n) if !n.trim().is_empty() => format!("{} ({n})", u.login),
         _ => u.login.clone(),
+    }
+}
+
+/// The Linear key, whether Linear takes it, and each Linear employee's team with the states
+/// Delegate moves issues through. The keychain is asked only when an employee works from
+/// Linear.
+async fn linear(r: &mut Report, config: &Config) {
+    let employees: Vec<&Employee> = config
+        .employees
+        .iter()
+        .filter(|e| e.source == SourceKind::Linear)
+        .collect();
+    if employees.is_empty() {
+        return;
+    }
+    let store = secrets::KeychainStore::for_source(SourceKind::Linear);
+    let (token, origin) = match secrets::source_token(SourceKind::Linear, &store) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return r.fail(
+                "no Linear API key",
+                "run `delegate token set --source linear` (or set LINEAR_API_KEY)",
+            );
+        }
+        Err(e) => {
+            return r.fail(
+                format!("keychain: {e}"),
+                "see the hint above, or set LINEAR_API_KEY",
+            );
+        }
+    };
+    r.ok(format!(
+        "Linear API key present (from {})",
+        origin.describe_for(SourceKind::Linear)
+    ));
+    let client = match linear_client(config, token) {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(e) => return r.fail(format!("Linear: {}", e.what()), e.fix()),
+    };
+    match client.viewer().await {
+        Ok(u) => r.ok(format!(
+            "Linear accepts the key: connected as {} <{}>",
+            u.name, u.email
+        )),
+        Err(e) => return r.fail(format!("Linear: {}", e.what()), e.fix()),
+    }
+    for e in employees {
+        let team = crate::source::LinearTeam::new(
+            client.clone(),
+            e.team.as_deref().unwrap_or(""),
+            e.linear_project.as_deref(),
+            e.linear_label.as_deref(),
+            e.linear_review_state.as_deref(),
+        );
+        match team.describe().await {
+            Ok(words) => r.ok(format!("{}: {words}", e.name)),
+            Err(err) => r.fail(format!("{}: {}", e.name, err.what()), err.fix()),
+        }
     }
 }
 

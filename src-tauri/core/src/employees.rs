@@ -138,6 +138,17 @@ impl Engine {
                     name: r,
                 })
                 .collect()),
+            SourceKind::Linear => Ok(self
+                .linear()
+                .await?
+                .teams()
+                .await?
+                .into_iter()
+                .map(|t| Project {
+                    id: t.key.clone(),
+                    name: t.key,
+                })
+                .collect()),
             SourceKind::Local => Ok(Vec::new()),
         }
     }
@@ -156,6 +167,10 @@ impl Engine {
                     Some(n) => format!("{} ({n})", u.login),
                     None => u.login,
                 })
+            }
+            SourceKind::Linear => {
+                let u = self.linear().await?.viewer().await?;
+                Ok(format!("{} <{}>", u.name, u.email))
             }
             SourceKind::Local => Ok("the local queue".into()),
         }
@@ -240,6 +255,16 @@ pub fn source_in_words(e: &Employee) -> String {
                 .map(|l| format!(" (issues labelled “{l}”)"))
                 .unwrap_or_default()
         ),
+        SourceKind::Linear => {
+            let mut s = format!("{} team {}", info.title, e.team.as_deref().unwrap_or(""));
+            if let Some(p) = &e.linear_project {
+                s.push_str(&format!(", project “{p}”"));
+            }
+            if let Some(l) = &e.linear_label {
+                s.push_str(&format!(" (issues labelled “{l}”)"));
+            }
+            s
+        }
         SourceKind::Local => info.target_words.to_string(),
     }
 }

@@ -7,8 +7,9 @@ use crate::history::{History, HistoryError};
 use crate::paths::Paths;
 use crate::secrets::{self, Secret, SecretError, SecretStore};
 use crate::source::{
-    GitHubClient, GitHubError, GitHubRepo, GitHubSource, LocalQueue, LocalSource, QueueError,
-    RetryPolicy, Source, SourceError, TodoistAccount, TodoistClient, TodoistError, TodoistSource,
+    GitHubClient, GitHubError, GitHubRepo, GitHubSource, LinearClient, LinearError, LinearSource,
+    LinearTeam, LocalQueue, LocalSource, QueueError, RetryPolicy, Source, SourceError,
+    TodoistAccount, TodoistClient, TodoistError, TodoistSource,
 };
 use crate::worker::{CycleReport, ProblemKind, Shared, Worker, WorkerError, WorkerEvent};
 use std::collections::HashMap;
@@ -55,6 +56,12 @@ pub enum EngineError {
     Run(#[from] crate::activity::RunError),
 }
 
+impl From<LinearError> for EngineError {
+    fn from(e: LinearError) -> Self {
+        EngineError::Source(e.into())
+    }
+}
+
 impl From<GitHubError> for EngineError {
     fn from(e: GitHubError) -> Self {
         EngineError::Source(e.into())
@@ -98,6 +105,23 @@ struct GitHubState {
     repos: HashMap<(String, Option<String>), Arc<GitHubSource>>,
 }
 
+/// The Linear teams the employees work on, on one client (one key).
+#[derive(Default)]
+struct LinearState {
+    client: Option<Arc<LinearClient>>,
+    teams: HashMap<String, Arc<LinearSource>>,
+}
+
+/// Linear as Delegate connects to it everywhere: `[linear] api_url` and `timeout_secs`, and
+/// the engine's retry policy.
+pub fn linear_client(config: &Config, key: Secret) -> Result<LinearClient, LinearError> {
+    let mut policy = RetryPolicy::default();
+    if let Some(t) = config.linear.timeout_secs {
+        policy.request_timeout = Duration::from_secs(t);
+    }
+    LinearClient::new(&config.linear_api_url(), key, policy)
+}
+
 /// GitHub as Delegate connects to it everywhere: `[github] api_url` and `timeout_secs`, and
 /// the engine's retry policy.
 pub fn github_client(config: &Config, token: Secret) -> Result<GitHubClient, GitHubError> {
@@ -117,6 +141,7 @@ pub struct Engine {
     shared: Arc<Shared>,
     account: tokio::sync::Mutex<Option<Arc<TodoistAccount>>>,
     github: tokio::sync::Mutex<GitHubState>,
+    linear: tokio::sync::Mutex<LinearState>,
     run_now: Arc<Notify>,
     reload: Notify,
     restart_all: AtomicBool,
@@ -215,6 +240,7 @@ impl Engine {
             shared,
             account: tokio::sync::Mutex::new(None),
             github: tokio::sync::Mutex::new(GitHubState::default()),
+            linear: tokio::sync::Mutex::new(LinearState::default()),
             run_now: Arc::new(Notify::new()),
             reload: Notify::new(),
             restart_all: AtomicBool::new(false),
@@ -243,6 +269,7 @@ impl Engine {
             let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
             let changed = current.todoist != config.todoist
                 || current.github != config.github
+                || current.linear != config.linear
                 || current.machine.claim_settle_secs != config.machine.claim_settle_secs;
             *current = config;
             changed
@@ -281,6 +308,7 @@ impl Engine {
     async fn reset_account(&self) {
         *self.account.lock().await = None;
         *self.github.lock().await = GitHubState::default();
+        *self.linear.lock().await = LinearState::default();
         self.restart_all.store(true, Ordering::SeqCst);
     }
 
@@ -306,6 +334,55 @@ impl Engine {
         let client = Arc::new(github_client(&self.config(), token)?);
         state.client = Some(client.clone());
         Ok(client)
+    }
+
+    /// The Linear client, connected on first use with the key from `LINEAR_API_KEY` or the
+    /// keychain.
+    pub async fn linear(&self) -> Result<Arc<LinearClient>, EngineError> {
+        let mut state = self.linear.lock().await;
+        if let Some(c) = &state.client {
+            return Ok(c.clone());
+        }
+        let store = self.store_for(SourceKind::Linear);
+        let (key, _) = secrets::source_token(SourceKind::Linear, store.as_ref())?
+            .ok_or(EngineError::NoSourceToken(SourceKind::Linear))?;
+        let client = Arc::new(linear_client(&self.config(), key)?);
+        state.client = Some(client.clone());
+        Ok(client)
+    }
+
+    /// One Linear team's source (shared by the employees with the same team and filters).
+    async fn linear_team(&self, e: &Employee) -> Result<Arc<LinearSource>, EngineError> {
+        let client = self.linear().await?;
+        let key = format!(
+            "{}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}",
+            e.team.as_deref().unwrap_or("").to_lowercase(),
+            e.linear_project,
+            e.linear_label,
+            e.linear_review_state
+        );
+        let settle = self
+            .config()
+            .machine
+            .claim_settle_secs
+            .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
+        let mut state = self.linear.lock().await;
+        Ok(state
+            .teams
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(LinearSource::new(
+                    LinearTeam::new(
+                        client,
+                        e.team.as_deref().unwrap_or(""),
+                        e.linear_project.as_deref(),
+                        e.linear_label.as_deref(),
+                        e.linear_review_state.as_deref(),
+                    ),
+                    settle,
+                ))
+            })
+            .clone())
     }
 
     /// One repository's source (shared by the employees on the same repository and label).
@@ -466,6 +543,7 @@ impl Engine {
                 self.github_repo(&repo, employee.github_label.as_deref())
                     .await?
             }
+            SourceKind::Linear => self.linear_team(employee).await?,
             SourceKind::Local => Arc::new(LocalSource::new(self.queue.clone(), &employee.name)),
         })
     }
@@ -510,6 +588,9 @@ impl Engine {
         }
         for repo in self.github.lock().await.repos.values() {
             crate::source::TaskSource::invalidate(repo.as_ref()).await;
+        }
+        for team in self.linear.lock().await.teams.values() {
+            crate::source::TaskSource::invalidate(team.as_ref()).await;
         }
         let mut set = JoinSet::new();
         let mut results = Vec::new();

@@ -20,7 +20,23 @@ repo?: string | null,
 /**
  * GitHub: only the issues carrying this label.
  */
-github_label?: string | null, workspace: string, agent: AgentKind, 
+github_label?: string | null, 
+/**
+ * Linear team key (`ENG`).
+ */
+team?: string | null, 
+/**
+ * Linear: only the issues of this project (its name).
+ */
+linear_project?: string | null, 
+/**
+ * Linear: only the issues carrying this label.
+ */
+linear_label?: string | null, 
+/**
+ * Linear: the state a draft waits for review in (default: one named like "In Review").
+ */
+linear_review_state?: string | null, workspace: string, agent: AgentKind, 
 /**
  * Program name on PATH or absolute path; defaults to the agent's usual name.
  */

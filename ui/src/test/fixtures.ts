@@ -11,6 +11,7 @@ import type { SourceInfo } from "../bindings/SourceInfo";
 export const SOURCES: SourceInfo[] = [
   { kind: "todoist", title: "Todoist", target_field: "project", target_noun: "project", target_words: "a Todoist project", target_example: "LinkedIn Writer", task_word: "task", token_name: "API token", token_env: "TODOIST_API_TOKEN", token_help: "Todoist → Settings → Integrations → Developer: copy the API token" },
   { kind: "github", title: "GitHub", target_field: "repo", target_noun: "repository", target_words: "a GitHub repository", target_example: "octo-org/content", task_word: "issue", token_name: "personal access token", token_env: "GITHUB_TOKEN", token_help: "GitHub → Settings → Developer settings → Personal access tokens: a fine-grained token with Issues read and write on the repository" },
+  { kind: "linear", title: "Linear", target_field: "team", target_noun: "team", target_words: "a Linear team", target_example: "ENG", task_word: "issue", token_name: "personal API key", token_env: "LINEAR_API_KEY", token_help: "Linear → Settings → Security & access → Personal API keys: create a key" },
   { kind: "local", title: "the local queue", target_field: null, target_noun: "queue", target_words: "the local queue", target_example: "", task_word: "task", token_name: "", token_env: null, token_help: "" },
 ];
 
@@ -22,6 +23,10 @@ export function employee(name: string, patch: Partial<Employee> = {}): Employee 
     project: null,
     repo: null,
     github_label: null,
+    team: null,
+    linear_project: null,
+    linear_label: null,
+    linear_review_state: null,
     workspace: `/home/me/Delegate/${name.toLowerCase()}`,
     agent: "claude",
     command: "claude",

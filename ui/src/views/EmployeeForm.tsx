@@ -197,13 +197,16 @@ export function EmployeeForm({
         <fieldset>
           <legend>Tasks come from</legend>
           <label className="inline">
-            <input type="radio" checked={e.source === "todoist"} onChange={() => set({ source: "todoist", repo: null, github_label: null })} /> a Todoist project
+            <input type="radio" checked={e.source === "todoist"} onChange={() => set({ source: "todoist", repo: null, github_label: null, team: null })} /> a Todoist project
           </label>
           <label className="inline">
             <input type="radio" checked={e.source === "github"} onChange={() => set({ source: "github", project: null })} /> a GitHub repository
           </label>
           <label className="inline">
-            <input type="radio" checked={e.source === "local"} onChange={() => set({ source: "local", project: null, repo: null, github_label: null })} /> the local queue (no account)
+            <input type="radio" checked={e.source === "linear"} onChange={() => set({ source: "linear", project: null, repo: null, github_label: null })} /> a Linear team
+          </label>
+          <label className="inline">
+            <input type="radio" checked={e.source === "local"} onChange={() => set({ source: "local", project: null, repo: null, github_label: null, team: null })} /> the local queue (no account)
           </label>
         </fieldset>
         {e.source === "github" && (
@@ -229,6 +232,40 @@ export function EmployeeForm({
               <input value={e.github_label ?? ""} onChange={(ev) => set({ github_label: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="delegate (optional)" />
               <span className="hint">Empty: every open issue. Pull requests are never taken.</span>
               {show("github_label")}
+            </label>
+          </>
+        )}
+        {e.source === "linear" && (
+          <>
+            <label>
+              Linear team
+              {projects && projects.length > 0 ? (
+                <select value={e.team ?? ""} onChange={(ev) => set({ team: ev.target.value })}>
+                  <option value="">Choose a team…</option>
+                  {e.team && !projects.some((p) => p.id === e.team) && <option value={e.team}>{e.team}</option>}
+                  {projects.map((p) => (
+                    <option key={p.id} value={p.id}>{p.name}</option>
+                  ))}
+                </select>
+              ) : (
+                <input value={e.team ?? ""} onChange={(ev) => set({ team: ev.target.value })} placeholder="Team key, like ENG" />
+              )}
+              {targetsError && <span className="hint">{targetsError}</span>}
+              {show("team")}
+            </label>
+            <label>
+              Only this project
+              <input value={e.linear_project ?? ""} onChange={(ev) => set({ linear_project: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="Project name (optional)" />
+            </label>
+            <label>
+              Only issues with this label
+              <input value={e.linear_label ?? ""} onChange={(ev) => set({ linear_label: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="delegate (optional)" />
+            </label>
+            <label>
+              Drafts wait for review in
+              <input value={e.linear_review_state ?? ""} onChange={(ev) => set({ linear_review_state: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="In Review (found by name if empty)" />
+              <span className="hint">Issues in Todo are taken; a run moves them to In Progress, a draft to this state, approving to Done.</span>
+              {show("linear_review_state")}
             </label>
           </>
         )}

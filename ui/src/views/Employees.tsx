@@ -79,7 +79,7 @@ export function Employees({ board, onOpenRun, onSetup }: { board: Board | null; 
       {list === null && !error && <p className="muted">Loading…</p>}
       {list?.length === 0 && (
         <Empty>
-          <p>No employees yet. An employee takes tasks from a Todoist project, a GitHub repository or the local queue and works on them in its own folder.</p>
+          <p>No employees yet. An employee takes tasks from a Todoist project, a GitHub repository, a Linear team or the local queue and works on them in its own folder.</p>
           <button type="button" onClick={onSetup}>Set up the first one</button>
         </Empty>
       )}

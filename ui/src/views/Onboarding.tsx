@@ -82,6 +82,10 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
         e.repo = project;
         e.github_label = label.trim() || null;
       }
+      if (source === "linear") {
+        e.team = project;
+        e.linear_label = label.trim() || null;
+      }
       await api.saveEmployee(e, null, template || null);
       onDone();
     });
@@ -130,11 +134,15 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
                 <option key={p.id} value={p.name}>{p.name}</option>
               ))}
             </select>
-            {source === "github" && (
+            {(source === "github" || source === "linear") && (
               <label>
                 Only issues with this label (optional)
                 <input value={label} onChange={(e) => setLabel(e.target.value)} placeholder="delegate" />
-                <span className="hint">Leave empty to let the employee take every open issue. Pull requests are never taken.</span>
+                <span className="hint">
+                  {source === "github"
+                    ? "Leave empty to let the employee take every open issue. Pull requests are never taken."
+                    : "Leave empty to let the employee take every issue in Todo. Issues someone moved to In Progress stay theirs."}
+                </span>
               </label>
             )}
             <div className="row">

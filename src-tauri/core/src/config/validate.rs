@@ -78,6 +78,7 @@ pub fn validate(
             1..=600,
         ),
         ("[github] timeout_secs", config.github.timeout_secs, 1..=600),
+        ("[linear] timeout_secs", config.linear.timeout_secs, 1..=600),
         (
             "[machine] claim_grace_secs",
             config.machine.claim_grace_secs,
@@ -169,6 +170,16 @@ fn all_problems(e: &Employee, rules: &dyn AgentRules) -> Vec<Problem> {
                 format!("must be a GitHub repository as owner/name, like \"octo-org/content\" (got \"{repo}\")"),
             ));
         }
+    }
+    if e.source == SourceKind::Linear
+        && e.team
+            .as_deref()
+            .is_none_or(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace))
+    {
+        out.extend(problem(
+            "team",
+            "is required when source = \"linear\" (the team's key, like \"ENG\": the letters before an issue's number)",
+        ));
     }
     if e.github_label
         .as_deref()

@@ -5,6 +5,7 @@
 
 pub mod github;
 pub mod http;
+pub mod linear;
 pub mod local;
 mod registry;
 mod remote;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub use crate::config::SourceKind;
 pub use github::{GitHubClient, GitHubError, GitHubRepo, GitHubSource};
+pub use linear::{LinearClient, LinearError, LinearSource, LinearTeam};
 pub use local::{LocalQueue, LocalSource, QueueError};
 pub use registry::{SOURCES, SourceInfo};
 pub use remote::{Remote, RemoteSource};
@@ -90,6 +92,8 @@ pub enum SourceError {
     Todoist(#[from] TodoistError),
     #[error(transparent)]
     GitHub(github::GitHubError),
+    #[error(transparent)]
+    Linear(linear::LinearError),
     #[error(transparent)]
     Local(#[from] QueueError),
     #[error("Todoist project \"{wanted}\" not found; projects in this account: {available}")]
@@ -311,6 +315,7 @@ impl SourceError {
         match self {
             SourceError::Todoist(e) => e.is_gone(),
             SourceError::GitHub(e) => e.is_gone(),
+            SourceError::Linear(e) => e.is_gone(),
             SourceError::Local(e) => matches!(e, QueueError::NoSuchTask(_)),
             SourceError::ProjectNotFound { .. } => false,
         }
@@ -324,6 +329,7 @@ impl SourceError {
             self,
             SourceError::Todoist(TodoistError::Unauthorized)
                 | SourceError::GitHub(GitHubError::Unauthorized)
+                | SourceError::Linear(linear::LinearError::Unauthorized)
         )
     }
 }

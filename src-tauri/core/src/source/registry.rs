@@ -42,9 +42,10 @@ impl SourceInfo {
 }
 
 /// Every source Delegate knows, in the order the app offers them.
-pub const SOURCES: [SourceInfo; 3] = [
+pub const SOURCES: [SourceInfo; 4] = [
     super::todoist::INFO,
     super::github::INFO,
+    super::linear::INFO,
     super::local::INFO,
 ];
 
@@ -69,11 +70,19 @@ mod tests {
 
     #[test]
     fn every_kind_is_registered_once() {
-        for kind in [SourceKind::Todoist, SourceKind::GitHub, SourceKind::Local] {
+        for kind in [
+            SourceKind::Todoist,
+            SourceKind::GitHub,
+            SourceKind::Linear,
+            SourceKind::Local,
+        ] {
             assert_eq!(SOURCES.iter().filter(|s| s.kind == kind).count(), 1);
             assert_eq!(kind.info().kind, kind);
         }
         let envs: Vec<_> = SOURCES.iter().filter_map(|s| s.token_env).collect();
-        assert_eq!(envs, ["TODOIST_API_TOKEN", "GITHUB_TOKEN"]);
+        assert_eq!(
+            envs,
+            ["TODOIST_API_TOKEN", "GITHUB_TOKEN", "LINEAR_API_KEY"]
+        );
     }
 }

@@ -55,13 +55,21 @@ pub trait Remote: Send + Sync + 'static {
     /// Deletes a comment; one already gone is fine.
     async fn delete(&self, task_id: &str, comment_id: &str) -> Result<(), SourceError>;
 
-    /// Adds and removes labels, leaving every other label as it is.
+    /// Adds and removes labels, leaving every other label as it is (`after`: the labels it
+    /// then has, for a service whose workflow follows them).
     async fn relabel(
         &self,
         task_id: &str,
         add: &[String],
         remove: &[String],
+        after: &[String],
     ) -> Result<(), SourceError>;
+
+    /// Whether a won claim labels the task at once (`agent-working`), rather than once the
+    /// run has lasted a while: for a service whose workflow state follows the labels.
+    fn labels_on_claim(&self) -> bool {
+        false
+    }
 
     /// One task as it is now.
     async fn task(&self, task_id: &str) -> Result<Task, SourceError>;
@@ -241,7 +249,13 @@ impl<R: Remote> RemoteSource<R> {
         if add.is_empty() && remove.is_empty() {
             return Ok(());
         }
-        self.remote.relabel(task_id, &add, &remove).await?;
+        let mut after: Vec<String> = current
+            .iter()
+            .filter(|l| !remove.contains(l))
+            .cloned()
+            .collect();
+        after.extend(add.iter().cloned());
+        self.remote.relabel(task_id, &add, &remove, &after).await?;
         let mut view = self.view.lock().await;
         if let Some(t) = view.tasks.iter_mut().find(|t| t.id == task_id) {
             t.labels.retain(|l| !remove.contains(l));
@@ -264,6 +278,22 @@ impl<R: Remote> RemoteSource<R> {
     ) -> Verdict {
         let now = self.remote.clock().now();
         Self::log(comments).verdict(claim_id, known, now, default_lease, dead)
+    }
+
+    /// A won claim; labelled at once when the service wants it (its workflow follows).
+    async fn won(&self, pending: &Pending) -> Claimed {
+        if self.remote.labels_on_claim() {
+            let current = self.labels_now(&pending.task_id).await.unwrap_or_default();
+            if let Err(e) = self
+                .relabel_to(&pending.task_id, &labels::claimed(&current))
+                .await
+            {
+                tracing::warn!(task = %pending.task_id, error = %e, "cannot label the task as being worked on");
+            }
+        }
+        Claimed::Won {
+            note_id: pending.note_id.clone(),
+        }
     }
 
     fn lost(pending: &Pending, machine: String) -> Claimed {
@@ -434,9 +464,7 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
                             default_lease,
                             dead,
                         ) {
-                            Verdict::Won => Claimed::Won {
-                                note_id: pending.note_id.clone(),
-                            },
+                            Verdict::Won => self.won(pending).await,
                             Verdict::Lost { machine, .. } => Self::lost(pending, machine),
                         },
                     );

@@ -94,7 +94,9 @@ impl ProblemKind {
             return ProblemKind::TokenRejected;
         }
         match e {
-            SourceError::Todoist(_) | SourceError::GitHub(_) => ProblemKind::Service,
+            SourceError::Todoist(_) | SourceError::GitHub(_) | SourceError::Linear(_) => {
+                ProblemKind::Service
+            }
             SourceError::ProjectNotFound { .. } => ProblemKind::ProjectMissing,
             SourceError::Local(_) => ProblemKind::Other,
         }

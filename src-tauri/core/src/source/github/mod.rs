@@ -172,6 +172,7 @@ impl Remote for GitHubRepo {
         task_id: &str,
         add: &[String],
         remove: &[String],
+        _after: &[String],
     ) -> Result<(), SourceError> {
         if !add.is_empty() {
             self.make_labels().await;
