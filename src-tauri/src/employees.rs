@@ -71,12 +71,6 @@ pub fn suggest_workspace(name: String) -> String {
     employees::suggest_workspace(&name)
 }
 
-/// The Todoist account's projects, for choosing an employee's project.
-#[tauri::command]
-pub async fn list_projects(shell: State<'_, Shell>) -> CmdResult<Vec<Project>> {
-    Ok(shell.engine().projects().await?)
-}
-
 /// What an employee of `source` can work on, listed live from the account (Todoist
 /// projects, GitHub repositories).
 #[tauri::command]

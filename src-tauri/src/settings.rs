@@ -7,7 +7,6 @@ use delegate_core::config::SourceKind;
 use delegate_core::secrets::TokenStatus;
 use delegate_core::settings::SettingsView;
 use delegate_core::source::SourceInfo;
-use delegate_core::source::User;
 use tauri::State;
 
 #[tauri::command]
@@ -55,12 +54,6 @@ pub async fn check_token(shell: State<'_, Shell>, source: SourceKind) -> CmdResu
 #[tauri::command]
 pub fn list_sources() -> Vec<SourceInfo> {
     delegate_core::source::SOURCES.to_vec()
-}
-
-/// Asks Todoist who the token belongs to: "connected as …", or a `token_rejected` error.
-#[tauri::command]
-pub async fn test_token(shell: State<'_, Shell>) -> CmdResult<User> {
-    Ok(shell.engine().test_token().await?)
 }
 
 #[tauri::command]

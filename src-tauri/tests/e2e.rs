@@ -264,11 +264,11 @@ async fn the_desktop_app_end_to_end() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&lookup.stdout).trim(), TOKEN);
     let user = session
-        .invoke("test_token", json!({}))
+        .invoke("check_token", json!({"source": "todoist"}))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(user["full_name"], json!("Test Person"));
+    assert_eq!(user, json!("Test Person <test@example.com>"));
     let bad = session
         .invoke("set_token", json!({"token": "  "}))
         .await

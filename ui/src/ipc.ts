@@ -21,7 +21,6 @@ import type { SourceInfo } from "./bindings/SourceInfo";
 import type { SourceKind } from "./bindings/SourceKind";
 import type { Template } from "./bindings/Template";
 import type { TokenStatus } from "./bindings/TokenStatus";
-import type { User } from "./bindings/User";
 import type { WorkerEvent } from "./bindings/WorkerEvent";
 
 export const api = {
@@ -39,7 +38,6 @@ export const api = {
   describeScope: (employee: Employee) => invoke<string>("describe_scope", { employee }),
   describeSandbox: (employee: Employee) => invoke<SandboxView>("describe_sandbox", { employee }),
   checkEmployee: (employee: Employee) => invoke<FieldProblem[]>("check_employee", { employee }),
-  projects: () => invoke<Project[]>("list_projects"),
   /** What an employee of `source` can work on, live from the account (projects, repositories). */
   targets: (source: SourceKind) => invoke<Project[]>("list_targets", { source }),
   sources: () => invoke<SourceInfo[]>("list_sources"),
@@ -56,7 +54,6 @@ export const api = {
   saveSettings: (settings: SettingsView) => invoke<void>("save_settings", { settings }),
   tokenStatus: (source: SourceKind = "todoist") => invoke<TokenStatus>("token_status", { source }),
   setToken: (token: string, source: SourceKind = "todoist") => invoke<TokenStatus>("set_token", { token, source }),
-  testToken: () => invoke<User>("test_token"),
   /** Who the source's token belongs to ("connected as …"). */
   checkToken: (source: SourceKind) => invoke<string>("check_token", { source }),
   clearToken: (source: SourceKind = "todoist") => invoke<TokenStatus>("clear_token", { source }),

@@ -6,12 +6,11 @@
 
 use crate::agent::{self, Login, spawn};
 use crate::config::{Config, Employee, SourceKind};
-use crate::engine::{EngineError, github_client, linear_client, todoist_account};
+use crate::engine::EngineError;
 use crate::paths::Paths;
 use crate::sandbox;
 use crate::secrets::{self, SecretStore, TokenOrigin};
-use crate::source::{SourceError, TodoistError};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// One finding of `doctor`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,9 +76,17 @@ impl Report {
     }
 }
 
-/// Runs every check. The token comes from `TODOIST_API_TOKEN` or `store`, which is only asked
-/// when an employee works from Todoist.
-pub async fn report(paths: &Paths, store: &dyn SecretStore) -> Report {
+/// Where each source's token is kept (the OS keychain in the product).
+pub type Stores<'a> = &'a dyn Fn(SourceKind) -> Arc<dyn SecretStore>;
+
+/// Every source's token in one store (tests, and processes that keep tokens in memory).
+pub fn all_in(store: Arc<dyn SecretStore>) -> impl Fn(SourceKind) -> Arc<dyn SecretStore> {
+    move |_| store.clone()
+}
+
+/// Runs every check. A source's token comes from its variable or its store, which is only
+/// asked when an employee works from that source.
+pub async fn report(paths: &Paths, stores: Stores<'_>) -> Report {
     let mut r = Report::new();
     let config = match crate::engine::load_config(&paths.config_file) {
         Ok(c) => c,
@@ -103,82 +110,15 @@ pub async fn report(paths: &Paths, store: &dyn SecretStore) -> Report {
             "add one with `delegate employee add NAME --workspace DIR`",
         );
     }
-    todoist(&mut r, &config, store).await;
-    github(&mut r, &config).await;
-    linear(&mut r, &config).await;
+    for kind in SourceKind::with_tokens() {
+        source(&mut r, &config, kind, stores(kind).as_ref()).await;
+    }
     machine(&mut r, &config);
     for e in &config.employees {
         agent_cli(&mut r, e).await;
         workspace(&mut r, e);
     }
     r
-}
-
-/// The token, whether Todoist takes it, and each Todoist employee's project — through the
-/// account the workers use (the same address, timeout and retries).
-async fn todoist(r: &mut Report, config: &Config, store: &dyn SecretStore) {
-    let employees: Vec<&Employee> = config
-        .employees
-        .iter()
-        .filter(|e| e.source == SourceKind::Todoist)
-        .collect();
-    if employees.is_empty() {
-        return;
-    }
-    let (token, origin) = match secrets::todoist_token(store) {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return r.fail(
-                "no Todoist token",
-                "run `delegate token set` (or set TODOIST_API_TOKEN)",
-            );
-        }
-        Err(e) => {
-            return r.fail(
-                format!("keychain: {e}"),
-                "see the hint above, or set TODOIST_API_TOKEN",
-            );
-        }
-    };
-    r.ok(format!(
-        "Todoist token present (from {})",
-        origin.describe()
-    ));
-    let account = match todoist_account(config, token) {
-        Ok(a) => a,
-        Err(e) => return fail_todoist(r, &e),
-    };
-    match account.client().user().await {
-        Ok(u) => r.ok(format!(
-            "Todoist accepts the token: connected as {} <{}>",
-            u.full_name, u.email
-        )),
-        // The fix depends on the cause: only a 401 means the token is bad.
-        Err(e) => return fail_todoist(r, &e),
-    }
-    for e in employees {
-        let wanted = e.project.clone().unwrap_or_default();
-        match account
-            .resolve_project(&wanted, Duration::from_secs(60))
-            .await
-        {
-            Ok(p) => r.ok(format!(
-                "{}: project \"{}\" found (id {})",
-                e.name, p.name, p.id
-            )),
-            Err(err) => {
-                let fix = match &err {
-                    SourceError::Todoist(t) => t.fix(),
-                    _ => "create the project in Todoist or fix `project` in config.toml".into(),
-                };
-                r.fail(format!("{}: {err}", e.name), fix);
-            }
-        }
-    }
-}
-
-fn fail_todoist(r: &mut Report, e: &TodoistError) {
-    r.fail(format!("Todoist: {}", e.what()), e.fix());
 }
 
 /// The OS sandbox this machine offers and each employee's against it, and whether a run's
@@ -306,16 +246,11 @@ impl TokenCheck {
     /// The check in sentences, one a line.
     pub fn lines(&self) -> Vec<String> {
         match self {
-            TokenCheck::Missing(kind) => {
-                let flag = match kind {
-                    SourceKind::Todoist => String::new(),
-                    k => format!(" --source {}", k.as_str()),
-                };
-                vec![format!(
-                    "No {} token. Set one with `delegate token set{flag}`.",
-                    kind.info().title
-                )]
-            }
+            TokenCheck::Missing(kind) => vec![format!(
+                "No {} token. Set one with `delegate token set --source {}`.",
+                kind.info().title,
+                kind.as_str()
+            )],
             TokenCheck::Set {
                 kind,
                 origin,
@@ -331,6 +266,64 @@ impl TokenCheck {
                     Err(e) => format!("Token rejected or {} unreachable: {e}", kind.info().title),
                 },
             ],
+        }
+    }
+}
+
+/// One source's part: the token (from where), whether the service takes it, and each of its
+/// employees' targets — through the account the workers use (the same address, timeout and
+/// retries).
+async fn source(r: &mut Report, config: &Config, kind: SourceKind, store: &dyn SecretStore) {
+    let employees: Vec<&Employee> = config
+        .employees
+        .iter()
+        .filter(|e| e.source == kind)
+        .collect();
+    let info = kind.info();
+    let (Some(connect), false) = (info.connect, employees.is_empty()) else {
+        return;
+    };
+    let (token, origin) = match secrets::source_token(kind, store) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let missing = EngineError::NoSourceToken(kind).to_string();
+            let fix = missing
+                .split_once(": ")
+                .map(|(_, fix)| fix.to_string())
+                .unwrap_or(missing.clone());
+            return r.fail(format!("no {} token", info.title), fix);
+        }
+        Err(e) => {
+            return r.fail(
+                format!("keychain: {e}"),
+                format!(
+                    "see the hint above, or set {}",
+                    info.token_env.unwrap_or("the token's variable")
+                ),
+            );
+        }
+    };
+    r.ok(format!(
+        "{} token present (from {})",
+        info.title,
+        origin.describe_for(kind)
+    ));
+    let service = match connect(config, token) {
+        Ok(s) => s,
+        Err(e) => return r.fail(format!("{}: {}", info.title, e.what()), e.fix()),
+    };
+    match service.who().await {
+        Ok(who) => r.ok(format!(
+            "{} accepts the token: connected as {who}",
+            info.title
+        )),
+        // The fix depends on the cause: only a 401 means the token is bad.
+        Err(e) => return r.fail(format!("{}: {}", info.title, e.what()), e.fix()),
+    }
+    for e in employees {
+        match service.check(e).await {
+            Ok(words) => r.ok(format!("{}: {words}", e.name)),
+            Err(err) => r.fail(format!("{}: {}", e.name, err.what()), err.fix()),
         }
     }
 }
@@ -351,185 +344,19 @@ pub async fn source_token(
         return Ok(TokenCheck::Missing(kind));
     };
     let config = crate::engine::load_config(&paths.config_file)?;
-    let answer = match kind {
-        SourceKind::Todoist => match todoist_account(&config, token) {
-            Ok(account) => account.client().user().await,
+    let answer = match kind.info().connect {
+        Some(connect) => match connect(&config, token) {
+            Ok(service) => service.who().await,
             Err(e) => Err(e),
         }
-        .map(|u| format!("{} <{}>", u.full_name, u.email))
         .map_err(|e| e.to_string()),
-        SourceKind::GitHub => match github_client(&config, token) {
-            Ok(c) => c.user().await,
-            Err(e) => Err(e),
-        }
-        .map(|u| github_who(&u))
-        .map_err(|e| e.to_string()),
-        SourceKind::Linear => match linear_client(&config, token) {
-            Ok(c) => c.viewer().await,
-            Err(e) => Err(e),
-        }
-        .map(|u| format!("{} <{}>", u.name, u.email))
-        .map_err(|e| e.to_string()),
-        SourceKind::Local => Ok("the local queue".into()),
+        None => Ok(kind.info().target_words.to_string()),
     };
     Ok(TokenCheck::Set {
         kind,
         origin,
         answer,
     })
-}
-
-fn github_who(u: &crate::source::github::client::User) -> String {
-    match &u.name {
-        Some(n) if !n.trim().is_empty() => format!("{} ({n})", u.login),
-        _ => u.login.clone(),
-    }
-}
-
-/// The Linear key, whether Linear takes it, and each Linear employee's team with the states
-/// Delegate moves issues through. The keychain is asked only when an employee works from
-/// Linear.
-async fn linear(r: &mut Report, config: &Config) {
-    let employees: Vec<&Employee> = config
-        .employees
-        .iter()
-        .filter(|e| e.source == SourceKind::Linear)
-        .collect();
-    if employees.is_empty() {
-        return;
-    }
-    let store = secrets::KeychainStore::for_source(SourceKind::Linear);
-    let (token, origin) = match secrets::source_token(SourceKind::Linear, &store) {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return r.fail(
-                "no Linear API key",
-                "run `delegate token set --source linear` (or set LINEAR_API_KEY)",
-            );
-        }
-        Err(e) => {
-            return r.fail(
-                format!("keychain: {e}"),
-                "see the hint above, or set LINEAR_API_KEY",
-            );
-        }
-    };
-    r.ok(format!(
-        "Linear API key present (from {})",
-        origin.describe_for(SourceKind::Linear)
-    ));
-    let client = match linear_client(config, token) {
-        Ok(c) => std::sync::Arc::new(c),
-        Err(e) => return r.fail(format!("Linear: {}", e.what()), e.fix()),
-    };
-    match client.viewer().await {
-        Ok(u) => r.ok(format!(
-            "Linear accepts the key: connected as {} <{}>",
-            u.name, u.email
-        )),
-        Err(e) => return r.fail(format!("Linear: {}", e.what()), e.fix()),
-    }
-    for e in employees {
-        let team = crate::source::LinearTeam::new(
-            client.clone(),
-            e.team.as_deref().unwrap_or(""),
-            e.linear_project.as_deref(),
-            e.linear_label.as_deref(),
-            e.linear_review_state.as_deref(),
-        );
-        match team.describe().await {
-            Ok(words) => r.ok(format!("{}: {words}", e.name)),
-            Err(err) => r.fail(format!("{}: {}", e.name, err.what()), err.fix()),
-        }
-    }
-}
-
-/// The GitHub token, whether GitHub takes it, and each GitHub employee's repository: there,
-/// with issues on, and writable by the token. The keychain is asked only when an employee
-/// works from GitHub.
-async fn github(r: &mut Report, config: &Config) {
-    let employees: Vec<&Employee> = config
-        .employees
-        .iter()
-        .filter(|e| e.source == SourceKind::GitHub)
-        .collect();
-    if employees.is_empty() {
-        return;
-    }
-    let store = secrets::KeychainStore::for_source(SourceKind::GitHub);
-    let (token, origin) = match secrets::source_token(SourceKind::GitHub, &store) {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return r.fail(
-                "no GitHub token",
-                "run `delegate token set --source github` (or set GITHUB_TOKEN, or log in with `gh auth login`)",
-            );
-        }
-        Err(e) => {
-            return r.fail(
-                format!("keychain: {e}"),
-                "see the hint above, or set GITHUB_TOKEN",
-            );
-        }
-    };
-    r.ok(format!(
-        "GitHub token present (from {})",
-        origin.describe_for(SourceKind::GitHub)
-    ));
-    let client = match github_client(config, token) {
-        Ok(c) => c,
-        Err(e) => return r.fail(format!("GitHub: {}", e.what()), e.fix()),
-    };
-    match client.user().await {
-        Ok(u) => r.ok(format!(
-            "GitHub accepts the token: connected as {}",
-            github_who(&u)
-        )),
-        Err(e) => return r.fail(format!("GitHub: {}", e.what()), e.fix()),
-    }
-    for e in employees {
-        let repo = e.repo.clone().unwrap_or_default();
-        match client.repo(&repo).await {
-            Ok(found) if found.has_issues == Some(false) => r.fail(
-                format!(
-                    "{}: the repository {} has issues turned off",
-                    e.name, found.full_name
-                ),
-                "turn on Issues in the repository's Settings → General → Features",
-            ),
-            Ok(found) if found.archived => r.fail(
-                format!(
-                    "{}: the repository {} is archived (read-only)",
-                    e.name, found.full_name
-                ),
-                "unarchive it, or point `repo` at another repository",
-            ),
-            Ok(found)
-                if found
-                    .permissions
-                    .as_ref()
-                    .is_some_and(|p| !p.push && !p.triage) =>
-            {
-                r.fail(
-                    format!(
-                        "{}: the token can read {} but may not label or comment on its issues",
-                        e.name, found.full_name
-                    ),
-                    "give the token Issues read and write on the repository (or Triage access)",
-                )
-            }
-            Ok(found) => r.ok(format!(
-                "{}: repository {} found{}",
-                e.name,
-                found.full_name,
-                e.github_label
-                    .as_deref()
-                    .map(|l| format!(" (issues labelled \"{l}\")"))
-                    .unwrap_or_default()
-            )),
-            Err(err) => r.fail(format!("{}: {}", e.name, err.what()), err.fix()),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -558,7 +385,7 @@ mod tests {
     #[tokio::test]
     async fn no_employees_is_a_problem_with_its_fix() {
         let (_dir, paths) = home();
-        let r = report(&paths, &MemoryStore::default()).await;
+        let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
         assert_eq!(
             r.checks[0],
             Check::Ok(format!(
@@ -587,7 +414,7 @@ mod tests {
             "[todoist]\napi_url = \"http://x\"\ntimout_secs = 5\n",
         )
         .unwrap();
-        let r = report(&paths, &MemoryStore::default()).await;
+        let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
         assert_eq!(r.checks.len(), 1, "{r:?}");
         let [(what, fix)] = fails(&r)[..] else {
             panic!("{r:?}")
@@ -609,7 +436,7 @@ mod tests {
         let mut e = Employee::new("Writer", SourceKind::Local, workspace.clone());
         e.command = Some("/nonexistent/claude".into());
         edit::add_employee(&paths.config_file, &e).unwrap();
-        let r = report(&paths, &MemoryStore::default()).await;
+        let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
         let fails = fails(&r);
         let agent = fails
             .iter()
@@ -640,16 +467,16 @@ mod tests {
         let mut e = Employee::new("Writer", SourceKind::Todoist, dir.path().to_path_buf());
         e.project = Some("Writer".into());
         edit::add_employee(&paths.config_file, &e).unwrap();
-        let r = report(&paths, &MemoryStore::default()).await;
+        let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
         assert!(fails(&r).contains(&(
             "no Todoist token",
-            "run `delegate token set` (or set TODOIST_API_TOKEN)"
+            "run `delegate token set --source todoist` (or set TODOIST_API_TOKEN)"
         )));
         let check = token(&paths, &MemoryStore::default()).await.unwrap();
         assert!(!check.accepted());
         assert_eq!(
             check.lines(),
-            ["No Todoist token. Set one with `delegate token set`."]
+            ["No Todoist token. Set one with `delegate token set --source todoist`."]
         );
     }
 

@@ -122,63 +122,23 @@ impl Engine {
         self.reload_config().await
     }
 
-    /// What an employee of `kind` can work on, listed live from the account: Todoist
-    /// projects, GitHub repositories (the token's, most recently updated first).
+    /// What an employee of `kind` can work on, listed live from its account: Todoist
+    /// projects, GitHub repositories (most recently updated first), Linear teams. A source
+    /// on this machine has nothing to list.
     pub async fn targets(&self, kind: SourceKind) -> Result<Vec<Project>, EngineError> {
-        match kind {
-            SourceKind::Todoist => self.projects().await,
-            SourceKind::GitHub => Ok(self
-                .github()
-                .await?
-                .repos()
-                .await?
-                .into_iter()
-                .map(|r| Project {
-                    id: r.clone(),
-                    name: r,
-                })
-                .collect()),
-            SourceKind::Linear => Ok(self
-                .linear()
-                .await?
-                .teams()
-                .await?
-                .into_iter()
-                .map(|t| Project {
-                    id: t.key.clone(),
-                    name: t.key,
-                })
-                .collect()),
-            SourceKind::Local => Ok(Vec::new()),
+        if kind.info().connect.is_none() {
+            return Ok(Vec::new());
         }
+        Ok(self.service(kind).await?.targets().await?)
     }
 
     /// Who `kind`'s token belongs to, asked the way the workers ask ("connected as …"); a
     /// rejected token is a `token_rejected` error.
     pub async fn check_token(&self, kind: SourceKind) -> Result<String, EngineError> {
-        match kind {
-            SourceKind::Todoist => {
-                let u = self.test_token().await?;
-                Ok(format!("{} <{}>", u.full_name, u.email))
-            }
-            SourceKind::GitHub => {
-                let u = self.github().await?.user().await?;
-                Ok(match u.name.filter(|n| !n.trim().is_empty()) {
-                    Some(n) => format!("{} ({n})", u.login),
-                    None => u.login,
-                })
-            }
-            SourceKind::Linear => {
-                let u = self.linear().await?.viewer().await?;
-                Ok(format!("{} <{}>", u.name, u.email))
-            }
-            SourceKind::Local => Ok("the local queue".into()),
+        if kind.info().connect.is_none() {
+            return Ok(kind.info().target_words.to_string());
         }
-    }
-
-    /// The Todoist account's projects, for choosing an employee's project.
-    pub async fn projects(&self) -> Result<Vec<Project>, EngineError> {
-        Ok(self.account().await?.client().projects().await?)
+        Ok(self.service(kind).await?.who().await?)
     }
 }
 

@@ -6,11 +6,7 @@ use crate::config::{Config, ConfigError, Employee, SourceKind};
 use crate::history::{History, HistoryError};
 use crate::paths::Paths;
 use crate::secrets::{self, Secret, SecretError, SecretStore};
-use crate::source::{
-    GitHubClient, GitHubError, GitHubRepo, GitHubSource, LinearClient, LinearError, LinearSource,
-    LinearTeam, LocalQueue, LocalSource, QueueError, RetryPolicy, Source, SourceError,
-    TodoistAccount, TodoistClient, TodoistError, TodoistSource,
-};
+use crate::source::{LocalQueue, LocalSource, QueueError, Service, Source, SourceError};
 use crate::worker::{CycleReport, ProblemKind, Shared, Worker, WorkerError, WorkerEvent};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,15 +27,13 @@ pub enum EngineError {
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
-    Todoist(#[from] TodoistError),
-    #[error(transparent)]
     Worker(#[from] WorkerError),
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("no Todoist token: run `delegate token set` (or set TODOIST_API_TOKEN)")]
-    NoToken,
-    #[error("no {} token: run `delegate token set --source {}` (or set {}{})", .0.info().title, .0.as_str(), .0.info().token_env.unwrap_or("its variable"), if *.0 == SourceKind::GitHub { ", or log in with `gh auth login`" } else { "" })]
+    #[error("no {} token: run `delegate token set --source {}` (or set {}{})", .0.info().title, .0.as_str(), .0.info().token_env.unwrap_or("its variable"), .0.info().token_elsewhere)]
     NoSourceToken(SourceKind),
+    #[error("{} has no account to connect to", .0.info().title)]
+    NoService(SourceKind),
     #[error("no employees to run; add one with `delegate employee add`")]
     NoEmployees,
     #[error("employee \"{0}\" is disabled; set `enabled = true` to run it")]
@@ -54,18 +48,6 @@ pub enum EngineError {
     Employee(#[from] crate::employees::EmployeeError),
     #[error(transparent)]
     Run(#[from] crate::activity::RunError),
-}
-
-impl From<LinearError> for EngineError {
-    fn from(e: LinearError) -> Self {
-        EngineError::Source(e.into())
-    }
-}
-
-impl From<GitHubError> for EngineError {
-    fn from(e: GitHubError) -> Self {
-        EngineError::Source(e.into())
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,42 +78,6 @@ impl std::fmt::Debug for EngineOptions {
     }
 }
 
-/// The GitHub repositories the employees work on, on one client (one token). Kept across
-/// cycles: each repository's view (its ETags, the comments it read) makes an idle poll cost
-/// one conditional request.
-#[derive(Default)]
-struct GitHubState {
-    client: Option<Arc<GitHubClient>>,
-    repos: HashMap<(String, Option<String>), Arc<GitHubSource>>,
-}
-
-/// The Linear teams the employees work on, on one client (one key).
-#[derive(Default)]
-struct LinearState {
-    client: Option<Arc<LinearClient>>,
-    teams: HashMap<String, Arc<LinearSource>>,
-}
-
-/// Linear as Delegate connects to it everywhere: `[linear] api_url` and `timeout_secs`, and
-/// the engine's retry policy.
-pub fn linear_client(config: &Config, key: Secret) -> Result<LinearClient, LinearError> {
-    let mut policy = RetryPolicy::default();
-    if let Some(t) = config.linear.timeout_secs {
-        policy.request_timeout = Duration::from_secs(t);
-    }
-    LinearClient::new(&config.linear_api_url(), key, policy)
-}
-
-/// GitHub as Delegate connects to it everywhere: `[github] api_url` and `timeout_secs`, and
-/// the engine's retry policy.
-pub fn github_client(config: &Config, token: Secret) -> Result<GitHubClient, GitHubError> {
-    let mut policy = RetryPolicy::default();
-    if let Some(t) = config.github.timeout_secs {
-        policy.request_timeout = Duration::from_secs(t);
-    }
-    GitHubClient::new(&config.github_api_url(), token, policy)
-}
-
 pub struct Engine {
     paths: Paths,
     config: RwLock<Config>,
@@ -139,9 +85,8 @@ pub struct Engine {
     store: Arc<dyn SecretStore>,
     stores: std::sync::Mutex<HashMap<SourceKind, Arc<dyn SecretStore>>>,
     shared: Arc<Shared>,
-    account: tokio::sync::Mutex<Option<Arc<TodoistAccount>>>,
-    github: tokio::sync::Mutex<GitHubState>,
-    linear: tokio::sync::Mutex<LinearState>,
+    /// Each source's account, connected on first use.
+    services: tokio::sync::Mutex<HashMap<SourceKind, Arc<dyn Service>>>,
     run_now: Arc<Notify>,
     reload: Notify,
     restart_all: AtomicBool,
@@ -172,22 +117,6 @@ pub fn machine_name(config: &Config) -> String {
 /// checked, and each employee against what its agent accepts.
 pub fn load_config(path: &std::path::Path) -> Result<Config, crate::config::ConfigError> {
     Config::load(path, &crate::agent::RULES)
-}
-
-/// The Todoist account as Delegate connects to it everywhere — the workers, the app,
-/// `doctor` and `token status`: `api_url` and `timeout_secs` from `config`, the engine's
-/// retry policy, and this machine's claim settle time.
-pub fn todoist_account(config: &Config, token: Secret) -> Result<TodoistAccount, TodoistError> {
-    let mut policy = RetryPolicy::default();
-    if let Some(t) = config.todoist.timeout_secs {
-        policy.request_timeout = Duration::from_secs(t);
-    }
-    let client = TodoistClient::new(&config.api_url(), token, policy)?;
-    let settle = config
-        .machine
-        .claim_settle_secs
-        .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
-    Ok(TodoistAccount::new(client).with_settle(settle))
 }
 
 impl Engine {
@@ -238,9 +167,7 @@ impl Engine {
             store,
             stores,
             shared,
-            account: tokio::sync::Mutex::new(None),
-            github: tokio::sync::Mutex::new(GitHubState::default()),
-            linear: tokio::sync::Mutex::new(LinearState::default()),
+            services: tokio::sync::Mutex::new(HashMap::new()),
             run_now: Arc::new(Notify::new()),
             reload: Notify::new(),
             restart_all: AtomicBool::new(false),
@@ -306,9 +233,7 @@ impl Engine {
     }
 
     async fn reset_account(&self) {
-        *self.account.lock().await = None;
-        *self.github.lock().await = GitHubState::default();
-        *self.linear.lock().await = LinearState::default();
+        self.services.lock().await.clear();
         self.restart_all.store(true, Ordering::SeqCst);
     }
 
@@ -321,94 +246,20 @@ impl Engine {
         store_in(&self.stores, &self.store, kind)
     }
 
-    /// The GitHub client, connected on first use with the token from `GITHUB_TOKEN`, the
-    /// keychain or a logged-in `gh`.
-    pub async fn github(&self) -> Result<Arc<GitHubClient>, EngineError> {
-        let mut state = self.github.lock().await;
-        if let Some(c) = &state.client {
-            return Ok(c.clone());
+    /// `kind`'s account, connected on first use with its token (its variable, the keychain,
+    /// or — for GitHub — a logged-in `gh`). A source on this machine has none.
+    pub async fn service(&self, kind: SourceKind) -> Result<Arc<dyn Service>, EngineError> {
+        let mut services = self.services.lock().await;
+        if let Some(s) = services.get(&kind) {
+            return Ok(s.clone());
         }
-        let store = self.store_for(SourceKind::GitHub);
-        let (token, _) = secrets::source_token(SourceKind::GitHub, store.as_ref())?
-            .ok_or(EngineError::NoSourceToken(SourceKind::GitHub))?;
-        let client = Arc::new(github_client(&self.config(), token)?);
-        state.client = Some(client.clone());
-        Ok(client)
-    }
-
-    /// The Linear client, connected on first use with the key from `LINEAR_API_KEY` or the
-    /// keychain.
-    pub async fn linear(&self) -> Result<Arc<LinearClient>, EngineError> {
-        let mut state = self.linear.lock().await;
-        if let Some(c) = &state.client {
-            return Ok(c.clone());
-        }
-        let store = self.store_for(SourceKind::Linear);
-        let (key, _) = secrets::source_token(SourceKind::Linear, store.as_ref())?
-            .ok_or(EngineError::NoSourceToken(SourceKind::Linear))?;
-        let client = Arc::new(linear_client(&self.config(), key)?);
-        state.client = Some(client.clone());
-        Ok(client)
-    }
-
-    /// One Linear team's source (shared by the employees with the same team and filters).
-    async fn linear_team(&self, e: &Employee) -> Result<Arc<LinearSource>, EngineError> {
-        let client = self.linear().await?;
-        let key = format!(
-            "{}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}",
-            e.team.as_deref().unwrap_or("").to_lowercase(),
-            e.linear_project,
-            e.linear_label,
-            e.linear_review_state
-        );
-        let settle = self
-            .config()
-            .machine
-            .claim_settle_secs
-            .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
-        let mut state = self.linear.lock().await;
-        Ok(state
-            .teams
-            .entry(key)
-            .or_insert_with(|| {
-                Arc::new(LinearSource::new(
-                    LinearTeam::new(
-                        client,
-                        e.team.as_deref().unwrap_or(""),
-                        e.linear_project.as_deref(),
-                        e.linear_label.as_deref(),
-                        e.linear_review_state.as_deref(),
-                    ),
-                    settle,
-                ))
-            })
-            .clone())
-    }
-
-    /// One repository's source (shared by the employees on the same repository and label).
-    async fn github_repo(
-        &self,
-        repo: &str,
-        label: Option<&str>,
-    ) -> Result<Arc<GitHubSource>, EngineError> {
-        let client = self.github().await?;
-        let key = (repo.trim().to_lowercase(), label.map(str::to_string));
-        let mut state = self.github.lock().await;
-        let settle = self
-            .config()
-            .machine
-            .claim_settle_secs
-            .unwrap_or(crate::claims::DEFAULT_SETTLE_SECS);
-        Ok(state
-            .repos
-            .entry(key)
-            .or_insert_with(|| {
-                Arc::new(GitHubSource::new(
-                    GitHubRepo::new(client, repo, label),
-                    settle,
-                ))
-            })
-            .clone())
+        let connect = kind.info().connect.ok_or(EngineError::NoService(kind))?;
+        let store = self.store_for(kind);
+        let (token, _) =
+            secrets::source_token(kind, store.as_ref())?.ok_or(EngineError::NoSourceToken(kind))?;
+        let service = connect(&self.config(), token)?;
+        services.insert(kind, service.clone());
+        Ok(service)
     }
 
     /// The secret store the engine reads the token from.
@@ -452,20 +303,6 @@ impl Engine {
         // Employees waiting on a machine problem check again at once.
         self.shared.recheck_now();
         self.run_now.notify_waiters();
-    }
-
-    /// The Todoist account, connected on first use with the token from the environment or
-    /// the keychain.
-    pub async fn account(&self) -> Result<Arc<TodoistAccount>, EngineError> {
-        let mut slot = self.account.lock().await;
-        if let Some(a) = slot.as_ref() {
-            return Ok(a.clone());
-        }
-        let (token, _) =
-            secrets::todoist_token(self.store.as_ref())?.ok_or(EngineError::NoToken)?;
-        let account = Arc::new(todoist_account(&self.config(), token)?);
-        *slot = Some(account.clone());
-        Ok(account)
     }
 
     /// Adds a task to the local queue for a local employee and wakes the workers.
@@ -525,27 +362,20 @@ impl Engine {
         secrets::token_status(self.store.as_ref())
     }
 
-    /// Asks Todoist who the token belongs to ("connected as …"); a rejected token is
-    /// `Todoist(Unauthorized)`.
-    pub async fn test_token(&self) -> Result<crate::source::User, EngineError> {
-        Ok(self.account().await?.client().user().await?)
-    }
-
+    /// The employee's task source: its account's (shared with the employees on the same
+    /// target), or the local queue.
     pub async fn source_for(&self, employee: &Employee) -> Result<Source, EngineError> {
-        Ok(match employee.source {
-            SourceKind::Todoist => {
-                let account = self.account().await?;
-                let project = employee.project.clone().unwrap_or_default();
-                Arc::new(TodoistSource::new(account, &project))
-            }
-            SourceKind::GitHub => {
-                let repo = employee.repo.clone().unwrap_or_default();
-                self.github_repo(&repo, employee.github_label.as_deref())
-                    .await?
-            }
-            SourceKind::Linear => self.linear_team(employee).await?,
-            SourceKind::Local => Arc::new(LocalSource::new(self.queue.clone(), &employee.name)),
-        })
+        if employee.source.info().connect.is_none() {
+            return Ok(Arc::new(LocalSource::new(
+                self.queue.clone(),
+                &employee.name,
+            )));
+        }
+        Ok(self
+            .service(employee.source)
+            .await?
+            .source_for(employee)
+            .await?)
     }
 
     /// The employees named (all enabled ones when `names` is empty).
@@ -583,14 +413,8 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Vec<(String, Result<CycleReport, EngineError>)> {
         // An explicit cycle reads fresh data; the employees in it then share one snapshot.
-        if let Some(account) = self.account.lock().await.as_ref() {
-            account.invalidate().await;
-        }
-        for repo in self.github.lock().await.repos.values() {
-            crate::source::TaskSource::invalidate(repo.as_ref()).await;
-        }
-        for team in self.linear.lock().await.teams.values() {
-            crate::source::TaskSource::invalidate(team.as_ref()).await;
+        for service in self.services.lock().await.values() {
+            service.invalidate().await;
         }
         let mut set = JoinSet::new();
         let mut results = Vec::new();
@@ -780,10 +604,7 @@ impl EngineError {
     /// The kind of problem, for the tray and UI.
     pub fn problem_kind(&self) -> ProblemKind {
         match self {
-            EngineError::NoToken => ProblemKind::TokenMissing,
             EngineError::Secret(_) => ProblemKind::Keychain,
-            EngineError::Todoist(TodoistError::Unauthorized) => ProblemKind::TokenRejected,
-            EngineError::Todoist(_) => ProblemKind::Service,
             EngineError::NoSourceToken(_) => ProblemKind::TokenMissing,
             EngineError::Source(e) => ProblemKind::of_source(e),
             _ => ProblemKind::Other,

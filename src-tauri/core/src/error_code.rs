@@ -7,11 +7,11 @@ use crate::config::ConfigError;
 use crate::drafts::DraftError;
 use crate::employees::EmployeeError;
 use crate::engine::EngineError;
-use crate::source::{QueueError, TodoistError};
+use crate::source::QueueError;
 
 impl EngineError {
     /// A stable code for the kind of failure: `invalid` (fix the input), `not_found`,
-    /// `duplicate`, `token_rejected`, `no_token`, `keychain`, `todoist`, `config`, …
+    /// `duplicate`, `token_rejected`, `no_token`, `keychain`, `source`, `config`, …
     pub fn code(&self) -> &'static str {
         match self {
             EngineError::Config(e) => config(e),
@@ -19,13 +19,11 @@ impl EngineError {
             EngineError::Queue(e) => queue(e),
             EngineError::Secret(e) if e.is_bad_input() => "invalid",
             EngineError::Secret(_) => "keychain",
-            EngineError::Todoist(TodoistError::Unauthorized) => "token_rejected",
-            EngineError::Todoist(_) => "todoist",
             EngineError::Source(e) if e.is_rejected_token() => "token_rejected",
             EngineError::Source(_) => "source",
             EngineError::NoSourceToken(_) => "no_token",
+            EngineError::NoService(_) => "invalid",
             EngineError::Worker(_) => "worker",
-            EngineError::NoToken => "no_token",
             EngineError::NoEmployees => "no_employees",
             EngineError::Disabled(_) => "disabled",
             EngineError::Review(_) => "invalid",
@@ -70,6 +68,7 @@ fn queue(e: &QueueError) -> &'static str {
 mod tests {
     use super::*;
     use crate::secrets::SecretError;
+    use crate::source::{SourceError, TodoistError};
 
     #[test]
     fn bad_input_keeps_its_kind_across_the_boundary() {
@@ -89,8 +88,20 @@ mod tests {
             "not_found"
         );
         assert_eq!(code(QueueError::EmptyTitle.into()), "invalid");
-        assert_eq!(code(TodoistError::Unauthorized.into()), "token_rejected");
-        assert_eq!(code(EngineError::NoToken), "no_token");
+        assert_eq!(
+            code(SourceError::from(TodoistError::Unauthorized).into()),
+            "token_rejected"
+        );
+        assert_eq!(
+            code(SourceError::from(crate::source::GitHubError::Unauthorized).into()),
+            "token_rejected"
+        );
+        assert_eq!(
+            code(EngineError::NoSourceToken(
+                crate::config::SourceKind::Todoist
+            )),
+            "no_token"
+        );
     }
 
     #[test]

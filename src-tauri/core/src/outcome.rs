@@ -155,7 +155,12 @@ mod tests {
         let results = vec![
             ("A".to_string(), Ok(report(&[(1, RunStatus::Failed)]))),
             ("B".to_string(), Ok(blocked)),
-            ("C".to_string(), Err(EngineError::NoToken)),
+            (
+                "C".to_string(),
+                Err(EngineError::NoSourceToken(
+                    crate::config::SourceKind::Todoist,
+                )),
+            ),
         ];
         let o = of_cycle(&results);
         assert_eq!(
@@ -165,7 +170,13 @@ mod tests {
                 RunStatus::Blocked
             )
         );
-        assert_eq!(o.lines[2], format!("C: error: {}", EngineError::NoToken));
+        assert_eq!(
+            o.lines[2],
+            format!(
+                "C: error: {}",
+                EngineError::NoSourceToken(crate::config::SourceKind::Todoist)
+            )
+        );
         assert_eq!(o.verdict, Verdict::Blocked);
     }
 }

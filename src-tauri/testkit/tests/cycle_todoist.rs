@@ -913,10 +913,10 @@ async fn a_claim_from_an_old_view_never_overwrites_newer_labels() {
     home.add(&e);
     let engine = home.engine();
     engine
-        .account()
+        .source_for(&e)
         .await
         .unwrap()
-        .open_tasks("P", Duration::ZERO)
+        .open_tasks(Duration::ZERO)
         .await
         .unwrap();
     // Meanwhile another machine claims and finishes it; the person adds a label.

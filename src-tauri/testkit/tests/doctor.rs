@@ -50,7 +50,11 @@ async fn doctor_retries_todoist_as_the_workers_do() {
     home.add(&home.employee("Writer", SourceKind::Todoist, Some("writer")));
     // Two refusals in a row: a worker's poll gets through, and so does doctor.
     server.fail_next(503, 2);
-    let report = doctor::report(&home.paths, &MemoryStore::with(TOKEN)).await;
+    let report = doctor::report(
+        &home.paths,
+        &doctor::all_in(std::sync::Arc::new(MemoryStore::with(TOKEN))),
+    )
+    .await;
     let ok = |line: &str| report.checks.iter().any(|c| c == &Check::Ok(line.into()));
     assert!(
         ok("Todoist accepts the token: connected as Test Person <test@example.com>"),
@@ -70,7 +74,11 @@ async fn a_rejected_token_is_told_with_its_fix() {
     let home = Home::new(None);
     config(&home, &server, "");
     home.add(&home.employee("Writer", SourceKind::Todoist, Some("Writer")));
-    let report = doctor::report(&home.paths, &MemoryStore::with("wrong")).await;
+    let report = doctor::report(
+        &home.paths,
+        &doctor::all_in(std::sync::Arc::new(MemoryStore::with("wrong"))),
+    )
+    .await;
     let rejected = report
         .checks
         .iter()

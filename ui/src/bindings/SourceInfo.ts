@@ -34,6 +34,10 @@ task_word: string,
  */
 token_name: string, 
 /**
+ * Where else a token may come from, as a clause for messages (", or log in with …").
+ */
+token_elsewhere: string, 
+/**
  * The variable that overrides the keychain for one process.
  */
 token_env: string | null, 

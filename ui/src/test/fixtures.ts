@@ -9,10 +9,10 @@ import type { SourceInfo } from "../bindings/SourceInfo";
 
 /** The sources as the backend's registry describes them (`list_sources`). */
 export const SOURCES: SourceInfo[] = [
-  { kind: "todoist", title: "Todoist", target_field: "project", target_noun: "project", target_words: "a Todoist project", target_example: "LinkedIn Writer", task_word: "task", token_name: "API token", token_env: "TODOIST_API_TOKEN", token_help: "Todoist → Settings → Integrations → Developer: copy the API token" },
-  { kind: "github", title: "GitHub", target_field: "repo", target_noun: "repository", target_words: "a GitHub repository", target_example: "octo-org/content", task_word: "issue", token_name: "personal access token", token_env: "GITHUB_TOKEN", token_help: "GitHub → Settings → Developer settings → Personal access tokens: a fine-grained token with Issues read and write on the repository" },
-  { kind: "linear", title: "Linear", target_field: "team", target_noun: "team", target_words: "a Linear team", target_example: "ENG", task_word: "issue", token_name: "personal API key", token_env: "LINEAR_API_KEY", token_help: "Linear → Settings → Security & access → Personal API keys: create a key" },
-  { kind: "local", title: "the local queue", target_field: null, target_noun: "queue", target_words: "the local queue", target_example: "", task_word: "task", token_name: "", token_env: null, token_help: "" },
+  { kind: "todoist", title: "Todoist", target_field: "project", target_noun: "project", target_words: "a Todoist project", target_example: "LinkedIn Writer", task_word: "task", token_name: "API token", token_elsewhere: "", token_env: "TODOIST_API_TOKEN", token_help: "Todoist → Settings → Integrations → Developer: copy the API token" },
+  { kind: "github", title: "GitHub", target_field: "repo", target_noun: "repository", target_words: "a GitHub repository", target_example: "octo-org/content", task_word: "issue", token_name: "personal access token", token_elsewhere: ", or log in with `gh auth login`", token_env: "GITHUB_TOKEN", token_help: "GitHub → Settings → Developer settings → Personal access tokens: a fine-grained token with Issues read and write on the repository" },
+  { kind: "linear", title: "Linear", target_field: "team", target_noun: "team", target_words: "a Linear team", target_example: "ENG", task_word: "issue", token_name: "personal API key", token_elsewhere: "", token_env: "LINEAR_API_KEY", token_help: "Linear → Settings → Security & access → Personal API keys: create a key" },
+  { kind: "local", title: "the local queue", target_field: null, target_noun: "queue", target_words: "the local queue", target_example: "", task_word: "task", token_name: "", token_elsewhere: "", token_env: null, token_help: "" },
 ];
 
 export function employee(name: string, patch: Partial<Employee> = {}): Employee {

@@ -21,9 +21,11 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     target_example: "",
     task_word: "task",
     token_name: "",
+    token_elsewhere: "",
     token_env: None,
     keychain_entry: None,
     token_help: "",
+    connect: None,
 };
 
 #[derive(Debug, thiserror::Error)]

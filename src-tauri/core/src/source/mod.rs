@@ -10,6 +10,7 @@ pub mod local;
 mod registry;
 mod remote;
 mod retry;
+pub mod service;
 pub mod todoist;
 
 use crate::claims::Claim;
@@ -26,6 +27,7 @@ pub use local::{LocalQueue, LocalSource, QueueError};
 pub use registry::{SOURCES, SourceInfo};
 pub use remote::{Remote, RemoteSource};
 pub use retry::RetryPolicy;
+pub use service::Service;
 pub use todoist::{
     NetworkKind, Project, TodoistAccount, TodoistClient, TodoistError, TodoistSource, User,
 };
@@ -323,6 +325,29 @@ impl SourceError {
 }
 
 impl SourceError {
+    /// What happened, without the advice (for screens that show the fix on its own line).
+    pub fn what(&self) -> String {
+        match self {
+            SourceError::Todoist(e) => e.what(),
+            SourceError::GitHub(e) => e.what(),
+            SourceError::Linear(e) => e.what(),
+            other => other.to_string(),
+        }
+    }
+
+    /// What a person can do about it, in plain words.
+    pub fn fix(&self) -> String {
+        match self {
+            SourceError::Todoist(e) => e.fix(),
+            SourceError::GitHub(e) => e.fix(),
+            SourceError::Linear(e) => e.fix(),
+            SourceError::ProjectNotFound { .. } => {
+                "create the project in Todoist or fix `project` in config.toml".into()
+            }
+            SourceError::Local(_) => "see the message; the local queue is on this computer".into(),
+        }
+    }
+
     /// The service refused the token (HTTP 401): a person must set a new one.
     pub fn is_rejected_token(&self) -> bool {
         matches!(

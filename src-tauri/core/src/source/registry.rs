@@ -5,10 +5,11 @@
 //! [`SOURCES`].
 
 use super::SourceKind;
+use super::service::Connect;
 use serde::Serialize;
 
 /// One source as people and settings see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SourceInfo {
     pub kind: SourceKind,
@@ -26,6 +27,8 @@ pub struct SourceInfo {
     pub task_word: &'static str,
     /// What the token is called there ("API token", "personal access token").
     pub token_name: &'static str,
+    /// Where else a token may come from, as a clause for messages (", or log in with …").
+    pub token_elsewhere: &'static str,
     /// The variable that overrides the keychain for one process.
     pub token_env: Option<&'static str>,
     /// The keychain entry that keeps the token.
@@ -33,6 +36,10 @@ pub struct SourceInfo {
     pub keychain_entry: Option<&'static str>,
     /// Where a person gets a token, and what it must allow.
     pub token_help: &'static str,
+    /// How to connect to its service with a token (none: a source on this machine).
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub connect: Option<Connect>,
 }
 
 impl SourceInfo {

@@ -16,6 +16,144 @@ use crate::labels;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
+/// GitHub as Delegate connects to it everywhere: `[github] api_url` and `timeout_secs`, and
+/// the shared retry policy.
+pub fn client(
+    config: &crate::config::Config,
+    token: crate::secrets::Secret,
+) -> Result<GitHubClient, GitHubError> {
+    GitHubClient::new(
+        &config.github_api_url(),
+        token,
+        super::service::policy(config.github.timeout_secs),
+    )
+}
+
+/// The repositories (and label filters) employees work on, each with its source.
+type Repos = std::collections::HashMap<(String, Option<String>), Arc<GitHubSource>>;
+
+/// A GitHub token as a [`super::Service`]. Each repository's source is kept, so its view
+/// (ETags, the comments it read) makes an idle poll cost one conditional request.
+pub struct GitHubService {
+    client: Arc<GitHubClient>,
+    settle: u64,
+    repos: tokio::sync::Mutex<Repos>,
+}
+
+impl GitHubService {
+    pub fn connect(
+        config: &crate::config::Config,
+        token: crate::secrets::Secret,
+    ) -> Result<Arc<dyn super::Service>, SourceError> {
+        Ok(Arc::new(Self {
+            client: Arc::new(client(config, token)?),
+            settle: super::service::settle_secs(config),
+            repos: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+        }))
+    }
+}
+
+/// Who a GitHub user is, in words.
+pub fn who(u: &client::User) -> String {
+    match &u.name {
+        Some(n) if !n.trim().is_empty() => format!("{} ({n})", u.login),
+        _ => u.login.clone(),
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Service for GitHubService {
+    fn kind(&self) -> SourceKind {
+        SourceKind::GitHub
+    }
+
+    async fn who(&self) -> Result<String, SourceError> {
+        Ok(who(&self.client.user().await?))
+    }
+
+    async fn targets(&self) -> Result<Vec<super::Project>, SourceError> {
+        Ok(self
+            .client
+            .repos()
+            .await?
+            .into_iter()
+            .map(|r| super::Project {
+                id: r.clone(),
+                name: r,
+            })
+            .collect())
+    }
+
+    async fn source_for(
+        &self,
+        employee: &crate::config::Employee,
+    ) -> Result<super::Source, SourceError> {
+        let repo = employee.repo.clone().unwrap_or_default();
+        let label = employee.github_label.clone();
+        let key = (repo.trim().to_lowercase(), label.clone());
+        let mut repos = self.repos.lock().await;
+        let source = repos
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(GitHubSource::new(
+                    GitHubRepo::new(self.client.clone(), &repo, label.as_deref()),
+                    self.settle,
+                ))
+            })
+            .clone();
+        Ok(source)
+    }
+
+    /// The repository: there, with issues on, and writable by the token.
+    async fn check(&self, employee: &crate::config::Employee) -> Result<String, SourceError> {
+        let repo = employee.repo.clone().unwrap_or_default();
+        let found = self.client.repo(&repo).await?;
+        let refuse = |message: String| {
+            Err(SourceError::GitHub(GitHubError::Forbidden {
+                message,
+                needs: None,
+            }))
+        };
+        if found.has_issues == Some(false) {
+            return refuse(format!(
+                "the repository {} has issues turned off (turn them on in its Settings → General → Features)",
+                found.full_name
+            ));
+        }
+        if found.archived {
+            return refuse(format!(
+                "the repository {} is archived (read-only)",
+                found.full_name
+            ));
+        }
+        if found
+            .permissions
+            .as_ref()
+            .is_some_and(|p| !p.push && !p.triage)
+        {
+            return refuse(format!(
+                "the token can read {} but may not label or comment on its issues",
+                found.full_name
+            ));
+        }
+        Ok(format!(
+            "repository {} found{}",
+            found.full_name,
+            employee
+                .github_label
+                .as_deref()
+                .map(|l| format!(" (issues labelled \"{l}\")"))
+                .unwrap_or_default()
+        ))
+    }
+
+    async fn invalidate(&self) {
+        for repo in self.repos.lock().await.values() {
+            super::TaskSource::invalidate(repo.as_ref()).await;
+        }
+    }
+}
+
 /// GitHub as people and settings see it.
 pub const INFO: super::SourceInfo = super::SourceInfo {
     kind: SourceKind::GitHub,
@@ -26,11 +164,13 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     target_example: "octo-org/content",
     task_word: "issue",
     token_name: "personal access token",
+    token_elsewhere: ", or log in with `gh auth login`",
     token_env: Some("GITHUB_TOKEN"),
     keychain_entry: Some("github-token"),
     token_help: "GitHub → Settings → Developer settings → Personal access tokens: a \
         fine-grained token with Issues read and write on the repository (or a classic token \
         with the `repo` scope); or log in with `gh auth login`",
+    connect: Some(GitHubService::connect),
 };
 
 /// An employee's GitHub source.

@@ -23,6 +23,101 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
+/// Linear as Delegate connects to it everywhere: `[linear] api_url` and `timeout_secs`, and
+/// the shared retry policy.
+pub fn client(
+    config: &crate::config::Config,
+    key: crate::secrets::Secret,
+) -> Result<LinearClient, LinearError> {
+    LinearClient::new(
+        &config.linear_api_url(),
+        key,
+        super::service::policy(config.linear.timeout_secs),
+    )
+}
+
+/// A Linear key as a [`super::Service`]; each team's source is kept (and with it the team's
+/// states and labels).
+pub struct LinearService {
+    client: Arc<LinearClient>,
+    settle: u64,
+    teams: Mutex<HashMap<String, Arc<LinearSource>>>,
+}
+
+impl LinearService {
+    pub fn connect(
+        config: &crate::config::Config,
+        key: crate::secrets::Secret,
+    ) -> Result<Arc<dyn super::Service>, SourceError> {
+        Ok(Arc::new(Self {
+            client: Arc::new(client(config, key)?),
+            settle: super::service::settle_secs(config),
+            teams: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    fn team(&self, e: &crate::config::Employee) -> LinearTeam {
+        LinearTeam::new(
+            self.client.clone(),
+            e.team.as_deref().unwrap_or(""),
+            e.linear_project.as_deref(),
+            e.linear_label.as_deref(),
+            e.linear_review_state.as_deref(),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Service for LinearService {
+    fn kind(&self) -> SourceKind {
+        SourceKind::Linear
+    }
+
+    async fn who(&self) -> Result<String, SourceError> {
+        let u = self.client.viewer().await?;
+        Ok(format!("{} <{}>", u.name, u.email))
+    }
+
+    async fn targets(&self) -> Result<Vec<super::Project>, SourceError> {
+        Ok(self
+            .client
+            .teams()
+            .await?
+            .into_iter()
+            .map(|t| super::Project {
+                id: t.key.clone(),
+                name: t.key,
+            })
+            .collect())
+    }
+
+    async fn source_for(&self, e: &crate::config::Employee) -> Result<super::Source, SourceError> {
+        let key = format!(
+            "{}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}",
+            e.team.as_deref().unwrap_or("").to_lowercase(),
+            e.linear_project,
+            e.linear_label,
+            e.linear_review_state
+        );
+        let mut teams = self.teams.lock().await;
+        let source = teams
+            .entry(key)
+            .or_insert_with(|| Arc::new(LinearSource::new(self.team(e), self.settle)))
+            .clone();
+        Ok(source)
+    }
+
+    async fn check(&self, e: &crate::config::Employee) -> Result<String, SourceError> {
+        Ok(self.team(e).describe().await?)
+    }
+
+    async fn invalidate(&self) {
+        for team in self.teams.lock().await.values() {
+            super::TaskSource::invalidate(team.as_ref()).await;
+        }
+    }
+}
+
 /// Linear as people and settings see it.
 pub const INFO: super::SourceInfo = super::SourceInfo {
     kind: SourceKind::Linear,
@@ -33,10 +128,12 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     target_example: "ENG",
     task_word: "issue",
     token_name: "personal API key",
+    token_elsewhere: "",
     token_env: Some("LINEAR_API_KEY"),
     keychain_entry: Some("linear-api-key"),
     token_help: "Linear → Settings → Security & access → Personal API keys: create a key \
         (it acts as you: the issues of your teams)",
+    connect: Some(LinearService::connect),
 };
 
 /// An employee's Linear source.

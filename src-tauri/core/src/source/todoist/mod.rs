@@ -19,6 +19,74 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Todoist (API v1) as Delegate connects to it everywhere — the workers, the app, `doctor`
+/// and `token status`: `[todoist] api_url` and `timeout_secs`, the shared retry policy, and
+/// this machine's claim settle time.
+pub fn account(
+    config: &crate::config::Config,
+    token: crate::secrets::Secret,
+) -> Result<TodoistAccount, TodoistError> {
+    let client = TodoistClient::new(
+        &config.api_url(),
+        token,
+        super::service::policy(config.todoist.timeout_secs),
+    )?;
+    Ok(TodoistAccount::new(client).with_settle(super::service::settle_secs(config)))
+}
+
+/// A Todoist account as a [`super::Service`]: one `/sync` snapshot shared by every employee.
+pub struct TodoistService {
+    account: Arc<TodoistAccount>,
+}
+
+impl TodoistService {
+    pub fn connect(
+        config: &crate::config::Config,
+        token: crate::secrets::Secret,
+    ) -> Result<Arc<dyn super::Service>, SourceError> {
+        Ok(Arc::new(Self {
+            account: Arc::new(account(config, token)?),
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Service for TodoistService {
+    fn kind(&self) -> SourceKind {
+        SourceKind::Todoist
+    }
+
+    async fn who(&self) -> Result<String, SourceError> {
+        let u = self.account.client().user().await?;
+        Ok(format!("{} <{}>", u.full_name, u.email))
+    }
+
+    async fn targets(&self) -> Result<Vec<Project>, SourceError> {
+        Ok(self.account.client().projects().await?)
+    }
+
+    async fn source_for(
+        &self,
+        employee: &crate::config::Employee,
+    ) -> Result<super::Source, SourceError> {
+        let project = employee.project.clone().unwrap_or_default();
+        Ok(Arc::new(TodoistSource::new(self.account.clone(), &project)))
+    }
+
+    async fn check(&self, employee: &crate::config::Employee) -> Result<String, SourceError> {
+        let wanted = employee.project.clone().unwrap_or_default();
+        let p = self
+            .account
+            .resolve_project(&wanted, Duration::from_secs(60))
+            .await?;
+        Ok(format!("project \"{}\" found (id {})", p.name, p.id))
+    }
+
+    async fn invalidate(&self) {
+        self.account.invalidate().await
+    }
+}
+
 /// Todoist as people and settings see it.
 pub const INFO: super::SourceInfo = super::SourceInfo {
     kind: SourceKind::Todoist,
@@ -29,9 +97,11 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     target_example: "LinkedIn Writer",
     task_word: "task",
     token_name: "API token",
+    token_elsewhere: "",
     token_env: Some("TODOIST_API_TOKEN"),
     keychain_entry: Some("todoist-api-token"),
     token_help: "Todoist → Settings → Integrations → Developer: copy the API token",
+    connect: Some(TodoistService::connect),
 };
 
 /// One employee's Todoist project, on the account it shares with the others.
