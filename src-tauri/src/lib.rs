@@ -194,3 +194,38 @@ pub fn run() {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every command the window calls (`invoke…("name"` in `ui/src/ipc.ts`) is in the app
+    /// manifest (`build.rs`) and granted by the window's capability: a command left out is
+    /// refused at run time in the real app, which the UI's tests (with a mocked IPC) never see.
+    #[test]
+    fn the_window_may_call_every_command_it_uses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
+        let ipc = read("../ui/src/ipc.ts");
+        let manifest = read("build.rs");
+        let capability = read("capabilities/main-window.json");
+        let used: Vec<&str> = ipc
+            .split("invoke")
+            .skip(1)
+            .filter_map(|rest| {
+                let name = rest.split_once("(\"")?.1.split_once('"')?.0;
+                let generic = rest.split_once("(\"")?.0;
+                (generic.is_empty() || generic.starts_with('<')).then_some(name)
+            })
+            .collect();
+        assert!(used.len() > 20, "commands found in ipc.ts: {used:?}");
+        for name in used {
+            assert!(
+                manifest.contains(&format!("\"{name}\"")),
+                "{name} is missing from build.rs's app manifest"
+            );
+            assert!(
+                capability.contains(&format!("\"allow-{}\"", name.replace('_', "-"))),
+                "allow-{name} is missing from capabilities/main-window.json"
+            );
+        }
+    }
+}

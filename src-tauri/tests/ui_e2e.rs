@@ -1,7 +1,8 @@
 //! End to end through the web UI: the real app in Xvfb, driven by clicks and typing through
 //! tauri-driver: onboarding to a first local-queue employee, a task added and watched live,
 //! the draft rendered (and a hostile draft that must not run), request changes and approve,
-//! the Activity screen over 100 000 runs, and a screenshot of every screen in both themes.
+//! the Activity screen over 100 000 runs, and a screenshot of every screen in both themes;
+//! then GitHub Issues as the source, from the onboarding to an issue finished and approved.
 //! Ignored by a plain `cargo test`; `scripts/test` and `scripts/e2e` run it with `--ignored`.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
@@ -10,8 +11,8 @@ mod common;
 
 use common::{Guard, app_binary, artifacts};
 
-use delegate_testkit::sibling_binary;
 use delegate_testkit::webdriver::Session;
+use delegate_testkit::{FakeGitHub, sibling_binary};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -170,36 +171,9 @@ async fn the_ui_end_to_end() {
     std::fs::create_dir_all(&delegate_home).unwrap();
     seed_history(&delegate_home);
     let workspace = data.path().join("writer");
-    // Claude Code "installed" on PATH: the fake agent under the name `claude`.
-    let bin = data.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(sibling_binary("fake-claude"), bin.join("claude")).unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = fake_claude_on_path(data.path());
 
-    let _driver = Guard {
-        child: Command::new("tauri-driver")
-            .args([
-                "--port",
-                "4446",
-                "--native-port",
-                "4447",
-                "--native-driver",
-                "/usr/bin/WebKitWebDriver",
-            ])
-            .process_group(0)
-            .env("DELEGATE_HOME", &delegate_home)
-            .env("PATH", &path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(artifacts().join("tauri-driver-ui.log")).unwrap())
-            .spawn()
-            .unwrap(),
-        group: true,
-    };
-    common::wait_port(4446, 20).await;
+    let _driver = driver(4446, &delegate_home, &path, &[], "tauri-driver-ui.log").await;
     let exit_status = data.path().join("app-exit-status");
     let app = app_recording_exit(data.path(), &exit_status);
     let ui = Ui {
@@ -417,10 +391,297 @@ async fn the_ui_end_to_end() {
 
     // Quit through the command the tray uses: the app exits, with status 0 and nothing of it
     // left running; the session is just dropped.
+    quit(&ui, &exit_status).await;
+}
+
+/// The token the fake GitHub accepts (it belongs to the user `delegate-bot`).
+const GITHUB_TOKEN: &str = "github_pat_e2e_0123456789";
+const GITHUB_REPO: &str = "octo-org/docs";
+
+/// GitHub Issues in the real app: the onboarding's "Connect GitHub" path (the token tested
+/// live and kept in the keychain, the repository picked from the account's list, a label),
+/// an issue worked by the fake agent and finished on the (fake) GitHub, the run page with its
+/// "Open in GitHub" link, approve closing the issue, the employee form and Settings — each in
+/// both themes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, D-Bus, gnome-keyring and tauri-driver: scripts/test runs it (or scripts/e2e)"]
+async fn github_in_the_ui_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let delegate_home = data.path().join("delegate");
+    std::fs::create_dir_all(&delegate_home).unwrap();
+    let workspace = data.path().join("docs-writer");
+    let path = fake_claude_on_path(data.path());
+
+    // An account with three repositories; in the one the employee gets, an issue with the
+    // label it will watch and one without.
+    let github = FakeGitHub::start(GITHUB_TOKEN).await;
+    for repo in ["delegate-bot/notes", GITHUB_REPO, "octo-org/website"] {
+        github.add_repo(repo);
+    }
+    let issue = github.add_issue(
+        GITHUB_REPO,
+        "Write a LinkedIn post about the docs release",
+        "Mention the new search. Under 150 words.",
+        &["delegate"],
+    );
+    let unlabelled = github.add_issue(GITHUB_REPO, "Fix the broken link in the footer", "", &[]);
+
+    let _driver = driver(
+        4448,
+        &delegate_home,
+        &path,
+        &[("DELEGATE_GITHUB_API_URL", &github.url)],
+        "tauri-driver-ui-github.log",
+    )
+    .await;
+    let exit_status = data.path().join("app-exit-status");
+    let app = app_recording_exit(data.path(), &exit_status);
+    let ui = Ui {
+        s: Session::start("http://127.0.0.1:4448", app.to_str().unwrap())
+            .await
+            .unwrap(),
+    };
+    ui.s.set_window_size(1024, 700).await.unwrap();
+
+    // Onboarding: connect GitHub with a token, tested live against the server.
+    ui.text_appears("Welcome to Delegate", 20).await;
+    ui.click("Connect GitHub").await;
+    ui.wait(
+        "the token step",
+        10,
+        "return !!byText('h1', 'Connect GitHub');",
+        json!([]),
+    )
+    .await;
+    ui.fill("GitHub personal access token", GITHUB_TOKEN).await;
+    ui.shots("github-onboarding-token").await;
+    ui.click("Connect").await;
+
+    // The repository, picked from the account's list, and the label.
+    ui.text_appears("Pick the repository", 20).await;
+    ui.text_appears("Connected as delegate-bot", 10).await;
+    let listed = ui
+        .js(
+            "return [...byLabel('GitHub repository').options].map(o => o.value).filter(v => v);",
+            json!([]),
+        )
+        .await;
+    let mut listed: Vec<String> = serde_json::from_value(listed).unwrap();
+    listed.sort();
+    assert_eq!(
+        listed,
+        ["delegate-bot/notes", GITHUB_REPO, "octo-org/website"],
+        "the account's repositories are offered"
+    );
+    ui.fill("GitHub repository", GITHUB_REPO).await;
+    ui.fill("Only issues with this label", "delegate").await;
+    ui.shots("github-onboarding-repository").await;
+    ui.click("Continue").await;
+    // The token went to the keychain of this session's Secret Service.
+    assert_eq!(keychain("github-token"), GITHUB_TOKEN);
+
+    // The agent, then the workspace: the rest of the path is the same for every source.
+    ui.text_appears("The agent", 10).await;
+    ui.text_appears("Claude Code — 2.1.197, logged in", 20)
+        .await;
+    ui.click("Continue").await;
+    ui.text_appears("Your first employee", 10).await;
+    // The suggested folder arrives first (so it cannot overwrite the one typed in).
+    ui.wait(
+        "the suggested workspace",
+        10,
+        "const el = byLabel('Workspace folder'); return !!el && el.value !== '';",
+        json!([]),
+    )
+    .await;
+    ui.fill("Name", "Docs Writer").await;
+    ui.fill("Workspace folder", workspace.to_str().unwrap())
+        .await;
+    ui.click("Create employee").await;
+    ui.wait(
+        "the employee card",
+        20,
+        "return !!document.querySelector('[data-testid=\"employee-Docs Writer\"]');",
+        json!([]),
+    )
+    .await;
+    ui.text_appears(GITHUB_REPO, 10).await;
+    let config = std::fs::read_to_string(delegate_home.join("config.toml")).unwrap();
+    for line in [
+        "source = \"github\"",
+        "repo = \"octo-org/docs\"",
+        "github_label = \"delegate\"",
+    ] {
+        assert!(config.contains(line), "config.toml has {line}:\n{config}");
+    }
+
+    // The engine works the labelled issue with the fake agent and finishes it on GitHub.
+    let start = Instant::now();
+    loop {
+        let now = github.issue(GITHUB_REPO, issue);
+        if now.labels.iter().any(|l| l == "agent-done") {
+            assert!(
+                !now.labels.iter().any(|l| l == "agent-working"),
+                "{:?}",
+                now.labels
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the issue is not done after 90 s; its labels: {:?}",
+            now.labels
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let comments = github.comments(GITHUB_REPO, issue).visible_bodies();
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.starts_with("Done. Ready for review.")),
+        "a “Done” comment on the issue: {comments:#?}"
+    );
+    let other = github.issue(GITHUB_REPO, unlabelled);
+    assert!(
+        other.labels.is_empty() && github.comments(GITHUB_REPO, unlabelled).stored.is_empty(),
+        "the issue without the label is left alone: {other:?}"
+    );
+
+    // The run page: the draft, and the link to the issue in GitHub's words.
+    ui.click("Activity").await;
+    ui.wait(
+        "the run to succeed",
+        30,
+        "const row = [...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('docs release')); return !!row && row.textContent.includes('succeeded');",
+        json!([]),
+    )
+    .await;
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('docs release')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the rendered draft",
+        20,
+        "return !!document.querySelector('.markdown h1');",
+        json!([]),
+    )
+    .await;
+    let link = ui
+        .wait(
+            "the link to the issue",
+            10,
+            "const b = [...document.querySelectorAll('.run button.link')].find(b => b.textContent.trim().startsWith('Open in')); return b ? [b.textContent.trim(), b.title] : false;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(link[0], json!("Open in GitHub"));
+    assert!(
+        link[1]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{GITHUB_REPO}/issues/{issue}")),
+        "the link goes to the issue: {link}"
+    );
+    ui.shots("github-run-detail").await;
+
+    // Approve closes the issue on GitHub, as completed.
+    ui.click("Approve and close the task").await;
+    ui.text_appears("Approved: the task is closed.", 10).await;
+    let closed = github.issue(GITHUB_REPO, issue);
+    assert_eq!(
+        (closed.state.as_str(), closed.state_reason.as_deref()),
+        ("closed", Some("completed"))
+    );
+
+    // The card says where its tasks come from; the form has GitHub chosen, the repository
+    // from the account's list and the label.
+    ui.click("Employees").await;
+    let from = ui
+        .wait(
+            "the employee card",
+            10,
+            "const card = document.querySelector('[data-testid=\"employee-Docs Writer\"]'); if (!card) return false; const dt = [...card.querySelectorAll('dt')].find(d => d.textContent === 'Tasks from'); return dt ? dt.nextElementSibling.textContent : false;",
+            json!([]),
+        )
+        .await;
+    assert!(
+        from.as_str().unwrap().contains(GITHUB_REPO),
+        "the card's source: {from}"
+    );
+    ui.shots("github-employees").await;
+    ui.click("Edit").await;
+    ui.text_appears("Edit Docs Writer", 10).await;
+    let form = ui
+        .wait(
+            "the GitHub fields",
+            20,
+            "const radio = [...document.querySelectorAll('label.inline')].find(l => l.textContent.includes('a GitHub repository'))?.querySelector('input'); const repo = byLabel('GitHub repository'); const label = byLabel('Only issues with this label'); if (!radio || !repo || repo.tagName !== 'SELECT' || !label) return false; return [radio.checked, repo.value, repo.options.length, label.value];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(form, json!([true, GITHUB_REPO, 4, "delegate"]));
+    ui.shots("github-employee-form").await;
+    ui.js(
+        "[...document.querySelectorAll('legend')].find(l => l.textContent === 'Allowed tools').scrollIntoView(); return true;",
+        json!([]),
+    )
+    .await;
+    ui.shots("github-employee-form-tools").await;
+    ui.click("Cancel").await;
+
+    // Settings: one connection per source; GitHub's token is the one in the keychain.
+    ui.click("Settings").await;
+    ui.text_appears("Todoist connection", 10).await;
+    ui.text_appears("GitHub connection", 10).await;
+    ui.wait(
+        "GitHub's token state",
+        10,
+        "const p = document.querySelector('[data-testid=token-state-github]'); return !!p && p.textContent.includes('saved in the OS keychain');",
+        json!([]),
+    )
+    .await;
+    ui.shots("github-settings").await;
+    // Remove takes it out of the keychain again (and leaves the session's keychain as the
+    // other tests expect it).
+    ui.wait(
+        "GitHub's Remove button",
+        10,
+        "const b = [...document.querySelectorAll('[aria-labelledby=connection-github] button')].find(b => b.textContent === 'Remove'); if (!b || b.disabled) return false; b.click(); return true;",
+        json!([]),
+    )
+    .await;
+    ui.wait(
+        "the token to be removed",
+        10,
+        "const p = document.querySelector('[data-testid=token-state-github]'); return !!p && p.textContent.startsWith('No token saved');",
+        json!([]),
+    )
+    .await;
+    assert_eq!(keychain("github-token"), "", "the token left the keychain");
+
+    quit(&ui, &exit_status).await;
+}
+
+/// What the session's Secret Service keeps for Delegate under `entry` ("" for nothing).
+fn keychain(entry: &str) -> String {
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "app.delegate.Delegate",
+            "username",
+            entry,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Quits through the command the tray uses and waits for the app's exit status (0), with
+/// nothing of it left running; the session is just dropped.
+async fn quit(ui: &Ui, exit_status: &Path) {
     ui.s.invoke("quit", json!({})).await.ok();
     let start = Instant::now();
     let code = loop {
-        if let Ok(code) = std::fs::read_to_string(&exit_status) {
+        if let Ok(code) = std::fs::read_to_string(exit_status) {
             break code;
         }
         assert!(
@@ -432,6 +693,49 @@ async fn the_ui_end_to_end() {
     };
     assert_eq!(code.trim(), "0", "the app's exit status after Quit");
     assert_eq!(running(&app_binary()), Vec::<u32>::new(), "no app left");
+}
+
+/// A `PATH` on which Claude Code is "installed": the fake agent under the name `claude`, in
+/// `dir/bin`.
+fn fake_claude_on_path(dir: &Path) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(sibling_binary("fake-claude"), bin.join("claude")).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// tauri-driver on `port` (WebKitWebDriver on the next one), for an app that gets
+/// `DELEGATE_HOME`, `PATH` and `env`; its log goes to the artefacts as `log`.
+async fn driver(
+    port: u16,
+    delegate_home: &Path,
+    path: &str,
+    env: &[(&str, &str)],
+    log: &str,
+) -> Guard {
+    let mut cmd = Command::new("tauri-driver");
+    cmd.args(["--port", &port.to_string()])
+        .args(["--native-port", &(port + 1).to_string()])
+        .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+        .process_group(0)
+        .env("DELEGATE_HOME", delegate_home)
+        .env("PATH", path)
+        // Tokens come from the keychain (or nowhere), never from the tester's environment.
+        .env_remove("TODOIST_API_TOKEN")
+        .env_remove("GITHUB_TOKEN")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(artifacts().join(log)).unwrap());
+    let guard = Guard {
+        child: cmd.spawn().unwrap(),
+        group: true,
+    };
+    common::wait_port(port, 20).await;
+    guard
 }
 
 /// The app, started through a shell wrapper that writes its exit status to `status` once it

@@ -1,4 +1,4 @@
-// The local queue: tasks for employees that work without a Todoist account.
+// The local queue: tasks for employees that need no account, kept on this computer.
 import { useCallback, useEffect, useState } from "react";
 import type { EmployeeView } from "../bindings/EmployeeView";
 import type { LocalTask } from "../bindings/LocalTask";
@@ -56,7 +56,7 @@ export function LocalQueue() {
       <header className="page-head">
         <h1 id="queue-title">Local queue</h1>
       </header>
-      <p className="muted">Tasks for employees that work without a Todoist account.</p>
+      <p className="muted">Tasks for employees that need no account: they are kept on this computer.</p>
       {employees.length === 0 ? (
         <Empty>No employee takes tasks from the local queue. Add one on the Employees screen with “the local queue” as its source.</Empty>
       ) : (

@@ -93,6 +93,8 @@ describe("Onboarding", () => {
     render(<Onboarding onDone={onDone} onSkip={() => {}} />);
     await userEvent.click(await screen.findByRole("button", { name: "Connect GitHub" }));
     expect(screen.getByText(/Issues read and write/)).toBeInTheDocument();
+    // Where to get a token is a hint under the field; what to type is shown as code.
+    expect(screen.getByText("gh auth login").tagName).toBe("CODE");
     await userEvent.type(screen.getByLabelText("GitHub personal access token"), "ghp_abc");
     await userEvent.click(screen.getByRole("button", { name: "Connect" }));
     expect(await screen.findByText("Connected as octocat (The Octocat).")).toBeInTheDocument();

@@ -11,6 +11,7 @@ import type { SourceInfo } from "../bindings/SourceInfo";
 import type { SourceKind } from "../bindings/SourceKind";
 import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
+import { Words } from "../components/Words";
 import { api, errorMessage } from "../ipc";
 
 type Step = "welcome" | "token" | "project" | "agent" | "workspace";
@@ -114,8 +115,11 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
         {step === "token" && (
           <form onSubmit={(e) => { e.preventDefault(); connect(); }}>
             <h1>Connect {info?.title}</h1>
-            <p>Paste your {info?.token_name}: {info?.token_help}. It is stored in your system keychain and never shown again.</p>
-            <input aria-label={`${info?.title} ${info?.token_name}`} type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
+            <p>Paste your {info?.token_name}. It is stored in your system keychain and never shown again.</p>
+            <div className="field">
+              <input aria-label={`${info?.title} ${info?.token_name}`} type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
+              {info?.token_help && <p className="hint">Where to get one: <Words text={info.token_help} />.</p>}
+            </div>
             <ErrorNote error={error} />
             <div className="row">
               <button type="submit" disabled={busy || !token.trim()}>{busy ? "Checking…" : "Connect"}</button>

@@ -58,6 +58,9 @@ describe("Settings", () => {
     });
     render(<Settings />);
     const github = await screen.findByRole("group", { name: "GitHub connection" });
+    // Where to get a token is a hint under the field, not a placeholder cut off by the field.
+    expect(within(github).getByLabelText("GitHub personal access token")).toHaveAttribute("placeholder", "Paste a new personal access token");
+    expect(within(github).getByText(/Issues read and write/)).toHaveClass("hint");
     await userEvent.type(within(github).getByLabelText("GitHub personal access token"), "ghp_abc");
     await userEvent.click(within(github).getByRole("button", { name: "Save" }));
     expect(await within(github).findByText("Saved. Connected as octocat (The Octocat).")).toBeInTheDocument();

@@ -6,6 +6,7 @@ import type { SettingsView } from "../bindings/SettingsView";
 import type { SourceInfo } from "../bindings/SourceInfo";
 import type { TokenStatus } from "../bindings/TokenStatus";
 import { ErrorNote } from "../components/ErrorNote";
+import { Words } from "../components/Words";
 import { api, errorMessage, onToken, stop } from "../ipc";
 import { applyTheme, loadTheme, type ThemeChoice } from "../theme";
 
@@ -18,7 +19,7 @@ const KINDS: { key: keyof SettingsView["notifications"]; label: string }[] = [
   { key: "draft_ready", label: "A draft is ready for review" },
   { key: "gave_up", label: "An employee gave up on a task" },
   { key: "budget_reached", label: "A daily budget is reached" },
-  { key: "token_rejected", label: "Todoist or GitHub rejects the token" },
+  { key: "token_rejected", label: "A connected service (Todoist, GitHub, Linear) rejects its token" },
   { key: "needs_attention", label: "An employee needs attention (agent not logged in, a limit reached)" },
 ];
 
@@ -68,8 +69,7 @@ function Connection({ info }: { info: SourceInfo }) {
           autoComplete="off"
           value={input}
           onChange={(e) => setInput(e.target.value)}
-          placeholder={`Paste the ${info.token_name} (${info.token_help})`}
-          title={info.token_help}
+          placeholder={`Paste a new ${info.token_name}`}
         />
         <button type="submit" disabled={!input.trim()}>Save</button>
         <button type="button" className="secondary" disabled={!token?.set} onClick={() => act(async () => `Connected as ${await api.checkToken(kind)}.`)}>
@@ -80,6 +80,7 @@ function Connection({ info }: { info: SourceInfo }) {
           return "Token removed from the keychain.";
         })}>Remove</button>
       </form>
+      {info.token_help && <p className="hint">Where to get one: <Words text={info.token_help} />.</p>}
       {note && <p className={note.ok ? "ok-note" : "error-note"} role="status">{note.text}</p>}
     </div>
   );
