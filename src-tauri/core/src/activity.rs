@@ -9,10 +9,6 @@ use crate::source::local::LocalTask;
 use serde::Deserialize;
 use std::path::PathBuf;
 
-/// The only task links Delegate opens: Todoist's own task pages. Anything else recorded as a
-/// task's URL (a local task has none) is never handed to the browser.
-pub const TODOIST_TASK_LINK: &str = "https://app.todoist.com/app/task/";
-
 /// Runs shown per page when the window does not say.
 pub const RUNS_PER_PAGE: usize = 50;
 
@@ -22,7 +18,7 @@ pub const LOCAL_TASKS_SHOWN: usize = 200;
 /// Why something of a run cannot be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("this task has no Todoist link (local-queue tasks live only here)")]
+    #[error("this task has no link to open (local-queue tasks live only here)")]
     NoTaskLink,
     #[error("this run has no draft in its workspace")]
     NoDraft,
@@ -62,12 +58,18 @@ impl Engine {
         Ok(self.queue().all_tasks(LOCAL_TASKS_SHOWN)?)
     }
 
-    /// The Todoist page of the run's task, for the browser. Only Todoist task links are
-    /// given; a local task has none.
+    /// The page of the run's task, for the browser: only a link to its source's own task
+    /// pages ([`crate::source::SourceInfo::task_links`]); a local task has none.
     pub fn task_link(&self, run_id: i64) -> Result<String, EngineError> {
         let run = self.history().get(run_id)?;
+        let allowed = crate::source::SOURCES
+            .iter()
+            .find(|s| s.kind.as_str() == run.run.source)
+            .map(|s| s.task_links)
+            .unwrap_or(&[]);
         run.task_url
-            .filter(|u| u.starts_with(TODOIST_TASK_LINK))
+            .filter(|u| allowed.iter().any(|p| u.starts_with(p)))
+            .filter(|u| !u.chars().any(|c| c.is_whitespace() || c.is_control()))
             .ok_or_else(|| RunError::NoTaskLink.into())
     }
 
@@ -84,15 +86,37 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{engine, finished_run};
+    use crate::testing::{engine, finished_run, finished_run_from};
 
     #[test]
-    fn only_todoist_task_links_are_given() {
+    fn only_links_to_the_sources_own_task_pages_are_given() {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine(dir.path());
-        let link = "https://app.todoist.com/app/task/abc";
-        let todoist = finished_run(&engine, "Writer", Some(link), &[]);
-        assert_eq!(engine.task_link(todoist).unwrap(), link);
+        for link in [
+            "https://app.todoist.com/app/task/abc",
+            "https://github.com/octo-org/docs/issues/7",
+            "https://linear.app/acme/issue/ENG-12/write-a-post",
+        ] {
+            let run = finished_run(&engine, "Writer", Some(link), &[]);
+            assert_eq!(engine.task_link(run).unwrap(), link);
+        }
+        // Another source's page, or a link with a space in it, is not opened.
+        let crossed = finished_run_from(
+            &engine,
+            "Writer",
+            "todoist",
+            Some("https://github.com/octo-org/docs/issues/7"),
+            &[],
+        );
+        assert!(engine.task_link(crossed).is_err());
+        let spaced = finished_run_from(
+            &engine,
+            "Writer",
+            "github",
+            Some("https://github.com/a b"),
+            &[],
+        );
+        assert!(engine.task_link(spaced).is_err());
         for url in [
             None,
             Some("file:///etc/passwd"),

@@ -32,6 +32,8 @@ impl Engine {
         let clear = (task.recurring && fresh != task.labels).then_some(fresh.as_slice());
         source.close(&task.id, clear).await.map_err(wrap)?;
         self.history().set_review(run_id, Review::Approved)?;
+        // A poll now, so the board stops counting the task as waiting for review.
+        self.run_now();
         Ok(())
     }
 

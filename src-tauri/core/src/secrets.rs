@@ -47,7 +47,7 @@ impl fmt::Display for Secret {
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error(
-        "the keyring did not answer in {secs} s — is gnome-keyring / KWallet running? Start or unlock it (a desktop login usually does), or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN) for this process instead of using the keyring"
+        "the keyring did not answer in {secs} s — is gnome-keyring / KWallet running? Start or unlock it (a desktop login usually does), or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY) for this process instead of using the keyring"
     )]
     NoAnswer { secs: u64 },
     #[error("the OS keychain is not available: {detail}. {hint}")]
@@ -55,11 +55,11 @@ pub enum SecretError {
     #[error("the OS keychain refused the request: {0}")]
     Keychain(String),
     #[error(
-        "the token is empty; paste the API token from Todoist → Settings → Integrations → Developer"
+        "the token is empty; paste the token (where to get one is written beside the field, and in `delegate token set --help`)"
     )]
     Empty,
     #[error(
-        "that does not look like a Todoist API token: it is one word of letters and digits (Todoist → Settings → Integrations → Developer)"
+        "that does not look like a token: a token is one word, without spaces or line breaks (paste only the token itself)"
     )]
     NotAToken,
 }
@@ -236,13 +236,13 @@ fn map_keyring_error(e: keyring::Error) -> SecretError {
     let detail = e.to_string();
     let lower = detail.to_lowercase();
     let hint = if lower.contains("no result found") || lower.contains("locked") {
-        "Unlock your login keyring (for example by logging in to the desktop session), or set TODOIST_API_TOKEN for this process"
+        "Unlock your login keyring (for example by logging in to the desktop session), or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY) for this process"
     } else if lower.contains("dbus")
         || lower.contains("d-bus")
         || lower.contains(".service files")
         || lower.contains("autolaunch")
     {
-        "Install and start a Secret Service provider (gnome-keyring or KeePassXC) inside a D-Bus session, or set TODOIST_API_TOKEN for this process"
+        "Install and start a Secret Service provider (gnome-keyring or KeePassXC) inside a D-Bus session, or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY) for this process"
     } else {
         ""
     };
@@ -253,7 +253,7 @@ fn map_keyring_error(e: keyring::Error) -> SecretError {
         SecretError::Unavailable {
             detail,
             hint: if hint.is_empty() {
-                "Check that your OS keychain is installed and unlocked, or set TODOIST_API_TOKEN for this process"
+                "Check that your OS keychain is installed and unlocked, or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY) for this process"
             } else {
                 hint
             },

@@ -15,8 +15,25 @@ pub fn engine(dir: &Path) -> Engine {
 }
 
 /// Records a finished run of `employee` on a task with `url`, with `drafts` (relative paths
-/// inside the workspace, absolute ones outside).
+/// inside the workspace, absolute ones outside); from the source the link belongs to.
 pub fn finished_run(engine: &Engine, employee: &str, url: Option<&str>, drafts: &[&str]) -> i64 {
+    let source = match url {
+        Some(u) if u.starts_with("https://github.com/") => "github",
+        Some(u) if u.starts_with("https://linear.app/") => "linear",
+        Some(_) => "todoist",
+        None => "local",
+    };
+    finished_run_from(engine, employee, source, url, drafts)
+}
+
+/// [`finished_run`] with the source named.
+pub fn finished_run_from(
+    engine: &Engine,
+    employee: &str,
+    source: &str,
+    url: Option<&str>,
+    drafts: &[&str],
+) -> i64 {
     let task = Task {
         id: "t1".into(),
         title: "Write a post".into(),
@@ -33,7 +50,7 @@ pub fn finished_run(engine: &Engine, employee: &str, url: Option<&str>, drafts: 
     let id = h
         .start_run(&NewRun {
             employee,
-            source: "local",
+            source,
             task: &task,
             attempt: 1,
             max_attempts: 1,

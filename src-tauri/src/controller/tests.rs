@@ -106,7 +106,7 @@ fn record_run(engine: &Engine, employee: &str, url: Option<&str>, drafts: &[&str
         .history()
         .start_run(&NewRun {
             employee,
-            source: "local",
+            source: if url.is_some() { "todoist" } else { "local" },
             task: &task,
             attempt: 1,
             max_attempts: 1,
@@ -360,7 +360,7 @@ async fn a_login_item_that_cannot_be_switched_is_reported_and_not_remembered() {
 }
 
 #[tokio::test]
-async fn only_todoist_task_links_reach_the_browser() {
+async fn only_links_to_the_sources_task_pages_reach_the_browser() {
     let Setup {
         mut controller,
         desktop,

@@ -44,4 +44,9 @@ token_env: string | null,
 /**
  * Where a person gets a token, and what it must allow.
  */
-token_help: string, };
+token_help: string, 
+/**
+ * The only task links Delegate opens for it in the browser: its own task pages (a link
+ * recorded with a task that starts otherwise is never handed to the browser).
+ */
+task_links: Array<string>, };

@@ -25,6 +25,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     token_env: None,
     keychain_entry: None,
     token_help: "",
+    task_links: &[],
     connect: None,
 };
 

@@ -36,6 +36,9 @@ pub struct SourceInfo {
     pub keychain_entry: Option<&'static str>,
     /// Where a person gets a token, and what it must allow.
     pub token_help: &'static str,
+    /// The only task links Delegate opens for it in the browser: its own task pages (a link
+    /// recorded with a task that starts otherwise is never handed to the browser).
+    pub task_links: &'static [&'static str],
     /// How to connect to its service with a token (none: a source on this machine).
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]

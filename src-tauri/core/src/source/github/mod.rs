@@ -170,6 +170,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     token_help: "GitHub → Settings → Developer settings → Personal access tokens: a \
         fine-grained token with Issues read and write on the repository (or a classic token \
         with the `repo` scope); or log in with `gh auth login`",
+    task_links: &["https://github.com/"],
     connect: Some(GitHubService::connect),
 };
 

@@ -133,6 +133,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     keychain_entry: Some("linear-api-key"),
     token_help: "Linear → Settings → Security & access → Personal API keys: create a key \
         (it acts as you: the issues of your teams)",
+    task_links: &["https://linear.app/"],
     connect: Some(LinearService::connect),
 };
 

@@ -101,6 +101,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     token_env: Some("TODOIST_API_TOKEN"),
     keychain_entry: Some("todoist-api-token"),
     token_help: "Todoist → Settings → Integrations → Developer: copy the API token",
+    task_links: &["https://app.todoist.com/app/task/"],
     connect: Some(TodoistService::connect),
 };
 
