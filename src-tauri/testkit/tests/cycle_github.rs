@@ -11,16 +11,12 @@ mod common;
 
 use common::*;
 use delegate_core::config::SourceKind;
-use delegate_core::engine::EngineOptions;
 use delegate_core::history::RunFilter;
-use delegate_core::secrets::{MemoryStore, SecretStore};
-use delegate_core::{Engine, Paths};
 use delegate_testkit::{FakeGitHub, sibling_binary};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const REPO: &str = "octo/content";
 
@@ -122,35 +118,6 @@ impl Site {
     }
 }
 
-/// An engine in this process on `home` (for the review, which the app does), with the GitHub
-/// token in memory.
-fn engine(home: &Path) -> Engine {
-    let github: Arc<dyn SecretStore> = Arc::new(MemoryStore::with(TOKEN));
-    Engine::open_with(
-        Paths::under(home),
-        Arc::new(MemoryStore::default()),
-        EngineOptions {
-            stores: HashMap::from([(SourceKind::GitHub, github)]),
-            ..EngineOptions::default()
-        },
-    )
-    .unwrap()
-}
-
-fn stop(mut child: Child) {
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-    let _ = child.wait();
-}
-
-async fn until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_issue_is_claimed_worked_reworked_with_feedback_and_approved() {
     let site = Site::new().await;
@@ -193,7 +160,7 @@ async fn an_issue_is_claimed_worked_reworked_with_feedback_and_approved() {
 
     // Request changes, as the app does: a comment, `agent-done` removed.
     let run_id = {
-        let engine = engine(&home);
+        let engine = engine_with_token(&home, SourceKind::GitHub, TOKEN);
         let runs = engine.history().list(&RunFilter::default()).unwrap();
         assert_eq!(runs.len(), 1);
         engine
@@ -216,7 +183,7 @@ async fn an_issue_is_claimed_worked_reworked_with_feedback_and_approved() {
     );
 
     // Approve: the issue is closed as completed.
-    let engine = engine(&home);
+    let engine = engine_with_token(&home, SourceKind::GitHub, TOKEN);
     let latest = engine.history().list(&RunFilter::default()).unwrap()[0].id;
     assert_ne!(latest, run_id);
     engine.approve(latest).await.unwrap();

@@ -12,16 +12,12 @@ mod common;
 
 use common::*;
 use delegate_core::config::SourceKind;
-use delegate_core::engine::EngineOptions;
 use delegate_core::history::RunFilter;
-use delegate_core::secrets::{MemoryStore, SecretStore};
-use delegate_core::{Engine, Paths};
 use delegate_testkit::{FakeLinear, sibling_binary};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEY: &str = "lin_api_3f9a1c0e5b7d2e8f4a6c1b9d0e3f7a2c";
 
@@ -121,33 +117,6 @@ impl Site {
     }
 }
 
-fn engine(home: &Path) -> Engine {
-    let linear: Arc<dyn SecretStore> = Arc::new(MemoryStore::with(KEY));
-    Engine::open_with(
-        Paths::under(home),
-        Arc::new(MemoryStore::default()),
-        EngineOptions {
-            stores: HashMap::from([(SourceKind::Linear, linear)]),
-            ..EngineOptions::default()
-        },
-    )
-    .unwrap()
-}
-
-fn stop(mut child: Child) {
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-    let _ = child.wait();
-}
-
-async fn until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -199,7 +168,7 @@ async fn an_issue_moves_through_the_workflow_is_reworked_and_approved() {
 
     // Request changes, as the app does: a comment, `agent-done` removed, back to Todo.
     {
-        let engine = engine(&home);
+        let engine = engine_with_token(&home, SourceKind::Linear, KEY);
         let runs = engine.history().list(&RunFilter::default()).unwrap();
         engine
             .request_changes(runs[0].id, "Make it punchier, and end with a question.")
@@ -221,7 +190,7 @@ async fn an_issue_moves_through_the_workflow_is_reworked_and_approved() {
     );
 
     // Approve: the team's first completed state.
-    let engine = engine(&home);
+    let engine = engine_with_token(&home, SourceKind::Linear, KEY);
     let latest = engine.history().list(&RunFilter::default()).unwrap()[0].id;
     engine.approve(latest).await.unwrap();
     assert_eq!(site.state(&id).0, "Done");

@@ -223,14 +223,6 @@ impl Drop for Fleet {
 }
 
 /// Waits (checking the server's state) until `done` holds, or fails after `limit`.
-async fn until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn wait_for(path: &Path) -> Vec<u32> {
     let start = Instant::now();
     loop {

@@ -69,6 +69,18 @@ pub fn network_failure(e: reqwest::Error) -> (NetworkKind, String) {
     (kind, message)
 }
 
+/// The HTTP client every source uses: `timeout` for each answer, 10 s to connect, Delegate's
+/// user agent. Fails (with the kind and message of a network failure) only when the TLS
+/// backend cannot start.
+pub fn client(timeout: Duration) -> Result<reqwest::Client, (NetworkKind, String)> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("Delegate/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| (NetworkKind::Other, e.to_string()))
+}
+
 /// `Retry-After` in seconds, when it is a sane number.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers

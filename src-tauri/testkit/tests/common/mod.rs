@@ -89,3 +89,34 @@ pub fn lines(d: &RunDetail) -> Vec<String> {
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
+
+/// An engine on `home` whose `kind` token is `token`, in memory (the review the app does,
+/// in this process, on a home a `delegate` process works in).
+pub fn engine_with_token(home: &Path, kind: SourceKind, token: &str) -> Engine {
+    let store: Arc<dyn delegate_core::secrets::SecretStore> = Arc::new(MemoryStore::with(token));
+    Engine::open_with(
+        Paths::under(home),
+        Arc::new(MemoryStore::default()),
+        delegate_core::engine::EngineOptions {
+            stores: std::collections::HashMap::from([(kind, store)]),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Stops a `delegate run --watch` as Ctrl+C would (SIGTERM) and waits for it.
+pub fn stop(mut child: std::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait();
+}
+
+/// Waits (checking every 100 ms) until `done` holds; fails after `limit`, naming `what`.
+pub async fn until(limit: std::time::Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

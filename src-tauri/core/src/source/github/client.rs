@@ -165,16 +165,13 @@ pub struct Listed<T> {
 
 impl GitHubClient {
     pub fn new(base: &str, token: Secret, policy: RetryPolicy) -> Result<Self, GitHubError> {
-        let http = reqwest::Client::builder()
-            .timeout(policy.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("Delegate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| GitHubError::Network {
+        let http = http::client(policy.request_timeout).map_err(|(kind, message)| {
+            GitHubError::Network {
                 url: base.to_string(),
-                kind: NetworkKind::Other,
-                message: e.to_string(),
-            })?;
+                kind,
+                message,
+            }
+        })?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_string(),

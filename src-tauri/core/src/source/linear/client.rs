@@ -113,16 +113,13 @@ pub struct LinearClient {
 
 impl LinearClient {
     pub fn new(url: &str, key: Secret, policy: RetryPolicy) -> Result<Self, LinearError> {
-        let http = reqwest::Client::builder()
-            .timeout(policy.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("Delegate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LinearError::Network {
+        let http = http::client(policy.request_timeout).map_err(|(kind, message)| {
+            LinearError::Network {
                 url: url.to_string(),
-                kind: NetworkKind::Other,
-                message: e.to_string(),
-            })?;
+                kind,
+                message,
+            }
+        })?;
         Ok(Self {
             http,
             url: url.trim_end_matches('/').to_string(),

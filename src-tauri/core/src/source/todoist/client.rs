@@ -164,16 +164,13 @@ pub struct TodoistClient {
 
 impl TodoistClient {
     pub fn new(base: &str, token: Secret, policy: RetryPolicy) -> Result<Self, TodoistError> {
-        let http = reqwest::Client::builder()
-            .timeout(policy.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("Delegate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| TodoistError::Network {
+        let http = http::client(policy.request_timeout).map_err(|(kind, message)| {
+            TodoistError::Network {
                 url: base.to_string(),
-                kind: NetworkKind::Other,
-                message: e.to_string(),
-            })?;
+                kind,
+                message,
+            }
+        })?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_string(),
