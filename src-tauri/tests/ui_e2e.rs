@@ -515,11 +515,16 @@ async fn github_in_the_ui_end_to_end() {
         assert!(config.contains(line), "config.toml has {line}:\n{config}");
     }
 
-    // The engine works the labelled issue with the fake agent and finishes it on GitHub.
+    // The engine works the labelled issue with the fake agent and finishes it on GitHub:
+    // the labels first, then the end comment (see `RemoteSource::finish`), so wait for both.
     let start = Instant::now();
     loop {
         let now = github.issue(GITHUB_REPO, issue);
-        if now.labels.iter().any(|l| l == "agent-done") {
+        let comments = github.comments(GITHUB_REPO, issue).visible_bodies();
+        let done = comments
+            .iter()
+            .any(|c| c.starts_with("Done. Ready for review."));
+        if now.labels.iter().any(|l| l == "agent-done") && done {
             assert!(
                 !now.labels.iter().any(|l| l == "agent-working"),
                 "{:?}",
@@ -529,18 +534,11 @@ async fn github_in_the_ui_end_to_end() {
         }
         assert!(
             start.elapsed() < Duration::from_secs(90),
-            "the issue is not done after 90 s; its labels: {:?}",
+            "the issue is not done after 90 s; its labels: {:?}, its comments: {comments:#?}",
             now.labels
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let comments = github.comments(GITHUB_REPO, issue).visible_bodies();
-    assert!(
-        comments
-            .iter()
-            .any(|c| c.starts_with("Done. Ready for review.")),
-        "a “Done” comment on the issue: {comments:#?}"
-    );
     let other = github.issue(GITHUB_REPO, unlabelled);
     assert!(
         other.labels.is_empty() && github.comments(GITHUB_REPO, unlabelled).stored.is_empty(),
