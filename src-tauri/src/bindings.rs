@@ -32,13 +32,17 @@ mod tests {
         delegate_core::source::User::export_all_to(dir).unwrap();
         delegate_core::history::RunSummary::export_all_to(dir).unwrap();
         delegate_core::source::local::LocalTask::export_all_to(dir).unwrap();
-        delegate_core::source::Project::export_all_to(dir).unwrap();
+        delegate_core::source::service::Target::export_all_to(dir).unwrap();
         delegate_core::source::SourceInfo::export_all_to(dir).unwrap();
         delegate_core::agent::AgentInfo::export_all_to(dir).unwrap();
         delegate_core::agent::ToolChoice::export_all_to(dir).unwrap();
         delegate_core::sandbox::SandboxView::export_all_to(dir).unwrap();
         delegate_core::notice::Opens::export_all_to(dir).unwrap();
         delegate_core::config::validate::FieldProblem::export_all_to(dir).unwrap();
+        // The registry itself, so the UI's tests show the sources exactly as the backend
+        // describes them.
+        let sources = serde_json::to_string_pretty(&delegate_core::source::SOURCES).unwrap();
+        std::fs::write(dir.join("sources.json"), sources + "\n").unwrap();
     }
 
     fn read_dir(dir: &Path) -> BTreeMap<PathBuf, String> {

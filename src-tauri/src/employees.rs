@@ -7,7 +7,7 @@ use crate::error::CmdResult;
 use delegate_core::agent::AgentInfo;
 use delegate_core::config::{AgentKind, Employee, SourceKind};
 use delegate_core::employees::{self, EmployeeView};
-use delegate_core::source::Project;
+use delegate_core::source::service::Target;
 use delegate_core::template::{self, Template};
 use tauri::State;
 
@@ -74,7 +74,7 @@ pub fn suggest_workspace(name: String) -> String {
 /// What an employee of `source` can work on, listed live from the account (Todoist
 /// projects, GitHub repositories).
 #[tauri::command]
-pub async fn list_targets(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<Vec<Project>> {
+pub async fn list_targets(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<Vec<Target>> {
     Ok(shell.engine().targets(source).await?)
 }
 

@@ -659,7 +659,7 @@ async fn writer_setup(
     )
     .unwrap();
     let mut e = Employee::new("Writer", SourceKind::Todoist, data.join("ws"));
-    e.project = Some("Writer".into());
+    e.set_setting("project", Some("Writer"));
     e.command = Some(sibling_binary("fake-claude").display().to_string());
     patch(&mut e);
     std::fs::create_dir_all(&e.workspace).unwrap();

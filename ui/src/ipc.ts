@@ -11,7 +11,7 @@ import type { EmployeeView } from "./bindings/EmployeeView";
 import type { FieldProblem } from "./bindings/FieldProblem";
 import type { LocalTask } from "./bindings/LocalTask";
 import type { Opens } from "./bindings/Opens";
-import type { Project } from "./bindings/Project";
+import type { Target } from "./bindings/Target";
 import type { RunQuery } from "./bindings/RunQuery";
 import type { RunSummary } from "./bindings/RunSummary";
 import type { RunView } from "./bindings/RunView";
@@ -39,7 +39,7 @@ export const api = {
   describeSandbox: (employee: Employee) => invoke<SandboxView>("describe_sandbox", { employee }),
   checkEmployee: (employee: Employee) => invoke<FieldProblem[]>("check_employee", { employee }),
   /** What an employee of `source` can work on, live from the account (projects, repositories). */
-  targets: (source: SourceKind) => invoke<Project[]>("list_targets", { source }),
+  targets: (source: SourceKind) => invoke<Target[]>("list_targets", { source }),
   sources: () => invoke<SourceInfo[]>("list_sources"),
   runs: (query: RunQuery) => invoke<RunSummary[]>("list_runs", { query }),
   run: (id: number) => invoke<RunView>("get_run", { id }),

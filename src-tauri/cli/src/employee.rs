@@ -1,9 +1,10 @@
 //! `delegate employee add|list|remove`.
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use delegate_core::Paths;
 use delegate_core::config::{AgentKind, Employee, SourceKind};
+use delegate_core::source::SOURCES;
 use delegate_core::template;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,42 +25,75 @@ pub enum EmployeeCommand {
     Templates,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Source {
-    Todoist,
-    Github,
-    Linear,
-    Local,
+/// Where tasks come from, and that source's settings: one flag per setting a source declares
+/// (`--repo`, `--github-label`), made from the sources' registry so a new source brings its
+/// own.
+pub struct SourceArgs {
+    source: SourceKind,
+    settings: Vec<(&'static str, String)>,
+}
+
+impl clap::FromArgMatches for SourceArgs {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let source = m
+            .get_one::<SourceKind>("source")
+            .copied()
+            .unwrap_or(SourceKind::Local);
+        let settings = SOURCES
+            .iter()
+            .flat_map(|info| info.settings)
+            .filter_map(|s| m.get_one::<String>(s.key).map(|v| (s.key, v.clone())))
+            .collect();
+        Ok(Self { source, settings })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for SourceArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let names: Vec<&str> = SOURCES.iter().map(|s| s.kind.as_str()).collect();
+        let mut cmd = cmd.arg(
+            clap::Arg::new("source")
+                .long("source")
+                .value_name("SOURCE")
+                .default_value("local")
+                .value_parser(|v: &str| v.parse::<SourceKind>())
+                .help(format!("Where tasks come from: {}", names.join(", "))),
+        );
+        for info in &SOURCES {
+            for s in info.settings {
+                let with = if s.required { "required with" } else { "with" };
+                cmd = cmd.arg(
+                    clap::Arg::new(s.key)
+                        .long(s.key.replace('_', "-"))
+                        .value_name(s.key.to_uppercase())
+                        .help(format!(
+                            "{} — {with} --source {} (like \"{}\")",
+                            s.label,
+                            info.kind.as_str(),
+                            s.example
+                        )),
+                );
+            }
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Args)]
 pub struct AddArgs {
     /// A name for the employee, e.g. "LinkedIn Writer".
     name: String,
-    /// Where tasks come from.
-    #[arg(long, value_enum, default_value = "local")]
-    source: Source,
-    /// Todoist project name (case-insensitive) or id; required with --source todoist.
-    #[arg(long)]
-    project: Option<String>,
-    /// GitHub repository as owner/name; required with --source github.
-    #[arg(long)]
-    repo: Option<String>,
-    /// GitHub: only the issues carrying this label.
-    #[arg(long)]
-    github_label: Option<String>,
-    /// Linear team key (like ENG); required with --source linear.
-    #[arg(long)]
-    team: Option<String>,
-    /// Linear: only the issues of this project.
-    #[arg(long)]
-    linear_project: Option<String>,
-    /// Linear: only the issues carrying this label.
-    #[arg(long)]
-    linear_label: Option<String>,
-    /// Linear: the state drafts wait for review in (default: one named like "In Review").
-    #[arg(long)]
-    linear_review_state: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// The employee's working folder (created if missing).
     #[arg(long)]
     workspace: PathBuf,
@@ -155,35 +189,44 @@ pub async fn employee(paths: Paths, cmd: EmployeeCommand) -> Result<ExitCode> {
 }
 
 fn add(paths: &Paths, a: AddArgs) -> Result<()> {
-    let source = match a.source {
-        Source::Todoist => SourceKind::Todoist,
-        Source::Github => SourceKind::GitHub,
-        Source::Linear => SourceKind::Linear,
-        Source::Local => SourceKind::Local,
-    };
+    let source = a.source.source;
     let workspace = std::path::absolute(&a.workspace)
         .with_context(|| format!("cannot resolve {}", a.workspace.display()))?;
-    if source == SourceKind::Todoist && a.project.is_none() {
-        bail!("--project is required with --source todoist (a Todoist project name or id)");
+    let info = source.info();
+    for (key, _) in &a.source.settings {
+        if info.setting(key).is_none() {
+            bail!(
+                "--{} is not a setting of {}; leave it out, or use --source {}",
+                key.replace('_', "-"),
+                info.title,
+                SOURCES
+                    .iter()
+                    .find(|other| other.setting(key).is_some())
+                    .map_or("…", |other| other.kind.as_str())
+            );
+        }
     }
-    if source == SourceKind::GitHub && a.repo.is_none() {
-        bail!("--repo is required with --source github (the repository as owner/name)");
-    }
-    if source == SourceKind::Linear && a.team.is_none() {
-        bail!("--team is required with --source linear (the team's key, like ENG)");
+    if let Some(missing) = info
+        .settings
+        .iter()
+        .find(|s| s.required && !a.source.settings.iter().any(|(k, _)| k == &s.key))
+    {
+        bail!(
+            "--{} is required with --source {} ({}, like \"{}\")",
+            missing.key.replace('_', "-"),
+            source.as_str(),
+            missing.label,
+            missing.example
+        );
     }
     let mut e = Employee::new(&a.name, source, workspace.clone());
     let chosen = a.template.as_deref().map(template::find).transpose()?;
     if let Some(t) = chosen {
         t.apply_defaults(&mut e);
     }
-    e.project = a.project;
-    e.repo = a.repo;
-    e.github_label = a.github_label;
-    e.team = a.team;
-    e.linear_project = a.linear_project;
-    e.linear_label = a.linear_label;
-    e.linear_review_state = a.linear_review_state;
+    for (key, value) in &a.source.settings {
+        e.set_setting(key, Some(value));
+    }
     delegate_core::agent::switch(
         &mut e,
         match a.agent {

@@ -2,7 +2,7 @@
 //! the OS keychain.
 
 use anyhow::{Result, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use delegate_core::Paths;
 use delegate_core::config::SourceKind;
 use delegate_core::doctor;
@@ -22,31 +22,36 @@ pub enum TokenCommand {
 
 #[derive(Args)]
 pub struct Which {
-    /// Whose token.
-    #[arg(long, value_enum, default_value = "todoist")]
-    source: TokenSource,
+    /// Whose token: a source that needs one (todoist, github, linear).
+    #[arg(long, default_value_t = default_source(), value_parser = token_source)]
+    source: SourceKind,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum TokenSource {
-    Todoist,
-    Github,
-    Linear,
+/// The first source that needs a token (the one Delegate started with).
+fn default_source() -> SourceKind {
+    SourceKind::with_tokens()
+        .next()
+        .unwrap_or(SourceKind::Local)
 }
 
-impl TokenSource {
-    fn kind(self) -> SourceKind {
-        match self {
-            TokenSource::Todoist => SourceKind::Todoist,
-            TokenSource::Github => SourceKind::GitHub,
-            TokenSource::Linear => SourceKind::Linear,
-        }
+fn token_source(name: &str) -> Result<SourceKind, String> {
+    let kind: SourceKind = name.parse()?;
+    if !kind.info().needs_token() {
+        return Err(format!(
+            "{} needs no token (sources with one: {})",
+            kind.info().title,
+            SourceKind::with_tokens()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
+    Ok(kind)
 }
 
 pub async fn token(paths: Paths, cmd: TokenCommand) -> Result<ExitCode> {
     let kind = match &cmd {
-        TokenCommand::Set(w) | TokenCommand::Status(w) | TokenCommand::Clear(w) => w.source.kind(),
+        TokenCommand::Set(w) | TokenCommand::Status(w) | TokenCommand::Clear(w) => w.source,
     };
     let store = super::keychain(kind);
     let title = kind.info().title;

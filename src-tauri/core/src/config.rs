@@ -6,6 +6,7 @@ mod sandbox;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use sandbox::{Fallback, NetworkRule, SandboxMode};
@@ -168,6 +169,31 @@ pub enum SourceKind {
     Local,
 }
 
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SourceKind {
+    type Err = String;
+
+    /// A source by its name in `config.toml` (`github`), any case.
+    fn from_str(name: &str) -> Result<Self, String> {
+        crate::source::SOURCES
+            .iter()
+            .find(|s| s.kind.as_str().eq_ignore_ascii_case(name.trim()))
+            .map(|s| s.kind)
+            .ok_or_else(|| {
+                let names: Vec<&str> = crate::source::SOURCES
+                    .iter()
+                    .map(|s| s.kind.as_str())
+                    .collect();
+                format!("no source named \"{name}\" (sources: {})", names.join(", "))
+            })
+    }
+}
+
 impl SourceKind {
     /// The name `config.toml` and the history use (`todoist`, `local`).
     pub fn as_str(self) -> &'static str {
@@ -192,35 +218,17 @@ pub enum AgentKind {
 }
 
 /// One background worker profile.
+///
+/// Beside the settings every employee has, the ones of its source (`repo = "octo/docs"`),
+/// as that source declares them ([`crate::source::SourceInfo::settings`]); validation
+/// reports a key that neither knows, so a typo is still caught with its line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Employee {
     pub name: String,
     #[serde(default = "default_true")]
     pub enabled: bool,
     pub source: SourceKind,
-    /// Todoist project name (case-insensitive) or id; unused for the local queue.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    /// GitHub repository, `owner/name`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repo: Option<String>,
-    /// GitHub: only the issues carrying this label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub github_label: Option<String>,
-    /// Linear team key (`ENG`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team: Option<String>,
-    /// Linear: only the issues of this project (its name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linear_project: Option<String>,
-    /// Linear: only the issues carrying this label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linear_label: Option<String>,
-    /// Linear: the state a draft waits for review in (default: one named like "In Review").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linear_review_state: Option<String>,
     pub workspace: PathBuf,
     #[serde(default = "default_agent")]
     pub agent: AgentKind,
@@ -281,6 +289,53 @@ pub struct Employee {
     /// Extra folders or files the sandboxed agent may write.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sandbox_write: Vec<PathBuf>,
+    /// Its source's settings, by key; and any key nobody knows, for validation to report.
+    /// (The app's form reads and writes them beside the others, by the source's keys.)
+    #[serde(flatten, deserialize_with = "settings_without_nulls")]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+/// The keys every employee has, whatever its source (a source's settings never reuse one).
+pub const EMPLOYEE_KEYS: &[&str] = &[
+    "name",
+    "enabled",
+    "source",
+    "workspace",
+    "agent",
+    "command",
+    "args",
+    "model",
+    "allowed_tools",
+    "disallowed_tools",
+    "permission_mode",
+    "max_turns",
+    "append_system_prompt",
+    "timeout_secs",
+    "max_attempts",
+    "retry_backoff_secs",
+    "max_task_usd",
+    "daily_usd",
+    "poll_secs",
+    "live_progress",
+    "hold_until_due",
+    "allow_api_key",
+    "sandbox",
+    "sandbox_network",
+    "sandbox_fallback",
+    "sandbox_read",
+    "sandbox_write",
+];
+
+/// A source setting the app sends as `null` is simply not set.
+fn settings_without_nulls<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, toml::Value>, D::Error> {
+    let all: BTreeMap<String, Option<toml::Value>> = BTreeMap::deserialize(d)?;
+    Ok(all
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect())
 }
 
 fn default_true() -> bool {
@@ -318,13 +373,6 @@ impl Employee {
             name: name.to_string(),
             enabled: true,
             source,
-            project: None,
-            repo: None,
-            github_label: None,
-            team: None,
-            linear_project: None,
-            linear_label: None,
-            linear_review_state: None,
             workspace,
             agent: default_agent(),
             command: None,
@@ -349,7 +397,36 @@ impl Employee {
             sandbox_fallback: Default::default(),
             sandbox_read: Vec::new(),
             sandbox_write: Vec::new(),
+            settings: BTreeMap::new(),
         }
+    }
+
+    /// The source setting `key`, when it is set to some text (trimmed; empty is unset).
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Sets the source setting `key` (`None` or empty text removes it).
+    pub fn set_setting(&mut self, key: &str, value: Option<&str>) {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => {
+                self.settings
+                    .insert(key.to_string(), toml::Value::String(v.to_string()));
+            }
+            None => {
+                self.settings.remove(key);
+            }
+        }
+    }
+
+    /// With the setting `key` set (for tests and templates).
+    pub fn with_setting(mut self, key: &str, value: &str) -> Self {
+        self.set_setting(key, Some(value));
+        self
     }
 
     /// Whether `tool` is allowed at all, whole (`Bash`) or for some patterns (`Bash(git log:*)`).
@@ -467,6 +544,39 @@ live_progress = false         # post progress lines to the task as comments (rat
             .to_string();
         assert!(err.contains("pol_secs"), "{err}");
         assert!(err.contains("line 20"), "{err}");
+        assert!(err.contains("did you mean `poll_secs`"), "{err}");
+        // Another source's setting is named as such.
+        let text = SAMPLE.replace("poll_secs = 30", "poll_secs = 30\nrepo = \"octo/docs\"");
+        let err = Config::parse(Path::new("c.toml"), &text, &DataOnly)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 20") && err.contains("`repo` is a GitHub setting"),
+            "{err}"
+        );
+        let c = Config::parse(Path::new("c.toml"), SAMPLE, &DataOnly).unwrap();
+        assert_eq!(c.employees[0].setting("project"), Some("LinkedIn Writer"));
+    }
+
+    #[test]
+    fn employee_keys_are_the_fields() {
+        let mut e = Employee::new("A", SourceKind::Local, PathBuf::from("/w"));
+        e.command = Some("c".into());
+        e.args = vec!["a".into()];
+        e.disallowed_tools = vec!["Bash".into()];
+        e.permission_mode = Some("plan".into());
+        e.max_turns = Some(3);
+        e.append_system_prompt = Some("p".into());
+        e.max_task_usd = Some(1.0);
+        e.daily_usd = Some(1.0);
+        e.sandbox_read = vec!["/r".into()];
+        e.sandbox_write = vec!["/w".into()];
+        let table = toml::Table::try_from(&e).unwrap();
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        keys.sort();
+        let mut known = EMPLOYEE_KEYS.to_vec();
+        known.sort();
+        assert_eq!(keys, known);
     }
 
     #[test]

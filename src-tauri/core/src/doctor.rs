@@ -465,7 +465,7 @@ mod tests {
         }
         let (dir, paths) = home();
         let mut e = Employee::new("Writer", SourceKind::Todoist, dir.path().to_path_buf());
-        e.project = Some("Writer".into());
+        e.set_setting("project", Some("Writer"));
         edit::add_employee(&paths.config_file, &e).unwrap();
         let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
         assert!(fails(&r).contains(&(

@@ -7,7 +7,7 @@
 use crate::agent::AgentInfo;
 use crate::config::{self, AgentKind, ConfigError, Employee, SourceKind, edit};
 use crate::engine::{Engine, EngineError};
-use crate::source::Project;
+use crate::source::service::Target;
 use crate::template::{self, Installed, TemplateError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -125,7 +125,7 @@ impl Engine {
     /// What an employee of `kind` can work on, listed live from its account: Todoist
     /// projects, GitHub repositories (most recently updated first), Linear teams. A source
     /// on this machine has nothing to list.
-    pub async fn targets(&self, kind: SourceKind) -> Result<Vec<Project>, EngineError> {
+    pub async fn targets(&self, kind: SourceKind) -> Result<Vec<Target>, EngineError> {
         if kind.info().connect.is_none() {
             return Ok(Vec::new());
         }
@@ -200,33 +200,20 @@ pub async fn agents() -> Vec<AgentInfo> {
 /// repository octo/site (issues labelled “delegate”)`, `the local queue`.
 pub fn source_in_words(e: &Employee) -> String {
     let info = e.source.info();
-    match e.source {
-        SourceKind::Todoist => format!(
-            "{} project “{}”",
-            info.title,
-            e.project.as_deref().unwrap_or("")
-        ),
-        SourceKind::GitHub => format!(
-            "{} repository {}{}",
-            info.title,
-            e.repo.as_deref().unwrap_or(""),
-            e.github_label
-                .as_deref()
-                .map(|l| format!(" (issues labelled “{l}”)"))
-                .unwrap_or_default()
-        ),
-        SourceKind::Linear => {
-            let mut s = format!("{} team {}", info.title, e.team.as_deref().unwrap_or(""));
-            if let Some(p) = &e.linear_project {
-                s.push_str(&format!(", project “{p}”"));
-            }
-            if let Some(l) = &e.linear_label {
-                s.push_str(&format!(" (issues labelled “{l}”)"));
-            }
-            s
-        }
-        SourceKind::Local => info.target_words.to_string(),
+    if info.settings.is_empty() {
+        return info.target_words.to_string();
     }
+    let mut out = info.title.to_string();
+    for s in info.settings.iter().filter(|s| !s.words.is_empty()) {
+        if let Some(v) = e.setting(s.key) {
+            let part = s.words.replace("{}", v);
+            if !part.starts_with([',', ' ']) {
+                out.push(' ');
+            }
+            out.push_str(&part);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

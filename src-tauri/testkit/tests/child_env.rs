@@ -67,7 +67,7 @@ async fn no_child_gets_the_token_not_even_the_login_check_or_the_version_probe()
 
     let config = data.join("config.toml");
     let mut writer = Employee::new("Writer", SourceKind::Todoist, root.join("ws-writer"));
-    writer.project = Some("Writer".into());
+    writer.set_setting("project", Some("Writer"));
     writer.command = Some(claude.display().to_string());
     writer.sandbox_write = vec![records.clone()];
     writer.sandbox_read = vec![fake_dir.clone()];

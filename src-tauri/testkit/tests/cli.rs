@@ -228,7 +228,10 @@ async fn a_bad_config_is_one_clear_line() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("line 5") && err.contains("unknown field `timout_secs`"),
+        err.contains("line 5")
+            && err.contains(
+                "`timout_secs` is not a setting Delegate knows; did you mean `timeout_secs`?"
+            ),
         "{err}"
     );
     let doctor = output({

@@ -197,7 +197,7 @@ async fn a_keyring_that_never_answers_is_given_up_and_local_work_goes_on() {
     });
     let config = data.join("config.toml");
     let mut todo = Employee::new("Todo", SourceKind::Todoist, root.join("ws-todo"));
-    todo.project = Some("Inbox".into());
+    todo.set_setting("project", Some("Inbox"));
     todo.command = Some(common::fake_claude().display().to_string());
     edit::add_employee(&config, &todo).unwrap();
     let mut notes = Employee::new("Notes", SourceKind::Local, root.join("ws-notes"));

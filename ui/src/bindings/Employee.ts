@@ -7,36 +7,12 @@ import type { SourceKind } from "./SourceKind";
 
 /**
  * One background worker profile.
+ *
+ * Beside the settings every employee has, the ones of its source (`repo = "octo/docs"`),
+ * as that source declares them ([`crate::source::SourceInfo::settings`]); validation
+ * reports a key that neither knows, so a typo is still caught with its line.
  */
-export type Employee = { name: string, enabled: boolean, source: SourceKind, 
-/**
- * Todoist project name (case-insensitive) or id; unused for the local queue.
- */
-project?: string | null, 
-/**
- * GitHub repository, `owner/name`.
- */
-repo?: string | null, 
-/**
- * GitHub: only the issues carrying this label.
- */
-github_label?: string | null, 
-/**
- * Linear team key (`ENG`).
- */
-team?: string | null, 
-/**
- * Linear: only the issues of this project (its name).
- */
-linear_project?: string | null, 
-/**
- * Linear: only the issues carrying this label.
- */
-linear_label?: string | null, 
-/**
- * Linear: the state a draft waits for review in (default: one named like "In Review").
- */
-linear_review_state?: string | null, workspace: string, agent: AgentKind, 
+export type Employee = { name: string, enabled: boolean, source: SourceKind, workspace: string, agent: AgentKind, 
 /**
  * Program name on PATH or absolute path; defaults to the agent's usual name.
  */

@@ -6,27 +6,18 @@ import type { EmployeeView } from "../bindings/EmployeeView";
 import type { RunSummary } from "../bindings/RunSummary";
 import type { RunView } from "../bindings/RunView";
 import type { SourceInfo } from "../bindings/SourceInfo";
+import sources from "../bindings/sources.json";
+import { settingOf } from "../sourceSettings";
 
-/** The sources as the backend's registry describes them (`list_sources`). */
-export const SOURCES: SourceInfo[] = [
-  { kind: "todoist", title: "Todoist", target_field: "project", target_noun: "project", target_words: "a Todoist project", target_example: "LinkedIn Writer", task_word: "task", token_name: "API token", token_elsewhere: "", token_env: "TODOIST_API_TOKEN", token_help: "Todoist → Settings → Integrations → Developer: copy the API token", task_links: ["https://app.todoist.com/app/task/"] },
-  { kind: "github", title: "GitHub", target_field: "repo", target_noun: "repository", target_words: "a GitHub repository", target_example: "octo-org/content", task_word: "issue", token_name: "personal access token", token_elsewhere: ", or log in with `gh auth login`", token_env: "GITHUB_TOKEN", token_help: "GitHub → Settings → Developer settings → Personal access tokens: a fine-grained token with Issues read and write on the repository (or a classic token with the `repo` scope); or log in with `gh auth login`", task_links: ["https://github.com/"] },
-  { kind: "linear", title: "Linear", target_field: "team", target_noun: "team", target_words: "a Linear team", target_example: "ENG", task_word: "issue", token_name: "personal API key", token_elsewhere: "", token_env: "LINEAR_API_KEY", token_help: "Linear → Settings → Security & access → Personal API keys: create a key", task_links: ["https://linear.app/"] },
-  { kind: "local", title: "the local queue", target_field: null, target_noun: "queue", target_words: "the local queue", target_example: "", task_word: "task", token_name: "", token_elsewhere: "", token_env: null, token_help: "", task_links: [] },
-];
+/** The sources as the backend's registry describes them (`list_sources`), exported with the
+ * bindings. */
+export const SOURCES: SourceInfo[] = sources as SourceInfo[];
 
-export function employee(name: string, patch: Partial<Employee> = {}): Employee {
+export function employee(name: string, patch: Partial<Employee> & { [key: string]: unknown } = {}): Employee {
   return {
     name,
     enabled: true,
     source: "local",
-    project: null,
-    repo: null,
-    github_label: null,
-    team: null,
-    linear_project: null,
-    linear_label: null,
-    linear_review_state: null,
     workspace: `/home/me/Delegate/${name.toLowerCase()}`,
     agent: "claude",
     command: "claude",
@@ -91,7 +82,7 @@ export function view(e: Employee, spent = 0, paused = false): EmployeeView {
   return {
     employee: e,
     source_words:
-      e.source === "todoist" ? `Todoist project “${e.project ?? ""}”` : e.source === "github" ? `GitHub repository ${e.repo ?? ""}` : "the local queue",
+      e.source === "todoist" ? `Todoist project “${settingOf(e, "project")}”` : e.source === "github" ? `GitHub repository ${settingOf(e, "repo")}` : "the local queue",
     permissions: "can read files, write files in its workspace; cannot run commands (Read, Write)",
     sandbox:
       e.sandbox === "off"

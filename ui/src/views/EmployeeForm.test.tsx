@@ -26,6 +26,34 @@ describe("EmployeeForm", () => {
     await waitFor(() => expect(saved).toHaveBeenCalled());
   });
 
+  it("makes the source's fields from the registry, lists the targets and drops another source's settings", async () => {
+    const saved = vi.fn();
+    mockBackend((cmd, args) => {
+      if (cmd === "list_templates") return [];
+      if (cmd === "list_targets") {
+        const source = (args as { source: string }).source;
+        return source === "linear" ? [{ value: "ENG", name: "Engineering (ENG)" }, { value: "OPS", name: "Operations (OPS)" }] : [{ value: "octo-org/docs", name: "octo-org/docs" }];
+      }
+      if (cmd === "save_employee") saved(args);
+    });
+    render(<EmployeeForm original="Writer" initial={employee("Writer", { source: "github", repo: "octo-org/docs", github_label: "delegate" })} onCancel={() => {}} onSaved={() => {}} />);
+    // GitHub's fields, as its settings describe them.
+    await waitFor(() => expect(screen.getByLabelText(/^GitHub repository/)).toHaveValue("octo-org/docs"));
+    expect(screen.getByLabelText(/^Only issues with this label/)).toHaveValue("delegate");
+    await userEvent.click(screen.getByLabelText(/a Linear team/));
+    const team = await screen.findByRole("option", { name: "Engineering (ENG)" });
+    expect(screen.queryByLabelText(/^GitHub repository/)).toBeNull();
+    await userEvent.selectOptions(screen.getByLabelText(/^Linear team/), "ENG");
+    expect((team as HTMLOptionElement).selected).toBe(true);
+    await userEvent.type(screen.getByLabelText(/^Drafts wait for review in/), "Review");
+    await userEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(saved).toHaveBeenCalled());
+    const sent = (saved.mock.calls[0]?.[0] as { employee: Record<string, unknown> }).employee;
+    expect(sent).toMatchObject({ source: "linear", team: "ENG", linear_review_state: "Review" });
+    expect(sent).not.toHaveProperty("repo");
+    expect(sent).not.toHaveProperty("github_label");
+  });
+
   it("shows the scope in the backend's words and offers each agent's own options", async () => {
     const asked: unknown[] = [];
     const sandboxAsked: string[] = [];

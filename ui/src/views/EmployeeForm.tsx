@@ -8,12 +8,14 @@ import { AgentStatus, agentLabel } from "../components/AgentStatus";
 import type { Employee } from "../bindings/Employee";
 import type { FieldProblem } from "../bindings/FieldProblem";
 import type { NetworkRule } from "../bindings/NetworkRule";
-import type { Project } from "../bindings/Project";
 import type { SandboxMode } from "../bindings/SandboxMode";
 import type { SandboxView } from "../bindings/SandboxView";
+import type { SourceInfo } from "../bindings/SourceInfo";
+import type { Target } from "../bindings/Target";
 import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
 import { api, errorMessage } from "../ipc";
+import { keepSettings, settingOf, withSetting, withSource } from "../sourceSettings";
 
 
 /** The engine's problems by field (the first for each field). */
@@ -47,8 +49,10 @@ export function EmployeeForm({
   const [e, setE] = useState<Employee | null>(initial);
   const [templates, setTemplates] = useState<Template[]>([]);
   const [template, setTemplate] = useState<string>("");
-  // What the chosen source offers (projects, repositories), listed live from the account.
-  const [targets, setTargets] = useState<{ source: string; list: Project[] | null } | null>(null);
+  // The sources and their settings, and what the chosen one offers (projects,
+  // repositories, teams), listed live from the account.
+  const [sources, setSources] = useState<SourceInfo[]>([]);
+  const [targets, setTargets] = useState<{ source: string; list: Target[] | null } | null>(null);
   const [targetsError, setTargetsError] = useState<string | null>(null);
   const projects = targets?.list ?? null;
   const [agents, setAgents] = useState<AgentInfo[]>([]);
@@ -69,6 +73,7 @@ export function EmployeeForm({
 
   useEffect(() => {
     api.agents().then((list) => setAgents(Array.isArray(list) ? list : [])).catch(() => setAgents([]));
+    api.sources().then((list) => setSources(Array.isArray(list) ? list : [])).catch(() => setSources([]));
   }, []);
 
   // The checks are the engine's own (the same as for config.toml), by field.
@@ -112,7 +117,8 @@ export function EmployeeForm({
 
   useEffect(() => {
     const source = e?.source;
-    if (!source || source === "local" || targets?.source === source) return;
+    const needs = sources.find((s) => s.kind === source)?.settings.some((s) => s.target);
+    if (!source || !needs || targets?.source === source) return;
     let live = true;
     setTargetsError(null);
     api
@@ -126,9 +132,10 @@ export function EmployeeForm({
     return () => {
       live = false;
     };
-  }, [e?.source, targets?.source]);
+  }, [e?.source, targets?.source, sources]);
 
   if (!e) return <p className="muted">Loading…</p>;
+  const sourceInfo = sources.find((s) => s.kind === e.source);
   const set = (patch: Partial<Employee>) => setE({ ...e, ...patch });
   const show = (k: string) => (touched && problems[k] ? <span className="field-error">{problems[k]}</span> : null);
 
@@ -136,7 +143,8 @@ export function EmployeeForm({
     setTemplate(id);
     const ws = e.workspace || (await api.suggestWorkspace(e.name || id));
     const fresh = await api.templateEmployee(id || null, e.name, e.source, ws, e.agent);
-    setE({ ...fresh, name: e.name || (templates.find((t) => t.id === id)?.title ?? ""), project: e.project, command: e.command });
+    const kept = keepSettings(fresh, e, sources.find((s) => s.kind === e.source));
+    setE({ ...kept, name: e.name || (templates.find((t) => t.id === id)?.title ?? ""), command: e.command });
   };
 
   const save = async () => {
@@ -196,96 +204,38 @@ export function EmployeeForm({
         </label>
         <fieldset>
           <legend>Tasks come from</legend>
-          <label className="inline">
-            <input type="radio" checked={e.source === "todoist"} onChange={() => set({ source: "todoist", repo: null, github_label: null, team: null })} /> a Todoist project
-          </label>
-          <label className="inline">
-            <input type="radio" checked={e.source === "github"} onChange={() => set({ source: "github", project: null })} /> a GitHub repository
-          </label>
-          <label className="inline">
-            <input type="radio" checked={e.source === "linear"} onChange={() => set({ source: "linear", project: null, repo: null, github_label: null })} /> a Linear team
-          </label>
-          <label className="inline">
-            <input type="radio" checked={e.source === "local"} onChange={() => set({ source: "local", project: null, repo: null, github_label: null, team: null })} /> the local queue (no account)
-          </label>
+          {sources.map((s) => (
+            <label key={s.kind} className="inline">
+              <input type="radio" checked={e.source === s.kind} onChange={() => setE(withSource(e, s, sources))} /> {s.target_words}
+              {s.token_env === null ? " (no account)" : ""}
+            </label>
+          ))}
         </fieldset>
-        {e.source === "github" && (
-          <>
-            <label>
-              GitHub repository
-              {projects && projects.length > 0 ? (
-                <select value={e.repo ?? ""} onChange={(ev) => set({ repo: ev.target.value })}>
-                  <option value="">Choose a repository…</option>
-                  {e.repo && !projects.some((p) => p.name === e.repo) && <option value={e.repo}>{e.repo}</option>}
-                  {projects.map((p) => (
-                    <option key={p.id} value={p.name}>{p.name}</option>
-                  ))}
-                </select>
-              ) : (
-                <input value={e.repo ?? ""} onChange={(ev) => set({ repo: ev.target.value })} placeholder="owner/name" />
-              )}
-              {targetsError && <span className="hint">{targetsError}</span>}
-              {show("repo")}
-            </label>
-            <label>
-              Only issues with this label
-              <input value={e.github_label ?? ""} onChange={(ev) => set({ github_label: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="delegate (optional)" />
-              <span className="hint">Empty: every open issue. Pull requests are never taken.</span>
-              {show("github_label")}
-            </label>
-          </>
-        )}
-        {e.source === "linear" && (
-          <>
-            <label>
-              Linear team
-              {projects && projects.length > 0 ? (
-                <select value={e.team ?? ""} onChange={(ev) => set({ team: ev.target.value })}>
-                  <option value="">Choose a team…</option>
-                  {e.team && !projects.some((p) => p.id === e.team) && <option value={e.team}>{e.team}</option>}
-                  {projects.map((p) => (
-                    <option key={p.id} value={p.id}>{p.name}</option>
-                  ))}
-                </select>
-              ) : (
-                <input value={e.team ?? ""} onChange={(ev) => set({ team: ev.target.value })} placeholder="Team key, like ENG" />
-              )}
-              {targetsError && <span className="hint">{targetsError}</span>}
-              {show("team")}
-            </label>
-            <label>
-              Only this project
-              <input value={e.linear_project ?? ""} onChange={(ev) => set({ linear_project: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="Project name (optional)" />
-            </label>
-            <label>
-              Only issues with this label
-              <input value={e.linear_label ?? ""} onChange={(ev) => set({ linear_label: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="delegate (optional)" />
-            </label>
-            <label>
-              Drafts wait for review in
-              <input value={e.linear_review_state ?? ""} onChange={(ev) => set({ linear_review_state: ev.target.value.trim() === "" ? null : ev.target.value })} placeholder="In Review (found by name if empty)" />
-              <span className="hint">Issues in Todo are taken; a run moves them to In Progress, a draft to this state, approving to Done.</span>
-              {show("linear_review_state")}
-            </label>
-          </>
-        )}
-        {e.source === "todoist" && (
-          <label>
-            Todoist project
-            {projects ? (
-              <select value={e.project ?? ""} onChange={(ev) => set({ project: ev.target.value })}>
-                <option value="">Choose a project…</option>
+        {sourceInfo?.settings.map((s) => (
+          <label key={s.key}>
+            {s.label}
+            {s.target && projects && projects.length > 0 ? (
+              <select value={settingOf(e, s.key)} onChange={(ev) => setE(withSetting(e, s.key, ev.target.value))}>
+                <option value="">Choose a {sourceInfo.target_noun}…</option>
+                {settingOf(e, s.key) && !projects.some((p) => p.value === settingOf(e, s.key)) && (
+                  <option value={settingOf(e, s.key)}>{settingOf(e, s.key)}</option>
+                )}
                 {projects.map((p) => (
-                  <option key={p.id} value={p.name}>{p.name}</option>
+                  <option key={p.value} value={p.value}>{p.name}</option>
                 ))}
               </select>
             ) : (
-              <input value={e.project ?? ""} onChange={(ev) => set({ project: ev.target.value })} placeholder="Project name or id" />
+              <input
+                value={settingOf(e, s.key)}
+                onChange={(ev) => setE(withSetting(e, s.key, ev.target.value))}
+                placeholder={s.required ? s.example : `${s.example} (optional)`}
+              />
             )}
-            {targetsError && <span className="hint">{targetsError}</span>}
-            {show("project")}
+            {s.target && targetsError && <span className="hint">{targetsError}</span>}
+            {s.hint && <span className="hint">{s.hint}</span>}
+            {show(s.key)}
           </label>
-        )}
+        ))}
         <label>
           Workspace folder
           <input value={e.workspace} onChange={(ev) => set({ workspace: ev.target.value })} />

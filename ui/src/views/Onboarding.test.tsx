@@ -51,7 +51,7 @@ describe("Onboarding", () => {
       if (cmd === "list_templates") return templates;
       if (cmd === "set_token") return { source: "todoist", set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
       if (cmd === "check_token") return "Ada <ada@example.com>";
-      if (cmd === "list_targets") return [{ id: "p1", name: "LinkedIn Writer" }];
+      if (cmd === "list_targets") return [{ value: "LinkedIn Writer", name: "LinkedIn Writer" }];
       if (cmd === "list_agents") return [agentInfo("claude"), agentInfo("command")];
     });
     render(<Onboarding onDone={() => {}} onSkip={() => {}} />);
@@ -79,7 +79,7 @@ describe("Onboarding", () => {
       if (cmd === "check_token") return "octocat (The Octocat)";
       if (cmd === "list_targets") {
         asked.push(args);
-        return [{ id: "octo-org/docs", name: "octo-org/docs" }, { id: "octo-org/site", name: "octo-org/site" }];
+        return [{ value: "octo-org/docs", name: "octo-org/docs" }, { value: "octo-org/site", name: "octo-org/site" }];
       }
       if (cmd === "list_agents") return [agentInfo("claude"), agentInfo("command")];
       if (cmd === "suggest_workspace") return "/home/me/Delegate/linkedin-writer";
@@ -107,7 +107,8 @@ describe("Onboarding", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create employee" }));
     await waitFor(() => expect(onDone).toHaveBeenCalled());
     expect(asked).toEqual([{ token: "ghp_abc", source: "github" }, { source: "github" }]);
-    expect(saved).toMatchObject({ employee: { source: "github", repo: "octo-org/docs", github_label: "delegate", project: null } });
+    expect(saved).toMatchObject({ employee: { source: "github", repo: "octo-org/docs", github_label: "delegate" } });
+    expect((saved as { employee: object }).employee).not.toHaveProperty("project");
   });
 
   it("says why a token was refused", async () => {

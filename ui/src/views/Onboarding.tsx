@@ -6,13 +6,14 @@ import { useEffect, useState } from "react";
 import type { AgentInfo } from "../bindings/AgentInfo";
 import type { AgentKind } from "../bindings/AgentKind";
 import { AgentStatus, agentLabel } from "../components/AgentStatus";
-import type { Project } from "../bindings/Project";
 import type { SourceInfo } from "../bindings/SourceInfo";
 import type { SourceKind } from "../bindings/SourceKind";
+import type { Target } from "../bindings/Target";
 import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
 import { Words } from "../components/Words";
 import { api, errorMessage } from "../ipc";
+import { withSetting } from "../sourceSettings";
 
 type Step = "welcome" | "token" | "project" | "agent" | "workspace";
 
@@ -20,11 +21,11 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
   const [step, setStep] = useState<Step>("welcome");
   const [sources, setSources] = useState<SourceInfo[]>([]);
   const [source, setSource] = useState<SourceKind>("local");
-  const [label, setLabel] = useState("");
+  // The source's settings asked here: its target, and those it asks on the first run.
+  const [asked, setAsked] = useState<Record<string, string>>({});
   const [token, setToken] = useState("");
   const [user, setUser] = useState<string | null>(null);
-  const [projects, setProjects] = useState<Project[]>([]);
-  const [project, setProject] = useState("");
+  const [projects, setProjects] = useState<Target[]>([]);
   const [agents, setAgents] = useState<AgentInfo[] | null>(null);
   const [kind, setKind] = useState<AgentKind>("claude");
   const [templates, setTemplates] = useState<Template[]>([]);
@@ -39,6 +40,8 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
     api.sources().then(setSources).catch(() => setSources([]));
   }, []);
   const info = sources.find((s) => s.kind === source) ?? null;
+  const target = info?.settings.find((s) => s.target) ?? null;
+  const project = target ? asked[target.key] ?? "" : "";
   const online = sources.filter((s) => s.token_env !== null);
   useEffect(() => {
     if (step === "agent" && !agents) {
@@ -78,16 +81,9 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
     run(async () => {
       const e = await api.templateEmployee(template || null, name.trim(), source, workspace.trim(), kind);
       e.command = null;
-      if (source === "todoist") e.project = project;
-      if (source === "github") {
-        e.repo = project;
-        e.github_label = label.trim() || null;
-      }
-      if (source === "linear") {
-        e.team = project;
-        e.linear_label = label.trim() || null;
-      }
-      await api.saveEmployee(e, null, template || null);
+      let withAsked = e;
+      for (const s of info?.settings ?? []) withAsked = withSetting(withAsked, s.key, (asked[s.key] ?? "").trim());
+      await api.saveEmployee(withAsked, null, template || null);
       onDone();
     });
 
@@ -105,7 +101,7 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
             <p>Where do your tasks live?</p>
             <div className="choices">
               {online.map((s) => (
-                <button key={s.kind} type="button" onClick={() => { setSource(s.kind); setToken(""); setError(null); setStep("token"); }}>Connect {s.title}</button>
+                <button key={s.kind} type="button" onClick={() => { setSource(s.kind); setToken(""); setAsked({}); setError(null); setStep("token"); }}>Connect {s.title}</button>
               ))}
               <button type="button" className="secondary" onClick={() => { setSource("local"); setStep("agent"); }}>Try it without an account</button>
             </div>
@@ -132,23 +128,19 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
             <h1>Pick the {info?.target_noun}</h1>
             <p className="ok-note">Connected as {user}.</p>
             <p>{info?.task_word === "issue" ? "Open issues" : "Tasks you add"} in this {info?.target_noun} go to your first employee.</p>
-            <select aria-label={`${info?.title} ${info?.target_noun}`} value={project} onChange={(e) => setProject(e.target.value)}>
+            <select aria-label={target?.label ?? `${info?.title} ${info?.target_noun}`} value={project} onChange={(e) => target && setAsked({ ...asked, [target.key]: e.target.value })}>
               <option value="">Choose a {info?.target_noun}…</option>
               {projects.map((p) => (
-                <option key={p.id} value={p.name}>{p.name}</option>
+                <option key={p.value} value={p.value}>{p.name}</option>
               ))}
             </select>
-            {(source === "github" || source === "linear") && (
-              <label>
-                Only issues with this label (optional)
-                <input value={label} onChange={(e) => setLabel(e.target.value)} placeholder="delegate" />
-                <span className="hint">
-                  {source === "github"
-                    ? "Leave empty to let the employee take every open issue. Pull requests are never taken."
-                    : "Leave empty to let the employee take every issue in Todo. Issues someone moved to In Progress stay theirs."}
-                </span>
+            {info?.settings.filter((s) => s.first_run && !s.target).map((s) => (
+              <label key={s.key}>
+                {s.label}{s.required ? "" : " (optional)"}
+                <input value={asked[s.key] ?? ""} onChange={(e) => setAsked({ ...asked, [s.key]: e.target.value })} placeholder={s.example} />
+                {s.hint && <span className="hint">{s.hint}</span>}
               </label>
-            )}
+            ))}
             <div className="row">
               <button type="button" disabled={!project} onClick={() => setStep("agent")}>Continue</button>
             </div>

@@ -1,6 +1,7 @@
 //! Checks that serde cannot express, each reported with the employee, the field and its line.
 
-use super::{Config, ConfigError, Employee, SourceKind};
+use super::{Config, ConfigError, Employee};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -24,13 +25,13 @@ impl AgentRules for DataOnly {
 
 /// A field that is wrong and why.
 struct Problem {
-    field: &'static str,
+    field: Cow<'static, str>,
     message: String,
 }
 
-fn problem(field: &'static str, message: impl Into<String>) -> Option<Problem> {
+fn problem(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Option<Problem> {
     Some(Problem {
-        field,
+        field: field.into(),
         message: message.into(),
     })
 }
@@ -57,7 +58,7 @@ pub fn validate(
         if let Some(p) = found {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
-                line: line_of(text, index, p.field),
+                line: line_of(text, index, &p.field),
                 employee: employee.name.clone(),
                 message: format!("`{}` {}", p.field, p.message),
             });
@@ -117,20 +118,6 @@ pub fn validate(
     Ok(())
 }
 
-/// `owner/name` as GitHub allows them: letters, digits, `-`, `_` and `.`.
-fn is_repo_name(s: &str) -> bool {
-    let ok = |part: &str| {
-        !part.is_empty()
-            && part.len() <= 100
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            && part != "."
-            && part != ".."
-    };
-    matches!(s.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
-}
-
 /// The checks for one employee, also used by `employee add` and the UI before saving.
 pub fn check(employee: &Employee, rules: &dyn AgentRules) -> Result<(), String> {
     match check_employee(employee, rules) {
@@ -151,45 +138,7 @@ fn all_problems(e: &Employee, rules: &dyn AgentRules) -> Vec<Problem> {
             "must be at most 80 characters with no control characters",
         ));
     }
-    if e.source == SourceKind::Todoist && e.project.as_deref().is_none_or(|p| p.trim().is_empty()) {
-        out.extend(problem(
-            "project",
-            "is required when source = \"todoist\" (a Todoist project name or id)",
-        ));
-    }
-    if e.source == SourceKind::GitHub {
-        let repo = e.repo.as_deref().unwrap_or("").trim();
-        if repo.is_empty() {
-            out.extend(problem(
-                "repo",
-                "is required when source = \"github\" (the repository as owner/name)",
-            ));
-        } else if !is_repo_name(repo) {
-            out.extend(problem(
-                "repo",
-                format!("must be a GitHub repository as owner/name, like \"octo-org/content\" (got \"{repo}\")"),
-            ));
-        }
-    }
-    if e.source == SourceKind::Linear
-        && e.team
-            .as_deref()
-            .is_none_or(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace))
-    {
-        out.extend(problem(
-            "team",
-            "is required when source = \"linear\" (the team's key, like \"ENG\": the letters before an issue's number)",
-        ));
-    }
-    if e.github_label
-        .as_deref()
-        .is_some_and(|l| l.trim().is_empty() || l.contains(','))
-    {
-        out.extend(problem(
-            "github_label",
-            "must be one label name (no commas), or left out to take every open issue",
-        ));
-    }
+    out.extend(source_problems(e));
     if !e.workspace.is_absolute() {
         out.extend(problem(
             "workspace",
@@ -262,8 +211,76 @@ fn all_problems(e: &Employee, rules: &dyn AgentRules) -> Vec<Problem> {
         out.extend(problem(field, message));
     }
     let mut seen = std::collections::HashSet::new();
-    out.retain(|p| seen.insert(p.field));
+    out.retain(|p| seen.insert(p.field.clone()));
     out
+}
+
+/// The employee's source settings: the required ones there, each set one as its source
+/// checks it, and no key that is neither an employee's nor its source's (a typo, or another
+/// source's setting).
+fn source_problems(e: &Employee) -> Vec<Problem> {
+    let info = e.source.info();
+    let mut out = Vec::new();
+    for s in info.settings {
+        match e.settings.get(s.key) {
+            Some(v) if !v.is_str() => out.extend(problem(
+                s.key,
+                format!("must be text in quotes, like {} = \"{}\"", s.key, s.example),
+            )),
+            _ => match e.setting(s.key) {
+                None if s.required => out.extend(problem(
+                    s.key,
+                    format!(
+                        "is required when source = \"{}\" ({}, like \"{}\")",
+                        e.source.as_str(),
+                        s.label,
+                        s.example
+                    ),
+                )),
+                Some(v) => {
+                    if let Some(Err(why)) = s.check.map(|check| check(v)) {
+                        out.extend(problem(s.key, why));
+                    }
+                }
+                None => {}
+            },
+        }
+    }
+    for key in e.settings.keys() {
+        if info.setting(key).is_some() {
+            continue;
+        }
+        let field: Cow<'static, str> = Cow::Owned(key.clone());
+        let owner = crate::source::SOURCES
+            .iter()
+            .find(|other| other.setting(key).is_some());
+        let message = match owner {
+            Some(other) => format!(
+                "is a {} setting; this employee's tasks come from {} (source = \"{}\")",
+                other.title,
+                info.title,
+                e.source.as_str()
+            ),
+            None => match closest(key, info) {
+                Some(near) => format!("is not a setting Delegate knows; did you mean `{near}`?"),
+                None => "is not a setting Delegate knows (see README, \"Configuration\")".into(),
+            },
+        };
+        out.extend(problem(field, message));
+    }
+    out
+}
+
+/// The known key nearest to a misspelt one, if it is near enough to be meant.
+fn closest(key: &str, info: &crate::source::SourceInfo) -> Option<&'static str> {
+    super::EMPLOYEE_KEYS
+        .iter()
+        .copied()
+        .chain(info.settings.iter().map(|s| s.key))
+        .map(|k| (strsim::levenshtein(key, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
 }
 
 fn check_employee(e: &Employee, rules: &dyn AgentRules) -> Option<Problem> {
@@ -283,7 +300,7 @@ pub fn problems(employee: &Employee, rules: &dyn AgentRules) -> Vec<FieldProblem
     all_problems(employee, rules)
         .into_iter()
         .map(|p| FieldProblem {
-            field: p.field.to_string(),
+            field: p.field.into_owned(),
             message: p.message,
         })
         .collect()
@@ -303,6 +320,7 @@ fn line_of(text: &str, index: usize, field: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SourceKind;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("c.toml"), text, &DataOnly)

@@ -15,10 +15,9 @@ use std::time::Duration;
 pub const INFO: super::SourceInfo = super::SourceInfo {
     kind: super::SourceKind::Local,
     title: "the local queue",
-    target_field: None,
     target_noun: "queue",
     target_words: "the local queue",
-    target_example: "",
+    settings: &[],
     task_word: "task",
     token_name: "",
     token_elsewhere: "",
@@ -585,7 +584,7 @@ mod tests {
             PathBuf::from("/w"),
         ));
         let mut t = Employee::new("Writer", SourceKind::Todoist, PathBuf::from("/w"));
-        t.project = Some("P".into());
+        t.set_setting("project", Some("P"));
         config.employees.push(t);
         let id = q
             .add_for(&config, "notes", "Sort the inbox", "", 1)

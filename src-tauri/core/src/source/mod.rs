@@ -24,7 +24,7 @@ pub use crate::config::SourceKind;
 pub use github::{GitHubClient, GitHubError, GitHubRepo, GitHubSource};
 pub use linear::{LinearClient, LinearError, LinearSource, LinearTeam};
 pub use local::{LocalQueue, LocalSource, QueueError};
-pub use registry::{SOURCES, SourceInfo};
+pub use registry::{SOURCES, Setting, SourceInfo};
 pub use remote::{Remote, RemoteSource};
 pub use retry::RetryPolicy;
 pub use service::Service;

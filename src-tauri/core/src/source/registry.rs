@@ -15,14 +15,14 @@ pub struct SourceInfo {
     pub kind: SourceKind,
     /// The service's name, as shown ("GitHub").
     pub title: &'static str,
-    /// The employee setting that names what it works on (`project`, `repo`), if any.
-    pub target_field: Option<&'static str>,
-    /// What that target is called ("repository").
+    /// What an employee of this source works on is called ("repository").
     pub target_noun: &'static str,
     /// That target in words ("a GitHub repository").
     pub target_words: &'static str,
-    /// An example of the target, for forms and errors.
-    pub target_example: &'static str,
+    /// The employee's settings for this source, as `config.toml` names them (`repo`,
+    /// `github_label`): the form, `employee add`'s flags, the checks and the summary of an
+    /// employee are made from these. The first one marked `target` is what it works on.
+    pub settings: &'static [Setting],
     /// What one task is called there ("issue").
     pub task_word: &'static str,
     /// What the token is called there ("API token", "personal access token").
@@ -45,10 +45,60 @@ pub struct SourceInfo {
     pub connect: Option<Connect>,
 }
 
+/// A setting's check of a value: why it is wrong, in words that follow its key.
+pub type Check = fn(&str) -> Result<(), String>;
+
+/// One setting an employee of a source has (`repo = "octo-org/docs"`): always text.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Setting {
+    /// Its key in `config.toml`, and `employee add`'s flag (`--repo`).
+    pub key: &'static str,
+    /// The form's label ("GitHub repository").
+    pub label: &'static str,
+    /// A line under it: what it does, what empty means.
+    pub hint: &'static str,
+    /// An example value, for placeholders and errors.
+    pub example: &'static str,
+    /// An employee of this source cannot work without it.
+    pub required: bool,
+    /// It names what the employee works on, picked from the account's list.
+    pub target: bool,
+    /// The first-run setup asks for it too (beside the target).
+    pub first_run: bool,
+    /// How it reads in the summary of an employee, `{}` standing for its value
+    /// ("repository {}", " (issues labelled “{}”)"); empty: left out.
+    pub words: &'static str,
+    /// The check of a value that is set (trimmed, not empty): why it is wrong.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub check: Option<Check>,
+}
+
 impl SourceInfo {
     pub fn needs_token(&self) -> bool {
         self.token_env.is_some()
     }
+
+    /// The setting named `key`, if this source has it.
+    pub fn setting(&self, key: &str) -> Option<&'static Setting> {
+        self.settings.iter().find(|s| s.key == key)
+    }
+
+    /// The setting that names what an employee works on (`project`, `repo`, `team`).
+    pub fn target(&self) -> Option<&'static Setting> {
+        self.settings.iter().find(|s| s.target)
+    }
+}
+
+/// A value that must be one label name.
+pub fn one_label(value: &str) -> Result<(), String> {
+    if value.contains(',') {
+        return Err(
+            "must be one label name (no commas), or left out to take every open issue".into(),
+        );
+    }
+    Ok(())
 }
 
 /// Every source Delegate knows, in the order the app offers them.
@@ -90,6 +140,20 @@ mod tests {
             assert_eq!(kind.info().kind, kind);
         }
         let envs: Vec<_> = SOURCES.iter().filter_map(|s| s.token_env).collect();
+        // A setting key belongs to one source (a form or a flag never means two things), and
+        // never shadows one every employee has.
+        let mut keys = std::collections::HashSet::new();
+        for source in &SOURCES {
+            assert!(
+                source.target().is_some() == source.needs_token(),
+                "{}",
+                source.title
+            );
+            for s in source.settings {
+                assert!(keys.insert(s.key), "{} is used twice", s.key);
+                assert!(!crate::config::EMPLOYEE_KEYS.contains(&s.key), "{}", s.key);
+            }
+        }
         assert_eq!(
             envs,
             ["TODOIST_API_TOKEN", "GITHUB_TOKEN", "LINEAR_API_KEY"]

@@ -4,7 +4,7 @@
 //! an employee's target. Each source provides one ([`crate::source::SourceInfo::connect`]),
 //! so the rest of Delegate never names a source.
 
-use super::{Project, Source, SourceError};
+use super::{Source, SourceError};
 use crate::config::{Config, Employee, SourceKind};
 use crate::secrets::Secret;
 use std::sync::Arc;
@@ -16,9 +16,8 @@ pub trait Service: Send + Sync {
     /// Who the token belongs to, in words ("Ada <ada@example.com>", "octocat (The Octocat)").
     async fn who(&self) -> Result<String, SourceError>;
 
-    /// What an employee can work on: projects, repositories, teams (`id` is what the
-    /// employee's setting holds, `name` what a person reads).
-    async fn targets(&self) -> Result<Vec<Project>, SourceError>;
+    /// What an employee can work on: projects, repositories, teams.
+    async fn targets(&self) -> Result<Vec<Target>, SourceError>;
 
     /// The employee's task source on this account. Employees on the same target share it.
     async fn source_for(&self, employee: &Employee) -> Result<Source, SourceError>;
@@ -28,6 +27,16 @@ pub trait Service: Send + Sync {
 
     /// Forgets what was read, so the next read asks the service again.
     async fn invalidate(&self);
+}
+
+/// One thing an employee can work on, as the account lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Target {
+    /// What the employee's target setting holds (a project's name, `owner/name`, a team key).
+    pub value: String,
+    /// What a person reads ("Engineering (ENG)").
+    pub name: String,
 }
 
 /// Connects to a source's service with a token, with the settings of `config`.

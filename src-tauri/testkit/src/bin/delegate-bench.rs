@@ -104,7 +104,7 @@ async fn polling() -> Result<(), Box<dyn std::error::Error>> {
         let ws = dir.path().join(format!("ws{i}"));
         std::fs::create_dir_all(&ws)?;
         let mut e = Employee::new(&name, SourceKind::Todoist, ws);
-        e.project = Some(name.clone());
+        e.set_setting("project", Some(&name));
         e.command = Some(std::env::current_exe()?.display().to_string());
         edit::add_employee(&paths.config_file, &e)?;
     }

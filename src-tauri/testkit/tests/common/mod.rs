@@ -42,7 +42,7 @@ impl Home {
     /// An employee that runs the fake agent, with quick retries.
     pub fn employee(&self, name: &str, source: SourceKind, project: Option<&str>) -> Employee {
         let mut e = Employee::new(name, source, self.workspace(name));
-        e.project = project.map(String::from);
+        e.set_setting("project", project);
         e.command = Some(fake_claude().display().to_string());
         e.retry_backoff_secs = 0;
         e.timeout_secs = 30;

@@ -10,6 +10,7 @@ mod wire;
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubError};
 
 use super::http::ServerClock;
+use super::registry::Setting;
 use super::remote::{Remote, RemoteSource, marker_of, with_marker};
 use super::{Comment, SourceError, SourceKind, Task};
 use crate::labels;
@@ -71,14 +72,14 @@ impl super::Service for GitHubService {
         Ok(who(&self.client.user().await?))
     }
 
-    async fn targets(&self) -> Result<Vec<super::Project>, SourceError> {
+    async fn targets(&self) -> Result<Vec<super::service::Target>, SourceError> {
         Ok(self
             .client
             .repos()
             .await?
             .into_iter()
-            .map(|r| super::Project {
-                id: r.clone(),
+            .map(|r| super::service::Target {
+                value: r.clone(),
                 name: r,
             })
             .collect())
@@ -88,8 +89,8 @@ impl super::Service for GitHubService {
         &self,
         employee: &crate::config::Employee,
     ) -> Result<super::Source, SourceError> {
-        let repo = employee.repo.clone().unwrap_or_default();
-        let label = employee.github_label.clone();
+        let repo = employee.setting("repo").unwrap_or_default().to_string();
+        let label = employee.setting("github_label").map(String::from);
         let key = (repo.trim().to_lowercase(), label.clone());
         let mut repos = self.repos.lock().await;
         let source = repos
@@ -106,7 +107,7 @@ impl super::Service for GitHubService {
 
     /// The repository: there, with issues on, and writable by the token.
     async fn check(&self, employee: &crate::config::Employee) -> Result<String, SourceError> {
-        let repo = employee.repo.clone().unwrap_or_default();
+        let repo = employee.setting("repo").unwrap_or_default().to_string();
         let found = self.client.repo(&repo).await?;
         let refuse = |message: String| {
             Err(SourceError::GitHub(GitHubError::Forbidden {
@@ -140,8 +141,7 @@ impl super::Service for GitHubService {
             "repository {} found{}",
             found.full_name,
             employee
-                .github_label
-                .as_deref()
+                .setting("github_label")
                 .map(|l| format!(" (issues labelled \"{l}\")"))
                 .unwrap_or_default()
         ))
@@ -158,10 +158,32 @@ impl super::Service for GitHubService {
 pub const INFO: super::SourceInfo = super::SourceInfo {
     kind: SourceKind::GitHub,
     title: "GitHub",
-    target_field: Some("repo"),
     target_noun: "repository",
     target_words: "a GitHub repository",
-    target_example: "octo-org/content",
+    settings: &[
+        Setting {
+            key: "repo",
+            label: "GitHub repository",
+            hint: "",
+            example: "octo-org/content",
+            required: true,
+            target: true,
+            words: "repository {}",
+            first_run: false,
+            check: Some(check_repo),
+        },
+        Setting {
+            key: "github_label",
+            label: "Only issues with this label",
+            hint: "Empty: every open issue. Pull requests are never taken.",
+            example: "delegate",
+            required: false,
+            target: false,
+            words: " (issues labelled “{}”)",
+            first_run: true,
+            check: Some(super::registry::one_label),
+        },
+    ],
     task_word: "issue",
     token_name: "personal access token",
     token_elsewhere: ", or log in with `gh auth login`",
@@ -173,6 +195,25 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     task_links: &["https://github.com/"],
     connect: Some(GitHubService::connect),
 };
+
+/// `owner/name` as GitHub allows them: letters, digits, `-`, `_` and `.`.
+fn check_repo(s: &str) -> Result<(), String> {
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 100
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && part != "."
+            && part != ".."
+    };
+    match s.split_once('/') {
+        Some((owner, name)) if ok(owner) && ok(name) => Ok(()),
+        _ => Err(format!(
+            "must be a GitHub repository as owner/name, like \"octo-org/content\" (got \"{s}\")"
+        )),
+    }
+}
 
 /// An employee's GitHub source.
 pub type GitHubSource = RemoteSource<GitHubRepo>;

@@ -13,6 +13,7 @@ pub mod client;
 pub use client::{DEFAULT_API_URL, LinearClient, LinearError};
 
 use super::http::ServerClock;
+use super::registry::Setting;
 use super::remote::{Remote, RemoteSource};
 use super::{Comment, SourceError, SourceKind, Task};
 use crate::labels;
@@ -59,10 +60,10 @@ impl LinearService {
     fn team(&self, e: &crate::config::Employee) -> LinearTeam {
         LinearTeam::new(
             self.client.clone(),
-            e.team.as_deref().unwrap_or(""),
-            e.linear_project.as_deref(),
-            e.linear_label.as_deref(),
-            e.linear_review_state.as_deref(),
+            e.setting("team").unwrap_or(""),
+            e.setting("linear_project"),
+            e.setting("linear_label"),
+            e.setting("linear_review_state"),
         )
     }
 }
@@ -78,15 +79,15 @@ impl super::Service for LinearService {
         Ok(format!("{} <{}>", u.name, u.email))
     }
 
-    async fn targets(&self) -> Result<Vec<super::Project>, SourceError> {
+    async fn targets(&self) -> Result<Vec<super::service::Target>, SourceError> {
         Ok(self
             .client
             .teams()
             .await?
             .into_iter()
-            .map(|t| super::Project {
-                id: t.key.clone(),
-                name: t.key,
+            .map(|t| super::service::Target {
+                name: format!("{} ({})", t.name, t.key),
+                value: t.key,
             })
             .collect())
     }
@@ -94,10 +95,10 @@ impl super::Service for LinearService {
     async fn source_for(&self, e: &crate::config::Employee) -> Result<super::Source, SourceError> {
         let key = format!(
             "{}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}",
-            e.team.as_deref().unwrap_or("").to_lowercase(),
-            e.linear_project,
-            e.linear_label,
-            e.linear_review_state
+            e.setting("team").unwrap_or("").to_lowercase(),
+            e.setting("linear_project"),
+            e.setting("linear_label"),
+            e.setting("linear_review_state")
         );
         let mut teams = self.teams.lock().await;
         let source = teams
@@ -122,10 +123,54 @@ impl super::Service for LinearService {
 pub const INFO: super::SourceInfo = super::SourceInfo {
     kind: SourceKind::Linear,
     title: "Linear",
-    target_field: Some("team"),
     target_noun: "team",
     target_words: "a Linear team",
-    target_example: "ENG",
+    settings: &[
+        Setting {
+            key: "team",
+            label: "Linear team",
+            hint: "",
+            example: "ENG",
+            required: true,
+            target: true,
+            words: "team {}",
+            first_run: false,
+            check: Some(check_team),
+        },
+        Setting {
+            key: "linear_project",
+            label: "Only this project",
+            hint: "Empty: every project of the team.",
+            example: "Website relaunch",
+            required: false,
+            target: false,
+            words: ", project “{}”",
+            first_run: false,
+            check: None,
+        },
+        Setting {
+            key: "linear_label",
+            label: "Only issues with this label",
+            hint: "Empty: every issue in Todo. Issues someone moved to In Progress stay theirs.",
+            example: "delegate",
+            required: false,
+            target: false,
+            words: " (issues labelled “{}”)",
+            first_run: true,
+            check: Some(super::registry::one_label),
+        },
+        Setting {
+            key: "linear_review_state",
+            label: "Drafts wait for review in",
+            hint: "Issues in Todo are taken; a run moves them to In Progress, a draft to this state, approving to Done. Empty: a state named like “In Review”.",
+            example: "In Review",
+            required: false,
+            target: false,
+            words: "",
+            first_run: false,
+            check: None,
+        },
+    ],
     task_word: "issue",
     token_name: "personal API key",
     token_elsewhere: "",
@@ -136,6 +181,16 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     task_links: &["https://linear.app/"],
     connect: Some(LinearService::connect),
 };
+
+/// A team's key: the letters before an issue's number, no spaces.
+fn check_team(s: &str) -> Result<(), String> {
+    if s.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "must be the team's key, like \"ENG\": the letters before an issue's number (got \"{s}\")"
+        ));
+    }
+    Ok(())
+}
 
 /// An employee's Linear source.
 pub type LinearSource = RemoteSource<LinearTeam>;

@@ -12,6 +12,7 @@ pub use super::http::NetworkKind;
 pub use account::TodoistAccount;
 pub use client::{Project, TodoistClient, TodoistError, User};
 
+use super::service::Target;
 use super::{Claimed, Comment, Finish, Pending, SourceError, SourceKind, Task, TaskSource};
 use crate::claims::Claim;
 use chrono::{DateTime, Utc};
@@ -61,20 +62,31 @@ impl super::Service for TodoistService {
         Ok(format!("{} <{}>", u.full_name, u.email))
     }
 
-    async fn targets(&self) -> Result<Vec<Project>, SourceError> {
-        Ok(self.account.client().projects().await?)
+    async fn targets(&self) -> Result<Vec<Target>, SourceError> {
+        // The employee's setting keeps the name: `config.toml` stays readable.
+        Ok(self
+            .account
+            .client()
+            .projects()
+            .await?
+            .into_iter()
+            .map(|p| Target {
+                value: p.name.clone(),
+                name: p.name,
+            })
+            .collect())
     }
 
     async fn source_for(
         &self,
         employee: &crate::config::Employee,
     ) -> Result<super::Source, SourceError> {
-        let project = employee.project.clone().unwrap_or_default();
+        let project = employee.setting("project").unwrap_or_default().to_string();
         Ok(Arc::new(TodoistSource::new(self.account.clone(), &project)))
     }
 
     async fn check(&self, employee: &crate::config::Employee) -> Result<String, SourceError> {
-        let wanted = employee.project.clone().unwrap_or_default();
+        let wanted = employee.setting("project").unwrap_or_default().to_string();
         let p = self
             .account
             .resolve_project(&wanted, Duration::from_secs(60))
@@ -91,10 +103,19 @@ impl super::Service for TodoistService {
 pub const INFO: super::SourceInfo = super::SourceInfo {
     kind: SourceKind::Todoist,
     title: "Todoist",
-    target_field: Some("project"),
     target_noun: "project",
     target_words: "a Todoist project",
-    target_example: "LinkedIn Writer",
+    settings: &[super::registry::Setting {
+        key: "project",
+        label: "Todoist project",
+        hint: "",
+        example: "LinkedIn Writer",
+        required: true,
+        target: true,
+        first_run: false,
+        words: "project “{}”",
+        check: None,
+    }],
     task_word: "task",
     token_name: "API token",
     token_elsewhere: "",

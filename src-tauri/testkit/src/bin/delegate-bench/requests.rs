@@ -43,7 +43,7 @@ pub async fn main(enforce: bool) -> Result<(), Box<dyn std::error::Error>> {
         let ws = dir.path().join("ws");
         std::fs::create_dir_all(&ws)?;
         let mut e = Employee::new("Writer", SourceKind::Todoist, ws);
-        e.project = Some("Shared".into());
+        e.set_setting("project", Some("Shared"));
         e.command = Some(fake.display().to_string());
         edit::add_employee(&paths.config_file, &e)?;
         engines.push(Engine::open(
