@@ -2,7 +2,8 @@
 //! tauri-driver: onboarding to a first local-queue employee, a task added and watched live,
 //! the draft rendered (and a hostile draft that must not run), request changes and approve,
 //! the Activity screen over 100 000 runs, and a screenshot of every screen in both themes;
-//! then GitHub Issues as the source, from the onboarding to an issue finished and approved.
+//! then GitHub Issues and Linear as the source, each from the onboarding to an issue finished
+//! and approved.
 //! Ignored by a plain `cargo test`; `scripts/test` and `scripts/e2e` run it with `--ignored`.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
@@ -12,7 +13,7 @@ mod common;
 use common::{Guard, app_binary, artifacts};
 
 use delegate_testkit::webdriver::Session;
-use delegate_testkit::{FakeGitHub, sibling_binary};
+use delegate_testkit::{FakeGitHub, FakeLinear, sibling_binary};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -658,6 +659,310 @@ async fn github_in_the_ui_end_to_end() {
     quit(&ui, &exit_status).await;
 }
 
+/// The personal API key the fake Linear accepts (its user is "Delegate Bot").
+const LINEAR_KEY: &str = "lin_api_e2e_0123456789";
+const LINEAR_TEAM: &str = "DOC";
+
+/// Linear in the real app: the onboarding's "Connect Linear" path (the key tested live and
+/// kept in the keychain, the team picked from the account's list, a label), an issue in
+/// "Todo" worked by the fake agent and moved to "In Review" with the end comment, the run
+/// page with its "Open in Linear" link, approve moving the issue to "Done", the employee
+/// form and Settings — each in both themes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, D-Bus, gnome-keyring and tauri-driver: scripts/test runs it (or scripts/e2e)"]
+async fn linear_in_the_ui_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let delegate_home = data.path().join("delegate");
+    std::fs::create_dir_all(&delegate_home).unwrap();
+    let workspace = data.path().join("docs-writer");
+    let path = fake_claude_on_path(data.path());
+
+    // An account with three teams (Linear's default workflow each). In the employee's team:
+    // a labelled issue in Todo (the one to work), one without the label, one a person has
+    // started and one already done; in another team, a labelled issue in Todo.
+    let linear = FakeLinear::start(LINEAR_KEY).await;
+    for (key, name) in [
+        ("ENG", "Engineering"),
+        (LINEAR_TEAM, "Documentation"),
+        ("MKT", "Marketing"),
+    ] {
+        linear.add_team(key, name);
+    }
+    let issue = linear.add_issue(
+        LINEAR_TEAM,
+        "Write a LinkedIn post about the docs release",
+        "Mention the new search. Under 150 words.",
+        &["delegate"],
+        "Todo",
+    );
+    let left_alone = [
+        linear.add_issue(
+            LINEAR_TEAM,
+            "Fix the broken link in the footer",
+            "",
+            &[],
+            "Todo",
+        ),
+        linear.add_issue(
+            LINEAR_TEAM,
+            "Draft the changelog",
+            "",
+            &["delegate"],
+            "In Progress",
+        ),
+        linear.add_issue(LINEAR_TEAM, "Announce the beta", "", &["delegate"], "Done"),
+        linear.add_issue(
+            "ENG",
+            "Write a post about the API",
+            "",
+            &["delegate"],
+            "Todo",
+        ),
+    ];
+    let before: Vec<_> = left_alone.iter().map(|id| linear.issue(id)).collect();
+
+    let _driver = driver(
+        4450,
+        &delegate_home,
+        &path,
+        &[("DELEGATE_LINEAR_API_URL", &linear.url)],
+        "tauri-driver-ui-linear.log",
+    )
+    .await;
+    let exit_status = data.path().join("app-exit-status");
+    let app = app_recording_exit(data.path(), &exit_status);
+    let ui = Ui {
+        s: Session::start("http://127.0.0.1:4450", app.to_str().unwrap())
+            .await
+            .unwrap(),
+    };
+    ui.s.set_window_size(1024, 700).await.unwrap();
+
+    // Onboarding: connect Linear with a personal API key, tested live against the server.
+    ui.text_appears("Welcome to Delegate", 20).await;
+    ui.click("Connect Linear").await;
+    ui.wait(
+        "the key step",
+        10,
+        "return !!byText('h1', 'Connect Linear');",
+        json!([]),
+    )
+    .await;
+    ui.fill("Linear personal API key", LINEAR_KEY).await;
+    ui.shots("linear-onboarding-key").await;
+    ui.click("Connect").await;
+
+    // The team, picked from the account's list, and the label.
+    ui.text_appears("Pick the team", 20).await;
+    ui.text_appears("Connected as Delegate Bot <delegate@example.com>", 10)
+        .await;
+    let listed = ui
+        .js(
+            "return [...byLabel('Linear team').options].map(o => o.value).filter(v => v);",
+            json!([]),
+        )
+        .await;
+    let mut listed: Vec<String> = serde_json::from_value(listed).unwrap();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [LINEAR_TEAM, "ENG", "MKT"],
+        "the account's teams are offered"
+    );
+    ui.fill("Linear team", LINEAR_TEAM).await;
+    ui.fill("Only issues with this label", "delegate").await;
+    ui.shots("linear-onboarding-team").await;
+    ui.click("Continue").await;
+    // The key went to the keychain of this session's Secret Service.
+    assert_eq!(keychain("linear-api-key"), LINEAR_KEY);
+
+    // The agent, then the workspace, as for every source.
+    ui.text_appears("The agent", 10).await;
+    ui.text_appears("Claude Code — 2.1.197, logged in", 20)
+        .await;
+    ui.click("Continue").await;
+    ui.text_appears("Your first employee", 10).await;
+    // The suggested folder arrives first (so it cannot overwrite the one typed in).
+    ui.wait(
+        "the suggested workspace",
+        10,
+        "const el = byLabel('Workspace folder'); return !!el && el.value !== '';",
+        json!([]),
+    )
+    .await;
+    ui.fill("Name", "Docs Writer").await;
+    ui.fill("Workspace folder", workspace.to_str().unwrap())
+        .await;
+    ui.click("Create employee").await;
+    ui.wait(
+        "the employee card",
+        20,
+        "return !!document.querySelector('[data-testid=\"employee-Docs Writer\"]');",
+        json!([]),
+    )
+    .await;
+    let config = std::fs::read_to_string(delegate_home.join("config.toml")).unwrap();
+    for line in [
+        "source = \"linear\"",
+        "team = \"DOC\"",
+        "linear_label = \"delegate\"",
+    ] {
+        assert!(config.contains(line), "config.toml has {line}:\n{config}");
+    }
+
+    // The engine works the issue in Todo and finishes it on Linear: `agent-done`, the end
+    // comment and the team's review state ("In Review"); labels and state move in one
+    // update, the comment comes after, so wait for all of them.
+    let start = Instant::now();
+    loop {
+        let now = linear.issue(&issue);
+        let comments = linear.visible_comments(&issue);
+        let done = comments
+            .iter()
+            .any(|c| c.starts_with("Done. Ready for review."));
+        if now.labels.iter().any(|l| l == "agent-done") && done && now.state == "In Review" {
+            assert!(
+                !now.labels.iter().any(|l| l == "agent-working"),
+                "{:?}",
+                now.labels
+            );
+            assert_eq!(now.state_type, "started");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the issue is not done after 90 s; it is in “{}” with the labels {:?} and the comments {comments:#?}",
+            now.state,
+            now.labels
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let done_issue = linear.issue(&issue);
+    for (id, was) in left_alone.iter().zip(&before) {
+        let now = linear.issue(id);
+        assert!(
+            (&now.state, &now.labels) == (&was.state, &was.labels)
+                && linear.comments(id).is_empty(),
+            "{} ({}, {}) is left alone: {now:?}",
+            was.identifier,
+            was.team_key,
+            was.state
+        );
+    }
+
+    // The run page: the draft, and the link to the issue in Linear's words.
+    ui.click("Activity").await;
+    ui.wait(
+        "the run to succeed",
+        30,
+        "const row = [...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('docs release')); return !!row && row.textContent.includes('succeeded');",
+        json!([]),
+    )
+    .await;
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('docs release')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the rendered draft",
+        20,
+        "return !!document.querySelector('.markdown h1');",
+        json!([]),
+    )
+    .await;
+    let link = ui
+        .wait(
+            "the link to the issue",
+            10,
+            "const b = [...document.querySelectorAll('.run button.link')].find(b => b.textContent.trim().startsWith('Open in')); return b ? [b.textContent.trim(), b.title] : false;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(link[0], json!("Open in Linear"));
+    assert!(
+        link[1].as_str().unwrap().starts_with(&format!(
+            "https://linear.app/fake/issue/{}/",
+            done_issue.identifier
+        )),
+        "the link goes to the issue: {link}"
+    );
+    ui.shots("linear-run-detail").await;
+    ui.js(
+        "document.querySelector('.draft').scrollIntoView(); return true;",
+        json!([]),
+    )
+    .await;
+    ui.shots("linear-run-draft").await;
+
+    // Approve moves the issue to the team's completed state.
+    ui.click("Approve and close the task").await;
+    ui.text_appears("Approved: the task is closed.", 10).await;
+    let closed = linear.issue(&issue);
+    assert_eq!(
+        (closed.state.as_str(), closed.state_type.as_str()),
+        ("Done", "completed")
+    );
+
+    // The card says where its tasks come from; the form has Linear chosen, the team from
+    // the account's list and the label.
+    ui.click("Employees").await;
+    let from = ui
+        .wait(
+            "the employee card",
+            10,
+            "const card = document.querySelector('[data-testid=\"employee-Docs Writer\"]'); if (!card) return false; const dt = [...card.querySelectorAll('dt')].find(d => d.textContent === 'Tasks from'); return dt ? dt.nextElementSibling.textContent : false;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        from,
+        json!("Linear team DOC (issues labelled “delegate”)"),
+        "the card's source"
+    );
+    ui.shots("linear-employees").await;
+    ui.click("Edit").await;
+    ui.text_appears("Edit Docs Writer", 10).await;
+    let form = ui
+        .wait(
+            "the Linear fields",
+            20,
+            "const radio = [...document.querySelectorAll('label.inline')].find(l => l.textContent.includes('a Linear team'))?.querySelector('input'); const team = byLabel('Linear team'); const project = byLabel('Only this project'); const label = byLabel('Only issues with this label'); const review = byLabel('Drafts wait for review in'); if (!radio || !team || team.tagName !== 'SELECT' || !project || !label || !review) return false; return [radio.checked, team.value, team.options.length, project.value, label.value, review.value];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(form, json!([true, LINEAR_TEAM, 4, "", "delegate", ""]));
+    ui.shots("linear-employee-form").await;
+    ui.click("Cancel").await;
+
+    // Settings: Linear's key is the one in the keychain.
+    ui.click("Settings").await;
+    ui.text_appears("Linear connection", 10).await;
+    ui.wait(
+        "Linear's key state",
+        10,
+        "const p = document.querySelector('[data-testid=token-state-linear]'); return !!p && p.textContent.includes('saved in the OS keychain');",
+        json!([]),
+    )
+    .await;
+    ui.shots("linear-settings").await;
+    // Remove takes it out of the keychain again (and leaves the session's keychain as the
+    // other tests expect it).
+    ui.wait(
+        "Linear's Remove button",
+        10,
+        "const b = [...document.querySelectorAll('[aria-labelledby=connection-linear] button')].find(b => b.textContent === 'Remove'); if (!b || b.disabled) return false; b.click(); return true;",
+        json!([]),
+    )
+    .await;
+    ui.wait(
+        "the key to be removed",
+        10,
+        "const p = document.querySelector('[data-testid=token-state-linear]'); return !!p && p.textContent.startsWith('No token saved');",
+        json!([]),
+    )
+    .await;
+    assert_eq!(keychain("linear-api-key"), "", "the key left the keychain");
+
+    quit(&ui, &exit_status).await;
+}
+
 /// What the session's Secret Service keeps for Delegate under `entry` ("" for nothing).
 fn keychain(entry: &str) -> String {
     let out = Command::new("secret-tool")
@@ -725,6 +1030,7 @@ async fn driver(
         // Tokens come from the keychain (or nowhere), never from the tester's environment.
         .env_remove("TODOIST_API_TOKEN")
         .env_remove("GITHUB_TOKEN")
+        .env_remove("LINEAR_API_KEY")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(artifacts().join(log)).unwrap());
