@@ -29,7 +29,6 @@ mod tests {
         Board::export_all_to(dir).unwrap();
         Template::export_all_to(dir).unwrap();
         WorkerEvent::export_all_to(dir).unwrap();
-        delegate_core::source::User::export_all_to(dir).unwrap();
         delegate_core::history::RunSummary::export_all_to(dir).unwrap();
         delegate_core::source::local::LocalTask::export_all_to(dir).unwrap();
         delegate_core::source::service::Target::export_all_to(dir).unwrap();

@@ -19,7 +19,7 @@ pub mod tray;
 mod window;
 
 use controller::{Controller, Request, Shell};
-use delegate_core::secrets::KeychainStore;
+use delegate_core::secrets::Stores;
 use delegate_core::{Engine, Paths};
 use std::sync::Arc;
 use tauri::{AppHandle, Manager, RunEvent};
@@ -76,7 +76,7 @@ fn open_engine() -> Result<(Arc<Engine>, Logging), Box<dyn std::error::Error>> {
     let log = Logging {
         _guard: delegate_core::logging::init(&paths.log_dir),
     };
-    let engine = Engine::open(paths, Arc::new(KeychainStore::todoist()))?;
+    let engine = Engine::open(paths, Stores::keychain())?;
     if engine.interrupted_at_start() > 0 {
         tracing::warn!(
             runs = engine.interrupted_at_start(),

@@ -22,19 +22,16 @@ pub async fn save_settings(shell: State<'_, Shell>, settings: SettingsView) -> C
 }
 
 #[tauri::command]
-pub fn token_status(shell: State<'_, Shell>, source: Option<SourceKind>) -> TokenStatus {
-    shell
-        .engine()
-        .source_token_status(source.unwrap_or(SourceKind::Todoist))
+pub fn token_status(shell: State<'_, Shell>, source: SourceKind) -> TokenStatus {
+    shell.engine().source_token_status(source)
 }
 
 #[tauri::command]
 pub async fn set_token(
     shell: State<'_, Shell>,
     token: String,
-    source: Option<SourceKind>,
+    source: SourceKind,
 ) -> CmdResult<TokenStatus> {
-    let source = source.unwrap_or(SourceKind::Todoist);
     Ok(shell
         .call(|reply| Request::SetToken {
             token,
@@ -57,11 +54,7 @@ pub fn list_sources() -> Vec<SourceInfo> {
 }
 
 #[tauri::command]
-pub async fn clear_token(
-    shell: State<'_, Shell>,
-    source: Option<SourceKind>,
-) -> CmdResult<TokenStatus> {
-    let source = source.unwrap_or(SourceKind::Todoist);
+pub async fn clear_token(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<TokenStatus> {
     Ok(shell
         .call(|reply| Request::ClearToken { source, reply })
         .await?)

@@ -650,7 +650,7 @@ async fn github_in_the_ui_end_to_end() {
     ui.wait(
         "the token to be removed",
         10,
-        "const p = document.querySelector('[data-testid=token-state-github]'); return !!p && p.textContent.startsWith('No token saved');",
+        "const p = document.querySelector('[data-testid=token-state-github]'); return !!p && p.textContent.startsWith('No ');",
         json!([]),
     )
     .await;
@@ -758,16 +758,23 @@ async fn linear_in_the_ui_end_to_end() {
         .await;
     let listed = ui
         .js(
-            "return [...byLabel('Linear team').options].map(o => o.value).filter(v => v);",
+            "return [...byLabel('Linear team').options].filter(o => o.value).map(o => [o.value, o.textContent]);",
             json!([]),
         )
         .await;
-    let mut listed: Vec<String> = serde_json::from_value(listed).unwrap();
+    let mut listed: Vec<(String, String)> = serde_json::from_value(listed).unwrap();
     listed.sort();
     assert_eq!(
-        listed,
-        [LINEAR_TEAM, "ENG", "MKT"],
-        "the account's teams are offered"
+        listed
+            .iter()
+            .map(|(v, t)| format!("{v}={t}"))
+            .collect::<Vec<_>>(),
+        [
+            format!("{LINEAR_TEAM}=Documentation ({LINEAR_TEAM})"),
+            "ENG=Engineering (ENG)".to_string(),
+            "MKT=Marketing (MKT)".to_string()
+        ],
+        "the account's teams are offered by name, and kept by key"
     );
     ui.fill("Linear team", LINEAR_TEAM).await;
     ui.fill("Only issues with this label", "delegate").await;
@@ -954,7 +961,7 @@ async fn linear_in_the_ui_end_to_end() {
     ui.wait(
         "the key to be removed",
         10,
-        "const p = document.querySelector('[data-testid=token-state-linear]'); return !!p && p.textContent.startsWith('No token saved');",
+        "const p = document.querySelector('[data-testid=token-state-linear]'); return !!p && p.textContent.startsWith('No ');",
         json!([]),
     )
     .await;

@@ -52,11 +52,11 @@ export const api = {
     invoke<string>("add_local_task", { employee, title, description }),
   settings: () => invoke<SettingsView>("get_settings"),
   saveSettings: (settings: SettingsView) => invoke<void>("save_settings", { settings }),
-  tokenStatus: (source: SourceKind = "todoist") => invoke<TokenStatus>("token_status", { source }),
-  setToken: (token: string, source: SourceKind = "todoist") => invoke<TokenStatus>("set_token", { token, source }),
+  tokenStatus: (source: SourceKind) => invoke<TokenStatus>("token_status", { source }),
+  setToken: (token: string, source: SourceKind) => invoke<TokenStatus>("set_token", { token, source }),
   /** Who the source's token belongs to ("connected as …"). */
   checkToken: (source: SourceKind) => invoke<string>("check_token", { source }),
-  clearToken: (source: SourceKind = "todoist") => invoke<TokenStatus>("clear_token", { source }),
+  clearToken: (source: SourceKind) => invoke<TokenStatus>("clear_token", { source }),
   runNow: () => invoke<void>("run_now"),
   setPaused: (employee: string | null, paused: boolean) => invoke<void>("set_paused", { employee, paused }),
 };

@@ -7,7 +7,7 @@ use delegate_core::doctor::{self, Check};
 use std::process::ExitCode;
 
 pub async fn doctor(paths: Paths) -> Result<ExitCode> {
-    let report = doctor::report(&paths, &super::keychain).await;
+    let report = doctor::report(&paths, &delegate_core::secrets::Stores::keychain()).await;
     for check in &report.checks {
         match check {
             Check::Ok(what) => println!("✓ {what}"),

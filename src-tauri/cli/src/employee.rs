@@ -64,7 +64,7 @@ impl Args for SourceArgs {
                 .value_parser(|v: &str| v.parse::<SourceKind>())
                 .help(format!("Where tasks come from: {}", names.join(", "))),
         );
-        for info in &SOURCES {
+        for info in SOURCES {
             for s in info.settings {
                 let with = if s.required { "required with" } else { "with" };
                 cmd = cmd.arg(

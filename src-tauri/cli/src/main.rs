@@ -19,8 +19,8 @@ use std::process::ExitCode;
     name = "delegate",
     version,
     about = "Background AI employees that work through your to-do list",
-    long_about = "Delegate polls a Todoist project (or its local queue), hands each task to a \
-headless agent CLI such as `claude -p` inside the employee's workspace, reports progress as \
+    long_about = "Delegate polls a task queue (a Todoist project, a GitHub repository's issues, a \
+Linear team, or its own local queue), hands each task to a headless agent CLI such as `claude -p` inside the employee's workspace, reports progress as \
 comments and labels the task `agent-done` when a draft is ready for your review.\n\n\
 Files live in the OS config and data folders, or all under DELEGATE_HOME (or --home)."
 )]

@@ -22,10 +22,7 @@ pub struct RunArgs {
 }
 
 pub async fn run(paths: Paths, args: RunArgs) -> Result<ExitCode> {
-    let engine = Engine::open(
-        paths,
-        super::keychain(delegate_core::config::SourceKind::Todoist),
-    )?;
+    let engine = Engine::open(paths, delegate_core::secrets::Stores::keychain())?;
     if engine.interrupted_at_start() > 0 {
         println!(
             "Marked {} run(s) left running by a stopped Delegate as interrupted.",

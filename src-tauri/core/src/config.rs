@@ -12,15 +12,6 @@ use std::path::{Path, PathBuf};
 pub use sandbox::{Fallback, NetworkRule, SandboxMode};
 pub use validate::{AgentRules, DataOnly, validate};
 
-/// The real Todoist API. `DELEGATE_TODOIST_API_URL` or `[todoist] api_url` replace it.
-pub const DEFAULT_API_URL: &str = "https://api.todoist.com/api/v1";
-/// Overrides the API URL for this process only (never written to the file).
-pub const API_URL_ENV: &str = "DELEGATE_TODOIST_API_URL";
-/// Overrides GitHub's API URL for this process only.
-pub const GITHUB_API_URL_ENV: &str = "DELEGATE_GITHUB_API_URL";
-/// Overrides Linear's API URL for this process only.
-pub const LINEAR_API_URL_ENV: &str = "DELEGATE_LINEAR_API_URL";
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -51,15 +42,11 @@ pub enum ConfigError {
     BadSetting(String),
 }
 
+/// The file. Beside the sections below, one per service a source connects to (`[todoist]`,
+/// `[github]`: [`ServiceSettings`]), kept by name in `services`; validation reports a name
+/// that is neither, so a typo is still caught.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
-    #[serde(default)]
-    pub todoist: TodoistSettings,
-    #[serde(default)]
-    pub github: ServiceSettings,
-    #[serde(default)]
-    pub linear: ServiceSettings,
     #[serde(default)]
     pub budget: BudgetSettings,
     #[serde(default)]
@@ -70,17 +57,13 @@ pub struct Config {
     pub machine: MachineSettings,
     #[serde(default, rename = "employee")]
     pub employees: Vec<Employee>,
+    /// Each service's section by its source's name, and any other key, for validation.
+    #[serde(flatten)]
+    pub services: BTreeMap<String, toml::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TodoistSettings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<String>,
-    /// How long to wait for one answer from Todoist before trying again (default 30 s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_secs: Option<u64>,
-}
+/// The sections every file may have besides the services' (and `[[employee]]`).
+pub const SECTIONS: &[&str] = &["budget", "notifications", "desktop", "machine", "employee"];
 
 /// A service's address and patience (`[github]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,16 +141,7 @@ pub struct DesktopSettings {
     pub autostart: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub enum SourceKind {
-    Todoist,
-    #[serde(rename = "github")]
-    GitHub,
-    Linear,
-    Local,
-}
+pub use crate::source::SourceKind;
 
 impl std::fmt::Display for SourceKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -191,18 +165,6 @@ impl std::str::FromStr for SourceKind {
                     .collect();
                 format!("no source named \"{name}\" (sources: {})", names.join(", "))
             })
-    }
-}
-
-impl SourceKind {
-    /// The name `config.toml` and the history use (`todoist`, `local`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Todoist => "todoist",
-            SourceKind::GitHub => "github",
-            SourceKind::Linear => "linear",
-            SourceKind::Local => "local",
-        }
     }
 }
 
@@ -468,33 +430,23 @@ impl Config {
             .ok_or_else(|| ConfigError::NoSuchEmployee(name.to_string()))
     }
 
-    /// GitHub's API base URL: `DELEGATE_GITHUB_API_URL`, then `[github] api_url`, then the
-    /// public API.
-    pub fn github_api_url(&self) -> String {
-        std::env::var(GITHUB_API_URL_ENV)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| self.github.api_url.clone())
-            .unwrap_or_else(|| crate::source::github::DEFAULT_API_URL.to_string())
+    /// `kind`'s section (`[github]`), or its defaults.
+    pub fn service(&self, kind: SourceKind) -> ServiceSettings {
+        self.services
+            .get(kind.as_str())
+            .and_then(|v| v.clone().try_into().ok())
+            .unwrap_or_default()
     }
 
-    /// Linear's API URL: `DELEGATE_LINEAR_API_URL`, then `[linear] api_url`, then the public
-    /// endpoint.
-    pub fn linear_api_url(&self) -> String {
-        std::env::var(LINEAR_API_URL_ENV)
-            .ok()
+    /// `kind`'s API URL: its variable for this process (`DELEGATE_GITHUB_API_URL`), then its
+    /// section's `api_url`, then the public one.
+    pub fn api_url(&self, kind: SourceKind) -> String {
+        let info = kind.info();
+        info.api_url_env
+            .and_then(|name| std::env::var(name).ok())
             .filter(|v| !v.is_empty())
-            .or_else(|| self.linear.api_url.clone())
-            .unwrap_or_else(|| crate::source::linear::DEFAULT_API_URL.to_string())
-    }
-
-    /// The API base URL: environment override, then the file, then the real API.
-    pub fn api_url(&self) -> String {
-        std::env::var(API_URL_ENV)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| self.todoist.api_url.clone())
-            .unwrap_or_else(|| DEFAULT_API_URL.to_string())
+            .or_else(|| self.service(kind).api_url)
+            .unwrap_or_else(|| info.default_api_url.unwrap_or_default().to_string())
     }
 }
 

@@ -10,7 +10,6 @@ use crate::engine::EngineError;
 use crate::paths::Paths;
 use crate::sandbox;
 use crate::secrets::{self, SecretStore, TokenOrigin};
-use std::sync::Arc;
 
 /// One finding of `doctor`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,17 +75,9 @@ impl Report {
     }
 }
 
-/// Where each source's token is kept (the OS keychain in the product).
-pub type Stores<'a> = &'a dyn Fn(SourceKind) -> Arc<dyn SecretStore>;
-
-/// Every source's token in one store (tests, and processes that keep tokens in memory).
-pub fn all_in(store: Arc<dyn SecretStore>) -> impl Fn(SourceKind) -> Arc<dyn SecretStore> {
-    move |_| store.clone()
-}
-
 /// Runs every check. A source's token comes from its variable or its store, which is only
 /// asked when an employee works from that source.
-pub async fn report(paths: &Paths, stores: Stores<'_>) -> Report {
+pub async fn report(paths: &Paths, stores: &crate::secrets::Stores) -> Report {
     let mut r = Report::new();
     let config = match crate::engine::load_config(&paths.config_file) {
         Ok(c) => c,
@@ -111,7 +102,7 @@ pub async fn report(paths: &Paths, stores: Stores<'_>) -> Report {
         );
     }
     for kind in SourceKind::with_tokens() {
-        source(&mut r, &config, kind, stores(kind).as_ref()).await;
+        source(&mut r, &config, kind, stores.get(kind).as_ref()).await;
     }
     machine(&mut r, &config);
     for e in &config.employees {
@@ -328,11 +319,6 @@ async fn source(r: &mut Report, config: &Config, kind: SourceKind, store: &dyn S
     }
 }
 
-/// Checks the Todoist token as [`TokenCheck`] says.
-pub async fn token(paths: &Paths, store: &dyn SecretStore) -> Result<TokenCheck, EngineError> {
-    source_token(paths, SourceKind::Todoist, store).await
-}
-
 /// Checks `kind`'s token as [`TokenCheck`] says. Fails when the keychain cannot be read, or
 /// when a token is set and the config (which says where the service is) cannot be.
 pub async fn source_token(
@@ -364,7 +350,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::config::edit;
-    use crate::secrets::{MemoryStore, TOKEN_ENV};
+    use crate::secrets::MemoryStore;
 
     fn fails(r: &Report) -> Vec<(&str, &str)> {
         r.checks
@@ -385,7 +371,7 @@ mod tests {
     #[tokio::test]
     async fn no_employees_is_a_problem_with_its_fix() {
         let (_dir, paths) = home();
-        let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
+        let r = report(&paths, &crate::secrets::Stores::memory()).await;
         assert_eq!(
             r.checks[0],
             Check::Ok(format!(
@@ -414,7 +400,7 @@ mod tests {
             "[todoist]\napi_url = \"http://x\"\ntimout_secs = 5\n",
         )
         .unwrap();
-        let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
+        let r = report(&paths, &crate::secrets::Stores::memory()).await;
         assert_eq!(r.checks.len(), 1, "{r:?}");
         let [(what, fix)] = fails(&r)[..] else {
             panic!("{r:?}")
@@ -436,7 +422,7 @@ mod tests {
         let mut e = Employee::new("Writer", SourceKind::Local, workspace.clone());
         e.command = Some("/nonexistent/claude".into());
         edit::add_employee(&paths.config_file, &e).unwrap();
-        let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
+        let r = report(&paths, &crate::secrets::Stores::memory()).await;
         let fails = fails(&r);
         let agent = fails
             .iter()
@@ -460,19 +446,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_todoist_employee_without_a_token_is_told_how_to_set_one() {
-        if std::env::var(TOKEN_ENV).is_ok_and(|v| !v.trim().is_empty()) {
+        if std::env::var("TODOIST_API_TOKEN").is_ok_and(|v| !v.trim().is_empty()) {
             return; // a token set for this test process answers before the store
         }
         let (dir, paths) = home();
         let mut e = Employee::new("Writer", SourceKind::Todoist, dir.path().to_path_buf());
         e.set_setting("project", Some("Writer"));
         edit::add_employee(&paths.config_file, &e).unwrap();
-        let r = report(&paths, &all_in(Arc::new(MemoryStore::default()))).await;
+        let r = report(&paths, &crate::secrets::Stores::memory()).await;
         assert!(fails(&r).contains(&(
             "no Todoist token",
             "run `delegate token set --source todoist` (or set TODOIST_API_TOKEN)"
         )));
-        let check = token(&paths, &MemoryStore::default()).await.unwrap();
+        let check = source_token(&paths, SourceKind::Todoist, &MemoryStore::default())
+            .await
+            .unwrap();
         assert!(!check.accepted());
         assert_eq!(
             check.lines(),
@@ -484,7 +472,7 @@ mod tests {
     async fn a_token_with_a_broken_config_is_the_configs_error() {
         let (_dir, paths) = home();
         std::fs::write(&paths.config_file, "[todoist]\napi_url = 5\n").unwrap();
-        let err = token(&paths, &MemoryStore::with("tok"))
+        let err = source_token(&paths, SourceKind::Todoist, &MemoryStore::with("tok"))
             .await
             .expect_err("the config says where Todoist is");
         assert!(matches!(err, EngineError::Config(_)), "{err:?}");

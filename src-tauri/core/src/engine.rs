@@ -60,30 +60,17 @@ pub enum ReviewError {
 }
 
 /// Tuning knobs with sensible defaults.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
     /// How often live progress comments are posted (default 30 s).
     pub live_comment_period: Option<Duration>,
-    /// Where the tokens of sources other than Todoist are kept (default: their entries in
-    /// the OS keychain).
-    pub stores: HashMap<SourceKind, Arc<dyn SecretStore>>,
-}
-
-impl std::fmt::Debug for EngineOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineOptions")
-            .field("live_comment_period", &self.live_comment_period)
-            .field("stores", &self.stores.keys().collect::<Vec<_>>())
-            .finish()
-    }
 }
 
 pub struct Engine {
     paths: Paths,
     config: RwLock<Config>,
     queue: Arc<LocalQueue>,
-    store: Arc<dyn SecretStore>,
-    stores: std::sync::Mutex<HashMap<SourceKind, Arc<dyn SecretStore>>>,
+    stores: secrets::Stores,
     shared: Arc<Shared>,
     /// Each source's account, connected on first use.
     services: tokio::sync::Mutex<HashMap<SourceKind, Arc<dyn Service>>>,
@@ -122,13 +109,13 @@ pub fn load_config(path: &std::path::Path) -> Result<Config, crate::config::Conf
 impl Engine {
     /// Loads the config, opens the databases and marks runs a dead process left `running`
     /// as `interrupted`.
-    pub fn open(paths: Paths, store: Arc<dyn SecretStore>) -> Result<Self, EngineError> {
-        Self::open_with(paths, store, EngineOptions::default())
+    pub fn open(paths: Paths, stores: secrets::Stores) -> Result<Self, EngineError> {
+        Self::open_with(paths, stores, EngineOptions::default())
     }
 
     pub fn open_with(
         paths: Paths,
-        store: Arc<dyn SecretStore>,
+        stores: secrets::Stores,
         options: EngineOptions,
     ) -> Result<Self, EngineError> {
         crate::memory::return_large_blocks();
@@ -148,8 +135,7 @@ impl Engine {
             tracing::warn!(stopped, "stopped processes left by interrupted runs");
         }
         let interrupted = interrupted.len();
-        let stores = std::sync::Mutex::new(options.stores.clone());
-        let scrub = secrets_to_scrub(&config, &|kind| store_in(&stores, &store, kind));
+        let scrub = secrets_to_scrub(&config, &|kind| stores.get(kind));
         let (events, _) = broadcast::channel(1024);
         let grace = config.machine.claim_grace_secs;
         let mut shared = Shared::new(history, events, machine, scrub, config.budget.daily_usd);
@@ -164,7 +150,6 @@ impl Engine {
             paths,
             config: RwLock::new(config),
             queue,
-            store,
             stores,
             shared,
             services: tokio::sync::Mutex::new(HashMap::new()),
@@ -194,9 +179,7 @@ impl Engine {
         self.shared.update(scrub, config.budget.daily_usd);
         let account_changed = {
             let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
-            let changed = current.todoist != config.todoist
-                || current.github != config.github
-                || current.linear != config.linear
+            let changed = current.services != config.services
                 || current.machine.claim_settle_secs != config.machine.claim_settle_secs;
             *current = config;
             changed
@@ -243,7 +226,7 @@ impl Engine {
 
     /// Where `kind`'s token is kept.
     pub fn store_for(&self, kind: SourceKind) -> Arc<dyn SecretStore> {
-        store_in(&self.stores, &self.store, kind)
+        self.stores.get(kind)
     }
 
     /// `kind`'s account, connected on first use with its token (its variable, the keychain,
@@ -262,9 +245,9 @@ impl Engine {
         Ok(service)
     }
 
-    /// The secret store the engine reads the token from.
-    pub fn store(&self) -> &Arc<dyn SecretStore> {
-        &self.store
+    /// Where the engine reads each source's token from.
+    pub fn stores(&self) -> &secrets::Stores {
+        &self.stores
     }
 
     /// Pauses or resumes one employee, or all (`None`). A running agent finishes its task.
@@ -320,11 +303,6 @@ impl Engine {
         Ok(id)
     }
 
-    /// Stores a pasted token (checked first) and reconnects with it.
-    pub async fn set_token(&self, pasted: &str) -> Result<secrets::TokenStatus, EngineError> {
-        self.set_source_token(SourceKind::Todoist, pasted).await
-    }
-
     /// Stores `kind`'s token (checked first) and reconnects with it.
     pub async fn set_source_token(
         &self,
@@ -349,17 +327,6 @@ impl Engine {
 
     pub fn source_token_status(&self, kind: SourceKind) -> secrets::TokenStatus {
         secrets::token_status_for(kind, self.store_for(kind).as_ref())
-    }
-
-    /// Removes the token from the keychain (a `TODOIST_API_TOKEN` still applies).
-    pub async fn clear_token(&self) -> Result<secrets::TokenStatus, EngineError> {
-        self.store.clear()?;
-        self.token_changed().await;
-        Ok(self.token_status())
-    }
-
-    pub fn token_status(&self) -> secrets::TokenStatus {
-        secrets::token_status(self.store.as_ref())
     }
 
     /// The employee's task source: its account's (shared with the employees on the same
@@ -631,24 +598,6 @@ fn secrets_to_scrub(
     out
 }
 
-/// `kind`'s store: the Todoist one given to the engine, else one kept in `stores` (the
-/// keychain entry of that source unless the options gave another).
-fn store_in(
-    stores: &std::sync::Mutex<HashMap<SourceKind, Arc<dyn SecretStore>>>,
-    todoist: &Arc<dyn SecretStore>,
-    kind: SourceKind,
-) -> Arc<dyn SecretStore> {
-    if kind == SourceKind::Todoist {
-        return todoist.clone();
-    }
-    stores
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(kind)
-        .or_insert_with(|| Arc::new(secrets::KeychainStore::for_source(kind)))
-        .clone()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -691,7 +640,8 @@ mod tests {
         ));
         secrets_to_scrub(&config, &store_for);
         // A TODOIST_API_TOKEN set for this test process answers before the keychain.
-        let from_env = std::env::var(secrets::TOKEN_ENV).is_ok_and(|v| !v.trim().is_empty());
+        let variable = SourceKind::Todoist.info().token_env.unwrap_or_default();
+        let from_env = std::env::var(variable).is_ok_and(|v| !v.trim().is_empty());
         assert_eq!(store.0.load(Ordering::SeqCst), usize::from(!from_env));
     }
 }

@@ -58,7 +58,7 @@ fn config(e: &ConfigError) -> &'static str {
 fn queue(e: &QueueError) -> &'static str {
     match e {
         QueueError::NoSuchEmployee(_) => "not_found",
-        QueueError::NotLocal(_) => "not_local",
+        QueueError::NotLocal(..) => "not_local",
         QueueError::EmptyTitle => "invalid",
         _ => "queue",
     }
@@ -68,7 +68,8 @@ fn queue(e: &QueueError) -> &'static str {
 mod tests {
     use super::*;
     use crate::secrets::SecretError;
-    use crate::source::{SourceError, TodoistError};
+    use crate::source::SourceError;
+    use crate::source::todoist::TodoistError;
 
     #[test]
     fn bad_input_keeps_its_kind_across_the_boundary() {
@@ -80,7 +81,7 @@ mod tests {
             "keychain"
         );
         assert_eq!(
-            code(QueueError::NotLocal("Writer".into()).into()),
+            code(QueueError::NotLocal("Writer".into(), "a Todoist project").into()),
             "not_local"
         );
         assert_eq!(
@@ -93,7 +94,7 @@ mod tests {
             "token_rejected"
         );
         assert_eq!(
-            code(SourceError::from(crate::source::GitHubError::Unauthorized).into()),
+            code(SourceError::from(crate::source::github::GitHubError::Unauthorized).into()),
             "token_rejected"
         );
         assert_eq!(

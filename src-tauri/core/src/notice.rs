@@ -104,11 +104,25 @@ pub fn notice_for(ev: &WorkerEvent, settings: &NotificationSettings) -> Option<N
         }),
         WorkerEvent::Problem {
             kind: ProblemKind::TokenRejected,
+            message,
             ..
         } if settings.token_rejected => Some(Notice {
-            title: "Todoist token rejected".into(),
-            body: "Todoist no longer accepts the saved token. Click to open Settings and paste a new one."
-                .into(),
+            // The service's own error names it first ("GitHub rejected the token (HTTP 401)").
+            title: match crate::source::SOURCES
+                .iter()
+                .find(|s| s.needs_token() && message.starts_with(s.title))
+            {
+                Some(s) => format!("{} token rejected", s.title),
+                None => "Token rejected".into(),
+            },
+            body: format!(
+                "{}. Click to open Settings and paste a new one.",
+                first_line(message, 200)
+                    .split("; ")
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('.')
+            ),
             opens: Opens::Settings,
             draft_run: None,
             draft_ready: false,

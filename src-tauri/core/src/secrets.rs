@@ -8,9 +8,6 @@ use std::sync::Mutex;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-/// Takes precedence over the keychain for this process only; never persisted. (Each source
-/// has its own: [`crate::source::SourceInfo::token_env`].)
-pub const TOKEN_ENV: &str = "TODOIST_API_TOKEN";
 /// How long one keychain call may take, in seconds, when the default does not suit.
 pub const KEYRING_TIMEOUT_ENV: &str = "DELEGATE_KEYRING_TIMEOUT_SECS";
 /// A keychain that has not answered in this long is not going to: the Secret Service may
@@ -47,10 +44,14 @@ impl fmt::Display for Secret {
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error(
-        "the keyring did not answer in {secs} s — is gnome-keyring / KWallet running? Start or unlock it (a desktop login usually does), or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY) for this process instead of using the keyring"
+        "the keyring did not answer in {secs} s — is gnome-keyring / KWallet running? Start or unlock it (a desktop login usually does), or set the token's variable ({}) for this process instead of using the keyring",
+        token_variables()
     )]
     NoAnswer { secs: u64 },
-    #[error("the OS keychain is not available: {detail}. {hint}")]
+    #[error(
+        "the OS keychain is not available: {detail}. {hint}, or set the token's variable ({}) for this process",
+        token_variables()
+    )]
     Unavailable { detail: String, hint: &'static str },
     #[error("the OS keychain refused the request: {0}")]
     Keychain(String),
@@ -93,11 +94,6 @@ pub struct KeychainStore {
 }
 
 impl KeychainStore {
-    /// The Todoist token's entry.
-    pub fn todoist() -> Self {
-        Self::for_source(SourceKind::Todoist)
-    }
-
     /// The entry of `kind`'s token.
     pub fn for_source(kind: SourceKind) -> Self {
         Self {
@@ -231,18 +227,27 @@ pub fn held() -> Vec<Secret> {
     HELD.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// Every source's token variable, as a list for messages ("TODOIST_API_TOKEN, GITHUB_TOKEN…").
+fn token_variables() -> String {
+    crate::source::SOURCES
+        .iter()
+        .filter_map(|s| s.token_env)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Turns keyring's errors into a message that says what to install or unlock.
 fn map_keyring_error(e: keyring::Error) -> SecretError {
     let detail = e.to_string();
     let lower = detail.to_lowercase();
     let hint = if lower.contains("no result found") || lower.contains("locked") {
-        "Unlock your login keyring (for example by logging in to the desktop session), or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY) for this process"
+        "Unlock your login keyring (for example by logging in to the desktop session)"
     } else if lower.contains("dbus")
         || lower.contains("d-bus")
         || lower.contains(".service files")
         || lower.contains("autolaunch")
     {
-        "Install and start a Secret Service provider (gnome-keyring or KeePassXC) inside a D-Bus session, or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY) for this process"
+        "Install and start a Secret Service provider (gnome-keyring or KeePassXC) inside a D-Bus session"
     } else {
         ""
     };
@@ -253,7 +258,7 @@ fn map_keyring_error(e: keyring::Error) -> SecretError {
         SecretError::Unavailable {
             detail,
             hint: if hint.is_empty() {
-                "Check that your OS keychain is installed and unlocked, or set the token's variable (TODOIST_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY) for this process"
+                "Check that your OS keychain is installed and unlocked"
             } else {
                 hint
             },
@@ -302,19 +307,13 @@ impl SecretStore for MemoryStore {
 pub enum TokenOrigin {
     Environment,
     Keychain,
-    /// The GitHub CLI's login (`gh auth token`).
-    GhCli,
+    /// Another tool the person is logged in with (the GitHub CLI's `gh auth token`): see
+    /// [`crate::source::TokenTool`].
+    Tool,
 }
 
-/// The Todoist token: `TODOIST_API_TOKEN` first, then the store.
-pub fn todoist_token(
-    store: &dyn SecretStore,
-) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
-    source_token(SourceKind::Todoist, store)
-}
-
-/// `kind`'s token: its variable first (`GITHUB_TOKEN`, …), then the store, then — for
-/// GitHub — the token of a logged-in `gh` CLI.
+/// `kind`'s token: its variable first (`GITHUB_TOKEN`, …), then the store, then a tool the
+/// person is logged in with, where the source has one (GitHub: `gh auth token`).
 pub fn source_token(
     kind: SourceKind,
     store: &dyn SecretStore,
@@ -324,8 +323,13 @@ pub fn source_token(
         .token_env
         .and_then(|name| std::env::var(name).ok());
     let found = token_from(env, store)?;
-    if found.is_none() && kind == SourceKind::GitHub {
-        return Ok(gh_token().map(|t| (t, TokenOrigin::GhCli)));
+    if found.is_none()
+        && let Some(tool) = kind.info().token_tool
+    {
+        return Ok((tool.read)().map(|t| {
+            hold(&t);
+            (t, TokenOrigin::Tool)
+        }));
     }
     Ok(found)
 }
@@ -346,41 +350,8 @@ fn token_from(
     Ok(found.map(|s| (s, TokenOrigin::Keychain)))
 }
 
-/// The token of an installed, logged-in GitHub CLI (`gh auth token`), if there is one. `gh`
-/// gets the same scrubbed environment as every child, and at most five seconds.
-pub fn gh_token() -> Option<Secret> {
-    let gh = which::which("gh").ok()?;
-    let mut child = std::process::Command::new(gh)
-        .args(["auth", "token", "--hostname", "github.com"])
-        .env_clear()
-        .envs(crate::agent::spawn::child_env(&[], &[]))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => break,
-            Ok(Some(_)) | Err(_) => return None,
-            Ok(None) if std::time::Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-    let mut out = String::new();
-    std::io::Read::read_to_string(child.stdout.as_mut()?, &mut out).ok()?;
-    let token = out.trim();
-    if token.is_empty() || token.chars().any(char::is_whitespace) {
-        return None;
-    }
-    let token = Secret::new(token);
-    hold(&token);
-    Some(token)
+fn origin_words(kind: SourceKind) -> String {
+    TokenOrigin::Tool.describe_for(kind)
 }
 
 impl TokenOrigin {
@@ -391,13 +362,71 @@ impl TokenOrigin {
                 format!("the {} variable", kind.info().token_env.unwrap_or("token"))
             }
             Self::Keychain => "the OS keychain".into(),
-            Self::GhCli => "the GitHub CLI's login (gh auth token)".into(),
+            Self::Tool => kind
+                .info()
+                .token_tool
+                .map_or("another tool's login", |t| t.words)
+                .into(),
+        }
+    }
+}
+
+/// Where each source's token is kept: the given stores, and for every other source its
+/// own default (its OS keychain entry, or — for tests — an empty store in memory). The same
+/// store is handed out for a source every time.
+#[derive(Clone)]
+pub struct Stores {
+    kept: std::sync::Arc<
+        Mutex<std::collections::HashMap<SourceKind, std::sync::Arc<dyn SecretStore>>>,
+    >,
+    keychain: bool,
+}
+
+impl Stores {
+    /// Every source's entry in the OS keychain.
+    pub fn keychain() -> Self {
+        Self {
+            kept: Default::default(),
+            keychain: true,
         }
     }
 
-    /// The Todoist token's origin in words.
-    pub fn describe(self) -> String {
-        self.describe_for(SourceKind::Todoist)
+    /// Empty stores in memory for every source: nothing saved, the keychain never asked.
+    pub fn memory() -> Self {
+        Self {
+            kept: Default::default(),
+            keychain: false,
+        }
+    }
+
+    /// With `store` for `kind`.
+    pub fn with(self, kind: SourceKind, store: impl SecretStore + 'static) -> Self {
+        self.lock().insert(kind, std::sync::Arc::new(store));
+        self
+    }
+
+    /// `kind`'s store.
+    pub fn get(&self, kind: SourceKind) -> std::sync::Arc<dyn SecretStore> {
+        let keychain = self.keychain;
+        self.lock()
+            .entry(kind)
+            .or_insert_with(|| {
+                if keychain {
+                    std::sync::Arc::new(KeychainStore::for_source(kind))
+                } else {
+                    std::sync::Arc::new(MemoryStore::default())
+                }
+            })
+            .clone()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<SourceKind, std::sync::Arc<dyn SecretStore>>,
+    > {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -430,11 +459,6 @@ pub struct TokenStatus {
     pub summary: String,
 }
 
-/// The Todoist token's status as `store` (and the environment) has it.
-pub fn token_status(store: &dyn SecretStore) -> TokenStatus {
-    token_status_for(SourceKind::Todoist, store)
-}
-
 /// `kind`'s token status as `store` (and the environment) has it.
 pub fn token_status_for(kind: SourceKind, store: &dyn SecretStore) -> TokenStatus {
     match source_token(kind, store) {
@@ -446,16 +470,21 @@ pub fn token_status_for(kind: SourceKind, store: &dyn SecretStore) -> TokenStatu
                 origin,
                 problem: None,
                 summary: match origin {
-                    None => "No token saved. Employees that use the local queue work without one."
-                        .into(),
+                    None => format!(
+                        "No {} saved. Only {} employees need one.",
+                        kind.info().token_name,
+                        kind.info().title
+                    ),
                     Some(TokenOrigin::Environment) => format!(
-                        "A token is set by the {} variable for this session.",
+                        "Your {} is set by the {} variable for this session.",
+                        kind.info().token_name,
                         kind.info().token_env.unwrap_or("token")
                     ),
-                    Some(TokenOrigin::Keychain) => "A token is saved in the OS keychain.".into(),
-                    Some(TokenOrigin::GhCli) => {
-                        "The GitHub CLI's login is used (gh auth token).".into()
-                    }
+                    Some(TokenOrigin::Keychain) => format!(
+                        "Your {} is saved in the OS keychain.",
+                        kind.info().token_name
+                    ),
+                    Some(TokenOrigin::Tool) => format!("Using {}.", origin_words(kind)),
                 },
             }
         }

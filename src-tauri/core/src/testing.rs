@@ -3,15 +3,14 @@
 
 use crate::agent::Draft;
 use crate::history::{NewRun, RunEnd, RunStatus};
-use crate::secrets::MemoryStore;
+use crate::secrets::Stores;
 use crate::source::Task;
 use crate::{Engine, Paths};
 use std::path::Path;
-use std::sync::Arc;
 
 /// An engine whose files all live under `dir`, with a keychain in memory.
 pub fn engine(dir: &Path) -> Engine {
-    Engine::open(Paths::under(dir), Arc::new(MemoryStore::default())).unwrap()
+    Engine::open(Paths::under(dir), Stores::memory()).unwrap()
 }
 
 /// Records a finished run of `employee` on a task with `url`, with `drafts` (relative paths

@@ -8,7 +8,7 @@ use delegate_core::Paths;
 use delegate_core::agent::Draft;
 use delegate_core::config::SourceKind;
 use delegate_core::history::{NewRun, RunEnd, RunStatus};
-use delegate_core::secrets::MemoryStore;
+use delegate_core::secrets::Stores;
 use delegate_core::source::Task;
 use delegate_core::worker::ProblemKind;
 use recorder::Recorder;
@@ -24,7 +24,7 @@ struct Setup {
 
 fn setup_with(desktop: Recorder) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(Paths::under(dir.path()), Arc::new(MemoryStore::default())).unwrap();
+    let engine = Engine::open(Paths::under(dir.path()), Stores::memory()).unwrap();
     let (events, rx) = broadcast::channel(64);
     let (controller, shell) = Controller::with_events(Arc::new(engine), desktop.clone(), rx);
     Setup {
@@ -141,6 +141,10 @@ async fn a_rejected_token_is_told_once_until_a_new_token_is_saved() {
     controller.on_event(&rejected);
     assert_eq!(desktop.seen().notices.len(), 1, "told once");
     assert_eq!(desktop.seen().notices[0].title, "Todoist token rejected");
+    assert_eq!(
+        desktop.seen().notices[0].body,
+        "Todoist rejected the token (401). Click to open Settings and paste a new one."
+    );
     assert_eq!(
         desktop.seen().engine_events,
         2,

@@ -559,10 +559,12 @@ async fn live_progress_is_batched_into_comments() {
     home.add(&e);
     let engine = delegate_core::Engine::open_with(
         home.paths.clone(),
-        std::sync::Arc::new(delegate_core::secrets::MemoryStore::with(TOKEN)),
+        delegate_core::secrets::Stores::memory().with(
+            SourceKind::Todoist,
+            delegate_core::secrets::MemoryStore::with(TOKEN),
+        ),
         delegate_core::EngineOptions {
             live_comment_period: Some(Duration::from_secs(1)),
-            ..Default::default()
         },
     )
     .unwrap();

@@ -26,7 +26,7 @@ async fn token_status_waits_as_long_as_the_config_says() {
     let home = Home::new(None);
     config(&home, &server, "timeout_secs = 1\n");
     server.answer_slowly(1, Duration::from_millis(2500));
-    let check = doctor::token(&home.paths, &MemoryStore::with(TOKEN))
+    let check = doctor::source_token(&home.paths, SourceKind::Todoist, &MemoryStore::with(TOKEN))
         .await
         .unwrap();
     assert!(check.accepted(), "{:?}", check.lines());
@@ -52,7 +52,8 @@ async fn doctor_retries_todoist_as_the_workers_do() {
     server.fail_next(503, 2);
     let report = doctor::report(
         &home.paths,
-        &doctor::all_in(std::sync::Arc::new(MemoryStore::with(TOKEN))),
+        &delegate_core::secrets::Stores::memory()
+            .with(SourceKind::Todoist, MemoryStore::with(TOKEN)),
     )
     .await;
     let ok = |line: &str| report.checks.iter().any(|c| c == &Check::Ok(line.into()));
@@ -76,7 +77,8 @@ async fn a_rejected_token_is_told_with_its_fix() {
     home.add(&home.employee("Writer", SourceKind::Todoist, Some("Writer")));
     let report = doctor::report(
         &home.paths,
-        &doctor::all_in(std::sync::Arc::new(MemoryStore::with("wrong"))),
+        &delegate_core::secrets::Stores::memory()
+            .with(SourceKind::Todoist, MemoryStore::with("wrong")),
     )
     .await;
     let rejected = report
@@ -97,9 +99,13 @@ async fn a_rejected_token_is_told_with_its_fix() {
         rejected.1
     );
     assert!(!report.passed());
-    let check = doctor::token(&home.paths, &MemoryStore::with("wrong"))
-        .await
-        .unwrap();
+    let check = doctor::source_token(
+        &home.paths,
+        SourceKind::Todoist,
+        &MemoryStore::with("wrong"),
+    )
+    .await
+    .unwrap();
     assert!(!check.accepted());
     assert!(
         check.lines()[1].starts_with("Token rejected or Todoist unreachable: "),

@@ -6,9 +6,9 @@ mod common;
 
 use common::TOKEN;
 use delegate_core::secrets::Secret;
-use delegate_core::source::{
-    NetworkKind, RetryPolicy, TodoistAccount, TodoistClient, TodoistError,
-};
+use delegate_core::source::RetryPolicy;
+use delegate_core::source::http::NetworkKind;
+use delegate_core::source::todoist::{TodoistAccount, TodoistClient, TodoistError};
 use delegate_testkit::FakeTodoist;
 use std::time::Duration;
 

@@ -3,4 +3,4 @@
 /**
  * Where the token in use came from, for `token status` and `doctor`.
  */
-export type TokenOrigin = "environment" | "keychain" | "gh_cli";
+export type TokenOrigin = "environment" | "keychain" | "tool";

@@ -108,7 +108,7 @@ describe("Onboarding", () => {
     await waitFor(() => expect(onDone).toHaveBeenCalled());
     expect(asked).toEqual([{ token: "ghp_abc", source: "github" }, { source: "github" }]);
     expect(saved).toMatchObject({ employee: { source: "github", repo: "octo-org/docs", github_label: "delegate" } });
-    expect((saved as { employee: object }).employee).not.toHaveProperty("project");
+    expect((saved as unknown as { employee: object }).employee).not.toHaveProperty("project");
   });
 
   it("says why a token was refused", async () => {

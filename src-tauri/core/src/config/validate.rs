@@ -1,6 +1,6 @@
 //! Checks that serde cannot express, each reported with the employee, the field and its line.
 
-use super::{Config, ConfigError, Employee};
+use super::{Config, ConfigError, Employee, SourceKind};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::Path;
@@ -72,25 +72,27 @@ pub fn validate(
             message: "[budget] daily_usd must be a number of dollars ≥ 0".into(),
         });
     }
-    let settings = [
-        (
-            "[todoist] timeout_secs",
-            config.todoist.timeout_secs,
+    check_sections(config, path, text)?;
+    let mut settings = Vec::new();
+    for kind in SourceKind::with_tokens() {
+        settings.push((
+            format!("[{kind}] timeout_secs"),
+            config.service(kind).timeout_secs,
             1..=600,
-        ),
-        ("[github] timeout_secs", config.github.timeout_secs, 1..=600),
-        ("[linear] timeout_secs", config.linear.timeout_secs, 1..=600),
+        ));
+    }
+    settings.extend([
         (
-            "[machine] claim_grace_secs",
+            "[machine] claim_grace_secs".to_string(),
             config.machine.claim_grace_secs,
             0..=86_400,
         ),
         (
-            "[machine] claim_settle_secs",
+            "[machine] claim_settle_secs".to_string(),
             config.machine.claim_settle_secs,
             0..=600,
         ),
-    ];
+    ]);
     for (name, value, range) in settings {
         if let Some(v) = value
             && !range.contains(&v)
@@ -116,6 +118,82 @@ pub fn validate(
         });
     }
     Ok(())
+}
+
+/// Each key at the top of the file is a section Delegate knows: its own, or the one of a
+/// service a source connects to, in that service's shape.
+fn check_sections(config: &Config, path: &Path, text: &str) -> Result<(), ConfigError> {
+    for (key, value) in &config.services {
+        let at = top_line(text, key)
+            .map(|l| format!("line {l}: "))
+            .unwrap_or_default();
+        let service = SourceKind::with_tokens().find(|k| k.as_str() == key);
+        let message = match service {
+            Some(_) => match value.clone().try_into::<super::ServiceSettings>() {
+                Ok(_) => continue,
+                Err(e) => {
+                    // The line of the first entry that is wrong on its own.
+                    let wrong = value.as_table().and_then(|t| {
+                        t.iter().find_map(|(k, v)| {
+                            let one = toml::Table::from_iter([(k.clone(), v.clone())]);
+                            toml::Value::Table(one)
+                                .try_into::<super::ServiceSettings>()
+                                .is_err()
+                                .then(|| entry_line(text, key, k))
+                                .flatten()
+                        })
+                    });
+                    let at = wrong.map(|l| format!("line {l}: ")).unwrap_or(at);
+                    format!("{at}[{key}]: {}", e.to_string().trim_end())
+                }
+            },
+            None => {
+                let known: Vec<String> = super::SECTIONS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain(SourceKind::with_tokens().map(|k| k.as_str().to_string()))
+                    .collect();
+                format!(
+                    "{at}unknown field `{key}`: the file's sections are {}",
+                    known
+                        .iter()
+                        .map(|k| if k == "employee" {
+                            "[[employee]]".to_string()
+                        } else {
+                            format!("[{k}]")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        };
+        return Err(ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        });
+    }
+    Ok(())
+}
+
+/// The 1-based line of `entry` in the section `key` of `text`.
+fn entry_line(text: &str, key: &str, entry: &str) -> Option<usize> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let table = doc.get(key)?.as_table_like()?;
+    let span = table
+        .get(entry)
+        .and_then(|i| i.span())
+        .or_else(|| table.get_key_value(entry).and_then(|(k, _)| k.span()))?;
+    Some(text[..span.start].matches('\n').count() + 1)
+}
+
+/// The 1-based line of the top-level `key` in `text`.
+fn top_line(text: &str, key: &str) -> Option<usize> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let span = doc
+        .get(key)?
+        .span()
+        .or_else(|| doc.as_table().key(key).and_then(|k| k.span()))?;
+    Some(text[..span.start].matches('\n').count() + 1)
 }
 
 /// The checks for one employee, also used by `employee add` and the UI before saving.
@@ -320,7 +398,6 @@ fn line_of(text: &str, index: usize, field: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SourceKind;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("c.toml"), text, &DataOnly)

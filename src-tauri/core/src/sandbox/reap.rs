@@ -87,7 +87,16 @@ mod tests {
             .env(RUN_MARKER, "someone-else")
             .spawn()
             .unwrap();
-        let found = find(std::slice::from_ref(&marker));
+        // `spawn` returns once `exec` is under way, a moment before the kernel has put the
+        // new environment in place (`/proc/PID/environ` is empty until then): wait for it.
+        let until = Instant::now() + Duration::from_secs(10);
+        let found = loop {
+            let found = find(std::slice::from_ref(&marker));
+            if !found.is_empty() || Instant::now() >= until {
+                break found;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
         assert_eq!(found, [Pid::from_raw(marked.id() as i32)]);
         assert_eq!(
             stop(std::slice::from_ref(&marker), Duration::from_secs(2)),

@@ -22,6 +22,9 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     token_name: "",
     token_elsewhere: "",
     token_env: None,
+    token_tool: None,
+    default_api_url: None,
+    api_url_env: None,
     keychain_entry: None,
     token_help: "",
     task_links: &[],
@@ -45,8 +48,8 @@ pub enum QueueError {
     BadLabels { id: i64, labels: String },
     #[error("no employee named \"{0}\" (see `delegate employee list`)")]
     NoSuchEmployee(String),
-    #[error("{0} takes tasks from Todoist; add the task to its Todoist project instead")]
-    NotLocal(String),
+    #[error("{0} takes tasks from {1}; add the task there instead")]
+    NotLocal(String, &'static str),
 }
 
 const MIGRATIONS: &[M<'static>] = &[
@@ -158,7 +161,10 @@ impl LocalQueue {
             .employee(employee)
             .map_err(|_| QueueError::NoSuchEmployee(employee.to_string()))?;
         if e.source != crate::config::SourceKind::Local {
-            return Err(QueueError::NotLocal(e.name.clone()));
+            return Err(QueueError::NotLocal(
+                e.name.clone(),
+                e.source.info().target_words,
+            ));
         }
         self.add_task(&e.name, title, description, priority)
     }
@@ -594,7 +600,7 @@ mod tests {
         assert_eq!(open[0].id, id);
         assert!(matches!(
             q.add_for(&config, "Writer", "x", "", 1),
-            Err(QueueError::NotLocal(n)) if n == "Writer"
+            Err(QueueError::NotLocal(n, _)) if n == "Writer"
         ));
         assert!(matches!(
             q.add_for(&config, "Nobody", "x", "", 1),

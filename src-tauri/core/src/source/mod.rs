@@ -20,17 +20,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::config::SourceKind;
-pub use github::{GitHubClient, GitHubError, GitHubRepo, GitHubSource};
-pub use linear::{LinearClient, LinearError, LinearSource, LinearTeam};
 pub use local::{LocalQueue, LocalSource, QueueError};
-pub use registry::{SOURCES, Setting, SourceInfo};
+pub use registry::{SOURCES, Setting, SourceInfo, SourceKind};
 pub use remote::{Remote, RemoteSource};
 pub use retry::RetryPolicy;
 pub use service::Service;
-pub use todoist::{
-    NetworkKind, Project, TodoistAccount, TodoistClient, TodoistError, TodoistSource, User,
-};
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 /// An open task, whichever source it came from.
@@ -90,16 +84,57 @@ pub struct Comment {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error(transparent)]
-    Todoist(#[from] TodoistError),
-    #[error(transparent)]
-    GitHub(github::GitHubError),
-    #[error(transparent)]
-    Linear(linear::LinearError),
+    /// A service's own error, typed by its source (`TodoistError`, `GitHubError`…): see
+    /// [`SourceError::downcast_ref`].
+    #[error("{0}")]
+    Service(Box<dyn ServiceFailure>),
     #[error(transparent)]
     Local(#[from] QueueError),
-    #[error("Todoist project \"{wanted}\" not found; projects in this account: {available}")]
-    ProjectNotFound { wanted: String, available: String },
+    /// The employee's target (project, repository, team) is not in the account.
+    #[error("{} {} \"{wanted}\" not found; {}s in this account: {available}", .kind.info().title, .kind.info().target_noun, .kind.info().target_noun)]
+    TargetNotFound {
+        kind: SourceKind,
+        wanted: String,
+        available: String,
+    },
+}
+
+/// What every service's error tells the rest of Delegate, whichever service it is.
+pub trait ServiceFailure: std::error::Error + Send + Sync + 'static {
+    /// What happened, without the advice.
+    fn what(&self) -> String;
+    /// What a person can do about it, in plain words.
+    fn fix(&self) -> String;
+    /// The task is gone: a write for it can never land.
+    fn is_gone(&self) -> bool;
+    /// The service refused the token (HTTP 401).
+    fn is_rejected_token(&self) -> bool;
+    /// The write may have landed although no answer said so.
+    fn is_ambiguous(&self) -> bool {
+        false
+    }
+    /// For [`SourceError::downcast_ref`].
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl SourceError {
+    /// A service's own error.
+    pub fn service(e: impl ServiceFailure) -> Self {
+        SourceError::Service(Box::new(e))
+    }
+
+    /// The service's own error, when it is one of type `T`.
+    pub fn downcast_ref<T: ServiceFailure>(&self) -> Option<&T> {
+        match self {
+            SourceError::Service(e) => e.as_any().downcast_ref::<T>(),
+            _ => None,
+        }
+    }
+
+    /// A failed write that may have landed anyway (a timeout, a 5xx, a dropped connection).
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, SourceError::Service(e) if e.is_ambiguous())
+    }
 }
 
 /// How a run ends on the task: its labels and its comment, as one write with ids fixed when
@@ -315,22 +350,16 @@ impl SourceError {
     /// The task is gone (deleted, or completed and archived): a write for it can never land.
     pub fn is_gone(&self) -> bool {
         match self {
-            SourceError::Todoist(e) => e.is_gone(),
-            SourceError::GitHub(e) => e.is_gone(),
-            SourceError::Linear(e) => e.is_gone(),
+            SourceError::Service(e) => e.is_gone(),
             SourceError::Local(e) => matches!(e, QueueError::NoSuchTask(_)),
-            SourceError::ProjectNotFound { .. } => false,
+            SourceError::TargetNotFound { .. } => false,
         }
     }
-}
 
-impl SourceError {
     /// What happened, without the advice (for screens that show the fix on its own line).
     pub fn what(&self) -> String {
         match self {
-            SourceError::Todoist(e) => e.what(),
-            SourceError::GitHub(e) => e.what(),
-            SourceError::Linear(e) => e.what(),
+            SourceError::Service(e) => e.what(),
             other => other.to_string(),
         }
     }
@@ -338,11 +367,15 @@ impl SourceError {
     /// What a person can do about it, in plain words.
     pub fn fix(&self) -> String {
         match self {
-            SourceError::Todoist(e) => e.fix(),
-            SourceError::GitHub(e) => e.fix(),
-            SourceError::Linear(e) => e.fix(),
-            SourceError::ProjectNotFound { .. } => {
-                "create the project in Todoist or fix `project` in config.toml".into()
+            SourceError::Service(e) => e.fix(),
+            SourceError::TargetNotFound { kind, .. } => {
+                let info = kind.info();
+                format!(
+                    "create the {} in {} or fix `{}` in config.toml",
+                    info.target_noun,
+                    info.title,
+                    info.target().map_or("the employee's settings", |s| s.key)
+                )
             }
             SourceError::Local(_) => "see the message; the local queue is on this computer".into(),
         }
@@ -350,12 +383,7 @@ impl SourceError {
 
     /// The service refused the token (HTTP 401): a person must set a new one.
     pub fn is_rejected_token(&self) -> bool {
-        matches!(
-            self,
-            SourceError::Todoist(TodoistError::Unauthorized)
-                | SourceError::GitHub(GitHubError::Unauthorized)
-                | SourceError::Linear(linear::LinearError::Unauthorized)
-        )
+        matches!(self, SourceError::Service(e) if e.is_rejected_token())
     }
 }
 

@@ -4,7 +4,6 @@
 //! naming sources. A new source adds its folder, a variant of [`SourceKind`] and one line in
 //! [`SOURCES`].
 
-use super::SourceKind;
 use super::service::Connect;
 use serde::Serialize;
 
@@ -31,6 +30,19 @@ pub struct SourceInfo {
     pub token_elsewhere: &'static str,
     /// The variable that overrides the keychain for one process.
     pub token_env: Option<&'static str>,
+    /// A tool the person may be logged in with that gives a token when neither the variable
+    /// nor the keychain has one (GitHub: `gh auth token`).
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub token_tool: Option<TokenTool>,
+    /// The service's public API, and the variable that points this process elsewhere (its
+    /// section's `api_url` does it in `config.toml`).
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub default_api_url: Option<&'static str>,
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub api_url_env: Option<&'static str>,
     /// The keychain entry that keeps the token.
     #[serde(skip)]
     pub keychain_entry: Option<&'static str>,
@@ -43,6 +55,15 @@ pub struct SourceInfo {
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
     pub connect: Option<Connect>,
+}
+
+/// Where else a source's token may come from.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenTool {
+    /// That origin in words ("the GitHub CLI's login (gh auth token)").
+    pub words: &'static str,
+    /// Its token, if the person is logged in (quickly: it is asked on every connect).
+    pub read: fn() -> Option<crate::secrets::Secret>,
 }
 
 /// A setting's check of a value: why it is wrong, in words that follow its key.
@@ -101,23 +122,48 @@ pub fn one_label(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Every source Delegate knows, in the order the app offers them.
-pub const SOURCES: [SourceInfo; 4] = [
-    super::todoist::INFO,
-    super::github::INFO,
-    super::linear::INFO,
-    super::local::INFO,
-];
+/// Declares the sources: each one's variant of [`SourceKind`], its name in `config.toml`, and
+/// the module whose `INFO` describes it, in the order the app offers them.
+macro_rules! sources {
+    ($($kind:ident = $name:literal => $module:ident),+ $(,)?) => {
+        /// Where an employee's tasks come from (`source = "github"`): one per registered
+        /// source.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        pub enum SourceKind {
+            $(#[serde(rename = $name)] $kind,)+
+        }
+
+        impl SourceKind {
+            /// The name `config.toml` and the history use (`todoist`, `local`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(SourceKind::$kind => $name,)+
+                }
+            }
+
+            /// This source's facts.
+            pub fn info(self) -> &'static SourceInfo {
+                match self {
+                    $(SourceKind::$kind => &super::$module::INFO,)+
+                }
+            }
+        }
+
+        /// Every source Delegate knows, in the order the app offers them.
+        pub const SOURCES: &[SourceInfo] = &[$(super::$module::INFO,)+];
+    };
+}
+
+// A new source: its folder (with its `mod` line in `source/mod.rs`) and one line here.
+sources! {
+    Todoist = "todoist" => todoist,
+    GitHub = "github" => github,
+    Linear = "linear" => linear,
+    Local = "local" => local,
+}
 
 impl SourceKind {
-    /// This source's facts.
-    pub fn info(self) -> &'static SourceInfo {
-        SOURCES
-            .iter()
-            .find(|s| s.kind == self)
-            .unwrap_or(&SOURCES[SOURCES.len() - 1])
-    }
-
     /// Sources that need a token.
     pub fn with_tokens() -> impl Iterator<Item = SourceKind> {
         SOURCES.iter().filter(|s| s.needs_token()).map(|s| s.kind)
@@ -143,7 +189,7 @@ mod tests {
         // A setting key belongs to one source (a form or a flag never means two things), and
         // never shadows one every employee has.
         let mut keys = std::collections::HashSet::new();
-        for source in &SOURCES {
+        for source in SOURCES {
             assert!(
                 source.target().is_some() == source.needs_token(),
                 "{}",

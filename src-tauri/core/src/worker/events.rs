@@ -94,10 +94,8 @@ impl ProblemKind {
             return ProblemKind::TokenRejected;
         }
         match e {
-            SourceError::Todoist(_) | SourceError::GitHub(_) | SourceError::Linear(_) => {
-                ProblemKind::Service
-            }
-            SourceError::ProjectNotFound { .. } => ProblemKind::ProjectMissing,
+            SourceError::Service(_) => ProblemKind::Service,
+            SourceError::TargetNotFound { .. } => ProblemKind::ProjectMissing,
             SourceError::Local(_) => ProblemKind::Other,
         }
     }

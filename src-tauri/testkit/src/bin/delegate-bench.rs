@@ -16,7 +16,6 @@ use delegate_core::source::Task;
 use delegate_core::{Engine, Paths};
 use delegate_testkit::FakeTodoist;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -108,7 +107,11 @@ async fn polling() -> Result<(), Box<dyn std::error::Error>> {
         e.command = Some(std::env::current_exe()?.display().to_string());
         edit::add_employee(&paths.config_file, &e)?;
     }
-    let engine = Engine::open(paths, Arc::new(MemoryStore::with(TOKEN)))?;
+    let engine = Engine::open(
+        paths,
+        delegate_core::secrets::Stores::memory()
+            .with(SourceKind::Todoist, MemoryStore::with(TOKEN)),
+    )?;
     let all = engine.select(&[])?;
     let cancel = CancellationToken::new();
     // First cycle: full sync. Then incremental cycles.

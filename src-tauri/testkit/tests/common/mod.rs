@@ -4,11 +4,10 @@
 
 use delegate_core::config::{Employee, SourceKind, edit};
 use delegate_core::history::RunDetail;
-use delegate_core::secrets::MemoryStore;
+use delegate_core::secrets::{MemoryStore, Stores};
 use delegate_core::{Engine, Paths};
 use delegate_testkit::{FakeTodoist, sibling_binary};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use tempfile::TempDir;
 
 pub const TOKEN: &str = "tok-3f9a1c0e5b7d2e8f4a6c1b9d0e3f7a2c";
@@ -54,7 +53,11 @@ impl Home {
     }
 
     pub fn engine(&self) -> Engine {
-        Engine::open(self.paths.clone(), Arc::new(MemoryStore::with(TOKEN))).unwrap()
+        Engine::open(
+            self.paths.clone(),
+            Stores::memory().with(SourceKind::Todoist, MemoryStore::with(TOKEN)),
+        )
+        .unwrap()
     }
 }
 
@@ -93,14 +96,9 @@ pub fn read(p: &Path) -> String {
 /// An engine on `home` whose `kind` token is `token`, in memory (the review the app does,
 /// in this process, on a home a `delegate` process works in).
 pub fn engine_with_token(home: &Path, kind: SourceKind, token: &str) -> Engine {
-    let store: Arc<dyn delegate_core::secrets::SecretStore> = Arc::new(MemoryStore::with(token));
-    Engine::open_with(
+    Engine::open(
         Paths::under(home),
-        Arc::new(MemoryStore::default()),
-        delegate_core::engine::EngineOptions {
-            stores: std::collections::HashMap::from([(kind, store)]),
-            ..Default::default()
-        },
+        Stores::memory().with(kind, MemoryStore::with(token)),
     )
     .unwrap()
 }

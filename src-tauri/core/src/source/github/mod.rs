@@ -5,6 +5,7 @@
 //! Approving closes the issue as completed.
 
 pub mod client;
+pub mod gh;
 mod wire;
 
 pub use client::{DEFAULT_API_URL, GitHubClient, GitHubError};
@@ -24,9 +25,9 @@ pub fn client(
     token: crate::secrets::Secret,
 ) -> Result<GitHubClient, GitHubError> {
     GitHubClient::new(
-        &config.github_api_url(),
+        &config.api_url(SourceKind::GitHub),
         token,
-        super::service::policy(config.github.timeout_secs),
+        super::service::policy(config.service(SourceKind::GitHub).timeout_secs),
     )
 }
 
@@ -110,7 +111,7 @@ impl super::Service for GitHubService {
         let repo = employee.setting("repo").unwrap_or_default().to_string();
         let found = self.client.repo(&repo).await?;
         let refuse = |message: String| {
-            Err(SourceError::GitHub(GitHubError::Forbidden {
+            Err(SourceError::service(GitHubError::Forbidden {
                 message,
                 needs: None,
             }))
@@ -188,6 +189,9 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     token_name: "personal access token",
     token_elsewhere: ", or log in with `gh auth login`",
     token_env: Some("GITHUB_TOKEN"),
+    token_tool: Some(gh::TOOL),
+    default_api_url: Some(DEFAULT_API_URL),
+    api_url_env: Some("DELEGATE_GITHUB_API_URL"),
     keychain_entry: Some("github-token"),
     token_help: "GitHub → Settings → Developer settings → Personal access tokens: a \
         fine-grained token with Issues read and write on the repository (or a classic token \
@@ -294,7 +298,28 @@ impl GitHubRepo {
 
 impl From<GitHubError> for SourceError {
     fn from(e: GitHubError) -> Self {
-        SourceError::GitHub(e)
+        SourceError::service(e)
+    }
+}
+
+impl super::ServiceFailure for GitHubError {
+    fn what(&self) -> String {
+        GitHubError::what(self)
+    }
+    fn fix(&self) -> String {
+        GitHubError::fix(self)
+    }
+    fn is_gone(&self) -> bool {
+        GitHubError::is_gone(self)
+    }
+    fn is_rejected_token(&self) -> bool {
+        matches!(self, GitHubError::Unauthorized)
+    }
+    fn is_ambiguous(&self) -> bool {
+        GitHubError::is_ambiguous(self)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -383,6 +408,6 @@ impl Remote for GitHubRepo {
     }
 
     fn ambiguous(&self, e: &SourceError) -> bool {
-        matches!(e, SourceError::GitHub(g) if g.is_ambiguous())
+        e.is_ambiguous()
     }
 }

@@ -31,9 +31,9 @@ pub fn client(
     key: crate::secrets::Secret,
 ) -> Result<LinearClient, LinearError> {
     LinearClient::new(
-        &config.linear_api_url(),
+        &config.api_url(SourceKind::Linear),
         key,
-        super::service::policy(config.linear.timeout_secs),
+        super::service::policy(config.service(SourceKind::Linear).timeout_secs),
     )
 }
 
@@ -175,6 +175,9 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     token_name: "personal API key",
     token_elsewhere: "",
     token_env: Some("LINEAR_API_KEY"),
+    token_tool: None,
+    default_api_url: Some(DEFAULT_API_URL),
+    api_url_env: Some("DELEGATE_LINEAR_API_URL"),
     keychain_entry: Some("linear-api-key"),
     token_help: "Linear → Settings → Security & access → Personal API keys: create a key \
         (it acts as you: the issues of your teams)",
@@ -598,7 +601,28 @@ pub fn comment_id(marker: &str) -> String {
 
 impl From<LinearError> for SourceError {
     fn from(e: LinearError) -> Self {
-        SourceError::Linear(e)
+        SourceError::service(e)
+    }
+}
+
+impl super::ServiceFailure for LinearError {
+    fn what(&self) -> String {
+        LinearError::what(self)
+    }
+    fn fix(&self) -> String {
+        LinearError::fix(self)
+    }
+    fn is_gone(&self) -> bool {
+        LinearError::is_gone(self)
+    }
+    fn is_rejected_token(&self) -> bool {
+        matches!(self, LinearError::Unauthorized)
+    }
+    fn is_ambiguous(&self) -> bool {
+        LinearError::is_ambiguous(self)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -711,7 +735,7 @@ impl Remote for LinearTeam {
                 .into_iter()
                 .find(|c| c.id == id)
                 .ok_or_else(|| {
-                    SourceError::Linear(LinearError::Decode {
+                    SourceError::service(LinearError::Decode {
                         what: "a comment".into(),
                         message: "created, but not found on the issue".into(),
                     })
@@ -823,7 +847,7 @@ impl Remote for LinearTeam {
     }
 
     fn ambiguous(&self, e: &SourceError) -> bool {
-        matches!(e, SourceError::Linear(l) if l.is_ambiguous())
+        e.is_ambiguous()
     }
 }
 

@@ -599,7 +599,8 @@ fn find_project(
         None => {
             let mut names: Vec<_> = projects.values().map(|p| p.name.clone()).collect();
             names.sort();
-            Err(SourceError::ProjectNotFound {
+            Err(SourceError::TargetNotFound {
+                kind: crate::source::SourceKind::Todoist,
                 wanted: wanted.to_string(),
                 available: if names.is_empty() {
                     "(none)".into()

@@ -139,7 +139,6 @@ impl TodoistError {
     }
 }
 
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Project {
     pub id: String,
@@ -147,7 +146,6 @@ pub struct Project {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct User {
     pub full_name: String,
     pub email: String,

@@ -20,6 +20,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The real Todoist API (`[todoist] api_url` or `DELEGATE_TODOIST_API_URL` replace it).
+pub const DEFAULT_API_URL: &str = "https://api.todoist.com/api/v1";
+
 /// Todoist (API v1) as Delegate connects to it everywhere — the workers, the app, `doctor`
 /// and `token status`: `[todoist] api_url` and `timeout_secs`, the shared retry policy, and
 /// this machine's claim settle time.
@@ -28,9 +31,9 @@ pub fn account(
     token: crate::secrets::Secret,
 ) -> Result<TodoistAccount, TodoistError> {
     let client = TodoistClient::new(
-        &config.api_url(),
+        &config.api_url(SourceKind::Todoist),
         token,
-        super::service::policy(config.todoist.timeout_secs),
+        super::service::policy(config.service(SourceKind::Todoist).timeout_secs),
     )?;
     Ok(TodoistAccount::new(client).with_settle(super::service::settle_secs(config)))
 }
@@ -120,6 +123,9 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     token_name: "API token",
     token_elsewhere: "",
     token_env: Some("TODOIST_API_TOKEN"),
+    token_tool: None,
+    default_api_url: Some(DEFAULT_API_URL),
+    api_url_env: Some("DELEGATE_TODOIST_API_URL"),
     keychain_entry: Some("todoist-api-token"),
     token_help: "Todoist → Settings → Integrations → Developer: copy the API token",
     task_links: &["https://app.todoist.com/app/task/"],
@@ -266,5 +272,29 @@ impl TaskSource for TodoistSource {
 
     async fn invalidate(&self) {
         self.account.invalidate().await
+    }
+}
+
+impl From<TodoistError> for SourceError {
+    fn from(e: TodoistError) -> Self {
+        SourceError::service(e)
+    }
+}
+
+impl super::ServiceFailure for TodoistError {
+    fn what(&self) -> String {
+        TodoistError::what(self)
+    }
+    fn fix(&self) -> String {
+        TodoistError::fix(self)
+    }
+    fn is_gone(&self) -> bool {
+        TodoistError::is_gone(self)
+    }
+    fn is_rejected_token(&self) -> bool {
+        matches!(self, TodoistError::Unauthorized)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

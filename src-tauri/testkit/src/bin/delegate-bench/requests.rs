@@ -48,7 +48,8 @@ pub async fn main(enforce: bool) -> Result<(), Box<dyn std::error::Error>> {
         edit::add_employee(&paths.config_file, &e)?;
         engines.push(Engine::open(
             paths,
-            std::sync::Arc::new(MemoryStore::with(TOKEN)),
+            delegate_core::secrets::Stores::memory()
+                .with(SourceKind::Todoist, MemoryStore::with(TOKEN)),
         )?);
         dirs.push(dir);
     }
