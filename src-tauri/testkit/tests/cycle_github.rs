@@ -352,10 +352,12 @@ async fn an_idle_poll_costs_one_conditional_request() {
 }
 
 /// Two machines (`delegate run --watch`, each its own home) on one repository whose every
-/// second claim comment shows 3 s after GitHub stamped it, with latency: each issue's agent
-/// starts exactly once, one claim and one "Done" stay on each, and both machines take part.
+/// second claim comment shows 3 s after GitHub stamped it, with latency, and whose clock runs
+/// 4 s behind the machines': each issue's agent starts exactly once, one claim and one "Done"
+/// stay on each, and both machines take part.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_machines_on_one_repository_start_each_agent_once_when_claims_show_late() {
+async fn two_machines_on_one_repository_start_each_agent_once_when_claims_show_late_and_clocks_differ()
+ {
     let site = Site::new().await;
     let issues: Vec<u64> = (0..8)
         .map(|i| {
@@ -364,6 +366,7 @@ async fn two_machines_on_one_repository_start_each_agent_once_when_claims_show_l
         })
         .collect();
     site.server.set_latency(Duration::from_millis(60));
+    site.server.set_clock_skew_ms(-4_000);
     site.server
         .set_write_lag("Working on it", 2, Duration::from_secs(3));
     // The default settle time (5 s), which covers the lag; quick polls.

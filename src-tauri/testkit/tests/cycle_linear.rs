@@ -331,8 +331,11 @@ async fn an_idle_poll_costs_one_request() {
     assert!(reqs.len() - polls <= 1, "only polls");
 }
 
+/// Two machines on one team whose every second claim shows 3 s late, with latency, and a
+/// Linear whose clock runs 7 s ahead of the machines': each agent starts once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_machines_on_one_team_start_each_agent_once_when_comments_show_late() {
+async fn two_machines_on_one_team_start_each_agent_once_when_comments_show_late_and_clocks_differ()
+{
     let site = Site::new().await;
     let ids: Vec<String> = (0..8)
         .map(|i| {
@@ -341,6 +344,7 @@ async fn two_machines_on_one_team_start_each_agent_once_when_comments_show_late(
         })
         .collect();
     site.server.set_latency(Duration::from_millis(60));
+    site.server.set_clock_skew_ms(7_000);
     site.server
         .set_commit_lag("Working on it", 2, Duration::from_secs(3));
     let homes: Vec<PathBuf> = ["machine-a", "machine-b"]

@@ -29,6 +29,11 @@ settings: Array<Setting>,
  */
 task_word: string, 
 /**
+ * Which of its tasks an employee takes, as the start of a sentence ("Issues in Todo in
+ * this team").
+ */
+taken_words: string, 
+/**
  * What the token is called there ("API token", "personal access token").
  */
 token_name: string, 

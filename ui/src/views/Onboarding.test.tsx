@@ -111,6 +111,26 @@ describe("Onboarding", () => {
     expect((saved as unknown as { employee: object }).employee).not.toHaveProperty("project");
   });
 
+  it("offers a token the source already has (the GitHub CLI's login) before asking for one", async () => {
+    const asked: string[] = [];
+    mockBackend((cmd) => {
+      asked.push(cmd);
+      if (cmd === "list_templates") return templates;
+      if (cmd === "token_status") return { source: "github", set: true, origin: "tool", problem: null, summary: "Using the GitHub CLI's login (gh auth token)." };
+      if (cmd === "check_token") return "octocat (The Octocat)";
+      if (cmd === "list_targets") return [{ value: "octo-org/docs", name: "octo-org/docs" }];
+    });
+    render(<Onboarding onDone={() => {}} onSkip={() => {}} />);
+    expect(screen.queryByText(/^Step/)).toBeNull();
+    await userEvent.click(await screen.findByRole("button", { name: "Connect GitHub" }));
+    expect(screen.getByText("Step 1 of 4")).toBeInTheDocument();
+    expect(await screen.findByText("Using the GitHub CLI's login (gh auth token).")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Continue with it" }));
+    expect(await screen.findByText("Connected as octocat (The Octocat).")).toBeInTheDocument();
+    expect(screen.getByText("Step 2 of 4")).toBeInTheDocument();
+    expect(asked).not.toContain("set_token");
+  });
+
   it("says why a token was refused", async () => {
     mockBackend((cmd) => {
       if (cmd === "list_templates") return templates;

@@ -9,6 +9,7 @@ import { AgentStatus, agentLabel } from "../components/AgentStatus";
 import type { SourceInfo } from "../bindings/SourceInfo";
 import type { SourceKind } from "../bindings/SourceKind";
 import type { Target } from "../bindings/Target";
+import type { TokenStatus } from "../bindings/TokenStatus";
 import type { Template } from "../bindings/Template";
 import { ErrorNote } from "../components/ErrorNote";
 import { Words } from "../components/Words";
@@ -69,9 +70,22 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
     }
   };
 
-  const connect = () =>
+  // A token this source already has (its variable, the keychain, or a tool such as the
+  // GitHub CLI): offered before asking for one.
+  const [existing, setExisting] = useState<TokenStatus | null>(null);
+  useEffect(() => {
+    if (step !== "token") return;
+    let live = true;
+    setExisting(null);
+    api.tokenStatus(source).then((s) => live && setExisting(s.set ? s : null)).catch(() => live && setExisting(null));
+    return () => {
+      live = false;
+    };
+  }, [step, source]);
+
+  const connect = (pasted: string | null) =>
     run(async () => {
-      await api.setToken(token, source);
+      if (pasted !== null) await api.setToken(pasted, source);
       setUser(await api.checkToken(source));
       setProjects(await api.targets(source));
       setStep("project");
@@ -93,7 +107,7 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
   return (
     <div className="onboarding">
       <div className="panel">
-        <p className="step-count">Step {steps.indexOf(step) + 1} of {steps.length}</p>
+        {step !== "welcome" && <p className="step-count">Step {steps.indexOf(step)} of {steps.length - 1}</p>}
         {step === "welcome" && (
           <>
             <h1>Welcome to Delegate</h1>
@@ -109,8 +123,15 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
           </>
         )}
         {step === "token" && (
-          <form onSubmit={(e) => { e.preventDefault(); connect(); }}>
+          <form onSubmit={(e) => { e.preventDefault(); connect(token); }}>
             <h1>Connect {info?.title}</h1>
+            {existing && (
+              <div className="found-token">
+                <p className="ok-note">{existing.summary}</p>
+                <button type="button" disabled={busy} onClick={() => connect(null)}>{busy ? "Checking…" : "Continue with it"}</button>
+                <p className="hint">Or paste another one below.</p>
+              </div>
+            )}
             <p>Paste your {info?.token_name}. It is stored in your system keychain and never shown again.</p>
             <div className="field">
               <input aria-label={`${info?.title} ${info?.token_name}`} type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
@@ -118,7 +139,7 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
             </div>
             <ErrorNote error={error} />
             <div className="row">
-              <button type="submit" disabled={busy || !token.trim()}>{busy ? "Checking…" : "Connect"}</button>
+              <button type="submit" className={existing ? "secondary" : undefined} disabled={busy || !token.trim()}>{busy ? "Checking…" : "Connect"}</button>
               <button type="button" className="secondary" onClick={() => setStep("welcome")}>Back</button>
             </div>
           </form>
@@ -127,13 +148,16 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
           <>
             <h1>Pick the {info?.target_noun}</h1>
             <p className="ok-note">Connected as {user}.</p>
-            <p>{info?.task_word === "issue" ? "Open issues" : "Tasks you add"} in this {info?.target_noun} go to your first employee.</p>
-            <select aria-label={target?.label ?? `${info?.title} ${info?.target_noun}`} value={project} onChange={(e) => target && setAsked({ ...asked, [target.key]: e.target.value })}>
-              <option value="">Choose a {info?.target_noun}…</option>
-              {projects.map((p) => (
-                <option key={p.value} value={p.value}>{p.name}</option>
-              ))}
-            </select>
+            <p>{info?.taken_words} go to your first employee.</p>
+            <label>
+              {target?.label}
+              <select value={project} onChange={(e) => target && setAsked({ ...asked, [target.key]: e.target.value })}>
+                <option value="">Choose a {info?.target_noun}…</option>
+                {projects.map((p) => (
+                  <option key={p.value} value={p.value}>{p.name}</option>
+                ))}
+              </select>
+            </label>
             {info?.settings.filter((s) => s.first_run && !s.target).map((s) => (
               <label key={s.key}>
                 {s.label}{s.required ? "" : " (optional)"}

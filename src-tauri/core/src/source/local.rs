@@ -19,6 +19,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     target_words: "the local queue",
     settings: &[],
     task_word: "task",
+    taken_words: "Tasks you add to the local queue",
     token_name: "",
     token_elsewhere: "",
     token_env: None,

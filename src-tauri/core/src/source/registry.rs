@@ -24,6 +24,9 @@ pub struct SourceInfo {
     pub settings: &'static [Setting],
     /// What one task is called there ("issue").
     pub task_word: &'static str,
+    /// Which of its tasks an employee takes, as the start of a sentence ("Issues in Todo in
+    /// this team").
+    pub taken_words: &'static str,
     /// What the token is called there ("API token", "personal access token").
     pub token_name: &'static str,
     /// Where else a token may come from, as a clause for messages (", or log in with …").

@@ -186,6 +186,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
         },
     ],
     task_word: "issue",
+    taken_words: "Open issues in this repository (only those with the label, if you give one)",
     token_name: "personal access token",
     token_elsewhere: ", or log in with `gh auth login`",
     token_env: Some("GITHUB_TOKEN"),

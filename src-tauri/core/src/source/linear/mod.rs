@@ -172,6 +172,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
         },
     ],
     task_word: "issue",
+    taken_words: "Issues in Todo in this team (only those with the label, if you give one)",
     token_name: "personal API key",
     token_elsewhere: "",
     token_env: Some("LINEAR_API_KEY"),

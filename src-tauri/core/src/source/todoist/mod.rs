@@ -120,6 +120,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
         check: None,
     }],
     task_word: "task",
+    taken_words: "Tasks you add to this project",
     token_name: "API token",
     token_elsewhere: "",
     token_env: Some("TODOIST_API_TOKEN"),
