@@ -71,8 +71,8 @@ pub fn suggest_workspace(name: String) -> String {
     employees::suggest_workspace(&name)
 }
 
-/// What an employee of `source` can work on, listed live from the account (Todoist
-/// projects, GitHub repositories).
+/// What an employee of `source` can work on, listed live from the account (projects,
+/// repositories, teams).
 #[tauri::command]
 pub async fn list_targets(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<Vec<Target>> {
     Ok(shell.engine().targets(source).await?)

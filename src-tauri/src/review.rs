@@ -1,5 +1,5 @@
 //! The window's commands for reviewing a run: approve it, request changes, open a draft in
-//! the editor or its folder, open the task in Todoist. Which files and links may be opened
+//! the editor or its folder, open the task where it lives. Which files and links may be opened
 //! is the engine's rule; the controller opens them.
 
 use crate::controller::{Request, Shell};
@@ -35,7 +35,8 @@ pub async fn open_draft(
         .await?)
 }
 
-/// Opens the run's task in Todoist, in the browser. Only Todoist task links are opened.
+/// Opens the run's task in the browser: only its source's own task pages are opened
+/// (`SourceInfo::task_links`).
 #[tauri::command]
 pub async fn open_task(shell: State<'_, Shell>, id: i64) -> CmdResult<()> {
     Ok(shell

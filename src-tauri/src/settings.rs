@@ -1,5 +1,5 @@
 //! The window's commands for Settings: notifications, the daily budget, starting at login,
-//! and each source's token (accepted, never sent back; `source` defaults to Todoist).
+//! and each source's token (accepted, never sent back).
 
 use crate::controller::{Request, Shell};
 use crate::error::CmdResult;
@@ -22,8 +22,8 @@ pub async fn save_settings(shell: State<'_, Shell>, settings: SettingsView) -> C
 }
 
 #[tauri::command]
-pub fn token_status(shell: State<'_, Shell>, source: SourceKind) -> TokenStatus {
-    shell.engine().source_token_status(source)
+pub async fn token_status(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<TokenStatus> {
+    Ok(shell.engine().source_token_status(source).await)
 }
 
 #[tauri::command]

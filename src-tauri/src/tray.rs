@@ -371,6 +371,7 @@ mod tests {
         b.apply(&started("Writer", "x"));
         b.apply(&WorkerEvent::Problem {
             employee: "Coder".into(),
+            source: None,
             kind: ProblemKind::AgentMissing,
             message: "agent CLI \"claude\" not found on PATH; install it".into(),
         });

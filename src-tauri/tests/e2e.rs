@@ -242,7 +242,7 @@ async fn the_desktop_app_end_to_end() {
 
     // The token, set through a command, lives in the Secret Service and nowhere else.
     let status = session
-        .invoke("set_token", json!({"token": TOKEN}))
+        .invoke("set_token", json!({"token": TOKEN, "source": "todoist"}))
         .await
         .unwrap()
         .unwrap();
@@ -270,7 +270,7 @@ async fn the_desktop_app_end_to_end() {
         .unwrap();
     assert_eq!(user, json!("Test Person <test@example.com>"));
     let bad = session
-        .invoke("set_token", json!({"token": "  "}))
+        .invoke("set_token", json!({"token": "  ", "source": "todoist"}))
         .await
         .unwrap()
         .unwrap_err();

@@ -30,6 +30,8 @@ pub const DEFAULT_SETTLE_SECS: u64 = 5;
 const CLAIM_HEAD: &str = "Working on it… (attempt ";
 const MAX_LEASE_SECS: u64 = 10 * 365 * 86_400;
 const DONE_HEAD: &str = "Done. Ready for review.";
+/// How much of a failure's reason a retry's prompt carries.
+const FAILURE_CHARS: usize = 600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -303,6 +305,21 @@ impl Log {
             .collect()
     }
 
+    /// Why the last attempt failed, when the task's latest end is a failure (so this run is
+    /// a retry): the reason its "Failed" comment gave, cut short, for the retry's prompt.
+    pub fn last_failure(&self) -> Option<String> {
+        let (comment, mark) = self.entries.iter().rev().find(|(_, m)| m.ends_claims())?;
+        if *mark != Mark::Failed {
+            return None;
+        }
+        let reason = comment
+            .content
+            .lines()
+            .find_map(|l| l.strip_prefix("Reason: "))?
+            .trim();
+        (!reason.is_empty()).then(|| crate::agent::truncate(reason, FAILURE_CHARS))
+    }
+
     /// A recurring task that was worked for an earlier occurrence and has moved on to
     /// another due date since (the person completed it; Todoist kept the labels).
     pub fn is_new_occurrence(&self, due: Option<&str>) -> bool {
@@ -423,6 +440,29 @@ mod tests {
             c("2", 1, &claim("b", "A", 600)),
         ]);
         assert_eq!(log.verdict("b", &known, now, 600, &dead), Verdict::Won);
+    }
+
+    #[test]
+    fn a_retry_knows_why_the_last_attempt_failed() {
+        let failed = "Failed (attempt 1 of 3). Will retry.\n\nReason: the agent reached its turn limit\n\nEnd of the agent's error output:\n```\nboom\n```";
+        let log = Log::new(vec![
+            c("1", 10, &claim("a", "A", 60)),
+            c("2", 9, failed),
+            c("3", 8, "a person's note"),
+        ]);
+        assert_eq!(
+            log.last_failure().as_deref(),
+            Some("the agent reached its turn limit")
+        );
+        // Once a later run ended otherwise, the failure is history.
+        let log = Log::new(vec![
+            c("1", 10, &claim("a", "A", 60)),
+            c("2", 9, failed),
+            c("3", 8, &claim("b", "A", 60)),
+            c("4", 7, "Done. Ready for review."),
+        ]);
+        assert_eq!(log.last_failure(), None);
+        assert_eq!(Log::new(vec![c("1", 10, "hello")]).last_failure(), None);
     }
 
     #[test]

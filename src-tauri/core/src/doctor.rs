@@ -274,7 +274,7 @@ async fn source(r: &mut Report, config: &Config, kind: SourceKind, store: &dyn S
     let (Some(connect), false) = (info.connect, employees.is_empty()) else {
         return;
     };
-    let (token, origin) = match secrets::source_token(kind, store) {
+    let (token, origin) = match secrets::source_token(kind, store, Some(config)) {
         Ok(Some(found)) => found,
         Ok(None) => {
             let missing = EngineError::NoSourceToken(kind).to_string();
@@ -326,10 +326,12 @@ pub async fn source_token(
     kind: SourceKind,
     store: &dyn SecretStore,
 ) -> Result<TokenCheck, EngineError> {
-    let Some((token, origin)) = secrets::source_token(kind, store)? else {
+    // The config says where the service is; it must be readable once a token is there.
+    let config = crate::engine::load_config(&paths.config_file);
+    let Some((token, origin)) = secrets::source_token(kind, store, config.as_ref().ok())? else {
         return Ok(TokenCheck::Missing(kind));
     };
-    let config = crate::engine::load_config(&paths.config_file)?;
+    let config = config?;
     let answer = match kind.info().connect {
         Some(connect) => match connect(&config, token) {
             Ok(service) => service.who().await,

@@ -1,4 +1,4 @@
-//! The engine: config, history, local queue and Todoist account in one place, and the
+//! The engine: config, history, local queue and each source's account in one place, and the
 //! employees' workers run side by side on top of them. The desktop shell and the CLI hold an
 //! `Engine` and turn a person's actions into calls on it.
 
@@ -205,8 +205,8 @@ impl Engine {
         Ok(saved)
     }
 
-    /// After the token was set or cleared: reconnect, and restart the Todoist employees
-    /// (after their current run) so they use it.
+    /// After a token was set or cleared: reconnect, and restart the employees of that
+    /// source (after their current run) so they use it.
     pub async fn token_changed(&self) {
         let config = self.config();
         let scrub = self.scrub(&config);
@@ -238,8 +238,8 @@ impl Engine {
         }
         let connect = kind.info().connect.ok_or(EngineError::NoService(kind))?;
         let store = self.store_for(kind);
-        let (token, _) =
-            secrets::source_token(kind, store.as_ref())?.ok_or(EngineError::NoSourceToken(kind))?;
+        let (token, _) = secrets::source_token(kind, store.as_ref(), Some(&self.config()))?
+            .ok_or(EngineError::NoSourceToken(kind))?;
         let service = connect(&self.config(), token)?;
         services.insert(kind, service.clone());
         Ok(service)
@@ -312,7 +312,7 @@ impl Engine {
         let token = secrets::pasted_token(pasted)?;
         self.store_for(kind).set(&token)?;
         self.token_changed().await;
-        Ok(self.source_token_status(kind))
+        Ok(self.source_token_status(kind).await)
     }
 
     /// Removes `kind`'s token from the keychain (its variable still applies).
@@ -322,11 +322,25 @@ impl Engine {
     ) -> Result<secrets::TokenStatus, EngineError> {
         self.store_for(kind).clear()?;
         self.token_changed().await;
-        Ok(self.source_token_status(kind))
+        Ok(self.source_token_status(kind).await)
     }
 
-    pub fn source_token_status(&self, kind: SourceKind) -> secrets::TokenStatus {
-        secrets::token_status_for(kind, self.store_for(kind).as_ref())
+    /// Whether `kind` has a token and where it comes from. Off the async threads: the
+    /// keychain (or a tool like `gh`) may take seconds to answer.
+    pub async fn source_token_status(&self, kind: SourceKind) -> secrets::TokenStatus {
+        let store = self.store_for(kind);
+        let config = self.config();
+        let ask = move || secrets::token_status_for(kind, store.as_ref(), &config);
+        match tokio::task::spawn_blocking(ask).await {
+            Ok(status) => status,
+            Err(e) => secrets::TokenStatus {
+                source: kind,
+                set: false,
+                origin: None,
+                problem: Some(e.to_string()),
+                summary: format!("The token could not be read: {e}"),
+            },
+        }
     }
 
     /// The employee's task source: its account's (shared with the employees on the same
@@ -428,6 +442,7 @@ impl Engine {
     fn tell_problem(&self, employee: &str, err: &EngineError) {
         let _ = self.shared.events.send(WorkerEvent::Problem {
             employee: employee.to_string(),
+            source: self.config().employee(employee).ok().map(|e| e.source),
             kind: err.problem_kind(),
             message: err.to_string(),
         });
@@ -476,6 +491,7 @@ impl Engine {
                             tracing::error!(employee = %worker.employee.name, error = %join, retry_in_s = wait.as_secs(), "a worker cycle crashed; restarting it");
                             let _ = shared.events.send(WorkerEvent::Problem {
                                 employee: worker.employee.name.clone(),
+                                source: Some(worker.employee.source),
                                 kind: ProblemKind::Other,
                                 message: format!(
                                     "Delegate hit an internal error ({join}); it tries again in {} s — please report this",
@@ -591,7 +607,9 @@ fn secrets_to_scrub(
         if !config.employees.iter().any(|e| e.source == kind) {
             continue;
         }
-        if let Ok(Some((token, _))) = secrets::source_token(kind, store_for(kind).as_ref()) {
+        if let Ok(Some((token, _))) =
+            secrets::source_token(kind, store_for(kind).as_ref(), Some(config))
+        {
             out.push(token);
         }
     }

@@ -95,6 +95,7 @@ pub fn notice_for(ev: &WorkerEvent, settings: &NotificationSettings) -> Option<N
             kind: ProblemKind::AgentNotReady,
             employee,
             message,
+            ..
         } if settings.needs_attention => Some(Notice {
             title: format!("{employee} needs attention"),
             body: first_line(message, 240),
@@ -104,15 +105,12 @@ pub fn notice_for(ev: &WorkerEvent, settings: &NotificationSettings) -> Option<N
         }),
         WorkerEvent::Problem {
             kind: ProblemKind::TokenRejected,
+            source,
             message,
             ..
         } if settings.token_rejected => Some(Notice {
-            // The service's own error names it first ("GitHub rejected the token (HTTP 401)").
-            title: match crate::source::SOURCES
-                .iter()
-                .find(|s| s.needs_token() && message.starts_with(s.title))
-            {
-                Some(s) => format!("{} token rejected", s.title),
+            title: match source {
+                Some(kind) => format!("{} {} rejected", kind.info().title, kind.info().token_name),
                 None => "Token rejected".into(),
             },
             body: format!(
@@ -289,12 +287,16 @@ mod tests {
         assert_eq!(notice_for(&budget, &on).unwrap().opens, Opens::Settings);
         let token = WorkerEvent::Problem {
             employee: "Writer".into(),
+            source: Some(crate::config::SourceKind::GitHub),
             kind: ProblemKind::TokenRejected,
             message: "401".into(),
         };
-        assert_eq!(notice_for(&token, &on).unwrap().opens, Opens::Settings);
+        let told = notice_for(&token, &on).unwrap();
+        assert_eq!(told.opens, Opens::Settings);
+        assert_eq!(told.title, "GitHub personal access token rejected");
         let login = WorkerEvent::Problem {
             employee: "Writer".into(),
+            source: None,
             kind: ProblemKind::AgentNotReady,
             message: "Claude Code is not logged in — run `claude` and /login".into(),
         };
@@ -360,6 +362,7 @@ mod tests {
     fn problem(employee: &str, kind: ProblemKind) -> WorkerEvent {
         WorkerEvent::Problem {
             employee: employee.into(),
+            source: None,
             kind,
             message: "Claude Code is not logged in — run `claude` and /login".into(),
         }

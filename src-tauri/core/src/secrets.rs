@@ -80,7 +80,7 @@ pub trait SecretStore: Send + Sync {
     fn clear(&self) -> Result<bool, SecretError>;
 }
 
-/// The Todoist token in the OS keychain (Secret Service on Linux, Keychain on macOS,
+/// A source's token in the OS keychain (Secret Service on Linux, Keychain on macOS,
 /// Credential Manager on Windows). Every call runs on a thread of its own and is given up
 /// after a timeout ([`KEYRING_TIMEOUT`], or [`KEYRING_TIMEOUT_ENV`]): the platform calls
 /// block, and a Secret Service that never answers would otherwise hang Delegate for good.
@@ -205,8 +205,8 @@ impl SecretStore for KeychainStore {
     }
 }
 
-/// Secrets this process has held (the Todoist token, from the environment, the keychain or a
-/// person's paste), so that no child it starts ever gets them: see
+/// Secrets this process has held (each source's token, from the environment, the keychain, a
+/// tool's login or a person's paste), so that no child it starts ever gets them: see
 /// [`crate::agent::spawn::child_env`].
 static HELD: Mutex<Vec<Secret>> = Mutex::new(Vec::new());
 
@@ -314,9 +314,13 @@ pub enum TokenOrigin {
 
 /// `kind`'s token: its variable first (`GITHUB_TOKEN`, …), then the store, then a tool the
 /// person is logged in with, where the source has one (GitHub: `gh auth token`).
+///
+/// `config` says where the service is (a tool asks for that host's token); `None` is the
+/// defaults.
 pub fn source_token(
     kind: SourceKind,
     store: &dyn SecretStore,
+    config: Option<&crate::config::Config>,
 ) -> Result<Option<(Secret, TokenOrigin)>, SecretError> {
     let env = kind
         .info()
@@ -326,7 +330,15 @@ pub fn source_token(
     if found.is_none()
         && let Some(tool) = kind.info().token_tool
     {
-        return Ok((tool.read)().map(|t| {
+        let defaults;
+        let config = match config {
+            Some(c) => c,
+            None => {
+                defaults = crate::config::Config::default();
+                &defaults
+            }
+        };
+        return Ok((tool.read)(config).map(|t| {
             hold(&t);
             (t, TokenOrigin::Tool)
         }));
@@ -399,10 +411,14 @@ impl Stores {
         }
     }
 
-    /// With `store` for `kind`.
+    /// With `store` for `kind` (a copy: other clones keep what they had).
     pub fn with(self, kind: SourceKind, store: impl SecretStore + 'static) -> Self {
-        self.lock().insert(kind, std::sync::Arc::new(store));
-        self
+        let mut kept = self.lock().clone();
+        kept.insert(kind, std::sync::Arc::new(store));
+        Self {
+            kept: std::sync::Arc::new(Mutex::new(kept)),
+            keychain: self.keychain,
+        }
     }
 
     /// `kind`'s store.
@@ -460,8 +476,12 @@ pub struct TokenStatus {
 }
 
 /// `kind`'s token status as `store` (and the environment) has it.
-pub fn token_status_for(kind: SourceKind, store: &dyn SecretStore) -> TokenStatus {
-    match source_token(kind, store) {
+pub fn token_status_for(
+    kind: SourceKind,
+    store: &dyn SecretStore,
+    config: &crate::config::Config,
+) -> TokenStatus {
+    match source_token(kind, store, Some(config)) {
         Ok(found) => {
             let origin = found.map(|(_, origin)| origin);
             TokenStatus {

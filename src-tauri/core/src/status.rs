@@ -180,6 +180,7 @@ impl Board {
                 employee,
                 kind,
                 message,
+                ..
             } => {
                 self.entry(employee).activity = Activity::Blocked {
                     kind: BlockKind::Problem(*kind),
@@ -245,6 +246,7 @@ mod tests {
 
         b.apply(&WorkerEvent::Problem {
             employee: "B".into(),
+            source: None,
             kind: ProblemKind::AgentMissing,
             message: "agent CLI not found".into(),
         });

@@ -53,6 +53,7 @@ async fn ask<T>(
 fn problem(employee: &str, kind: ProblemKind) -> WorkerEvent {
     WorkerEvent::Problem {
         employee: employee.into(),
+        source: Some(SourceKind::Todoist),
         kind,
         message: "Todoist rejected the token (401)".into(),
     }
@@ -140,7 +141,10 @@ async fn a_rejected_token_is_told_once_until_a_new_token_is_saved() {
     controller.on_event(&rejected);
     controller.on_event(&rejected);
     assert_eq!(desktop.seen().notices.len(), 1, "told once");
-    assert_eq!(desktop.seen().notices[0].title, "Todoist token rejected");
+    assert_eq!(
+        desktop.seen().notices[0].title,
+        "Todoist API token rejected"
+    );
     assert_eq!(
         desktop.seen().notices[0].body,
         "Todoist rejected the token (401). Click to open Settings and paste a new one."

@@ -184,6 +184,34 @@ async fn failures_are_retried_then_given_up() {
     assert_eq!(d.exit_code, Some(1));
 }
 
+/// A retry's prompt says why the previous attempt failed (read from the task's "Failed"
+/// comment, so it works whichever machine retries): the fake agent fails until it is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_is_told_why_the_last_attempt_failed() {
+    let (server, project) = server_with_project("Research").await;
+    let task = server.add_task(&project, "Summarise the market [fail-once]", "");
+    let home = Home::new(Some(&server.url));
+    let mut e = home.employee("Research", SourceKind::Todoist, Some("Research"));
+    e.max_attempts = 2;
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    let r1 = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(r1[0].1.as_ref().unwrap().runs[0].1, RunStatus::Failed);
+    let r2 = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(r2[0].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+    let draft = read(&e.workspace.join("drafts/summarise-the-market-fail-once.md"));
+    assert!(
+        draft.contains("Your previous attempt at this task failed: the agent reached its turn limit: Reached maximum number of turns (10)"),
+        "{draft}"
+    );
+    assert!(
+        !draft.contains("fake-claude: simulated failure"),
+        "the reason, not the error output: {draft}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_waits_for_its_backoff() {
     let (server, project) = server_with_project("Research").await;

@@ -2,6 +2,7 @@
 import type { Draft } from "./Draft";
 import type { ProblemKind } from "./ProblemKind";
 import type { RunStatus } from "./RunStatus";
+import type { SourceKind } from "./SourceKind";
 
 export type WorkerEvent = { "type": "polled", employee: string, open_tasks: number, eligible: number, 
 /**
@@ -19,4 +20,8 @@ scope: string,
 /**
  * The first time today for this scope (notify once, show every time).
  */
-first_today: boolean, } | { "type": "problem", employee: string, kind: ProblemKind, message: string, } | { "type": "paused", employee: string | null, paused: boolean, };
+first_today: boolean, } | { "type": "problem", employee: string, 
+/**
+ * Where the employee's tasks come from (a rejected token is that source's).
+ */
+source: SourceKind | null, kind: ProblemKind, message: string, } | { "type": "paused", employee: string | null, paused: boolean, };

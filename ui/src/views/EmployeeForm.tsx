@@ -54,7 +54,8 @@ export function EmployeeForm({
   const [sources, setSources] = useState<SourceInfo[]>([]);
   const [targets, setTargets] = useState<{ source: string; list: Target[] | null } | null>(null);
   const [targetsError, setTargetsError] = useState<string | null>(null);
-  const projects = targets?.list ?? null;
+  // Only the chosen source's list (another's may still be on screen while this one loads).
+  const projects = targets && targets.source === e?.source ? targets.list : null;
   const [agents, setAgents] = useState<AgentInfo[]>([]);
   const [agent, setAgent] = useState<AgentInfo | null>(null);
   const [scope, setScope] = useState<string>("");

@@ -129,7 +129,11 @@ export function Onboarding({ onDone, onSkip }: { onDone: () => void; onSkip: () 
               <div className="found-token">
                 <p className="ok-note">{existing.summary}</p>
                 <button type="button" disabled={busy} onClick={() => connect(null)}>{busy ? "Checking…" : "Continue with it"}</button>
-                <p className="hint">Or paste another one below.</p>
+                <p className="hint">
+                  {existing.origin === "environment"
+                    ? `While ${info?.token_env} is set, it is the one used: a token pasted below is kept in the keychain for when it is not.`
+                    : "Or paste another one below."}
+                </p>
               </div>
             )}
             <p>Paste your {info?.token_name}. It is stored in your system keychain and never shown again.</p>

@@ -7,7 +7,7 @@ use std::path::Path;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
 
 /// Keys always written, even when they hold the default value.
-const ALWAYS_WRITTEN: [&str; 5] = ["name", "source", "project", "workspace", "agent"];
+const ALWAYS_WRITTEN: [&str; 4] = ["name", "source", "workspace", "agent"];
 
 /// Appends `employee` after validating it against the file's current content.
 pub fn add_employee(path: &Path, employee: &Employee) -> Result<(), ConfigError> {
@@ -179,16 +179,31 @@ fn employee_table(employee: &Employee, path: &Path) -> Result<Table, ConfigError
         .map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
     let mut table = doc.as_table().clone();
     table.set_implicit(false);
-    // Keep a consistent order: the identifying keys first.
-    table.sort_values_by(|a, _, b, _| key_rank(a.get()).cmp(&key_rank(b.get())));
-    Ok(table)
-}
-
-fn key_rank(key: &str) -> usize {
-    ALWAYS_WRITTEN
+    // Keep a consistent order: the identifying keys first, the source's settings (as it
+    // declares them) right after `source`.
+    let settings: Vec<&str> = employee
+        .source
+        .info()
+        .settings
         .iter()
-        .position(|k| *k == key)
-        .unwrap_or(ALWAYS_WRITTEN.len())
+        .map(|s| s.key)
+        .collect();
+    let rank = |key: &str| match key {
+        "name" => 0,
+        "source" => 1,
+        _ => match settings.iter().position(|k| *k == key) {
+            Some(i) => 2 + i,
+            None => {
+                2 + settings.len()
+                    + ALWAYS_WRITTEN
+                        .iter()
+                        .position(|k| *k == key)
+                        .unwrap_or(ALWAYS_WRITTEN.len())
+            }
+        },
+    };
+    table.sort_values_by(|a, _, b, _| rank(a.get()).cmp(&rank(b.get())));
+    Ok(table)
 }
 
 fn read_or_empty(path: &Path) -> Result<String, ConfigError> {

@@ -91,12 +91,20 @@ pub enum SourceError {
     #[error(transparent)]
     Local(#[from] QueueError),
     /// The employee's target (project, repository, team) is not in the account.
-    #[error("{} {} \"{wanted}\" not found; {}s in this account: {available}", .kind.info().title, .kind.info().target_noun, .kind.info().target_noun)]
+    #[error("{} {} \"{wanted}\" not found; {} in this account: {available}", .kind.info().title, .kind.info().target_noun, plural(.kind.info().target_noun))]
     TargetNotFound {
         kind: SourceKind,
         wanted: String,
         available: String,
     },
+}
+
+/// An English noun's plural, for the few nouns sources use ("repository" → "repositories").
+fn plural(noun: &str) -> String {
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{stem}ies"),
+        _ => format!("{noun}s"),
+    }
 }
 
 /// What every service's error tells the rest of Delegate, whichever service it is.
@@ -395,6 +403,13 @@ pub fn is_gone(e: &SourceError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_nouns_have_plurals() {
+        assert_eq!(plural("repository"), "repositories");
+        assert_eq!(plural("project"), "projects");
+        assert_eq!(plural("key"), "keys");
+    }
 
     #[test]
     fn due_forms_parse() {

@@ -1,8 +1,7 @@
 //! What the rest of Delegate knows about each source — its name in `config.toml`, the words a
-//! person sees, the setting that names an employee's target, the token it needs and where
-//! that token is kept — so the engine, the CLI, the app and `doctor` ask here instead of
-//! naming sources. A new source adds its folder, a variant of [`SourceKind`] and one line in
-//! [`SOURCES`].
+//! person sees, an employee's settings for it, the token it needs and where that token is
+//! kept — so the engine, the CLI, the app and `doctor` ask here instead of naming sources. A
+//! new source adds its folder and one line in the `sources!` list below.
 
 use super::service::Connect;
 use serde::Serialize;
@@ -65,8 +64,9 @@ pub struct SourceInfo {
 pub struct TokenTool {
     /// That origin in words ("the GitHub CLI's login (gh auth token)").
     pub words: &'static str,
-    /// Its token, if the person is logged in (quickly: it is asked on every connect).
-    pub read: fn() -> Option<crate::secrets::Secret>,
+    /// Its token for the service `config` points at, if the person is logged in (quickly:
+    /// it is asked on every connect).
+    pub read: fn(&crate::config::Config) -> Option<crate::secrets::Secret>,
 }
 
 /// A setting's check of a value: why it is wrong, in words that follow its key.
@@ -179,18 +179,22 @@ mod tests {
 
     #[test]
     fn every_kind_is_registered_once() {
-        for kind in [
-            SourceKind::Todoist,
-            SourceKind::GitHub,
-            SourceKind::Linear,
-            SourceKind::Local,
-        ] {
+        for info in SOURCES {
+            let kind = info.kind;
             assert_eq!(SOURCES.iter().filter(|s| s.kind == kind).count(), 1);
             assert_eq!(kind.info().kind, kind);
+            assert_eq!(kind.as_str().parse::<SourceKind>(), Ok(kind));
         }
         let envs: Vec<_> = SOURCES.iter().filter_map(|s| s.token_env).collect();
+        let unique: std::collections::HashSet<_> = envs.iter().collect();
+        assert_eq!(
+            unique.len(),
+            envs.len(),
+            "one variable per source: {envs:?}"
+        );
         // A setting key belongs to one source (a form or a flag never means two things), and
-        // never shadows one every employee has.
+        // never shadows one every employee has, nor a flag `employee add` has for itself.
+        let cli_flags = ["template", "home", "arg", "help", "version"];
         let mut keys = std::collections::HashSet::new();
         for source in SOURCES {
             assert!(
@@ -201,11 +205,8 @@ mod tests {
             for s in source.settings {
                 assert!(keys.insert(s.key), "{} is used twice", s.key);
                 assert!(!crate::config::EMPLOYEE_KEYS.contains(&s.key), "{}", s.key);
+                assert!(!cli_flags.contains(&s.key), "{}", s.key);
             }
         }
-        assert_eq!(
-            envs,
-            ["TODOIST_API_TOKEN", "GITHUB_TOKEN", "LINEAR_API_KEY"]
-        );
     }
 }

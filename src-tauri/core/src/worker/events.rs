@@ -2,7 +2,7 @@
 
 use crate::agent::Draft;
 use crate::history::RunStatus;
-use crate::source::SourceError;
+use crate::source::{SourceError, SourceKind};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,6 +58,8 @@ pub enum WorkerEvent {
     /// Something a person must fix or that stopped this cycle (token, CLI, outage).
     Problem {
         employee: String,
+        /// Where the employee's tasks come from (a rejected token is that source's).
+        source: Option<SourceKind>,
         kind: ProblemKind,
         message: String,
     },

@@ -136,12 +136,23 @@ pub fn progress(lines: &[String]) -> String {
     out
 }
 
-/// Title, a blank line, the description, then any reviewer feedback.
-pub fn prompt(title: &str, description: &str, feedback: &[String]) -> String {
+/// Title, a blank line, the description, why the previous attempt failed (on a retry), then
+/// any reviewer feedback.
+pub fn prompt(
+    title: &str,
+    description: &str,
+    last_failure: Option<&str>,
+    feedback: &[String],
+) -> String {
     let mut out = title.trim().to_string();
     if !description.trim().is_empty() {
         out.push_str("\n\n");
         out.push_str(description.trim());
+    }
+    if let Some(reason) = last_failure {
+        out.push_str(&format!(
+            "\n\nYour previous attempt at this task failed: {reason}\nKeep that in mind and avoid the same problem this time."
+        ));
     }
     if !feedback.is_empty() {
         out.push_str("\n\nThe reviewer read your previous draft and asked for these changes:");
@@ -213,9 +224,13 @@ mod tests {
 
     #[test]
     fn prompt_shape() {
-        assert_eq!(prompt("T", "", &[]), "T");
-        assert_eq!(prompt("T", "D", &[]), "T\n\nD");
-        assert!(prompt("T", "D", &["shorter".into()]).ends_with("changes:\n- shorter"));
+        assert_eq!(prompt("T", "", None, &[]), "T");
+        assert_eq!(prompt("T", "D", None, &[]), "T\n\nD");
+        assert!(prompt("T", "D", None, &["shorter".into()]).ends_with("changes:\n- shorter"));
+        assert_eq!(
+            prompt("T", "D", Some("the agent timed out after 600 s"), &[]),
+            "T\n\nD\n\nYour previous attempt at this task failed: the agent timed out after 600 s\nKeep that in mind and avoid the same problem this time."
+        );
     }
 
     #[test]

@@ -108,6 +108,7 @@ impl Worker {
             shared,
             WorkerEvent::Problem {
                 employee: self.employee.name.clone(),
+                source: Some(self.employee.source),
                 kind,
                 message,
             },
@@ -462,18 +463,27 @@ impl Worker {
         }
 
         // The claim's answer brought the task's comments up to date: no extra request.
-        let feedback = match self
+        let (feedback, last_failure) = match self
             .source
             .comments(&task.id, Duration::from_secs(3600))
             .await
         {
-            Ok(c) => Log::new(c).feedback(task.due.as_deref(), task.recurring),
+            Ok(c) => {
+                let log = Log::new(c);
+                let failure = (attempt > 1).then(|| log.last_failure()).flatten();
+                (log.feedback(task.due.as_deref(), task.recurring), failure)
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot read the task's comments; working without feedback");
-                Vec::new()
+                (Vec::new(), None)
             }
         };
-        let prompt = messages::prompt(&task.title, &task.description, &feedback);
+        let prompt = messages::prompt(
+            &task.title,
+            &task.description,
+            last_failure.as_deref(),
+            &feedback,
+        );
         let (mut inv, notes) = self.invocation(&prompt, shared);
         inv.marker = Some(claim.id.clone());
         let mut shown = vec![inv.program.clone()];

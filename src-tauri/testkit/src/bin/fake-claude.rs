@@ -5,7 +5,8 @@
 //! behave like the real CLI with no login (`auth status` / `login status` say so, and a run
 //! ends with the recorded not-logged-in answer). What it does is chosen by a keyword in the
 //! prompt:
-//! (none) success, writing `drafts/<slug>.md` · `[fail]` error result, exit 1 ·
+//! (none) success, writing `drafts/<slug>.md` · `[fail]` error result, exit 1 · `[fail-once]`
+//! the same until the prompt says why the previous attempt failed ·
 //! `[budget]` spending cap hit · `[hang]` starts a grandchild and never ends ·
 //! `[garbage]` non-JSON output and no result · `[crash]` exit 2 mid-stream ·
 //! `[outside]` also writes a file outside the workspace · `[slow]` pauses between lines (`[long]`: 2 s each) ·
@@ -438,7 +439,11 @@ fn main() {
         replay(NOT_LOGGED_IN, &cwd, &draft, delay);
         std::process::exit(1);
     }
-    if prompt.contains("[fail]") {
+    // `[fail-once]`: fails until the prompt says why the previous attempt failed (a retry
+    // that remembers), then works.
+    let fail_once = prompt.contains("[fail-once]")
+        && !prompt.contains("Your previous attempt at this task failed:");
+    if prompt.contains("[fail]") || fail_once {
         replay(FAILURE, &cwd, &draft, delay);
         eprintln!("fake-claude: simulated failure for this task");
         std::process::exit(1);

@@ -12,10 +12,19 @@ pub const TOOL: crate::source::registry::TokenTool = crate::source::registry::To
 
 /// The token of an installed, logged-in GitHub CLI (`gh auth token`), if there is one. `gh`
 /// gets the same scrubbed environment as every child, and at most five seconds.
-pub fn token() -> Option<Secret> {
+///
+/// It asks for the token of the host `config` points at (`[github] api_url`: GitHub
+/// Enterprise's `https://HOST/api/v3`), so a github.com login never goes to another host.
+pub fn token(config: &crate::config::Config) -> Option<Secret> {
+    let api = config.api_url(crate::config::SourceKind::GitHub);
+    let host = if api.trim_end_matches('/') == super::DEFAULT_API_URL {
+        "github.com".to_string()
+    } else {
+        reqwest::Url::parse(&api).ok()?.host_str()?.to_string()
+    };
     let gh = which::which("gh").ok()?;
     let mut child = std::process::Command::new(gh)
-        .args(["auth", "token", "--hostname", "github.com"])
+        .args(["auth", "token", "--hostname", &host])
         .env_clear()
         .envs(crate::agent::spawn::child_env(&[], &[]))
         .stdin(std::process::Stdio::null())
