@@ -168,6 +168,19 @@ impl std::str::FromStr for SourceKind {
     }
 }
 
+/// What a run's end comment carries of its drafts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum DeliverDrafts {
+    /// The drafts themselves, as Markdown, each in turn while the source's comment limit
+    /// lasts (a draft that does not fit is cut at a line, with where the rest is).
+    #[default]
+    Inline,
+    /// Only their paths in the workspace.
+    Path,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -245,6 +258,10 @@ pub struct Employee {
     /// On a machine that cannot sandbox: refuse (default) or run unsandboxed.
     #[serde(default)]
     pub sandbox_fallback: Fallback,
+    /// What the end comment carries of the drafts: the drafts themselves (default, within
+    /// the source's comment limit) or only their paths.
+    #[serde(default)]
+    pub deliver_drafts: DeliverDrafts,
     /// Extra folders or files the sandboxed agent may read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sandbox_read: Vec<PathBuf>,
@@ -285,6 +302,7 @@ pub const EMPLOYEE_KEYS: &[&str] = &[
     "sandbox",
     "sandbox_network",
     "sandbox_fallback",
+    "deliver_drafts",
     "sandbox_read",
     "sandbox_write",
 ];
@@ -357,6 +375,7 @@ impl Employee {
             sandbox: Default::default(),
             sandbox_network: Default::default(),
             sandbox_fallback: Default::default(),
+            deliver_drafts: Default::default(),
             sandbox_read: Vec::new(),
             sandbox_write: Vec::new(),
             settings: BTreeMap::new(),

@@ -221,6 +221,28 @@ async fn a_failing_issue_is_retried_then_given_up_with_the_reason() {
     assert_eq!(site.prompts().len(), 2);
 }
 
+/// A 40,000-character draft fits whole in a GitHub comment (65,536; the fake refuses more
+/// with GitHub's 422), so the issue carries all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_draft_is_delivered_whole_in_the_issue() {
+    let site = Site::new().await;
+    let n = site
+        .server
+        .add_issue(REPO, "Write the whitepaper [long-draft]", "", &["delegate"]);
+    let home = site.home("laptop", "");
+    site.run(&home);
+    assert_eq!(site.labels(n), ["agent-done", "delegate"]);
+    let bodies = site.bodies(n);
+    let done = bodies
+        .iter()
+        .find(|b| b.starts_with("Done. Ready for review."))
+        .unwrap();
+    assert!(done.chars().count() > 40_000 && done.chars().count() <= 65_536);
+    assert!(done.contains("📄 `drafts/write-the-whitepaper-long-draft.md`"));
+    assert!(done.contains("Paragraph 800 of a long draft, written to be read."));
+    assert!(!done.contains("more lines — the whole draft"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comment_answered_after_the_client_gave_up_lands_once() {
     let site = Site::new().await;

@@ -57,6 +57,19 @@ async fn a_task_is_claimed_worked_and_left_for_review() {
         "{}",
         comments[1]
     );
+    // The draft itself, to read where the task is (a phone).
+    let draft = read(
+        &e.workspace
+            .join("drafts/write-a-linkedin-post-about-background.md"),
+    );
+    assert!(
+        comments[1].ends_with(&format!(
+            "---\n📄 `drafts/write-a-linkedin-post-about-background.md`\n\n{}",
+            draft.trim_end()
+        )),
+        "{}",
+        comments[1]
+    );
 
     // What the server received: bearer auth, and four requests in all, each a /sync batch:
     // the poll, the claim (a comment only: labels from a view that may be old are never
@@ -182,6 +195,49 @@ async fn failures_are_retried_then_given_up() {
     let d = engine.history().get(runs[0].id).unwrap();
     assert_eq!(d.permission_denials.len(), 1);
     assert_eq!(d.exit_code, Some(1));
+}
+
+/// A draft longer than a Todoist comment takes (15,000 characters; the fake refuses more, as
+/// Todoist's SDK declares) is cut at a line with where the rest is; with `deliver_drafts =
+/// "path"` only its path is given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_are_delivered_in_the_comment_within_its_limit() {
+    let (server, project) = server_with_project("Writer").await;
+    let long = server.add_task(&project, "Write the whitepaper [long-draft]", "");
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("Writer", SourceKind::Todoist, Some("Writer"));
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
+    assert_eq!(server.task(&long).labels, ["agent-done"]);
+    let done = server.comments(&long).pop().unwrap();
+    assert!(done.chars().count() <= 15_000, "{}", done.chars().count());
+    assert!(done.contains(
+        "📄 `drafts/write-the-whitepaper-long-draft.md`\n\n# Draft: Write the whitepaper"
+    ));
+    assert!(done.contains("Paragraph 001 of a long draft, written to be read.\n"));
+    assert!(!done.contains("Paragraph 800"));
+    let note = done.lines().last().unwrap();
+    assert!(
+        note.starts_with("… ") && note.ends_with("more lines — the whole draft is `drafts/write-the-whitepaper-long-draft.md` in the workspace, and on the run's page in Delegate."),
+        "{note}"
+    );
+
+    // Only the path.
+    let mut e = e;
+    e.deliver_drafts = delegate_core::config::DeliverDrafts::Path;
+    delegate_core::employees::save(&home.paths.config_file, Some("Writer"), &e, None).unwrap();
+    let short = server.add_task(&project, "Write a haiku", "");
+    let engine = home.engine();
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::Succeeded);
+    let done = server.comments(&short).pop().unwrap();
+    assert!(done.contains("- `drafts/write-a-haiku.md`"), "{done}");
+    assert!(!done.contains("📄"), "{done}");
 }
 
 /// A retry's prompt says why the previous attempt failed (read from the task's "Failed"

@@ -29,6 +29,11 @@ settings: Array<Setting>,
  */
 task_word: string, 
 /**
+ * The longest comment the service takes, in characters (the end comment with its
+ * drafts stays under it).
+ */
+comment_chars: number, 
+/**
  * Which of its tasks an employee takes, as the start of a sentence ("Issues in Todo in
  * this team").
  */

@@ -39,6 +39,7 @@ export function employee(name: string, patch: Partial<Employee> & { [key: string
     sandbox: "strict",
     sandbox_network: "open",
     sandbox_fallback: "refuse",
+    deliver_drafts: "inline",
     ...patch,
   };
 }

@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 import type { AgentInfo } from "../bindings/AgentInfo";
 import type { AgentKind } from "../bindings/AgentKind";
 import { AgentStatus, agentLabel } from "../components/AgentStatus";
+import type { DeliverDrafts } from "../bindings/DeliverDrafts";
 import type { Employee } from "../bindings/Employee";
 import type { FieldProblem } from "../bindings/FieldProblem";
 import type { NetworkRule } from "../bindings/NetworkRule";
@@ -360,6 +361,14 @@ export function EmployeeForm({
             {show("daily_usd")}
           </label>
         </div>
+        <label>
+          The end comment carries
+          <select value={e.deliver_drafts} onChange={(ev) => set({ deliver_drafts: ev.target.value as DeliverDrafts })}>
+            <option value="inline">the drafts themselves (read them on your phone)</option>
+            <option value="path">only where the drafts are on this computer</option>
+          </select>
+          <span className="hint">A draft longer than the task's comments allow is cut at a line, with where the rest is.</span>
+        </label>
         <label className="inline">
           <input type="checkbox" checked={e.live_progress} onChange={(ev) => set({ live_progress: ev.target.checked })} /> Post progress to the task as comments
         </label>

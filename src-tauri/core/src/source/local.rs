@@ -19,6 +19,8 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     target_words: "the local queue",
     settings: &[],
     task_word: "task",
+    // The local queue keeps comments in SQLite on this machine.
+    comment_chars: 1_000_000,
     taken_words: "Tasks you add to the local queue",
     token_name: "",
     token_elsewhere: "",

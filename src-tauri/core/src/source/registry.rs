@@ -23,6 +23,9 @@ pub struct SourceInfo {
     pub settings: &'static [Setting],
     /// What one task is called there ("issue").
     pub task_word: &'static str,
+    /// The longest comment the service takes, in characters (the end comment with its
+    /// drafts stays under it).
+    pub comment_chars: usize,
     /// Which of its tasks an employee takes, as the start of a sentence ("Issues in Todo in
     /// this team").
     pub taken_words: &'static str,

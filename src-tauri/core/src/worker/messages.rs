@@ -53,6 +53,76 @@ pub fn failed(attempt: u32, max: u32, reason: &str, stderr_tail: &str) -> String
     out
 }
 
+/// Room kept in an end comment for what a source adds to it (GitHub's marker, Linear's
+/// mention of the claim) and for counting slack.
+pub const COMMENT_MARGIN: usize = 300;
+/// A draft is not started in an end comment with less room than this left.
+const DRAFT_MIN_ROOM: usize = 400;
+
+/// Adds the drafts themselves (Markdown, as the agent wrote them) to an end comment, each in
+/// turn, keeping the whole under `limit` characters: a draft that does not fit whole is cut at
+/// a line, with how much is left and where it is; drafts with no room left are only named
+/// (their paths are listed above).
+pub fn with_drafts(mut text: String, drafts: &[(String, String)], limit: usize) -> String {
+    let (mut left_out, mut included) = (0, 0);
+    for (i, (path, body)) in drafts.iter().enumerate() {
+        // Room for naming the drafts that may not fit after this one.
+        let after = if i + 1 < drafts.len() { 100 } else { 0 };
+        let body = body.trim_end();
+        let head = format!("\n\n---\n📄 `{path}`\n\n");
+        let used = text.chars().count() + head.chars().count();
+        let room = limit.saturating_sub(used);
+        if room < DRAFT_MIN_ROOM || body.is_empty() {
+            left_out += usize::from(!body.is_empty());
+            continue;
+        }
+        included += 1;
+        if body.chars().count() <= room {
+            text.push_str(&head);
+            text.push_str(body);
+            continue;
+        }
+        let total = body.lines().count();
+        let note = |shown: usize| {
+            format!(
+                "\n\n… {} more line{} — the whole draft is `{path}` in the workspace, and on the run's page in Delegate.",
+                total - shown,
+                if total - shown == 1 { "" } else { "s" }
+            )
+        };
+        let kept = cut_at_line(body, room.saturating_sub(note(0).chars().count() + after));
+        let shown = kept.lines().count();
+        text.push_str(&head);
+        text.push_str(kept);
+        text.push_str(&note(shown));
+    }
+    if left_out > 0 {
+        let more = format!(
+            "\n\n({left_out}{} draft{} too long to add here: see the list above.)",
+            if included > 0 { " more" } else { "" },
+            if left_out == 1 { "" } else { "s" }
+        );
+        if text.chars().count() + more.chars().count() <= limit {
+            text.push_str(&more);
+        }
+    }
+    text
+}
+
+/// The longest start of `text` of at most `max` characters that ends at a line's end (or,
+/// with no line end in reach, at a character).
+fn cut_at_line(text: &str, max: usize) -> &str {
+    let end = text.char_indices().nth(max).map_or(text.len(), |(i, _)| i);
+    let head = &text[..end];
+    if end == text.len() {
+        return head;
+    }
+    match head.rfind('\n') {
+        Some(i) if i > 0 => &head[..i],
+        _ => head,
+    }
+}
+
 /// The last line of a run's refused accesses when there were more than it lists.
 pub const BLOCKED_CUT: &str = "🛡 …(truncated): more accesses were refused";
 
@@ -167,6 +237,55 @@ pub fn prompt(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drafts_go_in_whole_while_they_fit_and_are_cut_at_a_line_when_not() {
+        let short = (
+            "drafts/a.md".to_string(),
+            "# A\n\nShort post.\n".to_string(),
+        );
+        let text = with_drafts(
+            "Done. Ready for review.".into(),
+            std::slice::from_ref(&short),
+            1000,
+        );
+        assert_eq!(
+            text,
+            "Done. Ready for review.\n\n---\n📄 `drafts/a.md`\n\n# A\n\nShort post."
+        );
+        let long_body: String = (1..=2000)
+            .map(|i| format!("Line {i} of the draft.\n"))
+            .collect();
+        let long = ("drafts/b.md".to_string(), long_body);
+        for limit in [1_000, 2_500, 15_000 - COMMENT_MARGIN] {
+            let text = with_drafts("Done.".into(), &[long.clone(), short.clone()], limit);
+            assert!(
+                text.chars().count() <= limit,
+                "{limit}: {}",
+                text.chars().count()
+            );
+            assert!(
+                text.contains("📄 `drafts/b.md`\n\nLine 1 of the draft.\n"),
+                "{text}"
+            );
+            let note = text.lines().rev().find(|l| l.starts_with('…')).unwrap();
+            assert!(
+                note.contains("more lines — the whole draft is `drafts/b.md`"),
+                "{note}"
+            );
+            // Cut after a whole line.
+            let before = text.split("\n\n…").next().unwrap();
+            assert!(before.ends_with(" of the draft."), "{before}");
+        }
+        // No room for the second: it is only named.
+        let text = with_drafts("Done.".into(), &[long.clone(), short], 2_500);
+        assert!(text.ends_with("(1 more draft too long to add here: see the list above.)"));
+        // Nothing fits: it says so.
+        assert_eq!(
+            with_drafts("Done.".into(), &[long], 300),
+            "Done.\n\n(1 draft too long to add here: see the list above.)"
+        );
+    }
 
     #[test]
     fn a_sandbox_refusal_says_what_and_how_to_allow_it() {

@@ -627,7 +627,40 @@ impl Worker {
                 )
             }
         };
-        let text = messages::with_sandbox_blocks(text, &end.sandbox_blocked);
+        let mut text = messages::with_sandbox_blocks(text, &end.sandbox_blocked);
+        if end.status == RunStatus::Succeeded
+            && self.employee.deliver_drafts == crate::config::DeliverDrafts::Inline
+        {
+            text = messages::with_drafts(
+                text,
+                &self.readable_drafts(&done.drafts),
+                self.source
+                    .kind()
+                    .info()
+                    .comment_chars
+                    .saturating_sub(messages::COMMENT_MARGIN),
+            );
+        }
         (Finish::new(&task.id, labels, text), gave_up)
+    }
+
+    /// The run's drafts that may be shown to whoever reads the task: inside the workspace
+    /// (after following links: a draft that is a link to `~/.ssh/id_rsa` is not read), text,
+    /// and not huge.
+    fn readable_drafts(&self, drafts: &[crate::agent::Draft]) -> Vec<(String, String)> {
+        drafts
+            .iter()
+            .filter(|d| d.inside_workspace)
+            .filter_map(|d| {
+                match crate::drafts::read(&self.employee.workspace, &d.path) {
+                    Ok(text) if !text.contains('\u{fffd}') => Some((d.path.clone(), text)),
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::debug!(draft = %d.path, error = %e, "draft left out of the end comment");
+                        None
+                    }
+                }
+            })
+            .collect()
     }
 }

@@ -6,7 +6,8 @@
 //! ends with the recorded not-logged-in answer). What it does is chosen by a keyword in the
 //! prompt:
 //! (none) success, writing `drafts/<slug>.md` · `[fail]` error result, exit 1 · `[fail-once]`
-//! the same until the prompt says why the previous attempt failed ·
+//! the same until the prompt says why the previous attempt failed · `[long-draft]` a draft of
+//! about 40,000 characters ·
 //! `[budget]` spending cap hit · `[hang]` starts a grandchild and never ends ·
 //! `[garbage]` non-JSON output and no result · `[crash]` exit 2 mid-stream ·
 //! `[outside]` also writes a file outside the workspace · `[slow]` pauses between lines (`[long]`: 2 s each) ·
@@ -558,10 +559,18 @@ fn main() {
     }
 
     let _ = std::fs::create_dir_all("drafts");
-    let body = format!(
+    let mut body = format!(
         "# Draft: {}\n\n{prompt}\n\n[NEEDS INPUT: a real customer quote]\n",
         prompt.lines().next().unwrap_or("")
     );
+    if prompt.contains("[long-draft]") {
+        // About 40,000 characters: more than a Todoist comment takes, less than GitHub's.
+        for i in 1..=800 {
+            body.push_str(&format!(
+                "Paragraph {i:03} of a long draft, written to be read.\n"
+            ));
+        }
+    }
     let _ = std::fs::write(&draft, body);
     if prompt.contains("[outside]") {
         let outside = std::path::Path::new(&cwd)

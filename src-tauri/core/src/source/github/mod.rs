@@ -186,6 +186,8 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
         },
     ],
     task_word: "issue",
+    // GitHub refuses a longer comment: 422 "Body is too long (maximum is 65536 characters)".
+    comment_chars: 65_536,
     taken_words: "Open issues in this repository (only those with the label, if you give one)",
     token_name: "personal access token",
     token_elsewhere: ", or log in with `gh auth login`",

@@ -172,6 +172,8 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
         },
     ],
     task_word: "issue",
+    // Linear publishes no limit for a comment's body: a cap well under GitHub's.
+    comment_chars: 50_000,
     taken_words: "Issues in Todo in this team (only those with the label, if you give one)",
     token_name: "personal API key",
     token_elsewhere: "",

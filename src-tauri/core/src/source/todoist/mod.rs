@@ -120,6 +120,9 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
         check: None,
     }],
     task_word: "task",
+    // Todoist's comment `content` limit as its Python SDK declares it (the server's own
+    // is not published).
+    comment_chars: 15_000,
     taken_words: "Tasks you add to this project",
     token_name: "API token",
     token_elsewhere: "",
