@@ -155,6 +155,10 @@ pub struct AddArgs {
     /// Where the machine cannot sandbox: refuse (default) or unsandboxed.
     #[arg(long)]
     sandbox_fallback: Option<delegate_core::sandbox::Fallback>,
+    /// What the end comment carries of the drafts: inline (default: the drafts themselves,
+    /// within the source's comment limit) or path (only where they are).
+    #[arg(long)]
+    deliver_drafts: Option<delegate_core::config::DeliverDrafts>,
     /// A folder or file the sandboxed agent may also read (repeat).
     #[arg(long)]
     sandbox_read: Vec<PathBuf>,
@@ -287,6 +291,9 @@ fn add(paths: &Paths, a: AddArgs) -> Result<()> {
     }
     if let Some(v) = a.sandbox_fallback {
         e.sandbox_fallback = v;
+    }
+    if let Some(v) = a.deliver_drafts {
+        e.deliver_drafts = v;
     }
     for p in a.sandbox_read {
         e.sandbox_read.push(std::path::absolute(&p)?);

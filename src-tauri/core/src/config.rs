@@ -181,6 +181,16 @@ pub enum DeliverDrafts {
     Path,
 }
 
+impl std::str::FromStr for DeliverDrafts {
+    type Err = String;
+
+    /// From its name in `config.toml` (`inline`, `path`), for `employee add`'s flag.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        use serde::de::IntoDeserializer;
+        Self::deserialize(s.into_deserializer()).map_err(|e: serde::de::value::Error| e.to_string())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -527,6 +537,14 @@ live_progress = false         # post progress lines to the task as comments (rat
         );
         let c = Config::parse(Path::new("c.toml"), SAMPLE, &DataOnly).unwrap();
         assert_eq!(c.employees[0].setting("project"), Some("LinkedIn Writer"));
+    }
+
+    #[test]
+    fn deliver_drafts_parses_from_its_config_names() {
+        assert_eq!("path".parse::<DeliverDrafts>(), Ok(DeliverDrafts::Path));
+        assert_eq!("inline".parse::<DeliverDrafts>(), Ok(DeliverDrafts::Inline));
+        let err = "attach".parse::<DeliverDrafts>().unwrap_err();
+        assert!(err.contains("expected `inline` or `path`"), "{err}");
     }
 
     #[test]
