@@ -428,7 +428,7 @@ async fn github_in_the_ui_end_to_end() {
     let unlabelled = github.add_issue(GITHUB_REPO, "Fix the broken link in the footer", "", &[]);
 
     let _driver = driver(
-        4448,
+        4452,
         &delegate_home,
         &path,
         &[("DELEGATE_GITHUB_API_URL", &github.url)],
@@ -438,7 +438,7 @@ async fn github_in_the_ui_end_to_end() {
     let exit_status = data.path().join("app-exit-status");
     let app = app_recording_exit(data.path(), &exit_status);
     let ui = Ui {
-        s: Session::start("http://127.0.0.1:4448", app.to_str().unwrap())
+        s: Session::start("http://127.0.0.1:4452", app.to_str().unwrap())
             .await
             .unwrap(),
     };
