@@ -23,6 +23,7 @@ fn main() {
         "list_local_tasks",
         "approve_run",
         "request_changes",
+        "answer_run",
         "open_draft",
         "open_task",
         "list_targets",

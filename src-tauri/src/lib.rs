@@ -153,6 +153,7 @@ pub fn run() {
             settings::list_sources,
             review::approve_run,
             review::request_changes,
+            review::answer_run,
             review::open_draft,
             review::open_task,
         ])

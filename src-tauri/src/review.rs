@@ -16,6 +16,13 @@ pub async fn request_changes(shell: State<'_, Shell>, id: i64, feedback: String)
     Ok(shell.engine().request_changes(id, &feedback).await?)
 }
 
+/// Posts the person's answer to a run's questions on its task; the next poll continues the
+/// agent's session with it.
+#[tauri::command]
+pub async fn answer_run(shell: State<'_, Shell>, id: i64, answer: String) -> CmdResult<()> {
+    Ok(shell.engine().answer(id, &answer).await?)
+}
+
 /// Opens a draft of a run in the default editor (`reveal = false`) or shows it in its folder.
 /// Only drafts of that run inside its employee's workspace.
 #[tauri::command]

@@ -100,6 +100,7 @@ impl TrayView {
             .filter(|e| matches!(e.activity, Activity::Working { .. }))
             .count();
         let review: usize = all.clone().map(|e| e.awaiting_review).sum();
+        let answer: usize = all.clone().map(|e| e.awaiting_answer).sum();
         let blocked = all
             .clone()
             .filter(|e| matches!(e.activity, Activity::Blocked { .. }))
@@ -114,7 +115,7 @@ impl TrayView {
             TrayIcon::Working
         } else if paused {
             TrayIcon::Paused
-        } else if review > 0 {
+        } else if review > 0 || answer > 0 {
             TrayIcon::Review
         } else {
             TrayIcon::Idle
@@ -126,6 +127,12 @@ impl TrayView {
         }
         if working > 0 {
             parts.push(format!("{working} working"));
+        }
+        if answer > 0 {
+            parts.push(format!(
+                "{answer} question{} for you",
+                if answer == 1 { "" } else { "s" }
+            ));
         }
         if review > 0 {
             parts.push(format!("{review} ready for review"));
@@ -161,6 +168,11 @@ impl TrayView {
                     ..
                 } => "daily budget reached".into(),
                 Activity::Blocked { message, .. } => format!("⚠ {}", short(message, 60)),
+                Activity::Idle if e.awaiting_answer > 0 && e.awaiting_review > 0 => format!(
+                    "asks you something · {} ready for review",
+                    e.awaiting_review
+                ),
+                Activity::Idle if e.awaiting_answer > 0 => "asks you something".to_string(),
                 Activity::Idle if e.awaiting_review > 0 => {
                     format!("{} ready for review", e.awaiting_review)
                 }
@@ -293,6 +305,7 @@ mod tests {
             open_tasks: 3,
             eligible: 0,
             awaiting_review: review,
+            awaiting_answer: 0,
         }
     }
 

@@ -30,6 +30,14 @@ pub const DEFAULT_SETTLE_SECS: u64 = 5;
 const CLAIM_HEAD: &str = "Working on it… (attempt ";
 const MAX_LEASE_SECS: u64 = 10 * 365 * 86_400;
 const DONE_HEAD: &str = "Done. Ready for review.";
+/// The first words of a run's questions to the person.
+pub const ASKED_HEAD: &str = "Needs your answer.";
+/// The first words of a run that found nothing to do.
+pub const NOTHING_HEAD: &str = "Nothing to do this time.";
+/// How much of the conversation a fresh run's prompt carries, at most.
+const THREAD_CHARS: usize = 12_000;
+/// How much of one earlier comment a fresh run's prompt carries, at most.
+const TURN_CHARS: usize = 3_000;
 /// How much of a failure's reason a retry's prompt carries.
 const FAILURE_CHARS: usize = 600;
 
@@ -104,6 +112,10 @@ impl Claim {
 pub enum Mark {
     Claim(Claim),
     Done,
+    /// The agent asked the person (or said what blocks it) and stopped.
+    Asked,
+    /// The agent found nothing to do.
+    Nothing,
     Failed,
     Stopped,
     Progress,
@@ -117,6 +129,10 @@ impl Mark {
             Mark::Claim(c)
         } else if content.starts_with(DONE_HEAD) {
             Mark::Done
+        } else if content.starts_with(ASKED_HEAD) {
+            Mark::Asked
+        } else if content.starts_with(NOTHING_HEAD) {
+            Mark::Nothing
         } else if content.starts_with("Failed") {
             Mark::Failed
         } else if content.starts_with("Stopped:") {
@@ -129,7 +145,15 @@ impl Mark {
     }
 
     fn ends_claims(&self) -> bool {
-        matches!(self, Mark::Done | Mark::Failed | Mark::Stopped)
+        matches!(
+            self,
+            Mark::Done | Mark::Asked | Mark::Nothing | Mark::Failed | Mark::Stopped
+        )
+    }
+
+    /// The agent's last word to the person: a result to review, questions, or nothing to do.
+    fn speaks(&self) -> bool {
+        matches!(self, Mark::Done | Mark::Asked | Mark::Nothing)
     }
 }
 
@@ -277,32 +301,82 @@ impl Log {
         }
     }
 
-    /// The reviewer's comments since the last "Done" comment, for a rework prompt. For a
-    /// recurring task only feedback on the current occurrence (`due`) counts.
-    pub fn feedback(&self, due: Option<&str>, recurring: bool) -> Vec<String> {
-        let Some(last_done) = self.entries.iter().rposition(|(_, m)| *m == Mark::Done) else {
-            return Vec::new();
-        };
-        if recurring {
-            let claim_due = self.entries[..last_done]
-                .iter()
-                .rev()
-                .find_map(|(_, m)| match m {
-                    Mark::Claim(c) => Some(c.due.clone()),
-                    _ => None,
-                })
-                .flatten();
-            if claim_due.as_deref() != due {
-                return Vec::new();
-            }
+    /// What the person said since the agent's last word on the task (its result, its
+    /// questions, its "nothing to do"): their answer or their feedback, which the next run
+    /// continues from. `None` when they said nothing since. For a recurring task only a
+    /// conversation about the current occurrence (`due`) counts.
+    pub fn reply(&self, due: Option<&str>, recurring: bool) -> Option<Reply> {
+        let last = self.entries.iter().rposition(|(_, m)| m.speaks())?;
+        let claim = self.entries[..last]
+            .iter()
+            .rev()
+            .find_map(|(_, m)| match m {
+                Mark::Claim(c) => Some(c.clone()),
+                _ => None,
+            });
+        if recurring && claim.as_ref().and_then(|c| c.due.as_deref()) != due {
+            return None;
         }
-        self.entries[last_done + 1..]
+        let texts: Vec<String> = self.entries[last + 1..]
             .iter()
             .filter(|(_, m)| *m == Mark::Other)
             .map(|(c, _)| c.content.trim())
             .filter(|c| !c.is_empty())
             .map(str::to_string)
-            .collect()
+            .collect();
+        if texts.is_empty() {
+            return None;
+        }
+        Some(Reply {
+            to: match self.entries[last].1 {
+                Mark::Asked => ReplyTo::Questions,
+                _ => ReplyTo::Result,
+            },
+            texts,
+            claim_id: claim.map(|c| c.id).filter(|id| !id.is_empty()),
+        })
+    }
+
+    /// The conversation so far, oldest first, for a run that cannot resume the agent's
+    /// session: the agent's results and questions and the person's words, each cut short,
+    /// the oldest left out first to stay within [`THREAD_CHARS`]. For a recurring task,
+    /// only the current occurrence's.
+    pub fn thread(&self, due: Option<&str>, recurring: bool) -> Vec<(Speaker, String)> {
+        let start = if recurring {
+            let first = self
+                .entries
+                .iter()
+                .position(|(_, m)| matches!(m, Mark::Claim(c) if c.due.as_deref() == due));
+            match first {
+                Some(i) => i,
+                None => return Vec::new(),
+            }
+        } else {
+            0
+        };
+        let mut out: Vec<(Speaker, String)> = self.entries[start..]
+            .iter()
+            .filter_map(|(c, m)| {
+                let text = c.content.trim();
+                let who = match m {
+                    Mark::Done | Mark::Asked | Mark::Nothing => Speaker::Agent,
+                    Mark::Other if !text.is_empty() => Speaker::Person,
+                    _ => return None,
+                };
+                Some((who, crate::agent::truncate(text, TURN_CHARS)))
+            })
+            .collect();
+        let mut total = 0;
+        let mut from = out.len();
+        while from > 0 {
+            let n = out[from - 1].1.chars().count();
+            if total + n > THREAD_CHARS {
+                break;
+            }
+            total += n;
+            from -= 1;
+        }
+        out.split_off(from)
     }
 
     /// Why the last attempt failed, when the task's latest end is a failure (so this run is
@@ -326,6 +400,32 @@ impl Log {
         self.last_claim()
             .is_some_and(|c| c.due.is_some() && c.due.as_deref() != due)
     }
+}
+
+/// Who said something in a task's conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speaker {
+    Agent,
+    Person,
+}
+
+/// What the person's reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyTo {
+    /// The agent's questions.
+    Questions,
+    /// The agent's result: feedback on its drafts.
+    Result,
+}
+
+/// The person's words since the agent's last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub to: ReplyTo,
+    /// Their comments, oldest first.
+    pub texts: Vec<String>,
+    /// The claim of the run that spoke last: its agent session is the one to resume.
+    pub claim_id: Option<String>,
 }
 
 /// A new claim id: short, random, unique enough to tell claims apart forever.
@@ -466,7 +566,7 @@ mod tests {
     }
 
     #[test]
-    fn feedback_belongs_to_its_occurrence() {
+    fn a_reply_belongs_to_its_occurrence_and_to_the_agents_last_word() {
         let log = Log::new(vec![
             c("0", 20, "early note"),
             c("1", 10, &claim("a", "A", 60)),
@@ -475,13 +575,60 @@ mod tests {
             c("4", 7, "Progress:\n• x"),
             c("5", 6, "And punchier"),
         ]);
-        assert_eq!(
-            log.feedback(Some("2026-11-30"), true),
-            ["Make it shorter", "And punchier"]
-        );
-        assert_eq!(log.feedback(Some("2026-11-30"), false).len(), 2);
-        assert!(log.feedback(Some("2026-12-07"), true).is_empty());
+        let r = log.reply(Some("2026-11-30"), true).unwrap();
+        assert_eq!(r.texts, ["Make it shorter", "And punchier"]);
+        assert_eq!(r.to, ReplyTo::Result);
+        assert_eq!(r.claim_id.as_deref(), Some("a"));
+        assert_eq!(log.reply(Some("2026-11-30"), false).unwrap().texts.len(), 2);
+        assert!(log.reply(Some("2026-12-07"), true).is_none());
         assert!(log.is_new_occurrence(Some("2026-12-07")));
         assert!(!log.is_new_occurrence(Some("2026-11-30")));
+        // The thread: the agent's words and the person's, the protocol's own left out.
+        let thread = log.thread(Some("2026-11-30"), false);
+        let who: Vec<Speaker> = thread.iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            who,
+            [
+                Speaker::Person,
+                Speaker::Agent,
+                Speaker::Person,
+                Speaker::Person
+            ]
+        );
+        // A recurring task's thread starts at its occurrence's first claim.
+        assert_eq!(log.thread(Some("2026-11-30"), true).len(), 3);
+        assert!(log.thread(Some("2026-12-07"), true).is_empty());
+    }
+
+    #[test]
+    fn questions_wait_for_an_answer_and_end_the_claim() {
+        let asked = "Needs your answer. Reply in a comment: the agent continues where it stopped.\n\n1. Which quote?";
+        let mut comments = vec![c("1", 10, &claim("a", "A", 600)), c("2", 9, asked)];
+        let log = Log::new(comments.clone());
+        assert!(log.reply(None, false).is_none());
+        assert!(log.claims()[0].ended, "a question ends the run's claim");
+        comments.push(c("3", 5, "Use Ada's quote from the call."));
+        let r = Log::new(comments.clone()).reply(None, false).unwrap();
+        assert_eq!(r.to, ReplyTo::Questions);
+        assert_eq!(r.texts, ["Use Ada's quote from the call."]);
+        // Answered and worked on: the next word is the agent's, nothing waits.
+        comments.push(c("4", 4, &claim("b", "A", 600)));
+        comments.push(c("5", 1, "Done. Ready for review."));
+        assert!(Log::new(comments).reply(None, false).is_none());
+    }
+
+    #[test]
+    fn a_long_thread_keeps_its_latest_turns() {
+        let mut comments = vec![c("0", 1000, &claim("a", "A", 600))];
+        for i in 0..40 {
+            comments.push(c(&format!("p{i}"), 900 - i * 10, &"words ".repeat(200)));
+        }
+        let thread = Log::new(comments).thread(None, false);
+        let total: usize = thread.iter().map(|(_, t)| t.chars().count()).sum();
+        assert!(
+            total <= THREAD_CHARS && thread.len() < 40,
+            "{}",
+            thread.len()
+        );
     }
 }

@@ -109,6 +109,9 @@ pub struct BudgetSettings {
 pub struct NotificationSettings {
     #[serde(default = "default_true")]
     pub draft_ready: bool,
+    /// An employee asks a question (or says what blocks it) and waits for the answer.
+    #[serde(default = "default_true")]
+    pub question: bool,
     #[serde(default = "default_true")]
     pub gave_up: bool,
     #[serde(default = "default_true")]
@@ -124,6 +127,7 @@ impl Default for NotificationSettings {
     fn default() -> Self {
         Self {
             draft_ready: true,
+            question: true,
             gave_up: true,
             budget_reached: true,
             token_rejected: true,

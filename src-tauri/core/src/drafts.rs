@@ -75,6 +75,29 @@ pub struct RunView {
     pub drafts: Vec<DraftFile>,
     /// Where the task lives, as its link says it ("Open in GitHub").
     pub open_task_words: String,
+    /// The task's conversation on this machine, oldest first: each run of the same employee
+    /// on the same task, with what the person said that it answered.
+    pub thread: Vec<Turn>,
+    /// What every run of the task cost together (runs that report no cost count as none).
+    pub task_cost_usd: Option<f64>,
+}
+
+/// One run in a task's conversation.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Turn {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub run_id: i64,
+    pub status: crate::history::RunStatus,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// What the person said that this run answers (an answer, feedback).
+    pub input: Option<String>,
+    pub summary: Option<String>,
+    pub questions: Vec<String>,
+    pub error: Option<String>,
+    /// The agent continued its earlier session (else it started afresh).
+    pub resumed: bool,
+    pub cost_usd: Option<f64>,
 }
 
 impl Engine {
@@ -110,10 +133,36 @@ impl Engine {
             .find(|s| s.kind.as_str() == run.run.source)
             .map(|s| s.title)
             .unwrap_or("the browser");
+        let mut thread = Vec::new();
+        for id in self
+            .history()
+            .task_run_ids(&run.run.employee, &run.run.task_id, 50)?
+        {
+            let r = if id == run.run.id {
+                run.clone()
+            } else {
+                self.history().get(id)?
+            };
+            thread.push(Turn {
+                run_id: id,
+                status: r.run.status,
+                started_at: r.run.started_at,
+                input: r.input,
+                summary: r.run.summary,
+                questions: r.questions,
+                error: r.run.error,
+                resumed: r.resumed_session.is_some(),
+                cost_usd: r.run.cost_usd,
+            });
+        }
+        let costs: Vec<f64> = thread.iter().filter_map(|t| t.cost_usd).collect();
+        let task_cost_usd = (!costs.is_empty()).then(|| costs.iter().sum());
         Ok(RunView {
             run,
             drafts,
             open_task_words: format!("Open in {title}"),
+            thread,
+            task_cost_usd,
         })
     }
 

@@ -55,6 +55,8 @@ pub enum EngineError {
 pub enum ReviewError {
     #[error("write what should change; the feedback goes to the agent as it is")]
     EmptyFeedback,
+    #[error("write your answer; it goes to the agent as it is")]
+    EmptyAnswer,
     #[error("the employee \"{0}\" no longer exists, so its task source is unknown")]
     EmployeeGone(String),
 }

@@ -5,6 +5,8 @@
 pub const WORKING: &str = "agent-working";
 pub const DONE: &str = "agent-done";
 pub const FAILED: &str = "agent-failed";
+/// The agent asked the person something and waits for their answer (a comment).
+pub const NEEDS_INPUT: &str = "agent-needs-input";
 const RETRY_PREFIX: &str = "agent-retry-";
 
 /// Failed attempts so far, read from the highest `agent-retry-k` label.
@@ -21,6 +23,7 @@ pub fn is_ours(label: &str) -> bool {
     label == WORKING
         || label == DONE
         || label == FAILED
+        || label == NEEDS_INPUT
         || label
             .strip_prefix(RETRY_PREFIX)
             .is_some_and(|n| n.parse::<u32>().is_ok())
@@ -35,10 +38,17 @@ fn theirs(labels: &[String]) -> Vec<String> {
 pub fn claimed(labels: &[String]) -> Vec<String> {
     let mut out: Vec<String> = labels
         .iter()
-        .filter(|l| l.as_str() != WORKING && l.as_str() != DONE)
+        .filter(|l| l.as_str() != WORKING && l.as_str() != DONE && l.as_str() != NEEDS_INPUT)
         .cloned()
         .collect();
     out.push(WORKING.into());
+    out
+}
+
+/// Labels after a run that asked the person something: waiting for their answer.
+pub fn asked(labels: &[String]) -> Vec<String> {
+    let mut out = theirs(labels);
+    out.push(NEEDS_INPUT.into());
     out
 }
 
@@ -72,8 +82,11 @@ pub fn released(labels: &[String]) -> Vec<String> {
 /// Labels a finished run left, read back from its end comment (`Done.`, `Failed (attempt k
 /// of N)…`, `Failed after N attempts…`, `Stopped:`), applied to `current`.
 pub fn after_end(end: &str, current: &[String]) -> Option<Vec<String>> {
-    if end.starts_with("Done.") {
+    if end.starts_with("Done.") || end.starts_with(crate::claims::NOTHING_HEAD) {
         return Some(done(current));
+    }
+    if end.starts_with(crate::claims::ASKED_HEAD) {
+        return Some(asked(current));
     }
     if end.starts_with("Stopped:") {
         return Some(released(current));
@@ -107,6 +120,8 @@ pub fn state_in_words(labels: &[String], closed: bool) -> &'static str {
         "closed"
     } else if has(WORKING) {
         "working"
+    } else if has(NEEDS_INPUT) {
+        "needs your answer"
     } else if has(DONE) {
         "ready for review"
     } else if has(FAILED) {
@@ -148,6 +163,14 @@ mod tests {
         assert_eq!(failed(&c, 3, 3), l(&["writing", "agent-failed"]));
         assert_eq!(released(&c), start);
         assert_eq!(rework(&l(&["writing", "agent-done"])), l(&["writing"]));
+        let a = asked(&c);
+        assert_eq!(a, l(&["writing", "agent-needs-input"]));
+        assert_eq!(claimed(&a), l(&["writing", "agent-working"]));
+        assert_eq!(state_in_words(&a, false), "needs your answer");
+        assert_eq!(
+            after_end("Needs your answer.\n\n1. Which quote?", &c),
+            Some(a)
+        );
     }
 
     #[test]

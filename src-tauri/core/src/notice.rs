@@ -62,6 +62,37 @@ pub fn notice_for(ev: &WorkerEvent, settings: &NotificationSettings) -> Option<N
         }),
         WorkerEvent::RunFinished {
             run_id,
+            employee,
+            status: RunStatus::NeedsInput,
+            task_title,
+            questions,
+            ..
+        } if settings.question => Some(Notice {
+            title: format!(
+                "{employee} asks: {}",
+                questions
+                    .first()
+                    .map(|q| first_line(q, 120))
+                    .unwrap_or_else(|| "a question".into())
+            ),
+            body: match questions.len() {
+                0 | 1 => format!(
+                    "About “{}”. Answer on the task or in Delegate.",
+                    first_line(task_title, 80)
+                ),
+                n => format!(
+                    "And {} more question{} about “{}”. Answer on the task or in Delegate.",
+                    n - 1,
+                    if n == 2 { "" } else { "s" },
+                    first_line(task_title, 80)
+                ),
+            },
+            opens: Opens::Run { id: *run_id },
+            draft_run: None,
+            draft_ready: false,
+        }),
+        WorkerEvent::RunFinished {
+            run_id,
             gave_up: true,
             task_title,
             error,
@@ -259,6 +290,7 @@ mod tests {
                 path: "drafts/post.md".into(),
                 inside_workspace: true,
             }],
+            questions: vec!["Which customer quote should I use?".into()],
             gave_up,
         }
     }
@@ -307,6 +339,7 @@ mod tests {
         );
         let off = NotificationSettings {
             draft_ready: false,
+            question: false,
             gave_up: false,
             budget_reached: false,
             token_rejected: false,
@@ -374,6 +407,7 @@ mod tests {
             open_tasks: 1,
             eligible: 0,
             awaiting_review: 0,
+            awaiting_answer: 0,
         }
     }
 

@@ -1,5 +1,6 @@
-//! The person's side of the loop: approve a run (close the task) or request changes (post the
-//! feedback and remove `agent-done`, so the next poll reworks the task with it).
+//! The person's side of the loop: approve a run (close the task), request changes (post the
+//! feedback and remove `agent-done`, so the next poll reworks the task with it), or answer a
+//! run's questions (post the answer: the next poll continues the agent's session with it).
 
 use crate::engine::{Engine, EngineError, ReviewError};
 use crate::history::Review;
@@ -53,6 +54,25 @@ impl Engine {
             .map_err(wrap)?;
         self.history()
             .set_review(run_id, Review::ChangesRequested)?;
+        self.run_now();
+        Ok(())
+    }
+
+    /// Posts the person's answer to a run's questions on its task, as a comment like one
+    /// written on the phone, then wakes the workers: the next poll continues the agent's
+    /// session with it.
+    pub async fn answer(&self, run_id: i64, answer: &str) -> Result<(), EngineError> {
+        let answer = answer.trim();
+        if answer.is_empty() {
+            return Err(ReviewError::EmptyAnswer.into());
+        }
+        let (run, source) = self.source_of_run(run_id).await?;
+        let wrap = crate::worker::WorkerError::from;
+        let task = source.task(&run.run.task_id).await.map_err(wrap)?;
+        source
+            .labels_and_comment(&task.id, &task.labels, answer)
+            .await
+            .map_err(wrap)?;
         self.run_now();
         Ok(())
     }

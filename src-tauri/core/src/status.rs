@@ -41,6 +41,9 @@ pub struct EmployeeStatus {
     /// Open tasks labelled `agent-done` at the last poll.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub awaiting_review: usize,
+    /// Open tasks labelled `agent-needs-input` at the last poll: questions for the person.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub awaiting_answer: usize,
     #[cfg_attr(feature = "ts", ts(as = "Option<(f64, RunStatus)>"))]
     pub last_run: Option<(i64, RunStatus)>,
     /// Its agent runs without the OS sandbox (`sandbox = "off"`): marked wherever it shows.
@@ -80,6 +83,7 @@ impl Board {
                 name: name.to_string(),
                 activity: Activity::Idle,
                 awaiting_review: 0,
+                awaiting_answer: 0,
                 last_run: None,
                 unsandboxed: false,
             })
@@ -117,10 +121,12 @@ impl Board {
             WorkerEvent::Polled {
                 employee,
                 awaiting_review,
+                awaiting_answer,
                 ..
             } => {
                 let e = self.entry(employee);
                 e.awaiting_review = *awaiting_review;
+                e.awaiting_answer = *awaiting_answer;
                 // A poll that worked clears earlier problems.
                 if matches!(e.activity, Activity::Blocked { .. }) {
                     e.activity = Activity::Idle;
@@ -150,6 +156,9 @@ impl Board {
                 let e = self.entry(employee);
                 e.activity = Activity::Idle;
                 e.last_run = Some((*run_id, *status));
+                if *status == RunStatus::NeedsInput {
+                    e.awaiting_answer += 1;
+                }
                 if *status == RunStatus::Succeeded {
                     e.awaiting_review += 1;
                     if !drafts.is_empty() {
@@ -238,6 +247,7 @@ mod tests {
                 path: "drafts/a.md".into(),
                 inside_workspace: true,
             }],
+            questions: Vec::new(),
             gave_up: false,
         });
         assert_eq!(b.employees["A"].activity, Activity::Idle);
@@ -262,9 +272,11 @@ mod tests {
             open_tasks: 2,
             eligible: 0,
             awaiting_review: 2,
+            awaiting_answer: 1,
         });
         assert_eq!(b.employees["B"].activity, Activity::Idle);
         assert_eq!(b.employees["B"].awaiting_review, 2);
+        assert_eq!(b.employees["B"].awaiting_answer, 1);
 
         b.apply(&WorkerEvent::Paused {
             employee: None,

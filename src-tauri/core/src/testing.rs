@@ -56,6 +56,7 @@ pub fn finished_run_from(
             machine: "m",
             command: &[],
             claim_id: "claim-1",
+            input: None,
         })
         .unwrap();
     let drafts: Vec<Draft> = drafts

@@ -71,6 +71,7 @@ fn draft_ready(run_id: i64) -> WorkerEvent {
             path: "drafts/post.md".into(),
             inside_workspace: true,
         }],
+        questions: Vec::new(),
         gave_up: false,
     }
 }
@@ -114,6 +115,7 @@ fn record_run(engine: &Engine, employee: &str, url: Option<&str>, drafts: &[&str
             machine: "m",
             command: &[],
             claim_id: "c1",
+            input: None,
         })
         .unwrap();
     let drafts: Vec<Draft> = drafts

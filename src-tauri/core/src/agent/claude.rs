@@ -86,6 +86,27 @@ impl Agent for Claude {
         }
     }
 
+    fn resume(&self, employee: &Employee, session: &str, prompt: &str) -> Option<Launch> {
+        let mut launch = self.launch(employee, prompt);
+        // Before the `--` that ends the options.
+        let at = launch.args.len() - 2;
+        launch
+            .args
+            .splice(at..at, ["--resume".to_string(), session.to_string()]);
+        Some(launch)
+    }
+
+    fn session_missing(&self, f: &RunFacts<'_>) -> bool {
+        // 2.1.197: exit 1, and a result whose error is "No conversation found with session
+        // ID: <id>" (tests/fixtures/real/claude-2.1.197-resume-unknown.jsonl).
+        f.result.is_some_and(|r| {
+            r.is_error
+                && r.errors
+                    .iter()
+                    .any(|e| e.starts_with("No conversation found with session ID"))
+        }) || f.stderr.contains("No conversation found with session ID")
+    }
+
     fn parser(&self) -> Box<dyn StreamParser> {
         Box::new(ClaudeParser)
     }
@@ -397,6 +418,10 @@ pub fn args(employee: &Employee, prompt: &str) -> Vec<String> {
         a.push("--append-system-prompt".into());
         a.push(extra.clone());
     }
+    // The run ends with a report (done, a question, blocked, nothing to do): the result's
+    // `structured_output`.
+    a.push("--json-schema".into());
+    a.push(super::report::SCHEMA.into());
     a.push("--".into());
     a.push(prompt.to_string());
     a
@@ -494,6 +519,9 @@ struct ResultLine {
     model_usage: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     permission_denials: Vec<PermissionDenial>,
+    /// With `--json-schema`: the final answer as the schema asked.
+    #[serde(default)]
+    structured_output: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -625,6 +653,10 @@ fn result(r: ResultLine) -> AgentResult {
         turns: r.num_turns,
         session_id: r.session_id,
         permission_denials: r.permission_denials,
+        report: r
+            .structured_output
+            .as_ref()
+            .and_then(super::report::Report::from_value),
     }
 }
 

@@ -48,6 +48,24 @@ pub fn sandbox_mode(e: &Employee, inside: bool) -> &'static str {
     }
 }
 
+/// The options every start shares: the model, and the result contract's schema (a file in
+/// the workspace's `.delegate/` folder; without it the report is read from the final text).
+fn common_tail(e: &Employee, args: &mut Vec<String>) {
+    if !e.model.trim().is_empty() {
+        args.push("-m".into());
+        args.push(e.model.trim().into());
+    }
+    match super::report::schema_file(&e.workspace) {
+        Ok(path) => {
+            args.push("--output-schema".into());
+            args.push(path.display().to_string());
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot write the result schema; the report is read from the final text")
+        }
+    }
+}
+
 /// Whether Delegate's OS sandbox holds for `e` on this machine.
 fn inside_delegates_sandbox(e: &Employee) -> bool {
     e.sandbox != crate::sandbox::SandboxMode::Off && crate::sandbox::support().available()
@@ -115,16 +133,49 @@ impl Agent for Codex {
                 args.push("approval_policy=\"never\"".into());
             }
         }
-        if !e.model.trim().is_empty() {
-            args.push("-m".into());
-            args.push(e.model.trim().into());
-        }
+        common_tail(e, &mut args);
         args.push("--".into());
         args.push(prompt.into());
         Launch {
             args,
             ..Launch::default()
         }
+    }
+
+    fn resume(&self, e: &Employee, session: &str, prompt: &str) -> Option<Launch> {
+        // `exec resume` has neither `-C` (the run's folder is the workspace) nor `-s`: the
+        // sandbox mode is given as a setting.
+        let mut args: Vec<String> = vec![
+            "exec".into(),
+            "resume".into(),
+            "--json".into(),
+            "--skip-git-repo-check".into(),
+        ];
+        match sandbox_mode(e, inside_delegates_sandbox(e)) {
+            "danger-full-access" => args.push("--dangerously-bypass-approvals-and-sandbox".into()),
+            mode => {
+                args.push("-c".into());
+                args.push(format!("sandbox_mode=\"{mode}\""));
+                args.push("-c".into());
+                args.push("approval_policy=\"never\"".into());
+            }
+        }
+        common_tail(e, &mut args);
+        args.push("--".into());
+        args.push(session.into());
+        args.push(prompt.into());
+        Some(Launch {
+            args,
+            ..Launch::default()
+        })
+    }
+
+    fn session_missing(&self, f: &RunFacts<'_>) -> bool {
+        // 0.169.0: exit 1 and "Error: thread/resume: thread/resume failed: no rollout found
+        // for thread id <id> (code -32600)" on stderr (tests/fixtures/real/).
+        matches!(f.exit, Exit::Code(1))
+            && !f.started
+            && f.stderr.contains("no rollout found for thread id")
     }
 
     fn parser(&self) -> Box<dyn StreamParser> {

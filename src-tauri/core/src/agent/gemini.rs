@@ -99,6 +99,22 @@ impl Agent for Gemini {
         }
     }
 
+    fn resume(&self, e: &Employee, session: &str, prompt: &str) -> Option<Launch> {
+        // `--resume` takes "latest", an index, or (0.61.0) a session's full id.
+        let mut launch = self.launch(e, prompt);
+        launch.args.push("--resume".into());
+        launch.args.push(session.into());
+        Some(launch)
+    }
+
+    fn session_missing(&self, f: &RunFacts<'_>) -> bool {
+        // 0.61.0: exit 42 with "Error resuming session: No previous sessions found for this
+        // project." (or "Invalid session identifier …" when others exist).
+        matches!(f.exit, Exit::Code(42))
+            && (f.stderr.contains("Error resuming session")
+                || f.stderr.contains("Invalid session identifier"))
+    }
+
     fn parser(&self) -> Box<dyn StreamParser> {
         Box::new(GeminiParser::default())
     }

@@ -16,6 +16,7 @@ pub mod command;
 pub mod gemini;
 mod lines;
 pub mod progress;
+pub mod report;
 pub mod spawn;
 
 use crate::config::{AgentKind, Employee};
@@ -44,6 +45,17 @@ pub trait Agent: Send + Sync {
     }
     /// The argv (after the program), stdin, and the environment to drop.
     fn launch(&self, employee: &Employee, prompt: &str) -> Launch;
+    /// The launch that continues an earlier run's `session` with `prompt` (the person's
+    /// answer or feedback), or `None` when this agent cannot resume one.
+    fn resume(&self, _employee: &Employee, _session: &str, _prompt: &str) -> Option<Launch> {
+        None
+    }
+    /// Whether a run that resumed a session ended because the CLI does not have that session
+    /// (another machine ran it, or the CLI's session store was cleared): then a fresh run
+    /// with the whole conversation follows.
+    fn session_missing(&self, _facts: &RunFacts<'_>) -> bool {
+        false
+    }
     /// A parser for one run's stdout.
     fn parser(&self) -> Box<dyn StreamParser>;
     /// What the run's end means: agent-specific machine problems (login, limits, network,
@@ -525,6 +537,9 @@ pub struct AgentResult {
     pub turns: Option<u32>,
     pub session_id: Option<String>,
     pub permission_denials: Vec<PermissionDenial>,
+    /// The report the CLI's structured output carried (Claude Code's `structured_output`);
+    /// else it may be in the final text (see [`report::from_text`]).
+    pub report: Option<report::Report>,
 }
 
 impl AgentResult {

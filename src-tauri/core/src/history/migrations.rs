@@ -84,4 +84,11 @@ pub const MIGRATIONS: &[M<'static>] = &[
     ),
     // The OS sandbox a run's agent ran under ("strict · Landlock ABI 7", "off", …).
     M::up("ALTER TABLE runs ADD COLUMN sandbox TEXT;"),
+    // The conversation: what the person said that a run answers (an answer, feedback), the
+    // questions a run ended with (a JSON list), and whether it continued an earlier session.
+    M::up(
+        "ALTER TABLE runs ADD COLUMN input TEXT;
+         ALTER TABLE runs ADD COLUMN questions TEXT;
+         ALTER TABLE runs ADD COLUMN resumed_session TEXT;",
+    ),
 ];

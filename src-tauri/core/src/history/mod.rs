@@ -48,10 +48,16 @@ pub enum RunStatus {
     /// Another machine's claim came first but showed up only after this run started: the
     /// run was stopped and left no trace on the task; not an attempt, not a failure.
     LostClaim,
+    /// The agent asked the person something (or said what blocks it) and stopped: the task
+    /// waits for an answer, which resumes the same session.
+    NeedsInput,
+    /// The agent found nothing to do this time (a recurring check): the occurrence is
+    /// completed quietly.
+    NothingToDo,
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 9] = [
+    pub const ALL: [RunStatus; 11] = [
         RunStatus::Running,
         RunStatus::Succeeded,
         RunStatus::Failed,
@@ -61,6 +67,8 @@ impl RunStatus {
         RunStatus::OverBudget,
         RunStatus::Blocked,
         RunStatus::LostClaim,
+        RunStatus::NeedsInput,
+        RunStatus::NothingToDo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +82,8 @@ impl RunStatus {
             RunStatus::OverBudget => "over_budget",
             RunStatus::Blocked => "blocked",
             RunStatus::LostClaim => "lost_claim",
+            RunStatus::NeedsInput => "needs_input",
+            RunStatus::NothingToDo => "nothing_to_do",
         }
     }
 }
@@ -127,6 +137,9 @@ pub struct NewRun<'a> {
     pub command: &'a [String],
     /// The claim the run works under; also the marker in the agent's environment.
     pub claim_id: &'a str,
+    /// What the person said that this run answers (their answer to its questions, their
+    /// feedback on its drafts), when it continues a conversation.
+    pub input: Option<&'a str>,
 }
 
 /// A run that a stopped Delegate left `running`, as found at start-up.
@@ -153,6 +166,10 @@ pub struct RunEnd {
     pub permission_denials: Vec<PermissionDenial>,
     /// Accesses the OS sandbox refused ("🛡 Blocked: writing ~/.bashrc"), for the task comment.
     pub sandbox_blocked: Vec<String>,
+    /// What the agent asks the person (a [`RunStatus::NeedsInput`] run).
+    pub questions: Vec<String>,
+    /// The earlier session this run continued, when the agent CLI resumed it.
+    pub resumed_session: Option<String>,
 }
 
 impl RunEnd {
@@ -170,6 +187,8 @@ impl RunEnd {
             session_id: None,
             permission_denials: Vec::new(),
             sandbox_blocked: Vec::new(),
+            questions: Vec::new(),
+            resumed_session: None,
         }
     }
 }
@@ -225,6 +244,12 @@ pub struct RunDetail {
     pub sandbox: Option<String>,
     pub progress: Vec<ProgressLine>,
     pub drafts: Vec<Draft>,
+    /// What the person said that this run answers (an answer, feedback).
+    pub input: Option<String>,
+    /// What the run asked the person.
+    pub questions: Vec<String>,
+    /// The earlier session the agent continued, when it did.
+    pub resumed_session: Option<String>,
 }
 
 pub struct History {
@@ -340,8 +365,8 @@ impl History {
         self.with(|c| {
             c.execute(
                 "INSERT INTO runs (employee, source, task_id, task_title, task_description, task_url,
-                   attempt, max_attempts, status, machine, pid, started_at, command, claim_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11, ?12, ?13)",
+                   attempt, max_attempts, status, machine, pid, started_at, command, claim_id, input)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     run.employee,
                     run.source,
@@ -355,7 +380,8 @@ impl History {
                     std::process::id(),
                     now(),
                     command,
-                    run.claim_id
+                    run.claim_id,
+                    run.input
                 ],
             )?;
             Ok(c.last_insert_rowid())
@@ -384,13 +410,15 @@ impl History {
     ) -> Result<Option<i64>, HistoryError> {
         let denials =
             serde_json::to_string(&end.permission_denials).unwrap_or_else(|_| "[]".into());
+        let questions = (!end.questions.is_empty())
+            .then(|| serde_json::to_string(&end.questions).unwrap_or_else(|_| "[]".into()));
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let c = conn.transaction()?;
         {
             c.execute(
                 "UPDATE runs SET status = ?1, ended_at = ?2, exit_code = ?3, summary = ?4, error = ?5,
                    stderr_tail = ?6, cost_usd = ?7, tokens_in = ?8, tokens_out = ?9, turns = ?10,
-                   session_id = ?11, permission_denials = ?12
+                   session_id = ?11, permission_denials = ?12, questions = ?14, resumed_session = ?15
                  WHERE id = ?13",
                 params![
                     end.status.as_str(),
@@ -405,7 +433,9 @@ impl History {
                     end.turns,
                     end.session_id,
                     denials,
-                    run_id
+                    run_id,
+                    questions,
+                    end.resumed_session
                 ],
             )?;
             for d in drafts {

@@ -124,12 +124,51 @@ impl History {
         })
     }
 
+    /// The agent session of the run that worked under `claim_id` on this machine, and the
+    /// argv it ran (its program tells whether the same agent would resume it).
+    pub fn session_of_claim(
+        &self,
+        claim_id: &str,
+    ) -> Result<Option<(String, Vec<String>)>, HistoryError> {
+        self.with(|c| {
+            let row: Option<(String, String)> = c
+                .query_row(
+                    "SELECT session_id, command FROM runs WHERE claim_id = ?1
+                       AND session_id IS NOT NULL AND session_id != '' ORDER BY id DESC LIMIT 1",
+                    params![claim_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(row.map(|(s, cmd)| (s, serde_json::from_str(&cmd).unwrap_or_default())))
+        })
+    }
+
+    /// The ids of the runs of one employee's task, oldest first (at most the last `limit`):
+    /// the task's conversation as this machine saw it.
+    pub fn task_run_ids(
+        &self,
+        employee: &str,
+        task_id: &str,
+        limit: usize,
+    ) -> Result<Vec<i64>, HistoryError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id FROM runs WHERE employee = ?1 AND task_id = ?2 ORDER BY id DESC LIMIT ?3",
+            )?;
+            let mut ids: Vec<i64> = stmt
+                .query_map(params![employee, task_id, limit as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids.reverse();
+            Ok(ids)
+        })
+    }
+
     pub fn get(&self, id: i64) -> Result<RunDetail, HistoryError> {
         self.with(|c| {
             let sql = format!(
                 "SELECT {SUMMARY_COLUMNS}, task_description, task_url, machine, command, exit_code,
                    stderr_tail, tokens_in, tokens_out, turns, session_id, permission_denials,
-                   sandbox
+                   sandbox, input, questions, resumed_session
                  FROM runs WHERE id = ?1"
             );
             let detail = c
@@ -152,6 +191,12 @@ impl History {
                         sandbox: r.get(25)?,
                         progress: Vec::new(),
                         drafts: Vec::new(),
+                        input: r.get(26)?,
+                        questions: r
+                            .get::<_, Option<String>>(27)?
+                            .and_then(|q| serde_json::from_str(&q).ok())
+                            .unwrap_or_default(),
+                        resumed_session: r.get(28)?,
                     })
                 })
                 .optional()?;
@@ -217,6 +262,7 @@ mod tests {
             machine: "m",
             command: &[],
             claim_id: "c",
+            input: None,
         };
         let a = h.start_run(&new("Writer")).unwrap();
         let b = h.start_run(&new("Reviewer")).unwrap();
@@ -310,6 +356,7 @@ mod tests {
                 machine: "m",
                 command: &[],
                 claim_id: "claim-1",
+                input: None,
             })
             .unwrap();
         // A run of a live process elsewhere (pid 1 always exists) is left alone.

@@ -346,6 +346,13 @@ impl LocalQueue {
                     params![note, n],
                 )?;
             }
+            if f.close.is_some() {
+                let t = now();
+                tx.execute(
+                    "UPDATE tasks SET closed_at = ?1, updated_at = ?1 WHERE id = ?2",
+                    params![t, n],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(())

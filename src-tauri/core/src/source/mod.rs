@@ -167,6 +167,10 @@ pub struct Finish {
     /// uuid of the label change, uuid of the comment, temp id of the comment, uuid of the
     /// deletion.
     pub ids: [String; 4],
+    /// Completes the task too (a recurring task's occurrence with nothing to do moves on to
+    /// its next date): the uuid of that write.
+    #[serde(default)]
+    pub close: Option<String>,
 }
 
 impl Finish {
@@ -179,7 +183,14 @@ impl Finish {
             delete_note: None,
             delete_more: Vec::new(),
             ids: [id(), id(), id(), id()],
+            close: None,
         }
+    }
+
+    /// The same end, completing the task as well.
+    pub fn closing(mut self) -> Self {
+        self.close = Some(uuid::Uuid::new_v4().to_string());
+        self
     }
 
     /// Takes a claim back as if it never was: its comments deleted, and the labels set only

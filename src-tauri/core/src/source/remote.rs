@@ -581,6 +581,9 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
         for id in finish.delete_note.iter().chain(finish.delete_more.iter()) {
             self.remote.delete(task, id).await?;
         }
+        if finish.close.is_some() {
+            self.remote.close(task).await?;
+        }
         Ok(())
     }
 

@@ -32,6 +32,36 @@ pub struct Dispatched {
     pub after: After,
 }
 
+/// How a run starts: the earlier session to continue (its id, and the start that resumes
+/// it), and the fresh start, which is the fallback when the CLI does not have that session.
+pub struct Start {
+    pub resume: Option<(String, Invocation)>,
+    pub fresh: Invocation,
+}
+
+impl Start {
+    fn first(&self) -> &Invocation {
+        self.resume.as_ref().map_or(&self.fresh, |(_, inv)| inv)
+    }
+
+    /// Every start, for what they share (the marker).
+    pub fn each_mut(&mut self) -> impl Iterator<Item = &mut Invocation> {
+        self.resume
+            .as_mut()
+            .map(|(_, inv)| inv)
+            .into_iter()
+            .chain(std::iter::once(&mut self.fresh))
+    }
+
+    /// The argv shown for the run (the one it starts with).
+    pub fn shown(&self) -> Vec<String> {
+        let inv = self.first();
+        let mut shown = vec![inv.program.clone()];
+        shown.extend(inv.args.iter().cloned());
+        shown
+    }
+}
+
 /// What the stream showed, beyond the events themselves.
 #[derive(Default)]
 struct Seen {
@@ -71,12 +101,15 @@ impl Seen {
 }
 
 impl Worker {
-    /// The agent's launch for `prompt`, with the secrets the engine holds kept out of its
+    /// The agent's start for `launch`, with the secrets the engine holds kept out of its
     /// environment (what else Delegate keeps out of every child's: see
     /// [`agent::spawn::child_env`]). The notes are for the run's timeline.
-    pub(super) fn invocation(&self, prompt: &str, shared: &Shared) -> (Invocation, Vec<String>) {
+    pub(super) fn invocation(
+        &self,
+        launch: agent::Launch,
+        shared: &Shared,
+    ) -> (Invocation, Vec<String>) {
         let e = &self.employee;
-        let launch = agent::for_kind(e.agent).launch(e, prompt);
         let program = agent::spawn::resolve_program(agent::command_of(e))
             .unwrap_or_else(|_| std::path::PathBuf::from(agent::command_of(e)));
         let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
@@ -101,13 +134,12 @@ impl Worker {
         shared: &Shared,
         run_id: i64,
         task: &Task,
-        inv: &Invocation,
+        start: &Start,
         lease: Lease,
         cancel: &CancellationToken,
     ) -> Dispatched {
+        let agent_kind = agent::for_kind(self.employee.agent);
         let mut progress = Progress::new(&self.employee.workspace);
-        let mut parser = agent::for_kind(self.employee.agent).parser();
-        let mut seen = Seen::default();
         let live = self.employee.live_progress.then_some(shared.live_period);
         // Stopped by Delegate (shutdown) or by the companion (the claim was lost after all).
         let stop_run = cancel.child_token();
@@ -150,6 +182,7 @@ impl Worker {
                 tracing::warn!(run_id, error = %e, "cannot record the agent's process group");
             }
         };
+        let inv = start.first();
         let (sandbox_words, sandbox_line) =
             sandbox_record(inv.sandbox.as_ref(), &crate::sandbox::support());
         if let Err(e) = shared.history.set_sandbox(run_id, &sandbox_words) {
@@ -169,36 +202,73 @@ impl Worker {
                 }
             }
         };
-        let outcome = agent::spawn::run(inv, &stop_run, record_pgid, |raw| {
-            note_blocked(&raw.text, seen.last_tool.as_deref(), &mut blocked);
-            if raw.truncated {
-                seen.garbage += 1;
-                tracing::warn!(run_id, "agent printed an over-long line; skipped");
-                return;
-            }
-            match parser.line(&raw.text) {
-                Parsed::Events(events) => handle(events, &mut seen, &mut progress),
-                Parsed::Unknown(kind) => tracing::debug!(run_id, kind, "skipped agent event"),
-                Parsed::Garbage(why) => {
+        // The session to continue first, when there is one; a fresh start with the whole
+        // conversation when the CLI no longer has it.
+        let mut resumed = start.resume.as_ref().map(|(s, _)| s.clone());
+        let mut inv = inv;
+        let (outcome, seen) = loop {
+            let mut parser = agent_kind.parser();
+            let mut seen = Seen::default();
+            let outcome = agent::spawn::run(inv, &stop_run, record_pgid, |raw| {
+                note_blocked(&raw.text, seen.last_tool.as_deref(), &mut blocked);
+                if raw.truncated {
                     seen.garbage += 1;
-                    tracing::warn!(
-                        run_id,
-                        why,
-                        "agent printed a line that is not its stream format; skipped"
-                    );
+                    tracing::warn!(run_id, "agent printed an over-long line; skipped");
+                    return;
                 }
+                match parser.line(&raw.text) {
+                    Parsed::Events(events) => handle(events, &mut seen, &mut progress),
+                    Parsed::Unknown(kind) => tracing::debug!(run_id, kind, "skipped agent event"),
+                    Parsed::Garbage(why) => {
+                        seen.garbage += 1;
+                        tracing::warn!(
+                            run_id,
+                            why,
+                            "agent printed a line that is not its stream format; skipped"
+                        );
+                    }
+                }
+            })
+            .await;
+            if let Ok(o) = &outcome {
+                // Line by line: a traceback names other paths (the program's own file) around
+                // the one line that says what was refused.
+                for line in o.stderr_tail.lines() {
+                    note_blocked(line, None, &mut blocked);
+                }
+                let last = parser.finish(o.exit);
+                handle(last, &mut seen, &mut progress);
             }
-        })
-        .await;
-        if let Ok(o) = &outcome {
-            // Line by line: a traceback names other paths (the program's own file) around
-            // the one line that says what was refused.
-            for line in o.stderr_tail.lines() {
-                note_blocked(line, None, &mut blocked);
+            let missing = match (&outcome, &start.resume, resumed.is_some()) {
+                (Ok(o), Some(_), true) => agent_kind.session_missing(&RunFacts {
+                    exit: o.exit,
+                    result: seen.result.as_ref(),
+                    stderr: &o.stderr_tail,
+                    worked: seen.worked,
+                    started: seen.started,
+                    last_retry: seen.last_retry.as_deref(),
+                    employee: &self.employee,
+                }),
+                _ => false,
+            };
+            if missing && !stop_run.is_cancelled() {
+                let why = outcome
+                    .as_ref()
+                    .ok()
+                    .and_then(|o| {
+                        seen.result
+                            .as_ref()
+                            .and_then(|r| r.errors.first().cloned())
+                            .or_else(|| agent::reason_line(&o.stderr_tail))
+                    })
+                    .unwrap_or_default();
+                emit(super::messages::resume_failed(agent_kind.name(), &why));
+                resumed = None;
+                inv = &start.fresh;
+                continue;
             }
-            let last = parser.finish(o.exit);
-            handle(last, &mut seen, &mut progress);
-        }
+            break (outcome, seen);
+        };
         let after = companion.stop().await;
         let drafts = progress.drafts();
         let (end, problem) = match outcome {
@@ -247,6 +317,7 @@ impl Worker {
         };
         let mut end = end;
         end.sandbox_blocked = blocked.lines;
+        end.resumed_session = resumed;
         if let Some((machine, _)) = &after.lost_to
             && !cancel.is_cancelled()
         {
@@ -419,6 +490,7 @@ fn judge(
         (Exit::Code(0), Some(r)) if !r.is_error => {
             end.status = RunStatus::Succeeded;
             end.exit_code = Some(0);
+            apply_report(&mut end, r);
         }
         (exit, Some(r)) if r.is_error => {
             end.exit_code = code(exit);
@@ -455,6 +527,33 @@ fn judge(
         }
     }
     end
+}
+
+/// The agent's report on a successful run (its structured output, or the object at the end
+/// of its final text): what the run ends as, and the summary without the object.
+fn apply_report(end: &mut RunEnd, r: &AgentResult) {
+    use agent::report::{self, Status};
+    let found = match &r.report {
+        Some(rep) => Some((rep.clone(), r.summary.clone().unwrap_or_default())),
+        None => r.summary.as_deref().and_then(report::from_text),
+    };
+    let Some((rep, prose)) = found else { return };
+    let summary = if rep.summary.is_empty() {
+        prose
+    } else {
+        rep.summary.clone()
+    };
+    // Claude Code's `result` text holds the structured output again: not a summary.
+    end.summary =
+        (!summary.trim().is_empty() && !summary.trim_start().starts_with('{')).then_some(summary);
+    match rep.status {
+        Status::Done => {}
+        Status::NeedsInput | Status::Blocked => {
+            end.status = RunStatus::NeedsInput;
+            end.questions = rep.asks();
+        }
+        Status::NothingToDo => end.status = RunStatus::NothingToDo,
+    }
 }
 
 fn code(exit: Exit) -> Option<i32> {

@@ -18,6 +18,9 @@ pub enum WorkerEvent {
         /// Open tasks labelled `agent-done`: drafts waiting for the person.
         #[cfg_attr(feature = "ts", ts(type = "number"))]
         awaiting_review: usize,
+        /// Open tasks labelled `agent-needs-input`: questions waiting for the person.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        awaiting_answer: usize,
     },
     RunStarted {
         #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -43,6 +46,8 @@ pub enum WorkerEvent {
         summary: Option<String>,
         error: Option<String>,
         drafts: Vec<Draft>,
+        /// What the agent asks the person (a `needs_input` run).
+        questions: Vec<String>,
         /// The last attempt failed: the task is labelled `agent-failed`.
         gave_up: bool,
     },

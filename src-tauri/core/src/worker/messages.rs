@@ -2,9 +2,14 @@
 //! so existing projects read the same.
 
 use crate::agent::{Draft, truncate};
+use crate::claims::{ASKED_HEAD, NOTHING_HEAD, Reply, ReplyTo, Speaker};
 
 const DONE: &str = "Done. Ready for review.";
 const SUMMARY_CHARS: usize = 3000;
+/// How long a "nothing to do" comment may be: one short line.
+const NOTHING_CHARS: usize = 300;
+/// Under a result: how the person goes on from the task itself.
+const REVIEW_HINT: &str = "Reply in a comment to ask for changes (the agent revises its drafts); complete the task to approve.";
 const STDERR_CHARS: usize = 1200;
 /// Lines a live progress comment shows (it is edited in place as the run goes on).
 const PROGRESS_LINES: usize = 40;
@@ -24,6 +29,8 @@ pub fn done(summary: Option<&str>, drafts: &[Draft]) -> String {
             }
         }
     }
+    out.push_str("\n\n");
+    out.push_str(REVIEW_HINT);
     out
 }
 
@@ -206,30 +213,104 @@ pub fn progress(lines: &[String]) -> String {
     out
 }
 
-/// Title, a blank line, the description, why the previous attempt failed (on a retry), then
-/// any reviewer feedback.
+/// What a fresh run is asked: the title, a blank line, the description; the conversation so
+/// far when there is one this run cannot resume (the agent's results and questions, the
+/// person's answers and feedback, oldest first); then why the previous attempt failed, on a
+/// retry.
 pub fn prompt(
     title: &str,
     description: &str,
     last_failure: Option<&str>,
-    feedback: &[String],
+    thread: &[(Speaker, String)],
 ) -> String {
     let mut out = title.trim().to_string();
     if !description.trim().is_empty() {
         out.push_str("\n\n");
         out.push_str(description.trim());
     }
+    if !thread.is_empty() {
+        out.push_str(
+            "\n\nYou worked on this task before, in a session that cannot be continued here. \
+             The conversation on the task so far, oldest first:",
+        );
+        for (who, text) in thread {
+            let who = match who {
+                Speaker::Agent => "You wrote",
+                Speaker::Person => "The person wrote",
+            };
+            out.push_str(&format!("\n\n[{who}]\n{text}"));
+        }
+        out.push_str(
+            "\n\nContinue from there: act on what the person wrote last (their answers, or the \
+             changes they asked for: revise the drafts you wrote, in the same files).",
+        );
+    }
     if let Some(reason) = last_failure {
         out.push_str(&format!(
             "\n\nYour previous attempt at this task failed: {reason}\nKeep that in mind and avoid the same problem this time."
         ));
     }
-    if !feedback.is_empty() {
-        out.push_str("\n\nThe reviewer read your previous draft and asked for these changes:");
-        for f in feedback {
-            out.push_str("\n- ");
-            out.push_str(f);
+    out
+}
+
+/// What a resumed session is told: only the person's new words (the session has the rest).
+pub fn reply_prompt(reply: &Reply, last_failure: Option<&str>) -> String {
+    let mut out = match reply.to {
+        ReplyTo::Questions => "The person answered your questions:".to_string(),
+        ReplyTo::Result => "The person reviewed your result and asks for changes:".to_string(),
+    };
+    for t in &reply.texts {
+        out.push_str("\n\n");
+        out.push_str(t);
+    }
+    out.push_str(match reply.to {
+        ReplyTo::Questions => "\n\nContinue the task with these answers.",
+        ReplyTo::Result => {
+            "\n\nRevise your work accordingly: change the drafts you wrote, in the same files."
         }
+    });
+    if let Some(reason) = last_failure {
+        out.push_str(&format!(
+            "\n\nYour previous attempt at this failed: {reason}\nKeep that in mind and avoid the same problem this time."
+        ));
+    }
+    out
+}
+
+/// The run's line when the agent CLI could not continue the earlier session.
+pub fn resume_failed(agent: &str, why: &str) -> String {
+    let why = crate::agent::first_line(why, 200);
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({why})")
+    };
+    format!(
+        "ℹ️ {agent} could not continue the earlier session{why}: starting afresh, with the whole conversation on the task in the prompt"
+    )
+}
+
+/// The comment of a run that asks the person something (or says what blocks it): the
+/// questions, numbered, then what the agent did so far.
+pub fn asked(questions: &[String], summary: Option<&str>) -> String {
+    let mut out = format!("{ASKED_HEAD} Reply in a comment: the agent continues where it stopped.");
+    out.push('\n');
+    for (i, q) in questions.iter().enumerate() {
+        out.push_str(&format!("\n{}. {}", i + 1, q.trim()));
+    }
+    if let Some(s) = summary.map(str::trim).filter(|s| !s.is_empty()) {
+        out.push_str("\n\nSo far: ");
+        out.push_str(&truncate(s, SUMMARY_CHARS));
+    }
+    out
+}
+
+/// The short comment of a run that found nothing to do.
+pub fn nothing(summary: Option<&str>) -> String {
+    let mut out = NOTHING_HEAD.to_string();
+    if let Some(s) = summary.map(str::trim).filter(|s| !s.is_empty()) {
+        out.push(' ');
+        out.push_str(&truncate(s, NOTHING_CHARS));
     }
     out
 }
@@ -345,7 +426,33 @@ mod tests {
     fn prompt_shape() {
         assert_eq!(prompt("T", "", None, &[]), "T");
         assert_eq!(prompt("T", "D", None, &[]), "T\n\nD");
-        assert!(prompt("T", "D", None, &["shorter".into()]).ends_with("changes:\n- shorter"));
+        let thread = [
+            (
+                Speaker::Agent,
+                "Needs your answer.\n\n1. Which quote?".to_string(),
+            ),
+            (Speaker::Person, "Ada's".to_string()),
+        ];
+        let p = prompt("T", "D", None, &thread);
+        assert!(
+            p.starts_with("T\n\nD\n\nYou worked on this task before"),
+            "{p}"
+        );
+        assert!(
+            p.contains(
+                "[You wrote]\nNeeds your answer.\n\n1. Which quote?\n\n[The person wrote]\nAda's"
+            ),
+            "{p}"
+        );
+        let reply = Reply {
+            to: ReplyTo::Questions,
+            texts: vec!["Ada's".into(), "No price.".into()],
+            claim_id: None,
+        };
+        assert_eq!(
+            reply_prompt(&reply, None),
+            "The person answered your questions:\n\nAda's\n\nNo price.\n\nContinue the task with these answers."
+        );
         assert_eq!(
             prompt("T", "D", Some("the agent timed out after 600 s"), &[]),
             "T\n\nD\n\nYour previous attempt at this task failed: the agent timed out after 600 s\nKeep that in mind and avoid the same problem this time."
@@ -365,7 +472,21 @@ mod tests {
         );
         assert_eq!(
             d,
-            "Done. Ready for review.\n\nSummary\n\nDrafts:\n- `drafts/a.md`"
+            format!(
+                "Done. Ready for review.\n\nSummary\n\nDrafts:\n- `drafts/a.md`\n\n{REVIEW_HINT}"
+            )
         );
+        let a = asked(
+            &["Which quote?".into(), "Price?".into()],
+            Some("Read the brief."),
+        );
+        assert_eq!(
+            a,
+            "Needs your answer. Reply in a comment: the agent continues where it stopped.\n\n1. Which quote?\n2. Price?\n\nSo far: Read the brief."
+        );
+        assert_eq!(crate::claims::Mark::of(&a), crate::claims::Mark::Asked);
+        let n = nothing(Some("No new mail."));
+        assert_eq!(n, "Nothing to do this time. No new mail.");
+        assert_eq!(crate::claims::Mark::of(&n), crate::claims::Mark::Nothing);
     }
 }

@@ -252,6 +252,10 @@ impl Worker {
                         .iter()
                         .filter(|t| t.labels.iter().any(|l| l == labels::DONE))
                         .count(),
+                    awaiting_answer: tasks
+                        .iter()
+                        .filter(|t| t.labels.iter().any(|l| l == labels::NEEDS_INPUT))
+                        .count(),
                 },
             );
         }
@@ -463,7 +467,7 @@ impl Worker {
         }
 
         // The claim's answer brought the task's comments up to date: no extra request.
-        let (feedback, last_failure) = match self
+        let (reply, thread, last_failure) = match self
             .source
             .comments(&task.id, Duration::from_secs(3600))
             .await
@@ -471,23 +475,32 @@ impl Worker {
             Ok(c) => {
                 let log = Log::new(c);
                 let failure = (attempt > 1).then(|| log.last_failure()).flatten();
-                (log.feedback(task.due.as_deref(), task.recurring), failure)
+                let reply = log.reply(task.due.as_deref(), task.recurring);
+                let thread = match &reply {
+                    Some(_) => log.thread(task.due.as_deref(), task.recurring),
+                    None => Vec::new(),
+                };
+                (reply, thread, failure)
             }
             Err(err) => {
-                tracing::warn!(error = %err, "cannot read the task's comments; working without feedback");
-                (Vec::new(), None)
+                tracing::warn!(error = %err, "cannot read the task's comments; working without the conversation");
+                (None, Vec::new(), None)
             }
         };
-        let prompt = messages::prompt(
-            &task.title,
-            &task.description,
+        let mut start = self.start(
+            shared,
+            &task,
+            reply.as_ref(),
+            &thread,
             last_failure.as_deref(),
-            &feedback,
         );
-        let (mut inv, notes) = self.invocation(&prompt, shared);
-        inv.marker = Some(claim.id.clone());
-        let mut shown = vec![inv.program.clone()];
-        shown.extend(inv.args.iter().cloned());
+        let notes = std::mem::take(&mut start.1);
+        let mut start = start.0;
+        for inv in start.each_mut() {
+            inv.marker = Some(claim.id.clone());
+        }
+        let shown = start.shown();
+        let input = reply.as_ref().map(|r| r.texts.join("\n\n"));
         let run_id = shared.history.start_run(&NewRun {
             employee: &e.name,
             source: self.source.kind().as_str(),
@@ -497,6 +510,7 @@ impl Worker {
             machine: &shared.machine,
             command: &shown,
             claim_id: &claim.id,
+            input: input.as_deref(),
         })?;
         self.event(
             shared,
@@ -532,7 +546,7 @@ impl Worker {
             dead: dead.clone(),
         };
         let done = self
-            .dispatch(shared, run_id, &task, &inv, lease, cancel)
+            .dispatch(shared, run_id, &task, &start, lease, cancel)
             .await;
         // The labels as they are now (a person may have changed them during the run).
         let current = self
@@ -561,6 +575,7 @@ impl Worker {
                 summary: done.end.summary.clone(),
                 error: done.end.error.clone(),
                 drafts: done.drafts.clone(),
+                questions: done.end.questions.clone(),
                 gave_up,
             },
         );
@@ -572,6 +587,48 @@ impl Worker {
             self.send_carried(shared, carry).await?;
         }
         Ok(Some((run_id, done.end.status)))
+    }
+
+    /// How the run starts. When the person replied to a run of this machine (it answered the
+    /// agent's questions, or asked for changes), that run's agent session is continued with
+    /// their words; the fresh start, with the whole conversation in its prompt, is the
+    /// fallback (and the only start when the session is elsewhere or unknown).
+    fn start(
+        &self,
+        shared: &Shared,
+        task: &Task,
+        reply: Option<&crate::claims::Reply>,
+        thread: &[(crate::claims::Speaker, String)],
+        last_failure: Option<&str>,
+    ) -> (dispatch::Start, Vec<String>) {
+        let e = &self.employee;
+        let agent = crate::agent::for_kind(e.agent);
+        let prompt = messages::prompt(&task.title, &task.description, last_failure, thread);
+        let (fresh, mut notes) = self.invocation(agent.launch(e, &prompt), shared);
+        let session = reply
+            .and_then(|r| r.claim_id.as_deref())
+            .and_then(|claim| match shared.history.session_of_claim(claim) {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot look up the earlier session");
+                    None
+                }
+            })
+            // The same agent as now: another CLI's session means nothing to this one.
+            .filter(|(_, argv)| {
+                argv.first().map(String::as_str) == Some(crate::agent::command_of(e))
+            });
+        let resume = match (reply, session) {
+            (Some(reply), Some((session, _))) => agent
+                .resume(e, &session, &messages::reply_prompt(reply, last_failure))
+                .map(|launch| {
+                    let (inv, _) = self.invocation(launch, shared);
+                    notes.push(format!("Continuing the agent's earlier session {session}"));
+                    (session, inv)
+                }),
+            _ => None,
+        };
+        (dispatch::Start { resume, fresh }, notes)
     }
 
     /// The labels and the comment for the run's end, as one write, and whether the task was
@@ -608,10 +665,26 @@ impl Worker {
                 false,
             );
         }
+        if end.status == RunStatus::NothingToDo {
+            // Quietly: one short comment. A recurring task's occurrence is completed (it moves
+            // to its next date, its labels cleared for it); another task waits for review.
+            let text = messages::nothing(end.summary.as_deref());
+            let finish = if task.recurring {
+                Finish::new(&task.id, labels::rework(current), text).closing()
+            } else {
+                Finish::new(&task.id, labels::done(current), text)
+            };
+            return (finish, false);
+        }
         let (labels, text, gave_up) = match end.status {
             RunStatus::Succeeded => (
                 labels::done(current),
                 messages::done(end.summary.as_deref(), &done.drafts),
+                false,
+            ),
+            RunStatus::NeedsInput => (
+                labels::asked(current),
+                messages::asked(&end.questions, end.summary.as_deref()),
                 false,
             ),
             RunStatus::Cancelled | RunStatus::Interrupted => {

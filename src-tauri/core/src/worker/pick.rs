@@ -17,10 +17,14 @@ const MAX_BACKOFF_SECS: u64 = 6 * 3600;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
     Done,
+    /// The agent asked the person something; no answer yet.
+    AwaitingAnswer,
     GaveUp,
     ClaimedElsewhere,
     OutOfAttempts,
-    BackingOff { until: DateTime<Utc> },
+    BackingOff {
+        until: DateTime<Utc>,
+    },
     NotDueYet,
 }
 
@@ -44,12 +48,12 @@ pub fn default_lease(employee: &Employee, grace_secs: u64) -> u64 {
 }
 
 /// Whether the decision needs the task's comments: every task not settled by its labels
-/// (a claim is a comment, labelled only once its run lasts), and a recurring task that may
-/// have moved to a new occurrence.
+/// (a claim is a comment, labelled only once its run lasts; a result or a question is
+/// answered by a comment), and a recurring task that may have moved to a new occurrence.
+/// Only a task given up is settled by its labels alone.
 pub fn needs_log(task: &Task) -> bool {
     let has = |l: &str| task.labels.iter().any(|x| x == l);
-    (!has(labels::DONE) && !has(labels::FAILED))
-        || (task.recurring && labels::any_ours(&task.labels))
+    !has(labels::FAILED) || (task.recurring && labels::any_ours(&task.labels))
 }
 
 /// The wait before attempt `failures + 1`.
@@ -63,7 +67,16 @@ pub fn backoff(employee: &Employee, failures: u32) -> Duration {
 
 pub fn check(task: &Task, employee: &Employee, seen: &Seen<'_>) -> Result<(), Skip> {
     let has = |l: &str| task.labels.iter().any(|x| x == l);
-    if has(labels::DONE) {
+    // A result or a question waits for the person: their comment since (feedback, an
+    // answer) makes the task work again.
+    let replied = || {
+        seen.log
+            .is_some_and(|l| l.reply(task.due.as_deref(), task.recurring).is_some())
+    };
+    if has(labels::NEEDS_INPUT) && !replied() {
+        return Err(Skip::AwaitingAnswer);
+    }
+    if has(labels::DONE) && !replied() {
         return Err(Skip::Done);
     }
     if has(labels::FAILED) {
@@ -245,7 +258,54 @@ mod tests {
         assert!(needs_log(&task("a", &["agent-working"])));
         // A claim carries no label until its run lasts: an unlabelled task is read too.
         assert!(needs_log(&task("a", &["mine"])));
-        assert!(!needs_log(&task("a", &["agent-done"])));
+        // A result or a question is answered by a comment: read too. A task given up is not.
+        assert!(needs_log(&task("a", &["agent-done"])));
+        assert!(needs_log(&task("a", &["agent-needs-input"])));
+        assert!(!needs_log(&task("a", &["agent-failed"])));
+    }
+
+    #[test]
+    fn a_result_or_a_question_waits_for_the_persons_comment() {
+        let e = employee();
+        let now = Utc::now();
+        let none = HashSet::new();
+        let asked = task("a", &["agent-needs-input"]);
+        let mut comments = vec![
+            comment("1", 60, &claim_text("c1")),
+            comment(
+                "2",
+                50,
+                "Needs your answer. Reply in a comment.\n\n1. Which quote?",
+            ),
+        ];
+        let log = Log::new(comments.clone());
+        assert_eq!(
+            check_with(&asked, &e, Some(&log), now, &none),
+            Err(Skip::AwaitingAnswer)
+        );
+        assert_eq!(
+            check_with(&asked, &e, None, now, &none),
+            Err(Skip::AwaitingAnswer)
+        );
+        comments.push(comment("3", 10, "Ada's quote"));
+        let log = Log::new(comments);
+        assert_eq!(check_with(&asked, &e, Some(&log), now, &none), Ok(()));
+        // Feedback on a result, written on the task itself (no label removed): a rework.
+        let done = task("b", &["agent-done"]);
+        let log = Log::new(vec![
+            comment("1", 60, &claim_text("c1")),
+            comment("2", 50, "Done. Ready for review."),
+        ]);
+        assert_eq!(
+            check_with(&done, &e, Some(&log), now, &none),
+            Err(Skip::Done)
+        );
+        let log = Log::new(vec![
+            comment("1", 60, &claim_text("c1")),
+            comment("2", 50, "Done. Ready for review."),
+            comment("3", 5, "Shorter, please"),
+        ]);
+        assert_eq!(check_with(&done, &e, Some(&log), now, &none), Ok(()));
     }
 
     #[test]

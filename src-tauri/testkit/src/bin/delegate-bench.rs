@@ -165,6 +165,7 @@ fn history() -> Result<(), Box<dyn std::error::Error>> {
             machine: "bench",
             command: &[],
             claim_id: "bench",
+            input: None,
         })?;
         let mut end = RunEnd::status(if i % 5 == 0 {
             RunStatus::Failed

@@ -19,6 +19,14 @@
 //! `[flood]` a long, busy run of `FAKE_CLAUDE_FLOOD_MB` (default 256) MB of realistic stream
 //! and error output (see `delegate_testkit::flood`) · `[flood-long]` that size in long lines
 //! only, every fourth slow to read · `[flood-line]` one line of that size with no newline.
+//! Conversations: `[ask]` asks two questions (`needs_input`) until the conversation holds
+//! an answer · `[blocked]` says what blocks it until answered · `[nothing]` finds nothing to do.
+//! Each start is a session (`<cwd>/.fake-sessions/<id>.json`) that `--resume <id>` (Claude,
+//! Gemini) or `exec resume <id>` (Codex) continues; an unknown id gets the real CLI's recorded
+//! answer. With `--json-schema` (Claude) or `--output-schema` (Codex) the result carries the
+//! report as structured output; Gemini ends its final text with the report in a `json` block.
+//! Usage figures model a fresh start (reading the skill and references) against a resumed
+//! session (its context read from the cache).
 //! `FAKE_CLAUDE_RECORD=DIR` saves its argv, environment and cwd to a new file in `DIR` (one
 //! per start: pids repeat, since every run has a PID namespace of its own);
 //! `FAKE_CLAUDE_DELAY_MS` sets the pause between lines.
@@ -34,6 +42,155 @@ const CODEX_SUCCESS: &str = include_str!("../../../core/tests/fixtures/codex_suc
 const CODEX_FAILURE: &str = include_str!("../../../core/tests/fixtures/codex_failure.jsonl");
 const GEMINI_SUCCESS: &str = include_str!("../../../core/tests/fixtures/gemini_success.jsonl");
 const GEMINI_FAILURE: &str = include_str!("../../../core/tests/fixtures/gemini_failure.jsonl");
+const CLAUDE_RESUME_UNKNOWN: &str =
+    include_str!("../../../core/tests/fixtures/real/claude-2.1.197-resume-unknown.jsonl");
+const CLAUDE_RESUME_UNKNOWN_ERR: &str =
+    include_str!("../../../core/tests/fixtures/real/claude-2.1.197-resume-unknown.stderr");
+const CLAUDE_RECORDED_ID: &str = "5f0c2c5e-8d0e-4a35-9f58-3b1f4f7b2a11";
+const CODEX_RESUME_UNKNOWN: &str =
+    include_str!("../../../core/tests/fixtures/real/codex-0.169.0-resume-unknown.stderr");
+const CODEX_RECORDED_ID: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
+const GEMINI_RESUME_UNKNOWN: &str =
+    include_str!("../../../core/tests/fixtures/real/gemini-0.61.0-resume-unknown.stderr");
+
+/// One agent session, kept in the workspace so a later start can continue it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Session {
+    id: String,
+    /// The first prompt (the task).
+    task: String,
+    /// Every later prompt (answers, feedback), in order.
+    turns: Vec<String>,
+}
+
+impl Session {
+    fn path(cwd: &str, id: &str) -> std::path::PathBuf {
+        let safe: String = id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        std::path::Path::new(cwd)
+            .join(".fake-sessions")
+            .join(format!("{safe}.json"))
+    }
+
+    fn new(task: &str) -> Session {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let n = nanos ^ ((std::process::id() as u128) << 64);
+        let id = format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            (n >> 96) as u32 ^ (n as u32),
+            (n >> 80) as u16,
+            (n >> 68) as u16 & 0xfff,
+            (n >> 56) as u16 & 0xfff,
+            n as u64 & 0xffff_ffff_ffff
+        );
+        Session {
+            id,
+            task: task.to_string(),
+            turns: Vec::new(),
+        }
+    }
+
+    fn load(cwd: &str, id: &str) -> Option<Session> {
+        let text = std::fs::read_to_string(Session::path(cwd, id)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn save(&self, cwd: &str) {
+        let path = Session::path(cwd, &self.id);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(path, serde_json::to_string(self).unwrap_or_default());
+    }
+
+    /// Everything said so far, for the keywords.
+    fn text(&self) -> String {
+        let mut out = self.task.clone();
+        for t in &self.turns {
+            out.push_str("\n\n");
+            out.push_str(t);
+        }
+        out
+    }
+}
+
+/// What the conversation so far asks of this run: a report's status, summary, questions and
+/// reason, or `None` for the usual work (a draft).
+fn decide(text: &str) -> Option<serde_json::Value> {
+    let answered =
+        text.contains("The person answered your questions") || text.contains("[The person wrote]");
+    if text.contains("[ask]") && !answered {
+        return Some(serde_json::json!({
+            "status": "needs_input",
+            "summary": "I read the brief and the brand voice; two facts are missing before I can write the post.",
+            "questions": ["Which customer should the post quote, and what did they say?", "Should the post mention the price?"],
+            "reason": ""
+        }));
+    }
+    if text.contains("[blocked]") && !answered {
+        return Some(serde_json::json!({
+            "status": "blocked",
+            "summary": "",
+            "questions": [],
+            "reason": "The reference folder is empty: add last quarter's figures to reference/ and reply."
+        }));
+    }
+    if text.contains("[nothing]") {
+        return Some(serde_json::json!({
+            "status": "nothing_to_do",
+            "summary": "No new messages from the customer since yesterday.",
+            "questions": [],
+            "reason": ""
+        }));
+    }
+    None
+}
+
+/// Usage and cost of a run: a fresh start reads the skill and the references anew; a resumed
+/// session reads its context from the cache and only the new words are input (prices per
+/// million tokens: input $3, cache write $3.75, cache read $0.30, output $15).
+fn usage(fresh: bool, prompt: &str, turns: usize) -> (u64, u64, u64, u64, f64) {
+    let words = (prompt.len() / 4) as u64;
+    let (input, write, read, output) = if fresh {
+        (7_400 + words, 2_100 + words, 9_100, 602)
+    } else {
+        (300 + words, words, 12_600 + 1_000 * turns as u64, 380)
+    };
+    let cost =
+        (input as f64 * 3.0 + write as f64 * 3.75 + read as f64 * 0.3 + output as f64 * 15.0) / 1e6;
+    (input, write, read, output, (cost * 1e4).round() / 1e4)
+}
+
+/// Claude Code's `result` line for a run that went well.
+fn claude_result(
+    session: &str,
+    summary: &str,
+    report: Option<&serde_json::Value>,
+    fresh: bool,
+    prompt: &str,
+    turns: usize,
+) -> String {
+    let (input, write, read, output, cost) = usage(fresh, prompt, turns);
+    let mut v = serde_json::json!({
+        "type": "result", "subtype": "success", "is_error": false, "duration_ms": 21000,
+        "num_turns": 4, "result": summary, "stop_reason": "end_turn", "session_id": session,
+        "total_cost_usd": cost,
+        "usage": {"input_tokens": input, "cache_creation_input_tokens": write,
+                  "cache_read_input_tokens": read, "output_tokens": output},
+        "modelUsage": {"claude-sonnet-4-5": {"inputTokens": input, "outputTokens": output,
+            "cacheReadInputTokens": read, "cacheCreationInputTokens": write, "costUSD": cost}},
+        "permission_denials": [], "uuid": "res1"
+    });
+    if let Some(r) = report {
+        v["structured_output"] = r.clone();
+    }
+    v.to_string()
+}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Cli {
@@ -100,7 +257,24 @@ fn other_cli(cli: Cli, argv: &[String], logged_out: bool) {
             .and_then(|i| argv.get(i + 1))
             .cloned()
     };
+    let resuming = match cli {
+        Cli::Codex => argv.get(2).map(String::as_str) == Some("resume"),
+        _ => argv.iter().any(|a| a == "--resume"),
+    };
+    let mut resume_id = None;
     let prompt = match cli {
+        Cli::Codex if resuming => {
+            // `codex exec resume [OPTIONS] -- <SESSION_ID> <PROMPT>`: no -C, no -s.
+            if argv.iter().any(|a| a == "-C" || a == "-s") {
+                eprintln!(
+                    "error: unexpected argument '-C' found\n\nUsage: codex exec resume [OPTIONS] [SESSION_ID] [PROMPT]"
+                );
+                std::process::exit(2);
+            }
+            let at = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+            resume_id = argv.get(at + 1).cloned();
+            argv.get(at + 2).cloned().unwrap_or_default()
+        }
         Cli::Codex => {
             if argv.get(1).map(String::as_str) != Some("exec")
                 || !argv.iter().any(|a| a == "--json")
@@ -125,13 +299,14 @@ fn other_cli(cli: Cli, argv: &[String], logged_out: bool) {
                 eprintln!("Gemini CLI is not running in a trusted directory.");
                 std::process::exit(55);
             }
+            resume_id = arg_after("--resume");
             let mut stdin = String::new();
             let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin);
             format!("{stdin}{}", arg_after("-p").unwrap_or_default())
         }
     };
     let cwd = match cli {
-        Cli::Codex => arg_after("-C").unwrap_or_default(),
+        Cli::Codex if !resuming => arg_after("-C").unwrap_or_default(),
         _ => std::env::current_dir()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
@@ -149,9 +324,70 @@ fn other_cli(cli: Cli, argv: &[String], logged_out: bool) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
     );
+    if let Some(path) = arg_after("--output-schema")
+        && std::fs::read_to_string(&path).is_err()
+    {
+        eprintln!(
+            "Failed to read output schema file {path}: No such file or directory (os error 2)"
+        );
+        std::process::exit(1);
+    }
+    let session = match &resume_id {
+        Some(id) => match Session::load(&cwd, id) {
+            Some(mut s) => {
+                s.turns.push(prompt.clone());
+                s
+            }
+            None => {
+                // What the real CLIs answer (recorded), for this id.
+                match cli {
+                    Cli::Codex => {
+                        eprint!("{}", CODEX_RESUME_UNKNOWN.replace(CODEX_RECORDED_ID, id))
+                    }
+                    _ => eprint!("{GEMINI_RESUME_UNKNOWN}"),
+                }
+                std::process::exit(if cli == Cli::Codex { 1 } else { 42 });
+            }
+        },
+        None => Session::new(&prompt),
+    };
+    session.save(&cwd);
+    let fresh = resume_id.is_none();
+    let turn_prompt = prompt.clone();
+    let prompt = session.text();
+    let (input, write, read, output, _) = usage(fresh, &turn_prompt, session.turns.len());
     let slug = slug(&prompt);
     let draft = format!("drafts/{slug}.md");
     let fail = prompt.contains("[fail]");
+    let structured = arg_after("--output-schema").is_some();
+    // The final text: Codex with a schema answers the report object itself; Gemini (no
+    // structured output) ends its text with the report in a `json` block.
+    let final_text = |summary: &str, report: &serde_json::Value| match cli {
+        Cli::Codex if structured => report.to_string(),
+        Cli::Codex => summary.to_string(),
+        _ => format!("{summary}\n\n```json\n{report}\n```"),
+    };
+    if !fail && let Some(report) = decide(&prompt) {
+        let summary = report["summary"].as_str().unwrap_or("").to_string();
+        let text = final_text(&summary, &report);
+        let lines = match cli {
+            Cli::Codex => vec![
+                serde_json::json!({"type":"thread.started","thread_id": session.id}),
+                serde_json::json!({"type":"turn.started"}),
+                serde_json::json!({"type":"item.completed","item":{"id":"item_0","type":"agent_message","text": text}}),
+                serde_json::json!({"type":"turn.completed","usage":{"input_tokens": input + write, "cached_input_tokens": read, "output_tokens": output}}),
+            ],
+            _ => vec![
+                serde_json::json!({"type":"init","session_id": session.id,"model":"gemini-2.5-pro"}),
+                serde_json::json!({"type":"message","role":"assistant","content": text,"delta":true}),
+                serde_json::json!({"type":"result","status":"success","stats":{"total_tokens": input + write + read + output,"input_tokens": input + write + read,"output_tokens": output,"cached": read}}),
+            ],
+        };
+        for l in lines {
+            emit(&l.to_string(), Duration::ZERO);
+        }
+        return;
+    }
     let stream = match (cli, fail) {
         (Cli::Codex, false) => CODEX_SUCCESS,
         (Cli::Codex, true) => CODEX_FAILURE,
@@ -166,7 +402,40 @@ fn other_cli(cli: Cli, argv: &[String], logged_out: bool) {
         );
         let _ = std::fs::write(std::path::Path::new(&cwd).join(&draft), body);
     }
-    replay_with(stream, &cwd, &draft, &prompt, delay);
+    let summary = if fresh {
+        format!("Wrote the draft to {draft}. It needs a real customer quote before posting.")
+    } else {
+        format!("Revised {draft} as asked.")
+    };
+    let report =
+        serde_json::json!({"status": "done", "summary": summary, "questions": [], "reason": ""});
+    let text = final_text(&summary, &report);
+    let stream: String = stream
+        .lines()
+        // Gemini's final text comes as one message (the recorded first half is dropped).
+        .filter(|l| fail || cli == Cli::Codex || !l.contains("\"Wrote the draft to"))
+        .map(|l| {
+            if fail {
+                return l.to_string();
+            }
+            let is_final_text = match cli {
+                Cli::Codex => l.contains("\"agent_message\""),
+                _ => l.contains("\"role\":\"assistant\"") && l.contains("real customer quote"),
+            };
+            if !is_final_text {
+                return l.to_string();
+            }
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            match cli {
+                Cli::Codex => v["item"]["text"] = text.clone().into(),
+                _ => v["content"] = text.clone().into(),
+            }
+            v.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("{{SESSION}}", &session.id);
+    replay_with(&stream, &cwd, &draft, &prompt, delay);
     if fail {
         std::process::exit(if cli == Cli::Gemini { 53 } else { 1 });
     }
@@ -420,6 +689,35 @@ fn main() {
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     record(&argv, &cwd);
+    let resume_id = argv
+        .iter()
+        .position(|a| a == "--resume")
+        .and_then(|i| argv.get(i + 1))
+        .cloned();
+    let session = match &resume_id {
+        Some(id) => match Session::load(&cwd, id) {
+            Some(mut s) => {
+                s.turns.push(prompt.clone());
+                s
+            }
+            None => {
+                // What Claude Code 2.1.197 answers (recorded), for this id.
+                print!("{}", CLAUDE_RESUME_UNKNOWN.replace(CLAUDE_RECORDED_ID, id));
+                eprint!(
+                    "{}",
+                    CLAUDE_RESUME_UNKNOWN_ERR.replace(CLAUDE_RECORDED_ID, id)
+                );
+                std::process::exit(1);
+            }
+        },
+        None => Session::new(&prompt),
+    };
+    session.save(&cwd);
+    let fresh = resume_id.is_none();
+    let turn_prompt = prompt.clone();
+    // The keywords below read the whole conversation (a resumed session knows its task).
+    let prompt = session.text();
+    let schema = has("--json-schema");
 
     let mut delay = std::env::var("FAKE_CLAUDE_DELAY_MS")
         .ok()
@@ -558,6 +856,34 @@ fn main() {
         std::process::exit(2);
     }
 
+    if let Some(report) = decide(&prompt) {
+        let summary = report["summary"].as_str().unwrap_or("").to_string();
+        emit(
+            &serde_json::json!({"type":"system","subtype":"init","session_id": session.id,"cwd": cwd,"model":"claude-sonnet-4-5","uuid":"i"}).to_string(),
+            delay,
+        );
+        emit(
+            &serde_json::json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":"toolu_r","name":"Read","input":{"file_path": format!("{cwd}/reference/brand.md")}}]},"session_id": session.id}).to_string(),
+            delay,
+        );
+        let text = if schema {
+            summary.clone()
+        } else {
+            format!("{summary}\n\n```json\n{report}\n```")
+        };
+        emit(
+            &claude_result(
+                &session.id,
+                &text,
+                schema.then_some(&report),
+                fresh,
+                &turn_prompt,
+                session.turns.len(),
+            ),
+            delay,
+        );
+        return;
+    }
     let _ = std::fs::create_dir_all("drafts");
     let mut body = format!(
         "# Draft: {}\n\n{prompt}\n\n[NEEDS INPUT: a real customer quote]\n",
@@ -584,5 +910,32 @@ fn main() {
             delay,
         );
     }
-    replay(SUCCESS, &cwd, &draft, delay);
+    // The recorded stream with this session's id and this run's result.
+    let lines: Vec<&str> = SUCCESS.lines().collect();
+    let stream = lines[..lines.len() - 1].join("\n");
+    replay_with(
+        &stream.replace("{{SESSION}}", &session.id),
+        &cwd,
+        &draft,
+        "",
+        delay,
+    );
+    let summary = if fresh {
+        format!("Wrote the draft to {draft}.\n\nHook: \"Your to-do list can hire.\"")
+    } else {
+        format!("Revised {draft} as asked.")
+    };
+    let report =
+        serde_json::json!({"status": "done", "summary": summary, "questions": [], "reason": ""});
+    emit(
+        &claude_result(
+            &session.id,
+            &summary,
+            schema.then_some(&report),
+            fresh,
+            &turn_prompt,
+            session.turns.len(),
+        ),
+        delay,
+    );
 }

@@ -66,6 +66,11 @@ impl Command {
             c.uuid = derived_uuid(&delete, i as u128 + 1);
             out.push(c);
         }
+        if let Some(uuid) = &f.close {
+            let mut c = Self::close(&f.task_id);
+            c.uuid = uuid.clone();
+            out.push(c);
+        }
         out
     }
 
