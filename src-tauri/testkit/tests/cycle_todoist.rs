@@ -550,9 +550,219 @@ async fn requested_changes_reach_the_next_prompt() {
     assert_eq!(r[0].1.as_ref().unwrap().runs.len(), 1);
     let draft = read(&e.workspace.join("drafts/post-about-delegation.md"));
     assert!(
-        draft.contains("asked for these changes:\n- Make it shorter and drop the emoji"),
+        draft.contains("asks for changes:\n\nMake it shorter and drop the emoji"),
         "{draft}"
     );
+}
+
+/// The conversation from the task alone (a phone): the agent asks, the person answers in a
+/// comment, the same agent session goes on with the answer and delivers the draft in the
+/// task; then two rounds of feedback, each a comment, each continuing that session. One
+/// attempt throughout; the costs add up per task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_is_answered_on_the_task_and_the_same_session_goes_on() {
+    let (server, project) = server_with_project("Writer").await;
+    let task = server.add_task(&project, "Post about our launch [ask]", "");
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("Writer", SourceKind::Todoist, Some("Writer"));
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    let mut events = engine.subscribe();
+    macro_rules! run {
+        () => {
+            engine.run_once(&all, &CancellationToken::new()).await[0]
+                .1
+                .as_ref()
+                .unwrap()
+                .runs
+                .clone()
+        };
+    }
+
+    // The agent asks: the task says so, with the questions, and waits.
+    let runs = run!();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].1, RunStatus::NeedsInput);
+    let asked = engine.history().get(runs[0].0).unwrap();
+    let session = asked.session_id.clone().unwrap();
+    assert_eq!(asked.questions.len(), 2, "{:?}", asked.questions);
+    assert_eq!(server.task(&task).labels, ["agent-needs-input"]);
+    let comments = server.comments(&task);
+    let q = comments.last().unwrap();
+    assert!(q.starts_with("Needs your answer."), "{q}");
+    assert!(
+        q.contains("\n1. Which customer should the post quote, and what did they say?\n2. Should the post mention the price?"),
+        "{q}"
+    );
+    let mut questions = None;
+    while let Ok(ev) = events.try_recv() {
+        if let WorkerEvent::RunFinished { questions: q, .. } = ev {
+            questions = Some(q);
+        }
+    }
+    assert_eq!(
+        questions.unwrap().len(),
+        2,
+        "the event carries the questions"
+    );
+    assert!(run!().is_empty(), "no answer yet: nothing runs");
+
+    // The answer, written on the phone: the next poll continues the same session with it.
+    let answer = "Quote Ada from Acme: it cut their review time in half. No price.";
+    server.add_comment(&task, answer);
+    server.clear_requests();
+    let runs = run!();
+    let requests = server.requests().len();
+    println!(
+        "requests per question/answer round: {requests} (the poll that sees the answer, the claim, its settling read, the finish)"
+    );
+    assert!(requests <= 4, "{requests} requests for one answer");
+    assert_eq!(runs[0].1, RunStatus::Succeeded);
+    let answered = engine.history().get(runs[0].0).unwrap();
+    let at = answered
+        .command
+        .iter()
+        .position(|a| a == "--resume")
+        .unwrap();
+    assert_eq!(
+        answered.command[at + 1],
+        session,
+        "the same session goes on"
+    );
+    assert_eq!(answered.resumed_session.as_deref(), Some(session.as_str()));
+    assert_eq!(answered.input.as_deref(), Some(answer));
+    assert_eq!(answered.run.attempt, 1, "an answer is not another attempt");
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+    let done = server.comments(&task).last().unwrap().clone();
+    assert!(done.starts_with("Done. Ready for review."), "{done}");
+    assert!(
+        done.contains(answer),
+        "the draft, with the answer, is in the task: {done}"
+    );
+
+    // Two rounds of feedback, written on the task (no label removed).
+    let mut last = runs[0].0;
+    for feedback in ["Shorter, please.", "Even shorter: three sentences."] {
+        server.add_comment(&task, feedback);
+        let runs = run!();
+        assert_eq!(runs.len(), 1, "feedback on the task reworks it");
+        assert_eq!(runs[0].1, RunStatus::Succeeded);
+        let d = engine.history().get(runs[0].0).unwrap();
+        assert_eq!(d.resumed_session.as_deref(), Some(session.as_str()));
+        assert_eq!(d.input.as_deref(), Some(feedback));
+        assert_eq!(d.run.attempt, 1);
+        last = runs[0].0;
+    }
+    let draft = read(&e.workspace.join("drafts/post-about-our-launch-ask.md"));
+    assert!(draft.contains("Even shorter: three sentences."), "{draft}");
+    assert!(run!().is_empty(), "answered and delivered: nothing waits");
+
+    // One conversation on the run's page, its costs summed.
+    let view = engine.run_view(last).unwrap();
+    assert_eq!(view.thread.len(), 4);
+    assert_eq!(view.thread[0].questions.len(), 2);
+    assert!(view.thread[1..].iter().all(|t| t.resumed));
+    let costs: Vec<f64> = view.thread.iter().map(|t| t.cost_usd.unwrap()).collect();
+    let total: f64 = costs.iter().sum();
+    assert!((view.task_cost_usd.unwrap() - total).abs() < 1e-9);
+    let first = engine.history().get(view.thread[0].run_id).unwrap();
+    let rework = engine.history().get(last).unwrap();
+    println!(
+        "fresh start: {} tokens in, {} out, ${:.4}; rework by resume: {} in, {} out, ${:.4}; task total ${total:.4}",
+        first.tokens_in.unwrap(),
+        first.tokens_out.unwrap(),
+        costs[0],
+        rework.tokens_in.unwrap(),
+        rework.tokens_out.unwrap(),
+        costs[3]
+    );
+}
+
+/// When the agent CLI no longer has the session (its store was cleared, another machine ran
+/// it), the run says so and starts afresh with the whole conversation in its prompt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_the_cli_lost_falls_back_to_a_fresh_run_with_the_thread() {
+    let (server, project) = server_with_project("Writer").await;
+    let task = server.add_task(&project, "Post about the fallback [ask]", "");
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("Writer", SourceKind::Todoist, Some("Writer"));
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(server.task(&task).labels, ["agent-needs-input"]);
+    std::fs::remove_dir_all(e.workspace.join(".fake-sessions")).unwrap();
+    server.add_comment(&task, "Quote Grace from Initech.");
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    let runs = &r[0].1.as_ref().unwrap().runs;
+    assert_eq!(
+        runs[0].1,
+        RunStatus::Succeeded,
+        "not failed: started afresh"
+    );
+    let d = engine.history().get(runs[0].0).unwrap();
+    assert_eq!(d.resumed_session, None);
+    assert!(
+        lines(&d).iter().any(|l| l.contains(
+            "could not continue the earlier session (No conversation found with session ID"
+        )),
+        "{:?}",
+        lines(&d)
+    );
+    let draft = read(&e.workspace.join("drafts/post-about-the-fallback-ask.md"));
+    assert!(
+        draft.contains("[The person wrote]\nQuote Grace from Initech."),
+        "{draft}"
+    );
+    assert!(draft.contains("[You wrote]\nNeeds your answer."), "{draft}");
+    assert_eq!(server.task(&task).labels, ["agent-done"]);
+    let fresh_rework = d.run.cost_usd.unwrap();
+    println!(
+        "rework by a fresh run with the thread: {} tokens in, ${fresh_rework:.4}",
+        d.tokens_in.unwrap()
+    );
+}
+
+/// A recurring check with nothing to report completes its occurrence quietly: one short
+/// comment, no notification, the task moved to its next date with its labels cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_to_do_completes_a_recurring_occurrence_quietly() {
+    let (server, project) = server_with_project("Inbox").await;
+    let today = chrono::Local::now().date_naive().to_string();
+    let task = server.add_recurring_task(
+        &project,
+        "Check the inbox for refunds [nothing]",
+        &today,
+        "every day",
+    );
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("Inbox", SourceKind::Todoist, Some("Inbox"));
+    home.add(&e);
+    let engine = home.engine();
+    let all = engine.select(&[]).unwrap();
+    let mut events = engine.subscribe();
+    let r = engine.run_once(&all, &CancellationToken::new()).await;
+    assert_eq!(r[0].1.as_ref().unwrap().runs[0].1, RunStatus::NothingToDo);
+    let t = server.task(&task);
+    assert!(t.labels.is_empty(), "{:?}", t.labels);
+    assert_ne!(
+        t.due.as_ref().unwrap()["date"],
+        today.as_str(),
+        "moved to its next date"
+    );
+    let last = server.comments(&task).last().unwrap().clone();
+    assert_eq!(
+        last,
+        "Nothing to do this time. No new messages from the customer since yesterday."
+    );
+    let settings = delegate_core::config::NotificationSettings::default();
+    while let Ok(ev) = events.try_recv() {
+        assert!(
+            delegate_core::notice::notice_for(&ev, &settings).is_none(),
+            "{ev:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -715,7 +925,7 @@ async fn request_changes_then_approve_from_the_app() {
         .runs[0]
         .0;
     let draft = read(&e.workspace.join("drafts/post-about-reviews.md"));
-    assert!(draft.contains("- Cut it to three sentences"), "{draft}");
+    assert!(draft.contains("\n\nCut it to three sentences"), "{draft}");
     engine.approve(second).await.unwrap();
     assert!(server.task(&task).checked, "approve closes the task");
     assert_eq!(
