@@ -16,8 +16,8 @@ describe("App", () => {
   it("starts on the screen the shell opened the window on", async () => {
     window.history.replaceState(null, "", "/?view=settings");
     mockBackend((cmd) => {
-      if (cmd === "get_status") return board({ employees: { Writer: { name: "Writer", activity: { state: "idle" }, awaiting_review: 0, last_run: null, unsandboxed: false } } });
-      if (cmd === "get_settings") return { notifications: { draft_ready: true, gave_up: true, budget_reached: true, token_rejected: true, needs_attention: true }, global_daily_usd: null, autostart: false, theme: "system" };
+      if (cmd === "get_status") return board({ employees: { Writer: { name: "Writer", activity: { state: "idle" }, awaiting_review: 0, awaiting_answer: 0, last_run: null, unsandboxed: false } } });
+      if (cmd === "get_settings") return { notifications: { draft_ready: true, question: true, gave_up: true, budget_reached: true, token_rejected: true, needs_attention: true }, global_daily_usd: null, autostart: false, theme: "system" };
       if (cmd === "token_status") return { set: false, origin: null, problem: null, summary: "No token saved." };
     });
     try {
@@ -41,7 +41,7 @@ describe("App", () => {
 
   it("moves between screens from the sidebar", async () => {
     mockBackend((cmd) => {
-      if (cmd === "get_status") return board({ employees: { Writer: { name: "Writer", activity: { state: "idle" }, awaiting_review: 1, last_run: null, unsandboxed: false } } });
+      if (cmd === "get_status") return board({ employees: { Writer: { name: "Writer", activity: { state: "idle" }, awaiting_review: 1, awaiting_answer: 0, last_run: null, unsandboxed: false } } });
       if (cmd === "list_employees") return [view(employee("Writer"))];
       if (cmd === "list_runs") return [];
       if (cmd === "list_local_tasks") return [];
@@ -57,6 +57,6 @@ describe("App", () => {
 
   it("summarises the board", () => {
     expect(summary(board())).toBe("No employees yet");
-    expect(summary(board({ paused_all: true, employees: { A: { name: "A", activity: { state: "idle" }, awaiting_review: 0, last_run: null, unsandboxed: false } } }))).toBe("Paused");
+    expect(summary(board({ paused_all: true, employees: { A: { name: "A", activity: { state: "idle" }, awaiting_review: 0, awaiting_answer: 0, last_run: null, unsandboxed: false } } }))).toBe("Paused");
   });
 });

@@ -124,7 +124,7 @@ export function App() {
         {error && <p className="error-note" role="alert">{error}</p>}
         {screen.name === "employees" && <Employees board={board} onOpenRun={(id) => go({ name: "run", id })} onSetup={() => go({ name: "onboarding" })} />}
         {screen.name === "activity" && <Activity onOpen={(id) => go({ name: "run", id })} />}
-        {screen.name === "run" && <RunDetail id={screen.id} onBack={() => go({ name: "activity" })} />}
+        {screen.name === "run" && <RunDetail key={screen.id} id={screen.id} onBack={() => go({ name: "activity" })} onOpen={(id) => go({ name: "run", id })} />}
         {screen.name === "queue" && <LocalQueue />}
         {screen.name === "settings" && <Settings />}
       </main>

@@ -45,6 +45,7 @@ export const api = {
   run: (id: number) => invoke<RunView>("get_run", { id }),
   approve: (id: number) => invoke<void>("approve_run", { id }),
   requestChanges: (id: number, feedback: string) => invoke<void>("request_changes", { id, feedback }),
+  answer: (id: number, answer: string) => invoke<void>("answer_run", { id, answer }),
   openDraft: (id: number, path: string, reveal: boolean) => invoke<void>("open_draft", { id, path, reveal }),
   openTask: (id: number) => invoke<void>("open_task", { id }),
   localTasks: () => invoke<LocalTask[]>("list_local_tasks"),

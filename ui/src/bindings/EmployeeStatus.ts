@@ -6,7 +6,11 @@ export type EmployeeStatus = { name: string, activity: Activity,
 /**
  * Open tasks labelled `agent-done` at the last poll.
  */
-awaiting_review: number, last_run: [number, RunStatus] | null, 
+awaiting_review: number, 
+/**
+ * Open tasks labelled `agent-needs-input` at the last poll: questions for the person.
+ */
+awaiting_answer: number, last_run: [number, RunStatus] | null, 
 /**
  * Its agent runs without the OS sandbox (`sandbox = "off"`): marked wherever it shows.
  */

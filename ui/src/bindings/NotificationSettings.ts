@@ -3,7 +3,11 @@
 /**
  * Which desktop notifications to show (all on by default).
  */
-export type NotificationSettings = { draft_ready: boolean, gave_up: boolean, budget_reached: boolean, token_rejected: boolean, 
+export type NotificationSettings = { draft_ready: boolean, 
+/**
+ * An employee asks a question (or says what blocks it) and waits for the answer.
+ */
+question: boolean, gave_up: boolean, budget_reached: boolean, token_rejected: boolean, 
 /**
  * An employee cannot work on this machine (agent not logged in, a limit, no network).
  */

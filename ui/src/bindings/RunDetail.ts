@@ -12,4 +12,16 @@ export type RunDetail = { task_description: string, task_url: string | null, mac
 /**
  * The OS sandbox the agent ran under, in words ("strict · Landlock ABI 7").
  */
-sandbox: string | null, progress: Array<ProgressLine>, drafts: Array<Draft>, id: number, employee: string, source: string, task_id: string, task_title: string, attempt: number, max_attempts: number, status: RunStatus, started_at: string, ended_at: string | null, cost_usd: number | null, summary: string | null, error: string | null, review: Review | null, };
+sandbox: string | null, progress: Array<ProgressLine>, drafts: Array<Draft>, 
+/**
+ * What the person said that this run answers (an answer, feedback).
+ */
+input: string | null, 
+/**
+ * What the run asked the person.
+ */
+questions: Array<string>, 
+/**
+ * The earlier session the agent continued, when it did.
+ */
+resumed_session: string | null, id: number, employee: string, source: string, task_id: string, task_title: string, attempt: number, max_attempts: number, status: RunStatus, started_at: string, ended_at: string | null, cost_usd: number | null, summary: string | null, error: string | null, review: Review | null, };

@@ -8,7 +8,15 @@ export type WorkerEvent = { "type": "polled", employee: string, open_tasks: numb
 /**
  * Open tasks labelled `agent-done`: drafts waiting for the person.
  */
-awaiting_review: number, } | { "type": "run_started", run_id: number, employee: string, task_id: string, task_title: string, attempt: number, max_attempts: number, } | { "type": "progress", run_id: number, employee: string, line: string, } | { "type": "run_finished", run_id: number, employee: string, task_title: string, status: RunStatus, summary: string | null, error: string | null, drafts: Array<Draft>, 
+awaiting_review: number, 
+/**
+ * Open tasks labelled `agent-needs-input`: questions waiting for the person.
+ */
+awaiting_answer: number, } | { "type": "run_started", run_id: number, employee: string, task_id: string, task_title: string, attempt: number, max_attempts: number, } | { "type": "progress", run_id: number, employee: string, line: string, } | { "type": "run_finished", run_id: number, employee: string, task_title: string, status: RunStatus, summary: string | null, error: string | null, drafts: Array<Draft>, 
+/**
+ * What the agent asks the person (a `needs_input` run).
+ */
+questions: Array<string>, 
 /**
  * The last attempt failed: the task is labelled `agent-failed`.
  */

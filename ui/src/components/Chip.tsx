@@ -10,6 +10,8 @@ const LABELS: Record<RunStatus, string> = {
   over_budget: "over budget",
   blocked: "needs attention",
   lost_claim: "left to another machine",
+  needs_input: "needs your answer",
+  nothing_to_do: "nothing to do",
 };
 
 export function StatusChip({ status }: { status: RunStatus }) {

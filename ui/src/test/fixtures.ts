@@ -155,8 +155,13 @@ export function runView(id: number, content: string, patch: Partial<RunSummary> 
       permission_denials: [],
       progress: [{ at: "2026-11-25T10:00:10Z", line: "📖 Reading skill: .claude/skills/linkedin-post/SKILL.md" }],
       drafts: [{ path: "drafts/post.md", inside_workspace: true }],
+      input: null,
+      questions: [],
+      resumed_session: null,
     },
     drafts: [{ path: "drafts/post.md", inside_workspace: true, content, problem: null }],
     open_task_words: "Open in Todoist",
+    thread: [],
+    task_cost_usd: 0.04,
   };
 }

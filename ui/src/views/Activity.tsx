@@ -10,7 +10,7 @@ import { duration, money, when } from "../format";
 import { api, errorMessage, onEvent, stop } from "../ipc";
 
 const PAGE = 50;
-const STATUSES: RunStatus[] = ["running", "succeeded", "failed", "timed_out", "cancelled", "interrupted", "over_budget", "blocked", "lost_claim"];
+const STATUSES: RunStatus[] = ["running", "needs_input", "succeeded", "nothing_to_do", "failed", "timed_out", "cancelled", "interrupted", "over_budget", "blocked", "lost_claim"];
 
 export function mergeRuns(current: RunSummary[], fresh: RunSummary[]): RunSummary[] {
   const byId = new Map(current.map((r) => [r.id, r]));

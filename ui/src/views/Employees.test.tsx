@@ -12,8 +12,8 @@ describe("Employees", () => {
     });
     const b = board({
       employees: {
-        Writer: { name: "Writer", activity: { state: "working", run_id: 3, task_title: "Post about agents", attempt: 1 }, awaiting_review: 0, last_run: [2, "succeeded"], unsandboxed: false },
-        Reviewer: { name: "Reviewer", activity: { state: "blocked", kind: { problem: "agent_missing" }, message: "agent CLI \"claude\" not found" }, awaiting_review: 0, last_run: null, unsandboxed: false },
+        Writer: { name: "Writer", activity: { state: "working", run_id: 3, task_title: "Post about agents", attempt: 1 }, awaiting_review: 0, awaiting_answer: 0, last_run: [2, "succeeded"], unsandboxed: false },
+        Reviewer: { name: "Reviewer", activity: { state: "blocked", kind: { problem: "agent_missing" }, message: "agent CLI \"claude\" not found" }, awaiting_review: 0, awaiting_answer: 0, last_run: null, unsandboxed: false },
       },
     });
     const onOpenRun = vi.fn();
@@ -67,7 +67,7 @@ describe("Employees", () => {
 
   it("describes each state in words", () => {
     expect(describeState(undefined, false)[0]).toBe("idle");
-    expect(describeState({ name: "A", activity: { state: "idle" }, awaiting_review: 2, last_run: null, unsandboxed: false }, false)[2]).toBe("2 drafts ready for you");
-    expect(describeState({ name: "A", activity: { state: "idle" }, awaiting_review: 0, last_run: null, unsandboxed: false }, true)[0]).toBe("paused");
+    expect(describeState({ name: "A", activity: { state: "idle" }, awaiting_review: 2, awaiting_answer: 0, last_run: null, unsandboxed: false }, false)[2]).toBe("2 drafts ready for you");
+    expect(describeState({ name: "A", activity: { state: "idle" }, awaiting_review: 0, awaiting_answer: 0, last_run: null, unsandboxed: false }, true)[0]).toBe("paused");
   });
 });

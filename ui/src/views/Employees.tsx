@@ -16,6 +16,11 @@ export function describe(status: EmployeeStatus | undefined, paused: boolean): [
   if (a.state === "working") return ["working", "working", `On “${a.task_title}” (attempt ${a.attempt})`];
   if (a.state === "blocked") return ["blocked", "needs attention", a.message];
   if (a.state === "paused" || paused) return ["paused", "paused", "Paused — resume to pick up tasks again"];
+  if (status.awaiting_answer > 0) {
+    const n = status.awaiting_answer;
+    const review = status.awaiting_review > 0 ? ` · ${status.awaiting_review} draft${status.awaiting_review === 1 ? "" : "s"} ready` : "";
+    return ["question", "needs your answer", `${n === 1 ? "A question" : `${n} questions`} for you${review}`];
+  }
   if (status.awaiting_review > 0) {
     const n = status.awaiting_review;
     return ["review", "waiting for review", `${n} draft${n === 1 ? "" : "s"} ready for you`];

@@ -71,4 +71,33 @@ describe("RunDetail", () => {
     render(<RunDetail id={99} onBack={() => {}} />);
     expect(await screen.findByRole("alert")).toHaveTextContent("no run with id 99");
   });
+
+  it("asks the person, sends the answer and shows the conversation", async () => {
+    let sent: unknown = null;
+    mockBackend((cmd, args) => {
+      if (cmd === "get_run") {
+        const v = runView(8, "draft", { status: "needs_input", summary: "Two facts are missing." });
+        v.run.questions = ["Which customer should the post quote?", "Should it mention the price?"];
+        v.thread = [
+          { run_id: 7, status: "succeeded", started_at: "2026-11-25T09:00:00Z", input: null, summary: "Wrote the draft.", questions: [], error: null, resumed: false, cost_usd: 0.0421 },
+          { run_id: 8, status: "needs_input", started_at: "2026-11-25T10:00:00Z", input: "Add a customer quote.", summary: null, questions: v.run.questions, error: null, resumed: true, cost_usd: 0.0116 },
+        ];
+        v.task_cost_usd = 0.0537;
+        return v;
+      }
+      if (cmd === "answer_run") sent = args;
+    });
+    render(<RunDetail id={8} onBack={() => {}} />);
+    const box = await screen.findByTestId("questions");
+    expect(box).toHaveTextContent("Which customer should the post quote?");
+    expect(screen.getByTestId("thread")).toHaveTextContent("You wroteAdd a customer quote.");
+    expect(screen.getByTestId("thread")).toHaveTextContent("continued its session");
+    expect(screen.queryByRole("button", { name: "Approve and close the task" })).toBeNull();
+    const send = screen.getByRole("button", { name: "Send answer" });
+    expect(send).toBeDisabled();
+    await userEvent.type(screen.getByLabelText("Your answer"), "Ada from Acme. No price.");
+    await userEvent.click(send);
+    await waitFor(() => expect(sent).toEqual({ id: 8, answer: "Ada from Acme. No price." }));
+    expect(await screen.findByText(/continues where it stopped/)).toBeInTheDocument();
+  });
 });

@@ -1,8 +1,10 @@
-// One run: the task, a live progress timeline, summary or error, cost, permission denials,
-// and the drafts rendered as sanitized Markdown with Copy / Open / Reveal. Approve closes the
-// task; Request changes sends feedback for a rework.
+// One run: the task's conversation (each run, the person's answers and feedback, in order),
+// a live progress timeline, summary or error, cost, permission denials, and the drafts rendered
+// as sanitized Markdown with Copy / Open / Reveal. A run that asks gets an answer box; Approve
+// closes the task; Request changes sends feedback, which continues the agent's session.
 import { useCallback, useEffect, useState } from "react";
 import type { RunView } from "../bindings/RunView";
+import type { Turn } from "../bindings/Turn";
 import { StatusChip } from "../components/Chip";
 import { ErrorNote } from "../components/ErrorNote";
 import { Markdown } from "../components/Markdown";
@@ -22,11 +24,50 @@ async function copy(text: string): Promise<void> {
   area.remove();
 }
 
-export function RunDetail({ id, onBack }: { id: number; onBack: () => void }) {
+/** The task's conversation as this machine recorded it, oldest first. */
+function Thread({ turns, current, onOpen }: { turns: Turn[]; current: number; onOpen: (id: number) => void }) {
+  return (
+    <ol className="thread" data-testid="thread">
+      {turns.flatMap((t) => {
+        const items = [];
+        if (t.input) {
+          items.push(
+            <li key={`in-${t.run_id}`} className="person">
+              <div className="who">You wrote</div>
+              {t.input}
+            </li>,
+          );
+        }
+        items.push(
+          <li key={t.run_id} className={`agent${t.run_id === current ? " current" : ""}`}>
+            <div className="who">
+              <StatusChip status={t.status} />
+              <span>{when(t.started_at)}</span>
+              <span>{t.resumed ? "continued its session" : "fresh start"}</span>
+              <span>{money(t.cost_usd)}</span>
+              {t.run_id !== current && (
+                <button type="button" className="link" onClick={() => onOpen(t.run_id)}>Run #{t.run_id}</button>
+              )}
+            </div>
+            {t.questions.length > 0 ? (
+              <ol>{t.questions.map((q, i) => <li key={i}>{q}</li>)}</ol>
+            ) : (
+              <span>{t.summary ?? t.error ?? "—"}</span>
+            )}
+          </li>,
+        );
+        return items;
+      })}
+    </ol>
+  );
+}
+
+export function RunDetail({ id, onBack, onOpen }: { id: number; onBack: () => void; onOpen?: (id: number) => void }) {
   const [view, setView] = useState<RunView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [feedback, setFeedback] = useState("");
+  const [answer, setAnswer] = useState("");
   const [busy, setBusy] = useState(false);
 
   const load = useCallback(async () => {
@@ -71,7 +112,9 @@ export function RunDetail({ id, onBack }: { id: number; onBack: () => void }) {
     );
   }
   const r = view.run;
-  const reviewable = r.status === "succeeded" && r.review === null;
+  const latest = (view.thread.at(-1)?.run_id ?? r.id) === r.id;
+  const reviewable = r.status === "succeeded" && r.review === null && latest;
+  const asking = r.status === "needs_input" && latest;
   return (
     <section aria-labelledby="run-title" className="run">
       <button type="button" className="link" onClick={onBack}>← Activity</button>
@@ -95,8 +138,28 @@ export function RunDetail({ id, onBack }: { id: number; onBack: () => void }) {
       {note && <p className="ok-note" role="status">{note}</p>}
       {r.review && <p className="ok-note">{r.review === "approved" ? "Approved: the task is closed." : "Changes requested: the employee will rework it."}</p>}
 
+      {asking && (
+        <div className="questions" data-testid="questions">
+          <h2>{r.employee} asks</h2>
+          <ol>{r.questions.map((q, i) => <li key={i}>{q}</li>)}</ol>
+          <label>
+            Your answer
+            <textarea value={answer} onChange={(e) => setAnswer(e.target.value)} placeholder="Answer in your own words. It goes to the agent as it is, and on the task as a comment." rows={4} />
+          </label>
+          <button type="button" disabled={busy || answer.trim() === ""} onClick={() => act(() => api.answer(r.id, answer).then(() => setAnswer("")), "Sent. The employee continues where it stopped at its next poll.")}>
+            Send answer
+          </button>
+        </div>
+      )}
+      {view.thread.length > 1 && (
+        <>
+          <h2>Conversation</h2>
+          <Thread turns={view.thread} current={r.id} onOpen={(n) => onOpen?.(n)} />
+        </>
+      )}
+
       <div className="metrics">
-        <div><span>Cost</span>{money(r.cost_usd)}</div>
+        <div><span>Cost{view.thread.length > 1 ? " (this run · task)" : ""}</span>{money(r.cost_usd)}{view.thread.length > 1 ? ` · ${money(view.task_cost_usd)}` : ""}</div>
         <div><span>Tokens in / out</span>{r.tokens_in ?? "—"} / {r.tokens_out ?? "—"}</div>
         <div><span>Turns</span>{r.turns ?? "—"}</div>
         <div><span>Exit code</span>{r.exit_code ?? "—"}</div>

@@ -9,7 +9,7 @@ const NONE = { source: "todoist", set: false, origin: null, problem: null, summa
 const SAVED = { source: "todoist", set: true, origin: "keychain", problem: null, summary: "A token is saved in the OS keychain." };
 
 const base: SettingsView = {
-  notifications: { draft_ready: true, gave_up: true, budget_reached: true, token_rejected: true, needs_attention: true },
+  notifications: { draft_ready: true, question: true, gave_up: true, budget_reached: true, token_rejected: true, needs_attention: true },
   autostart: true,
   global_daily_usd: null,
 };

@@ -17,6 +17,7 @@ function tokenText(t: TokenStatus | null): string {
 
 const KINDS: { key: keyof SettingsView["notifications"]; label: string }[] = [
   { key: "draft_ready", label: "A draft is ready for review" },
+  { key: "question", label: "An employee asks you something" },
   { key: "gave_up", label: "An employee gave up on a task" },
   { key: "budget_reached", label: "A daily budget is reached" },
   { key: "token_rejected", label: "A connected service (Todoist, GitHub, Linear) rejects its token" },
