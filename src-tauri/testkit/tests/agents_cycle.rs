@@ -289,3 +289,121 @@ async fn a_login_that_expires_mid_run_releases_the_claim_without_a_trace() {
     let runs = engine.history().list(&RunFilter::default()).unwrap();
     assert_eq!(runs.len(), 1);
 }
+
+/// One cycle of every employee: in this process, or (Gemini, whose login is its
+/// environment) through the `delegate` binary with GEMINI_API_KEY set for it alone. The runs
+/// it made, oldest first.
+async fn cycle(home: &Home, kind: AgentKind) -> Vec<(i64, RunStatus)> {
+    if kind != AgentKind::Gemini {
+        let engine = home.engine();
+        let r = engine
+            .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+            .await;
+        return r[0].1.as_ref().unwrap().runs.clone();
+    }
+    let before: Vec<i64> = home
+        .engine()
+        .history()
+        .list(&RunFilter::default())
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let paths = home.paths.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(delegate_testkit::sibling_binary("delegate"))
+            .arg("--home")
+            .arg(paths.config_file.parent().unwrap())
+            .arg("run")
+            .env("TODOIST_API_TOKEN", TOKEN)
+            .env("GEMINI_API_KEY", "test-key")
+            .env_remove("DELEGATE_HOME")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut runs: Vec<(i64, RunStatus)> = home
+        .engine()
+        .history()
+        .list(&RunFilter::default())
+        .unwrap()
+        .iter()
+        .filter(|r| !before.contains(&r.id))
+        .map(|r| (r.id, r.status))
+        .collect();
+    runs.reverse();
+    runs
+}
+
+/// Codex and Gemini in conversation: the question comes through Codex's structured output
+/// (`--output-schema`) and through the json block at the end of Gemini's text; the answer on
+/// the task continues the same session with each CLI's own form (`codex exec resume … --
+/// <id> <answer>`, `gemini … --resume <id>`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_and_gemini_ask_and_continue_their_sessions() {
+    for (kind, name) in [(AgentKind::Codex, "codex"), (AgentKind::Gemini, "gemini")] {
+        let (server, project) = server_with_project("Writer").await;
+        let task = server.add_task(&project, "Write a post about answers [ask]", "");
+        let home = Home::new(Some(&server.url));
+        let mut e = home.employee("Writer", SourceKind::Todoist, Some("Writer"));
+        e.agent = kind;
+        e.command = Some(linked(&home, name).display().to_string());
+        e.max_task_usd = None;
+        home.add(&e);
+
+        let runs = cycle(&home, kind).await;
+        assert_eq!(runs.len(), 1, "{name}: {runs:?}");
+        assert_eq!(runs[0].1, RunStatus::NeedsInput, "{name}");
+        let engine = home.engine();
+        let asked = engine.history().get(runs[0].0).unwrap();
+        assert_eq!(asked.questions.len(), 2, "{name}: {:?}", asked.questions);
+        let session = asked.session_id.clone().unwrap();
+        if kind == AgentKind::Codex {
+            let at = asked
+                .command
+                .iter()
+                .position(|a| a == "--output-schema")
+                .unwrap();
+            let schema = std::fs::read_to_string(&asked.command[at + 1]).unwrap();
+            assert_eq!(schema, delegate_core::agent::report::SCHEMA);
+        }
+        assert_eq!(server.task(&task).labels, ["agent-needs-input"], "{name}");
+
+        server.add_comment(&task, "Quote Ada. No price.");
+        let runs = cycle(&home, kind).await;
+        assert_eq!(runs.len(), 1, "{name}: {runs:?}");
+        assert_eq!(runs[0].1, RunStatus::Succeeded, "{name}");
+        let d = engine.history().get(runs[0].0).unwrap();
+        assert_eq!(
+            d.resumed_session.as_deref(),
+            Some(session.as_str()),
+            "{name}"
+        );
+        let argv = &d.command;
+        match kind {
+            AgentKind::Codex => {
+                assert_eq!(&argv[1..3], ["exec", "resume"], "{argv:?}");
+                assert!(!argv.iter().any(|a| a == "-C" || a == "-s"), "{argv:?}");
+                let dash = argv.iter().position(|a| a == "--").unwrap();
+                assert_eq!(argv[dash + 1], session);
+                assert!(argv[dash + 2].contains("Quote Ada. No price."), "{argv:?}");
+            }
+            _ => {
+                let at = argv.iter().position(|a| a == "--resume").unwrap();
+                assert_eq!(argv[at + 1], session, "{argv:?}");
+            }
+        }
+        assert_eq!(server.task(&task).labels, ["agent-done"], "{name}");
+        let done = server.comments(&task).last().unwrap().clone();
+        assert!(
+            done.starts_with("Done. Ready for review.\n\nRevised"),
+            "{name}: {done}"
+        );
+    }
+}

@@ -366,7 +366,23 @@ async fn an_idle_poll_costs_one_conditional_request() {
             .map(|r| format!("{} {}", r.method, r.path))
             .collect::<Vec<_>>()
     );
-    assert!(others.len() <= 1, "{others:#?}");
+    // A finished issue is watched for the person's reply (feedback continues the agent's
+    // session): its comments are read until its last change has settled, then never again
+    // while nothing changes.
+    assert!(
+        others
+            .iter()
+            .all(|r| r.method == "GET" && r.path.ends_with("/issues/1/comments")),
+        "{others:#?}"
+    );
+    assert!(others.len() <= 3, "{others:#?}");
+    assert!(
+        reqs.iter()
+            .rev()
+            .take(4)
+            .all(|r| r.method == "GET" && r.path.ends_with("/issues") && r.not_modified),
+        "once settled, each poll is one conditional GET answered 304"
+    );
     assert!(
         not_modified + 1 >= polls.len(),
         "every poll after the first is a 304"
