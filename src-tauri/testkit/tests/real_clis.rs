@@ -474,3 +474,149 @@ async fn codex_runs_commands_inside_delegates_sandbox() {
         "Codex's sandbox let it write the home folder"
     );
 }
+
+/// The real CLIs asked to resume a session they do not have (the conversation's earlier run
+/// was on another machine, or their session store was cleared): each says so in its own
+/// words, and Delegate starts afresh with the conversation instead of failing the task — here
+/// the fresh start then meets the missing login, a problem of this machine, so the task keeps
+/// its question, its answer and its attempts for when the CLI is logged in.
+#[test]
+#[ignore = "needs the real agent CLIs: scripts/test installs them and sets DELEGATE_REAL_CLIS"]
+fn resuming_a_session_the_cli_does_not_have_falls_back_to_a_fresh_run() {
+    use delegate_core::claims::Claim;
+    use delegate_core::history::{History, NewRun, RunEnd, RunStatus};
+    use delegate_core::source::LocalQueue;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("delegate");
+    let agent_home = dir.path().join("empty-home");
+    std::fs::create_dir_all(&agent_home).unwrap();
+    let paths = delegate_core::Paths::under(&home);
+    let mut tasks = Vec::new();
+    for (name, agent, words) in [
+        ("Claude", "claude", "No conversation found with session ID"),
+        ("Codex", "codex", "no rollout found for thread id"),
+        ("Gemini", "gemini", "Error resuming session"),
+    ] {
+        let ws = dir.path().join(name);
+        let out = delegate(&home, &agent_home)
+            .args(["employee", "add", name, "--agent", agent, "--workspace"])
+            .arg(&ws)
+            .arg("--command")
+            .arg(cli(agent))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = delegate(&home, &agent_home)
+            .args(["task", "add", "-e", name, "Write a haiku about queues"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        // The conversation so far: a run asked, the person answered. The run's session is
+        // one this CLI never saw.
+        let queue = LocalQueue::open(&paths.queue_db()).unwrap();
+        let task = queue.open_tasks(name).unwrap().remove(0);
+        let claim = Claim {
+            id: format!("claim-{agent}"),
+            machine: "elsewhere".into(),
+            attempt: 1,
+            max_attempts: 3,
+            lease_secs: Some(600),
+            due: None,
+        };
+        queue.add_comment(&task.id, &claim.text()).unwrap();
+        queue
+            .add_comment(
+                &task.id,
+                "Needs your answer. Reply in a comment: the agent continues where it stopped.\n\n1. Which queue?",
+            )
+            .unwrap();
+        queue
+            .add_comment(&task.id, "The one at the bakery.")
+            .unwrap();
+        queue
+            .set_labels(&task.id, &["agent-needs-input".to_string()])
+            .unwrap();
+        let history = History::open(&paths.history_db()).unwrap();
+        let program = cli(agent).display().to_string();
+        let run = history
+            .start_run(&NewRun {
+                employee: name,
+                source: "local",
+                task: &task,
+                attempt: 1,
+                max_attempts: 3,
+                machine: "this",
+                command: &[program],
+                claim_id: &claim.id,
+                input: None,
+            })
+            .unwrap();
+        let mut end = RunEnd::status(RunStatus::NeedsInput);
+        end.session_id = Some(match agent {
+            "codex" => "0199a213-81c0-7800-8aa1-bbab2a035a53".into(),
+            _ => "5f0c2c5e-8d0e-4a35-9f58-3b1f4f7b2a11".into(),
+        });
+        end.questions = vec!["Which queue?".into()];
+        history.finish_run(run, &end, &[], None).unwrap();
+        tasks.push((name, task.id, words));
+    }
+    let out = delegate(&home, &agent_home).arg("run").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}");
+    let engine =
+        delegate_core::Engine::open(paths.clone(), delegate_core::secrets::Stores::memory())
+            .unwrap();
+    let queue = LocalQueue::open(&paths.queue_db()).unwrap();
+    for (name, task_id, words) in tasks {
+        let runs = engine
+            .history()
+            .list(&delegate_core::history::RunFilter {
+                employee: Some(name.into()),
+                ..Default::default()
+            })
+            .unwrap();
+        let last = engine.history().get(runs[0].id).unwrap();
+        let lines: Vec<String> = last.progress.iter().map(|p| p.line.clone()).collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("could not continue the earlier session") && l.contains(words)),
+            "{name}: {lines:?}"
+        );
+        assert!(
+            last.command
+                .iter()
+                .any(|a| a == "--resume" || a == "resume"),
+            "{name} was asked to resume first: {:?}",
+            last.command
+        );
+        assert_eq!(last.resumed_session, None, "{name}");
+        assert_eq!(
+            last.run.status,
+            RunStatus::Blocked,
+            "{name}: the fresh start met the missing login, not a task failure: {:?}",
+            last.run.error
+        );
+        let task = queue.task(&task_id).unwrap();
+        assert_eq!(
+            task.labels,
+            ["agent-needs-input"],
+            "{name}: the question still waits"
+        );
+        let comments: Vec<String> = queue
+            .comments(&task_id)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.content)
+            .collect();
+        assert_eq!(
+            comments.last().unwrap(),
+            "The one at the bakery.",
+            "{name}: {comments:?}"
+        );
+    }
+}
