@@ -475,148 +475,94 @@ async fn codex_runs_commands_inside_delegates_sandbox() {
     );
 }
 
-/// The real CLIs asked to resume a session they do not have (the conversation's earlier run
-/// was on another machine, or their session store was cleared): each says so in its own
-/// words, and Delegate starts afresh with the conversation instead of failing the task — here
-/// the fresh start then meets the missing login, a problem of this machine, so the task keeps
-/// its question, its answer and its attempts for when the CLI is logged in.
-#[test]
+/// The real CLIs asked, with the argv Delegate resumes a session with, to continue a session
+/// they do not have (the conversation's earlier run was on another machine, or their session
+/// store was cleared): each answers in its own words (recorded in
+/// `core/tests/fixtures/real/*-resume-unknown.*`), and Delegate reads every one of them as "the
+/// session is missing" — the answer on which a run starts afresh with the whole conversation
+/// (the fallback itself is exercised with the fake agent in `cycle_todoist`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the real agent CLIs: scripts/test installs them and sets DELEGATE_REAL_CLIS"]
-fn resuming_a_session_the_cli_does_not_have_falls_back_to_a_fresh_run() {
-    use delegate_core::claims::Claim;
-    use delegate_core::history::{History, NewRun, RunEnd, RunStatus};
-    use delegate_core::source::LocalQueue;
+async fn each_real_cli_says_when_it_does_not_have_the_session_to_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("delegate");
-    let agent_home = dir.path().join("empty-home");
-    std::fs::create_dir_all(&agent_home).unwrap();
-    let paths = delegate_core::Paths::under(&home);
-    let mut tasks = Vec::new();
-    for (name, agent, words) in [
-        ("Claude", "claude", "No conversation found with session ID"),
-        ("Codex", "codex", "no rollout found for thread id"),
-        ("Gemini", "gemini", "Error resuming session"),
+    let home = dir.path().join("empty-home");
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&ws).unwrap();
+    for (kind, id) in [
+        (AgentKind::Claude, "5f0c2c5e-8d0e-4a35-9f58-3b1f4f7b2a11"),
+        (AgentKind::Codex, "0199a213-81c0-7800-8aa1-bbab2a035a53"),
+        (AgentKind::Gemini, "5f0c2c5e-8d0e-4a35-9f58-3b1f4f7b2a11"),
     ] {
-        let ws = dir.path().join(name);
-        let out = delegate(&home, &agent_home)
-            .args(["employee", "add", name, "--agent", agent, "--workspace"])
-            .arg(&ws)
-            .arg("--command")
-            .arg(cli(agent))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = delegate(&home, &agent_home)
-            .args(["task", "add", "-e", name, "Write a haiku about queues"])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        // The conversation so far: a run asked, the person answered. The run's session is
-        // one this CLI never saw.
-        let queue = LocalQueue::open(&paths.queue_db()).unwrap();
-        let task = queue.open_tasks(name).unwrap().remove(0);
-        let claim = Claim {
-            id: format!("claim-{agent}"),
-            machine: "elsewhere".into(),
-            attempt: 1,
-            max_attempts: 3,
-            lease_secs: Some(600),
-            due: None,
+        let a = agent::for_kind(kind);
+        let mut e = Employee::new("Real", SourceKind::Local, ws.clone());
+        e.agent = kind;
+        e.command = Some(cli(a.default_command()).display().to_string());
+        let launch = a.resume(&e, id, "The one at the bakery.").unwrap();
+        let mut set_env = launch.set_env.clone();
+        set_env.push(("HOME".into(), home.display().to_string()));
+        let program = agent::spawn::resolve_program(delegate_core::agent::command_of(&e)).unwrap();
+        let inv = Invocation {
+            program: delegate_core::agent::command_of(&e).to_string(),
+            args: launch.args.clone(),
+            cwd: ws.clone(),
+            remove_env: launch.remove_env.clone(),
+            scrub_values: vec![],
+            timeout: Duration::from_secs(60),
+            grace: Duration::from_secs(3),
+            marker: Some(format!("real-cli-resume-{}", std::process::id())),
+            stdin: launch.stdin.clone(),
+            set_env,
+            sandbox: delegate_core::agent::sandbox_plan(&e, &program, Some(&home)),
         };
-        queue.add_comment(&task.id, &claim.text()).unwrap();
-        queue
-            .add_comment(
-                &task.id,
-                "Needs your answer. Reply in a comment: the agent continues where it stopped.\n\n1. Which queue?",
-            )
-            .unwrap();
-        queue
-            .add_comment(&task.id, "The one at the bakery.")
-            .unwrap();
-        queue
-            .set_labels(&task.id, &["agent-needs-input".to_string()])
-            .unwrap();
-        let history = History::open(&paths.history_db()).unwrap();
-        let program = cli(agent).display().to_string();
-        let run = history
-            .start_run(&NewRun {
-                employee: name,
-                source: "local",
-                task: &task,
-                attempt: 1,
-                max_attempts: 3,
-                machine: "this",
-                command: &[program],
-                claim_id: &claim.id,
-                input: None,
-            })
-            .unwrap();
-        let mut end = RunEnd::status(RunStatus::NeedsInput);
-        end.session_id = Some(match agent {
-            "codex" => "0199a213-81c0-7800-8aa1-bbab2a035a53".into(),
-            _ => "5f0c2c5e-8d0e-4a35-9f58-3b1f4f7b2a11".into(),
+        let mut parser = a.parser();
+        let mut events = Vec::new();
+        let outcome = agent::spawn::run(
+            &inv,
+            &CancellationToken::new(),
+            |_| {},
+            |l| {
+                if let Parsed::Events(ev) = parser.line(&l.text) {
+                    events.extend(ev);
+                }
+            },
+        )
+        .await
+        .unwrap();
+        events.extend(parser.finish(outcome.exit));
+        let result: Option<&AgentResult> = events.iter().rev().find_map(|e| match e {
+            AgentEvent::Result(r) => Some(r),
+            _ => None,
         });
-        end.questions = vec!["Which queue?".into()];
-        history.finish_run(run, &end, &[], None).unwrap();
-        tasks.push((name, task.id, words));
-    }
-    let out = delegate(&home, &agent_home).arg("run").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{text}");
-    let engine =
-        delegate_core::Engine::open(paths.clone(), delegate_core::secrets::Stores::memory())
-            .unwrap();
-    let queue = LocalQueue::open(&paths.queue_db()).unwrap();
-    for (name, task_id, words) in tasks {
-        let runs = engine
-            .history()
-            .list(&delegate_core::history::RunFilter {
-                employee: Some(name.into()),
-                ..Default::default()
-            })
-            .unwrap();
-        let last = engine.history().get(runs[0].id).unwrap();
-        let lines: Vec<String> = last.progress.iter().map(|p| p.line.clone()).collect();
-        assert!(
-            lines
+        let facts = RunFacts {
+            exit: outcome.exit,
+            result,
+            stderr: &outcome.stderr_tail,
+            worked: false,
+            started: events
                 .iter()
-                .any(|l| l.contains("could not continue the earlier session") && l.contains(words)),
-            "{name}: {lines:?}"
+                .any(|e| matches!(e, AgentEvent::Started { .. })),
+            last_retry: None,
+            employee: &e,
+        };
+        eprintln!(
+            "{}: {:?} {:?} {}",
+            a.name(),
+            outcome.exit,
+            result.map(|r| r.errors.clone()),
+            outcome
+                .stderr_tail
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.starts_with("WARNING"))
+                .unwrap_or("")
         );
         assert!(
-            last.command
-                .iter()
-                .any(|a| a == "--resume" || a == "resume"),
-            "{name} was asked to resume first: {:?}",
-            last.command
-        );
-        assert_eq!(last.resumed_session, None, "{name}");
-        assert_eq!(
-            last.run.status,
-            RunStatus::Blocked,
-            "{name}: the fresh start met the missing login, not a task failure: {:?}",
-            last.run.error
-        );
-        let task = queue.task(&task_id).unwrap();
-        assert_eq!(
-            task.labels,
-            ["agent-needs-input"],
-            "{name}: the question still waits"
-        );
-        let comments: Vec<String> = queue
-            .comments(&task_id)
-            .unwrap()
-            .into_iter()
-            .map(|c| c.content)
-            .collect();
-        assert_eq!(
-            comments.last().unwrap(),
-            "The one at the bakery.",
-            "{name}: {comments:?}"
+            a.session_missing(&facts),
+            "{}: {:?} {:?} {}",
+            a.name(),
+            outcome.exit,
+            result,
+            outcome.stderr_tail
         );
     }
 }
