@@ -32,6 +32,8 @@ const MAX_LEASE_SECS: u64 = 10 * 365 * 86_400;
 const DONE_HEAD: &str = "Done. Ready for review.";
 /// The first words of a run's questions to the person.
 pub const ASKED_HEAD: &str = "Needs your answer.";
+/// The first words of a comment that only carries another file of a run's end.
+pub const ATTACHED_HEAD: &str = "📎 Attached:";
 /// The first words of a run that found nothing to do.
 pub const NOTHING_HEAD: &str = "Nothing to do this time.";
 /// How much of the conversation a fresh run's prompt carries, at most.
@@ -119,6 +121,8 @@ pub enum Mark {
     Failed,
     Stopped,
     Progress,
+    /// A comment that only carries a file of a run's end (a draft attached).
+    Attached,
     /// A person's comment.
     Other,
 }
@@ -139,6 +143,8 @@ impl Mark {
             Mark::Stopped
         } else if content.starts_with("Progress:") {
             Mark::Progress
+        } else if content.starts_with(ATTACHED_HEAD) {
+            Mark::Attached
         } else {
             Mark::Other
         }
@@ -335,6 +341,15 @@ impl Log {
             texts,
             claim_id: claim.map(|c| c.id).filter(|id| !id.is_empty()),
         })
+    }
+
+    /// The ids of the person's comments (not the protocol's), for the files on them.
+    pub fn person_comments(&self) -> HashSet<String> {
+        self.entries
+            .iter()
+            .filter(|(_, m)| *m == Mark::Other)
+            .map(|(c, _)| c.id.clone())
+            .collect()
     }
 
     /// The conversation so far, oldest first, for a run that cannot resume the agent's

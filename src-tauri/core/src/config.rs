@@ -178,9 +178,13 @@ impl std::str::FromStr for SourceKind {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum DeliverDrafts {
     /// The drafts themselves, as Markdown, each in turn while the source's comment limit
-    /// lasts (a draft that does not fit is cut at a line, with where the rest is).
+    /// lasts; a draft that does not fit is attached as a file where the source takes files
+    /// (Todoist), with its first lines in the comment, else cut at a line with where the rest is.
     #[default]
     Inline,
+    /// Every draft attached as a file (where the source takes files), its first lines in the
+    /// comment.
+    Attach,
     /// Only their paths in the workspace.
     Path,
 }
@@ -547,6 +551,7 @@ live_progress = false         # post progress lines to the task as comments (rat
     fn deliver_drafts_parses_from_its_config_names() {
         assert_eq!("path".parse::<DeliverDrafts>(), Ok(DeliverDrafts::Path));
         assert_eq!("inline".parse::<DeliverDrafts>(), Ok(DeliverDrafts::Inline));
+        assert_eq!("attach".parse::<DeliverDrafts>(), Ok(DeliverDrafts::Attach));
         let err = "attach".parse::<DeliverDrafts>().unwrap_err();
         assert!(err.contains("expected `inline` or `path`"), "{err}");
     }

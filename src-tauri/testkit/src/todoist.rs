@@ -7,7 +7,9 @@
 //! to fail, to add latency, to answer slower than a client waits, to make a write visible
 //! only seconds after it stamped it (as a busy server or a replica can: the write's comments
 //! carry the time it arrived, but other clients see them later, out of `posted_at` order),
-//! and to run its clock off from the client's (`Date` header and every timestamp).
+//! and to run its clock off from the client's (`Date` header and every timestamp). Files:
+//! `POST /uploads` (multipart `file`, at most [`UPLOAD_LIMIT`]) answers the file's
+//! `file_attachment`, served back only with the token; a `note_add` may carry one.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -22,6 +24,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type Shared = Arc<Mutex<FakeState>>;
+
+/// The largest upload the fake takes (Todoist's own limit depends on the plan).
+pub const UPLOAD_LIMIT: usize = 5 * 1024 * 1024;
+
+/// An uploaded file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub name: String,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FakeTask {
@@ -50,6 +63,8 @@ pub struct FakeComment {
     pub posted_at: String,
     pub posted_uid: String,
     pub is_deleted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_attachment: Option<Value>,
     #[serde(skip)]
     seq: u64,
 }
@@ -115,6 +130,8 @@ struct FakeState {
     lagged_total: u64,
     /// The server's clock minus the real one, in milliseconds.
     skew_ms: i64,
+    /// Uploaded files by their id in the address.
+    uploads: HashMap<String, Upload>,
 }
 
 struct LagRule {
@@ -193,6 +210,7 @@ impl FakeState {
             posted_at: at,
             posted_uid: "2671355".into(),
             is_deleted: false,
+            file_attachment: None,
             seq,
         });
         id
@@ -390,6 +408,61 @@ impl FakeTodoist {
         })
     }
 
+    /// A comment from the person with a file attached, as the app makes it: the file is
+    /// uploaded, the comment carries its `file_attachment`, whose declared `file_size` may be
+    /// anything (`declared`, else the real size).
+    pub fn add_comment_with_file(
+        &self,
+        task_id: &str,
+        content: &str,
+        name: &str,
+        bytes: &[u8],
+        declared: Option<u64>,
+    ) {
+        let base = self.url.trim_end_matches("/api/v1").to_string();
+        self.with(|s| {
+            let id = s.id("F");
+            s.uploads.insert(
+                id.clone(),
+                Upload {
+                    name: name.to_string(),
+                    mime: "application/octet-stream".into(),
+                    bytes: bytes.to_vec(),
+                },
+            );
+            let note = s.push_comment(task_id, content);
+            let attachment = json!({
+                "resource_type": "file",
+                "file_name": name,
+                "file_size": declared.unwrap_or(bytes.len() as u64),
+                "file_type": "application/octet-stream",
+                "file_url": format!("{base}/_fake/files/{id}/{}", urlencode(name)),
+                "upload_state": "completed",
+            });
+            let seq = s.bump();
+            if let Some(c) = s.comments.iter_mut().find(|c| c.id == note) {
+                c.file_attachment = Some(attachment);
+                c.seq = seq;
+            }
+        })
+    }
+
+    /// The file an address of this server serves, if it was uploaded.
+    pub fn uploaded(&self, file_url: &str) -> Option<Upload> {
+        let id = file_url
+            .split("/_fake/files/")
+            .nth(1)?
+            .split('/')
+            .next()?
+            .to_string();
+        self.with(|s| s.uploads.get(&id).cloned())
+    }
+
+    /// Every upload so far.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.with(|s| s.uploads.values().cloned().collect())
+    }
+
     /// The task's comments as Todoist shows them (deleted ones are gone).
     pub fn comments(&self, task_id: &str) -> Vec<String> {
         self.with(|s| {
@@ -517,6 +590,11 @@ fn router(state: Shared) -> Router {
         .route("/api/v1/tasks/{id}/close", post(close_task))
         .route("/api/v1/comments", get(list_comments).post(create_comment))
         .route("/api/v1/sync", post(sync))
+        .route(
+            "/api/v1/uploads",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT * 2)),
+        )
+        .route("/_fake/files/{id}/{name}", get(download))
         .route("/_fake/state", get(dump_state))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), pace))
@@ -992,6 +1070,11 @@ fn execute(
                 Some((id, at)) => s.push_comment_as(&item, &content, id, at),
                 None => s.push_comment(&item, &content),
             };
+            if let Some(a) = args.get("file_attachment").filter(|a| !a.is_null()) {
+                if let Some(c) = s.comments.iter_mut().find(|c| c.id == id) {
+                    c.file_attachment = Some(a.clone());
+                }
+            }
             let temp = cmd.get("temp_id").and_then(Value::as_str).map(String::from);
             Ok(temp.map(|t| (t, id)))
         }
@@ -1262,6 +1345,129 @@ async fn sync(State(st): State<Shared>, m: Method, u: Uri, h: HeaderMap, body: B
         out["user"] = json!({"id": "2671355", "full_name": "Test Person", "email": "test@example.com", "tz_info": {"timezone": "UTC"}});
     }
     axum::Json(out).into_response()
+}
+
+/// A file name as it goes in an address.
+fn urlencode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `POST /uploads`: multipart with the file in `file` (and optionally `file_name`,
+/// `project_id`); answers the `file_attachment` a comment then carries.
+async fn upload(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let mut file: Option<(String, String, Vec<u8>)> = None;
+    let mut name_field: Option<String> = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name().unwrap_or("") {
+            "file" => {
+                let name = field.file_name().unwrap_or("").to_string();
+                let mime = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_string();
+                match field.bytes().await {
+                    Ok(b) => file = Some((name, mime, b.to_vec())),
+                    Err(_) => {
+                        return error(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "FILE_TOO_LARGE",
+                            "File too large",
+                        );
+                    }
+                }
+            }
+            "file_name" => name_field = field.text().await.ok(),
+            _ => {}
+        }
+    }
+    let summary = match &file {
+        Some((n, _, b)) => format!(
+            "upload {} ({} bytes)",
+            name_field.clone().unwrap_or(n.clone()),
+            b.len()
+        ),
+        None => "upload without a file".into(),
+    };
+    if let Some(r) = reject(&st, &m, &u, &h, summary.as_bytes()) {
+        return r;
+    }
+    let Some((name, mime, bytes)) = file else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ARGUMENT_MISSING",
+            "Argument file is missing",
+        );
+    };
+    if bytes.len() > UPLOAD_LIMIT {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "FILE_TOO_LARGE",
+            "File too large",
+        );
+    }
+    let name = name_field.filter(|n| !n.is_empty()).unwrap_or(name);
+    let host = h
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
+    let id = s.id("F");
+    let size = bytes.len();
+    s.uploads.insert(
+        id.clone(),
+        Upload {
+            name: name.clone(),
+            mime: mime.clone(),
+            bytes,
+        },
+    );
+    axum::Json(json!({
+        "file_name": name,
+        "file_size": size,
+        "file_type": mime,
+        "file_url": format!("http://{host}/_fake/files/{id}/{}", urlencode(&name)),
+        "resource_type": "file",
+        "upload_state": "completed",
+    }))
+    .into_response()
+}
+
+/// An uploaded file, only with the token (as Todoist's file links need it).
+async fn download(
+    State(st): State<Shared>,
+    m: Method,
+    u: Uri,
+    h: HeaderMap,
+    Path((id, _name)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = reject(&st, &m, &u, &h, b"") {
+        return r;
+    }
+    let file = st
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .uploads
+        .get(&id)
+        .cloned();
+    match file {
+        Some(f) => ([(axum::http::header::CONTENT_TYPE, f.mime)], f.bytes).into_response(),
+        None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "File not found"),
+    }
 }
 
 async fn dump_state(State(st): State<Shared>) -> Response {

@@ -219,11 +219,62 @@ async fn drafts_are_delivered_in_the_comment_within_its_limit() {
     ));
     assert!(done.contains("Paragraph 001 of a long draft, written to be read.\n"));
     assert!(!done.contains("Paragraph 800"));
+    // Too long for a Todoist comment: attached whole as a file, its first lines shown.
     let note = done.lines().last().unwrap();
     assert!(
-        note.starts_with("… ") && note.ends_with("more lines — the whole draft is `drafts/write-the-whitepaper-long-draft.md` in the workspace, and on the run's page in Delegate."),
+        note.starts_with("… ")
+            && note.ends_with(
+                "more lines — the whole draft is attached as `write-the-whitepaper-long-draft.md`."
+            ),
         "{note}"
     );
+    let comment = server
+        .all_comments(&long)
+        .into_iter()
+        .rfind(|c| c.content.starts_with("Done."))
+        .unwrap();
+    let attachment = comment
+        .file_attachment
+        .expect("the end comment carries the file");
+    let url = attachment["file_url"].as_str().unwrap();
+    let upload = server.uploaded(url).expect("the server keeps the upload");
+    let draft = read(
+        &e.workspace
+            .join("drafts/write-the-whitepaper-long-draft.md"),
+    );
+    assert_eq!(
+        String::from_utf8(upload.bytes).unwrap(),
+        draft,
+        "the whole draft"
+    );
+    assert_eq!(upload.mime, "text/markdown");
+    assert_eq!(
+        attachment["file_name"],
+        "write-the-whitepaper-long-draft.md"
+    );
+    assert_eq!(attachment["file_size"], draft.len());
+
+    // Every draft attached.
+    let mut attach = e.clone();
+    attach.deliver_drafts = delegate_core::config::DeliverDrafts::Attach;
+    delegate_core::employees::save(&home.paths.config_file, Some("Writer"), &attach, None).unwrap();
+    let poem = server.add_task(&project, "Write a limerick", "");
+    let engine = home.engine();
+    engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    let done = server
+        .all_comments(&poem)
+        .into_iter()
+        .rfind(|c| c.content.starts_with("Done."))
+        .unwrap();
+    assert!(
+        done.content
+            .ends_with("📎 Also attached as `write-a-limerick.md`."),
+        "{}",
+        done.content
+    );
+    assert!(done.file_attachment.is_some());
 
     // Only the path.
     let mut e = e;
@@ -238,6 +289,68 @@ async fn drafts_are_delivered_in_the_comment_within_its_limit() {
     let done = server.comments(&short).pop().unwrap();
     assert!(done.contains("- `drafts/write-a-haiku.md`"), "{done}");
     assert!(!done.contains("📄"), "{done}");
+}
+
+/// Files the person attached to the task's comments are brought into the workspace for the
+/// agent, under `inputs/<task>/`, named safely and capped: a hostile name writes nothing
+/// outside it, a file declaring 2 GB is left out (and said so), and the prompt lists them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_on_the_task_are_brought_in_safely_and_capped() {
+    let (server, project) = server_with_project("Writer").await;
+    let task = server.add_task(&project, "Post about our figures", "");
+    server.add_comment_with_file(&task, "The figures", "../../.bashrc", b"revenue,42\n", None);
+    server.add_comment_with_file(
+        &task,
+        "And the raw dump",
+        "dump.bin",
+        b"tiny",
+        Some(2 << 30),
+    );
+    let home = Home::new(Some(&server.url));
+    let e = home.employee("Writer", SourceKind::Todoist, Some("Writer"));
+    home.add(&e);
+    let engine = home.engine();
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    let run = r[0].1.as_ref().unwrap().runs[0];
+    assert_eq!(run.1, RunStatus::Succeeded);
+    let folder = e.workspace.join("inputs").join(&task);
+    assert_eq!(read(&folder.join("bashrc")), "revenue,42\n");
+    assert!(
+        !folder.join("dump.bin").exists(),
+        "the 2 GB file is left out"
+    );
+    assert!(!home.dir.path().join(".bashrc").exists());
+    assert!(!e.workspace.join(".bashrc").exists());
+    let names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["bashrc"]);
+    let d = engine.history().get(run.0).unwrap();
+    let lines = lines(&d);
+    assert!(
+        lines.iter().any(|l| l.contains(&format!(
+            "The file inputs/{task}/bashrc (11 B) from the task is in the workspace"
+        ))),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Left out dump.bin: 2.0 GB declared, over the 20.0 MB cap")),
+        "{lines:?}"
+    );
+    let draft = read(&e.workspace.join("drafts/post-about-our-figures.md"));
+    assert!(
+        draft.contains(&format!("- `inputs/{task}/bashrc` (11 B)")),
+        "{draft}"
+    );
+    assert!(
+        draft.contains("- dump.bin: not brought in (2.0 GB declared"),
+        "{draft}"
+    );
 }
 
 /// A retry's prompt says why the previous attempt failed (read from the task's "Failed"

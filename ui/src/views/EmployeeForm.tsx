@@ -365,9 +365,10 @@ export function EmployeeForm({
           The end comment carries
           <select value={e.deliver_drafts} onChange={(ev) => set({ deliver_drafts: ev.target.value as DeliverDrafts })}>
             <option value="inline">the drafts themselves (read them on your phone)</option>
+            <option value="attach">each draft as an attached file, its first lines in the comment</option>
             <option value="path">only where the drafts are on this computer</option>
           </select>
-          <span className="hint">A draft longer than the task's comments allow is cut at a line, with where the rest is.</span>
+          <span className="hint">A draft longer than the task's comments allow is attached as a file where the service takes files (Todoist), else cut at a line with where the rest is.</span>
         </label>
         <label className="inline">
           <input type="checkbox" checked={e.live_progress} onChange={(ev) => set({ live_progress: ev.target.checked })} /> Post progress to the task as comments

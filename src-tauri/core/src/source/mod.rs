@@ -82,6 +82,20 @@ pub struct Comment {
     pub posted_at: Option<DateTime<Utc>>,
 }
 
+/// A file on a comment: one the person attached, or a draft Delegate attached to its end
+/// comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    /// As the service shows it (never trusted as a path).
+    pub name: String,
+    pub url: String,
+    /// As the service declares it.
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub mime: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// A service's own error, typed by its source (`TodoistError`, `GitHubError`…): see
@@ -167,6 +181,9 @@ pub struct Finish {
     /// uuid of the label change, uuid of the comment, temp id of the comment, uuid of the
     /// deletion.
     pub ids: [String; 4],
+    /// Files attached to the end comment (drafts too long to read in it), already uploaded.
+    #[serde(default)]
+    pub files: Vec<FileRef>,
     /// Completes the task too (a recurring task's occurrence with nothing to do moves on to
     /// its next date): the uuid of that write.
     #[serde(default)]
@@ -183,6 +200,7 @@ impl Finish {
             delete_note: None,
             delete_more: Vec::new(),
             ids: [id(), id(), id(), id()],
+            files: Vec::new(),
             close: None,
         }
     }
@@ -343,6 +361,29 @@ pub trait TaskSource: Send + Sync {
 
     /// One task as it is now (fresh from the service).
     async fn task(&self, task_id: &str) -> Result<Task, SourceError>;
+
+    /// The files attached to the task's comments, with the comment each is on (from the
+    /// view the last read left; no request). Empty for a source without attachments.
+    async fn files(&self, _task_id: &str) -> Vec<(String, FileRef)> {
+        Vec::new()
+    }
+
+    /// Uploads `bytes` as a file to attach to a comment on the task. `None` when this
+    /// source cannot attach files (the draft is then cut in the comment instead).
+    async fn upload(
+        &self,
+        _task_id: &str,
+        _name: &str,
+        _bytes: Vec<u8>,
+    ) -> Result<Option<FileRef>, SourceError> {
+        Ok(None)
+    }
+
+    /// Downloads an attached file, at most `max` bytes (`None` when it is larger). The
+    /// source's token goes only to the source's own hosts.
+    async fn download(&self, _file: &FileRef, _max: u64) -> Result<Option<Vec<u8>>, SourceError> {
+        Ok(None)
+    }
 
     /// Completes the task, setting `labels` first in the same write when given.
     async fn close(&self, task_id: &str, labels: Option<&[String]>) -> Result<(), SourceError>;

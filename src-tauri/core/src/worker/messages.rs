@@ -66,12 +66,23 @@ pub const COMMENT_MARGIN: usize = 300;
 /// A draft is not started in an end comment with less room than this left.
 const DRAFT_MIN_ROOM: usize = 400;
 
+/// How much of an attached draft its end comment shows.
+const ATTACHED_EXCERPT: usize = 1500;
+
 /// Adds the drafts themselves (Markdown, as the agent wrote them) to an end comment, each in
-/// turn, keeping the whole under `limit` characters: a draft that does not fit whole is cut at
-/// a line, with how much is left and where it is; drafts with no room left are only named
-/// (their paths are listed above).
-pub fn with_drafts(mut text: String, drafts: &[(String, String)], limit: usize) -> String {
+/// turn, keeping the whole under `limit` characters. A draft in `attached` (its path, and the
+/// file's name) shows its first lines and says it is attached. Any other draft that does not
+/// fit whole is cut at a line, with how much is left and where it is; drafts with no room left
+/// are only named (their paths are listed above). Also returns the paths of the drafts that
+/// were not shown whole (the ones to attach, where the source takes files).
+pub fn with_drafts(
+    mut text: String,
+    drafts: &[(String, String)],
+    limit: usize,
+    attached: &[(String, String)],
+) -> (String, Vec<String>) {
     let (mut left_out, mut included) = (0, 0);
+    let mut not_whole = Vec::new();
     for (i, (path, body)) in drafts.iter().enumerate() {
         // Room for naming the drafts that may not fit after this one.
         let after = if i + 1 < drafts.len() { 100 } else { 0 };
@@ -80,16 +91,41 @@ pub fn with_drafts(mut text: String, drafts: &[(String, String)], limit: usize) 
         let used = text.chars().count() + head.chars().count();
         let room = limit.saturating_sub(used);
         if room < DRAFT_MIN_ROOM || body.is_empty() {
-            left_out += usize::from(!body.is_empty());
+            if !body.is_empty() {
+                left_out += 1;
+                not_whole.push(path.clone());
+            }
             continue;
         }
         included += 1;
+        let total = body.lines().count();
+        if let Some((_, file)) = attached.iter().find(|(p, _)| p == path) {
+            let note = |shown: usize| {
+                if shown >= total {
+                    format!("\n\n📎 Also attached as `{file}`.")
+                } else {
+                    format!(
+                        "\n\n… {} more line{} — the whole draft is attached as `{file}`.",
+                        total - shown,
+                        if total - shown == 1 { "" } else { "s" }
+                    )
+                }
+            };
+            let max = room
+                .saturating_sub(note(0).chars().count() + after)
+                .min(ATTACHED_EXCERPT);
+            let kept = cut_at_line(body, max);
+            text.push_str(&head);
+            text.push_str(kept);
+            text.push_str(&note(kept.lines().count()));
+            continue;
+        }
         if body.chars().count() <= room {
             text.push_str(&head);
             text.push_str(body);
             continue;
         }
-        let total = body.lines().count();
+        not_whole.push(path.clone());
         let note = |shown: usize| {
             format!(
                 "\n\n… {} more line{} — the whole draft is `{path}` in the workspace, and on the run's page in Delegate.",
@@ -113,7 +149,7 @@ pub fn with_drafts(mut text: String, drafts: &[(String, String)], limit: usize) 
             text.push_str(&more);
         }
     }
-    text
+    (text, not_whole)
 }
 
 /// The longest start of `text` of at most `max` characters that ends at a line's end (or,
@@ -222,12 +258,14 @@ pub fn prompt(
     description: &str,
     last_failure: Option<&str>,
     thread: &[(Speaker, String)],
+    files: &[String],
 ) -> String {
     let mut out = title.trim().to_string();
     if !description.trim().is_empty() {
         out.push_str("\n\n");
         out.push_str(description.trim());
     }
+    push_files(&mut out, files);
     if !thread.is_empty() {
         out.push_str(
             "\n\nYou worked on this task before, in a session that cannot be continued here. \
@@ -253,8 +291,21 @@ pub fn prompt(
     out
 }
 
-/// What a resumed session is told: only the person's new words (the session has the rest).
-pub fn reply_prompt(reply: &Reply, last_failure: Option<&str>) -> String {
+/// The files the person attached, as the prompt lists them.
+fn push_files(out: &mut String, files: &[String]) {
+    if files.is_empty() {
+        return;
+    }
+    out.push_str("\n\nFiles the person attached to the task (in this workspace; read them, do not change them):");
+    for f in files {
+        out.push_str("\n- ");
+        out.push_str(f);
+    }
+}
+
+/// What a resumed session is told: only the person's new words (the session has the rest),
+/// and the files on the task.
+pub fn reply_prompt(reply: &Reply, last_failure: Option<&str>, files: &[String]) -> String {
     let mut out = match reply.to {
         ReplyTo::Questions => "The person answered your questions:".to_string(),
         ReplyTo::Result => "The person reviewed your result and asks for changes:".to_string(),
@@ -263,6 +314,7 @@ pub fn reply_prompt(reply: &Reply, last_failure: Option<&str>) -> String {
         out.push_str("\n\n");
         out.push_str(t);
     }
+    push_files(&mut out, files);
     out.push_str(match reply.to {
         ReplyTo::Questions => "\n\nContinue the task with these answers.",
         ReplyTo::Result => {
@@ -325,11 +377,13 @@ mod tests {
             "drafts/a.md".to_string(),
             "# A\n\nShort post.\n".to_string(),
         );
-        let text = with_drafts(
+        let (text, cut) = with_drafts(
             "Done. Ready for review.".into(),
             std::slice::from_ref(&short),
             1000,
+            &[],
         );
+        assert!(cut.is_empty());
         assert_eq!(
             text,
             "Done. Ready for review.\n\n---\n📄 `drafts/a.md`\n\n# A\n\nShort post."
@@ -339,7 +393,9 @@ mod tests {
             .collect();
         let long = ("drafts/b.md".to_string(), long_body);
         for limit in [1_000, 2_500, 15_000 - COMMENT_MARGIN] {
-            let text = with_drafts("Done.".into(), &[long.clone(), short.clone()], limit);
+            let (text, cut) =
+                with_drafts("Done.".into(), &[long.clone(), short.clone()], limit, &[]);
+            assert_eq!(cut[0], "drafts/b.md");
             assert!(
                 text.chars().count() <= limit,
                 "{limit}: {}",
@@ -359,13 +415,35 @@ mod tests {
             assert!(before.ends_with(" of the draft."), "{before}");
         }
         // No room for the second: it is only named.
-        let text = with_drafts("Done.".into(), &[long.clone(), short], 2_500);
+        let (text, cut) = with_drafts("Done.".into(), &[long.clone(), short.clone()], 2_500, &[]);
         assert!(text.ends_with("(1 more draft too long to add here: see the list above.)"));
+        assert_eq!(cut, ["drafts/b.md", "drafts/a.md"]);
         // Nothing fits: it says so.
         assert_eq!(
-            with_drafts("Done.".into(), &[long], 300),
+            with_drafts("Done.".into(), std::slice::from_ref(&long), 300, &[]).0,
             "Done.\n\n(1 draft too long to add here: see the list above.)"
         );
+        // Attached: its first lines, and where the whole is.
+        let attached = [("drafts/b.md".to_string(), "b.md".to_string())];
+        let (text, _) = with_drafts(
+            "Done.".into(),
+            &[long, short],
+            15_000 - COMMENT_MARGIN,
+            &attached,
+        );
+        assert!(
+            text.contains("📄 `drafts/b.md`\n\nLine 1 of the draft.\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("more lines — the whole draft is attached as `b.md`."),
+            "{text}"
+        );
+        assert!(
+            text.chars().count() < 2_000,
+            "an excerpt, then the next draft whole"
+        );
+        assert!(text.ends_with("# A\n\nShort post."), "{text}");
     }
 
     #[test]
@@ -424,8 +502,13 @@ mod tests {
 
     #[test]
     fn prompt_shape() {
-        assert_eq!(prompt("T", "", None, &[]), "T");
-        assert_eq!(prompt("T", "D", None, &[]), "T\n\nD");
+        assert_eq!(prompt("T", "", None, &[], &[]), "T");
+        assert_eq!(prompt("T", "D", None, &[], &[]), "T\n\nD");
+        assert!(
+            prompt("T", "D", None, &[], &["`inputs/1/a.pdf` (2 KB)".into()]).ends_with(
+                "(in this workspace; read them, do not change them):\n- `inputs/1/a.pdf` (2 KB)"
+            )
+        );
         let thread = [
             (
                 Speaker::Agent,
@@ -433,7 +516,7 @@ mod tests {
             ),
             (Speaker::Person, "Ada's".to_string()),
         ];
-        let p = prompt("T", "D", None, &thread);
+        let p = prompt("T", "D", None, &thread, &[]);
         assert!(
             p.starts_with("T\n\nD\n\nYou worked on this task before"),
             "{p}"
@@ -450,11 +533,11 @@ mod tests {
             claim_id: None,
         };
         assert_eq!(
-            reply_prompt(&reply, None),
+            reply_prompt(&reply, None, &[]),
             "The person answered your questions:\n\nAda's\n\nNo price.\n\nContinue the task with these answers."
         );
         assert_eq!(
-            prompt("T", "D", Some("the agent timed out after 600 s"), &[]),
+            prompt("T", "D", Some("the agent timed out after 600 s"), &[], &[]),
             "T\n\nD\n\nYour previous attempt at this task failed: the agent timed out after 600 s\nKeep that in mind and avoid the same problem this time."
         );
     }

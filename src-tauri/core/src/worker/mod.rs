@@ -4,6 +4,7 @@
 mod claim;
 mod dispatch;
 pub mod events;
+pub mod inputs;
 mod live;
 mod machine;
 pub mod messages;
@@ -467,7 +468,7 @@ impl Worker {
         }
 
         // The claim's answer brought the task's comments up to date: no extra request.
-        let (reply, thread, last_failure) = match self
+        let (reply, thread, last_failure, people) = match self
             .source
             .comments(&task.id, Duration::from_secs(3600))
             .await
@@ -480,19 +481,31 @@ impl Worker {
                     Some(_) => log.thread(task.due.as_deref(), task.recurring),
                     None => Vec::new(),
                 };
-                (reply, thread, failure)
+                (reply, thread, failure, log.person_comments())
             }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot read the task's comments; working without the conversation");
-                (None, Vec::new(), None)
+                (None, Vec::new(), None, HashSet::new())
             }
         };
+        // The files the person attached (not the drafts Delegate attached), in the workspace.
+        let files: Vec<crate::source::FileRef> = self
+            .source
+            .files(&task.id)
+            .await
+            .into_iter()
+            .filter(|(comment, _)| people.contains(comment))
+            .map(|(_, f)| f)
+            .collect();
+        let brought = inputs::bring(&self.source, &e.workspace, &task.id, &files).await;
+        let file_lines = inputs::prompt_lines(&brought);
         let mut start = self.start(
             shared,
             &task,
             reply.as_ref(),
             &thread,
             last_failure.as_deref(),
+            &file_lines,
         );
         let notes = std::mem::take(&mut start.1);
         let mut start = start.0;
@@ -524,6 +537,15 @@ impl Worker {
             },
         );
 
+        let notes = notes.into_iter().chain(brought.iter().map(|b| match b {
+            inputs::Brought::Saved { rel, bytes } => {
+                format!(
+                    "The file {rel} ({}) from the task is in the workspace",
+                    inputs::human(*bytes)
+                )
+            }
+            inputs::Brought::Skipped { name, why } => format!("Left out {name}: {why}"),
+        }));
         for note in notes {
             let line = format!("ℹ️ {note}");
             shared.history.add_progress(run_id, &line)?;
@@ -557,7 +579,9 @@ impl Worker {
         // History first, with the write that tells the task in the same transaction: whatever
         // happens next (a crash, an outage), the run is on record and its end reaches the task
         // exactly once — with the next request, or from the outbox at a later cycle.
-        let (finish, gave_up) = self.finish_for(&task, &current, attempt, &done, &claim_note);
+        let attached = self.attach(&task, &done).await;
+        let (finish, gave_up) =
+            self.finish_for(&task, &current, attempt, &done, &claim_note, &attached);
         let outbox =
             shared
                 .history
@@ -600,10 +624,11 @@ impl Worker {
         reply: Option<&crate::claims::Reply>,
         thread: &[(crate::claims::Speaker, String)],
         last_failure: Option<&str>,
+        files: &[String],
     ) -> (dispatch::Start, Vec<String>) {
         let e = &self.employee;
         let agent = crate::agent::for_kind(e.agent);
-        let prompt = messages::prompt(&task.title, &task.description, last_failure, thread);
+        let prompt = messages::prompt(&task.title, &task.description, last_failure, thread, files);
         let (fresh, mut notes) = self.invocation(agent.launch(e, &prompt), shared);
         let session = reply
             .and_then(|r| r.claim_id.as_deref())
@@ -620,7 +645,11 @@ impl Worker {
             });
         let resume = match (reply, session) {
             (Some(reply), Some((session, _))) => agent
-                .resume(e, &session, &messages::reply_prompt(reply, last_failure))
+                .resume(
+                    e,
+                    &session,
+                    &messages::reply_prompt(reply, last_failure, files),
+                )
                 .map(|launch| {
                     let (inv, _) = self.invocation(launch, shared);
                     notes.push(format!("Continuing the agent's earlier session {session}"));
@@ -640,6 +669,7 @@ impl Worker {
         attempt: u32,
         done: &dispatch::Dispatched,
         claim_note: &str,
+        attached: &[(String, crate::source::FileRef)],
     ) -> (Finish, bool) {
         let max = self.employee.max_attempts;
         let end = &done.end;
@@ -702,19 +732,72 @@ impl Worker {
         };
         let mut text = messages::with_sandbox_blocks(text, &end.sandbox_blocked);
         if end.status == RunStatus::Succeeded
-            && self.employee.deliver_drafts == crate::config::DeliverDrafts::Inline
+            && self.employee.deliver_drafts != crate::config::DeliverDrafts::Path
         {
+            let names: Vec<(String, String)> = attached
+                .iter()
+                .map(|(path, f)| (path.clone(), f.name.clone()))
+                .collect();
             text = messages::with_drafts(
                 text,
                 &self.readable_drafts(&done.drafts),
-                self.source
-                    .kind()
-                    .info()
-                    .comment_chars
-                    .saturating_sub(messages::COMMENT_MARGIN),
-            );
+                self.comment_room(),
+                &names,
+            )
+            .0;
         }
-        (Finish::new(&task.id, labels, text), gave_up)
+        let mut finish = Finish::new(&task.id, labels, text);
+        if end.status == RunStatus::Succeeded {
+            finish.files = attached.iter().map(|(_, f)| f.clone()).collect();
+        }
+        (finish, gave_up)
+    }
+
+    /// How long an end comment may be on this employee's source.
+    fn comment_room(&self) -> usize {
+        self.source
+            .kind()
+            .info()
+            .comment_chars
+            .saturating_sub(messages::COMMENT_MARGIN)
+    }
+
+    /// Uploads the drafts to attach to a successful run's end comment: every draft with
+    /// `deliver_drafts = "attach"`, else (`inline`) the ones the comment cannot show whole.
+    /// Only where the source takes files; a draft whose upload fails is cut in the comment
+    /// instead (the run's end is never held up by it).
+    async fn attach(
+        &self,
+        task: &Task,
+        done: &dispatch::Dispatched,
+    ) -> Vec<(String, crate::source::FileRef)> {
+        use crate::config::DeliverDrafts;
+        if done.end.status != RunStatus::Succeeded
+            || self.employee.deliver_drafts == DeliverDrafts::Path
+        {
+            return Vec::new();
+        }
+        let drafts = self.readable_drafts(&done.drafts);
+        let wanted: Vec<String> = match self.employee.deliver_drafts {
+            DeliverDrafts::Attach => drafts.iter().map(|(p, _)| p.clone()).collect(),
+            _ => {
+                let head = messages::done(done.end.summary.as_deref(), &done.drafts);
+                messages::with_drafts(head, &drafts, self.comment_room(), &[]).1
+            }
+        };
+        let mut out = Vec::new();
+        for (path, body) in drafts.into_iter().filter(|(p, _)| wanted.contains(p)) {
+            let name = inputs::safe_name(&path);
+            match self.source.upload(&task.id, &name, body.into_bytes()).await {
+                Ok(Some(file)) => out.push((path, file)),
+                // This source takes no files: every draft is cut alike.
+                Ok(None) => return Vec::new(),
+                Err(err) => {
+                    tracing::warn!(draft = %path, error = %err, "cannot attach the draft; it is cut in the comment instead")
+                }
+            }
+        }
+        out
     }
 
     /// The run's drafts that may be shown to whoever reads the task: inside the workspace

@@ -249,6 +249,43 @@ impl TodoistAccount {
         Ok(comments_of(&snap, task_id))
     }
 
+    /// The files on the task's comments, from the snapshot (no request).
+    pub async fn files(&self, task_id: &str) -> Vec<(String, crate::source::FileRef)> {
+        let snap = self.snapshot.lock().await;
+        let mut notes: Vec<&WireComment> = snap
+            .notes
+            .values()
+            .filter(|n| n.item_id == task_id)
+            .collect();
+        notes.sort_by(|a, b| (&a.posted_at, &a.id).cmp(&(&b.posted_at, &b.id)));
+        notes
+            .into_iter()
+            .filter_map(|n| {
+                let file = n.file_attachment.as_ref()?.to_file()?;
+                Some((n.id.clone(), file))
+            })
+            .collect()
+    }
+
+    /// Uploads a file for a comment on the project's tasks.
+    pub async fn upload(
+        &self,
+        project_id: Option<&str>,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<crate::source::FileRef, SourceError> {
+        Ok(self.client.upload(project_id, name, bytes).await?)
+    }
+
+    /// Downloads an attached file, at most `max` bytes.
+    pub async fn download(
+        &self,
+        file: &crate::source::FileRef,
+        max: u64,
+    ) -> Result<Option<Vec<u8>>, SourceError> {
+        Ok(self.client.download(&file.url, max).await?)
+    }
+
     /// Todoist's time now, as well as this machine can tell.
     pub async fn now(&self) -> DateTime<Utc> {
         Utc::now() + self.snapshot.lock().await.skew

@@ -4,7 +4,9 @@
 //! `/sync` commands (see [`super::command`]), so a retried write is never applied twice.
 
 use super::command::Command;
-use super::wire::{ErrorBody, Page, SyncResponse, WireComment, WireProject, WireTask};
+use super::wire::{
+    ErrorBody, Page, SyncResponse, WireAttachment, WireComment, WireProject, WireTask,
+};
 use crate::secrets::Secret;
 use crate::source::http::{self, NetworkKind};
 use crate::source::retry::RetryPolicy;
@@ -151,6 +153,27 @@ pub struct User {
     pub email: String,
 }
 
+/// How long an upload or a download may take (Todoist gives uploads five minutes).
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A file's type from its name, for an upload.
+fn mime_of(name: &str) -> &'static str {
+    let lower = name.to_lowercase();
+    if lower.ends_with(".md") || lower.ends_with(".markdown") {
+        "text/markdown"
+    } else if lower.ends_with(".txt") {
+        "text/plain"
+    } else if lower.ends_with(".html") {
+        "text/html"
+    } else if lower.ends_with(".csv") {
+        "text/csv"
+    } else if lower.ends_with(".json") {
+        "application/json"
+    } else {
+        "application/octet-stream"
+    }
+}
+
 /// One client per account; cheap to share behind an `Arc`.
 pub struct TodoistClient {
     http: reqwest::Client,
@@ -273,6 +296,125 @@ impl TodoistClient {
             })?;
         r.server_time = server_time;
         Ok(r)
+    }
+
+    /// Uploads a file for a comment (`POST /uploads`, multipart `file`): what the comment's
+    /// `file_attachment` then carries. A retry after a failure sends it again (an earlier
+    /// upload that did land stays unattached: harmless).
+    pub async fn upload(
+        &self,
+        project_id: Option<&str>,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<crate::source::FileRef, TodoistError> {
+        let url = format!("{}/uploads", self.base);
+        let mime = mime_of(name);
+        let mut retry = 0;
+        loop {
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(name.to_string())
+                .mime_str(mime)
+                .map_err(|e| self.network("/uploads", e))?;
+            let mut form = reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("file_name", name.to_string());
+            if let Some(p) = project_id {
+                form = form.text("project_id", p.to_string());
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .post(&url)
+                .bearer_auth(self.token.expose())
+                .timeout(UPLOAD_TIMEOUT)
+                .multipart(form)
+                .send()
+                .await;
+            let error = match sent {
+                Ok(r) if r.status().is_success() => {
+                    let bytes = r.bytes().await.map_err(|e| self.network("/uploads", e))?;
+                    let a: WireAttachment =
+                        serde_json::from_slice(&bytes).map_err(|e| TodoistError::Decode {
+                            what: "/uploads".into(),
+                            message: e.to_string(),
+                        })?;
+                    return a.to_file().ok_or_else(|| TodoistError::Decode {
+                        what: "/uploads".into(),
+                        message: "the answer names no finished file".into(),
+                    });
+                }
+                Ok(r) => {
+                    let status = r.status();
+                    let body: ErrorBody = r.json().await.unwrap_or_default();
+                    classify(status, body, "the upload", retry + 1)
+                }
+                Err(e) => self.network("/uploads", e),
+            };
+            let retryable = matches!(
+                error,
+                TodoistError::Network { .. } | TodoistError::RateLimited { .. }
+            ) || matches!(error, TodoistError::Api { status, .. } if status >= 500);
+            if !retryable || retry >= self.policy.max_retries {
+                return Err(error);
+            }
+            retry += 1;
+            tokio::time::sleep(self.policy.delay(retry, None)).await;
+        }
+    }
+
+    /// Downloads an attached file, at most `max` bytes (`None` when it is larger, by its
+    /// declared length or by what arrives). The token goes only to Todoist's own hosts (the
+    /// API's and `*.todoist.com`): a comment can name any address, and a file elsewhere is
+    /// fetched without it.
+    pub async fn download(&self, url: &str, max: u64) -> Result<Option<Vec<u8>>, TodoistError> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| TodoistError::Decode {
+            what: "an attachment's address".into(),
+            message: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err(TodoistError::Decode {
+                what: "an attachment's address".into(),
+                message: format!("{} is not a web address", parsed.scheme()),
+            });
+        }
+        let mut request = self.http.get(parsed.clone()).timeout(UPLOAD_TIMEOUT);
+        if self.own_host(&parsed) {
+            request = request.bearer_auth(self.token.expose());
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut r = request.send().await.map_err(|e| self.network(url, e))?;
+        if !r.status().is_success() {
+            let status = r.status();
+            let body: ErrorBody = r.json().await.unwrap_or_default();
+            return Err(classify(status, body, "the attached file", 1));
+        }
+        if r.content_length().is_some_and(|n| n > max) {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = r.chunk().await.map_err(|e| self.network(url, e))? {
+            if (out.len() + chunk.len()) as u64 > max {
+                return Ok(None);
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(Some(out))
+    }
+
+    /// Whether `url` is one of Todoist's own hosts (the API's, or `todoist.com` and its
+    /// subdomains over https), where the token may go.
+    fn own_host(&self, url: &reqwest::Url) -> bool {
+        let api = reqwest::Url::parse(&self.base).ok();
+        let same = api.as_ref().is_some_and(|a| {
+            a.scheme() == url.scheme()
+                && a.host_str() == url.host_str()
+                && a.port_or_known_default() == url.port_or_known_default()
+        });
+        let todoist = url.scheme() == "https"
+            && url
+                .host_str()
+                .is_some_and(|h| h == "todoist.com" || h.ends_with(".todoist.com"));
+        same || todoist
     }
 
     /// Who the token belongs to: the cheapest call that proves the token works.

@@ -24,6 +24,23 @@ pub fn new_uuid() -> String {
 }
 
 /// The `n`-th uuid derived from `base`: the same every time the write is resent.
+/// A comment's `file_attachment` for an uploaded file.
+fn attachment(f: &crate::source::FileRef) -> Value {
+    let mut v = json!({
+        "resource_type": "file",
+        "file_name": f.name,
+        "file_url": f.url,
+        "upload_state": "completed",
+    });
+    if let Some(size) = f.size {
+        v["file_size"] = size.into();
+    }
+    if let Some(mime) = &f.mime {
+        v["file_type"] = mime.clone().into();
+    }
+    v
+}
+
 fn derived_uuid(base: &str, n: u128) -> String {
     match uuid::Uuid::parse_str(base) {
         Ok(u) => uuid::Uuid::from_u128(u.as_u128() ^ n).to_string(),
@@ -52,9 +69,23 @@ impl Command {
         }
         if let Some(text) = &f.text {
             let mut b = Self::add_note(&f.task_id, text);
-            b.uuid = note;
+            b.uuid = note.clone();
             b.temp_id = Some(temp);
+            // A comment carries one file: the first on the end comment, each other on a
+            // comment of its own right after it.
+            if let Some(first) = f.files.first() {
+                b.args["file_attachment"] = attachment(first);
+            }
             out.push(b);
+            for (i, file) in f.files.iter().enumerate().skip(1) {
+                let mut c = Self::add_note(
+                    &f.task_id,
+                    &format!("{} {}", crate::claims::ATTACHED_HEAD, file.name),
+                );
+                c.uuid = derived_uuid(&note, i as u128);
+                c.args["file_attachment"] = attachment(file);
+                out.push(c);
+            }
         }
         if let Some(id) = &f.delete_note {
             let mut c = Self::delete_note(id);

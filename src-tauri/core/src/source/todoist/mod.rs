@@ -176,6 +176,27 @@ impl TaskSource for TodoistSource {
         self.account.now().await
     }
 
+    async fn files(&self, task_id: &str) -> Vec<(String, crate::source::FileRef)> {
+        self.account.files(task_id).await
+    }
+
+    async fn upload(
+        &self,
+        _task_id: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<crate::source::FileRef>, SourceError> {
+        self.account.upload(None, name, bytes).await.map(Some)
+    }
+
+    async fn download(
+        &self,
+        file: &crate::source::FileRef,
+        max: u64,
+    ) -> Result<Option<Vec<u8>>, SourceError> {
+        self.account.download(file, max).await
+    }
+
     async fn claim(
         &self,
         task_id: &str,

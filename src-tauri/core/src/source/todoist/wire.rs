@@ -79,6 +79,46 @@ pub struct WireComment {
     pub posted_at: Option<String>,
     #[serde(default)]
     pub is_deleted: bool,
+    /// A file on the comment (`resource_type` "file"; links and images carry other keys).
+    #[serde(default)]
+    pub file_attachment: Option<WireAttachment>,
+}
+
+/// A comment's `file_attachment` (and what `POST /uploads` answers).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WireAttachment {
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub file_url: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+    #[serde(default)]
+    pub file_type: Option<String>,
+    #[serde(default)]
+    pub resource_type: Option<String>,
+    #[serde(default)]
+    pub upload_state: Option<String>,
+}
+
+impl WireAttachment {
+    /// The file, when this is one (a finished upload with a name and an address).
+    pub fn to_file(&self) -> Option<super::super::FileRef> {
+        if self.resource_type.as_deref().is_some_and(|t| t != "file")
+            || self
+                .upload_state
+                .as_deref()
+                .is_some_and(|s| s != "completed")
+        {
+            return None;
+        }
+        Some(super::super::FileRef {
+            name: self.file_name.clone()?,
+            url: self.file_url.clone()?,
+            size: self.file_size,
+            mime: self.file_type.clone(),
+        })
+    }
 }
 
 impl WireComment {
