@@ -74,12 +74,17 @@ fn employee(name: &str, result: &Result<CycleReport, EngineError>) -> (String, V
     )
 }
 
-/// A run that ended without doing its task. A cancelled run was stopped on purpose, and one
-/// that lost its claim left the task to the machine that won it.
+/// A run that ended without doing its task. A cancelled run was stopped on purpose, one
+/// that lost its claim left the task to the machine that won it, one that asks waits for
+/// the person, and one with nothing to do did its task.
 fn failed(status: RunStatus) -> bool {
     !matches!(
         status,
-        RunStatus::Succeeded | RunStatus::Cancelled | RunStatus::LostClaim
+        RunStatus::Succeeded
+            | RunStatus::Cancelled
+            | RunStatus::LostClaim
+            | RunStatus::NeedsInput
+            | RunStatus::NothingToDo
     )
 }
 
@@ -125,7 +130,12 @@ mod tests {
 
     #[test]
     fn a_failed_run_fails_the_cycle_but_a_cancelled_or_lost_one_does_not() {
-        let fine = [(1, RunStatus::Cancelled), (2, RunStatus::LostClaim)];
+        let fine = [
+            (1, RunStatus::Cancelled),
+            (2, RunStatus::LostClaim),
+            (3, RunStatus::NeedsInput),
+            (4, RunStatus::NothingToDo),
+        ];
         let o = of_cycle(&[("A".to_string(), Ok(report(&fine)))]);
         assert_eq!(o.verdict, Verdict::Worked);
         let o = of_cycle(&[(

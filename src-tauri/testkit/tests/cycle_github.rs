@@ -484,3 +484,54 @@ async fn two_machines_on_one_repository_start_each_agent_once_when_claims_show_l
     assert!(lagged >= 2, "the lag was exercised");
     assert_eq!(winners.len(), 2, "both machines worked: {winners:?}");
 }
+
+/// The conversation on a GitHub issue: the agent asks (`agent-needs-input`, the questions in
+/// a comment), the person answers in a comment, the same agent session goes on with the
+/// answer, and the draft lands in the issue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_on_an_issue_is_answered_in_a_comment_and_the_session_goes_on() {
+    let site = Site::new().await;
+    let n = site
+        .server
+        .add_issue(REPO, "Post about our launch [ask]", "", &["delegate"]);
+    let home = site.home("laptop", "");
+    assert!(site.run(&home).status.success());
+    assert_eq!(site.labels(n), ["agent-needs-input", "delegate"]);
+    let bodies = site.bodies(n);
+    let asked = bodies.last().unwrap();
+    assert!(asked.starts_with("Needs your answer."), "{asked}");
+    assert!(
+        asked.contains("1. Which customer should the post quote"),
+        "{asked}"
+    );
+    assert!(
+        site.server
+            .repo_labels(REPO)
+            .iter()
+            .any(|l| l == "agent-needs-input"),
+        "the label was made in the repository"
+    );
+    assert!(site.run(&home).status.success());
+    assert_eq!(site.prompts().len(), 1, "no answer yet: nothing runs");
+
+    site.server
+        .add_comment(REPO, n, "octocat", "Quote Ada from Acme. No price.");
+    assert!(site.run(&home).status.success());
+    assert_eq!(site.labels(n), ["agent-done", "delegate"]);
+    let engine = engine_with_token(&home, SourceKind::GitHub, TOKEN);
+    let runs = engine.history().list(&RunFilter::default()).unwrap();
+    assert_eq!(runs.len(), 2);
+    let first = engine.history().get(runs[1].id).unwrap();
+    let second = engine.history().get(runs[0].id).unwrap();
+    assert_eq!(second.resumed_session, first.session_id, "the same session");
+    assert_eq!(
+        second.input.as_deref(),
+        Some("Quote Ada from Acme. No price.")
+    );
+    let done = site.bodies(n).last().unwrap().clone();
+    assert!(done.starts_with("Done. Ready for review."), "{done}");
+    assert!(
+        done.contains("Quote Ada from Acme. No price."),
+        "the draft, in the issue: {done}"
+    );
+}

@@ -418,3 +418,37 @@ async fn two_machines_on_one_team_start_each_agent_once_when_comments_show_late_
     assert!(lagged >= 2);
     assert_eq!(winners.len(), 2, "{winners:?}");
 }
+
+/// The conversation on a Linear issue: a question moves it to the review state with
+/// `agent-needs-input`; the person's comment continues the same agent session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_on_a_linear_issue_is_answered_and_the_session_goes_on() {
+    let site = Site::new().await;
+    let id = site
+        .server
+        .add_issue("ENG", "Post about our launch [ask]", "", &[], "Todo");
+    let home = site.home("laptop", "");
+    assert!(site.run(&home).status.success());
+    assert_eq!(
+        site.state(&id),
+        ("In Review".into(), strings(&["agent-needs-input"]))
+    );
+    let asked = site.bodies(&id).last().unwrap().clone();
+    assert!(asked.starts_with("Needs your answer."), "{asked}");
+
+    site.server
+        .add_comment(&id, "Quote Ada from Acme. No price.");
+    assert!(site.run(&home).status.success());
+    assert_eq!(
+        site.state(&id),
+        ("In Review".into(), strings(&["agent-done"]))
+    );
+    let engine = engine_with_token(&home, SourceKind::Linear, KEY);
+    let runs = engine.history().list(&RunFilter::default()).unwrap();
+    assert_eq!(runs.len(), 2);
+    let first = engine.history().get(runs[1].id).unwrap();
+    let second = engine.history().get(runs[0].id).unwrap();
+    assert_eq!(second.resumed_session, first.session_id, "the same session");
+    let done = site.bodies(&id).last().unwrap().clone();
+    assert!(done.contains("Quote Ada from Acme. No price."), "{done}");
+}

@@ -226,7 +226,7 @@ fn check_repo(s: &str) -> Result<(), String> {
 pub type GitHubSource = RemoteSource<GitHubRepo>;
 
 /// The labels Delegate creates in a repository when they are missing, with their colours.
-const LABELS: [(&str, &str, &str); 3] = [
+const LABELS: [(&str, &str, &str); 4] = [
     (
         labels::WORKING,
         "fbca04",
@@ -241,6 +241,11 @@ const LABELS: [(&str, &str, &str); 3] = [
         labels::FAILED,
         "d93f0b",
         "Delegate: gave up after the last attempt",
+    ),
+    (
+        labels::NEEDS_INPUT,
+        "5319e7",
+        "Delegate: the agent asks you something; answer in a comment",
     ),
 ];
 

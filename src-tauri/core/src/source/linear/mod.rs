@@ -205,10 +205,11 @@ const ISSUE_FIELDS: &str = "id identifier number title description priority url 
     state { type } labels(first: 20) { nodes { name } }";
 
 /// The labels' colours when Delegate creates them.
-const COLORS: [(&str, &str); 3] = [
+const COLORS: [(&str, &str); 4] = [
     (labels::WORKING, "#f2c94c"),
     (labels::DONE, "#4cb782"),
     (labels::FAILED, "#eb5757"),
+    (labels::NEEDS_INPUT, "#5e6ad2"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -792,7 +793,8 @@ impl Remote for LinearTeam {
         let has = |l: &str| after.iter().any(|x| x == l);
         let state = if has(labels::WORKING) {
             &meta.started
-        } else if has(labels::DONE) {
+        } else if has(labels::DONE) || has(labels::NEEDS_INPUT) {
+            // The person's turn: a draft to review, or a question to answer.
             meta.review.as_ref().unwrap_or(&meta.started)
         } else {
             &meta.unstarted

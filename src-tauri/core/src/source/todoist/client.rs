@@ -566,3 +566,39 @@ fn classify(status: StatusCode, body: ErrorBody, what: &str, attempts: u32) -> T
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_goes_only_to_todoists_own_hosts() {
+        let c = TodoistClient::new(
+            "https://api.todoist.com/api/v1",
+            Secret::new("t"),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        let own = |u: &str| c.own_host(&reqwest::Url::parse(u).unwrap());
+        assert!(own("https://api.todoist.com/api/v1/x"));
+        assert!(own("https://files.todoist.com/abc/q3.pdf"));
+        assert!(
+            !own("http://files.todoist.com/abc/q3.pdf"),
+            "never in the clear"
+        );
+        assert!(!own("https://todoist.com.evil.example/q3.pdf"));
+        assert!(!own("https://eviltodoist.com/q3.pdf"));
+        assert!(!own("https://example.com/q3.pdf"));
+        let local = TodoistClient::new(
+            "http://127.0.0.1:4010/api/v1",
+            Secret::new("t"),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        assert!(
+            local.own_host(&reqwest::Url::parse("http://127.0.0.1:4010/_fake/files/1/a").unwrap())
+        );
+        assert!(!local.own_host(&reqwest::Url::parse("http://127.0.0.1:4011/files/a").unwrap()));
+        assert_eq!(mime_of("Draft.MD"), "text/markdown");
+    }
+}
