@@ -293,6 +293,55 @@ async fn the_ui_end_to_end() {
     )
     .await;
 
+    // A conversation: the agent asks, the person answers on the run's page, the same
+    // session goes on; the run page shows the thread (both themes).
+    ui.fill("Task", "Post about our launch [ask]").await;
+    ui.click("Add task").await;
+    ui.click("Activity").await;
+    ui.wait(
+        "the question",
+        60,
+        "const row = [...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('our launch')); return !!row && row.textContent.includes('needs your answer');",
+        json!([]),
+    )
+    .await;
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('our launch')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the questions box",
+        20,
+        "return !!document.querySelector('[data-testid=questions]');",
+        json!([]),
+    )
+    .await;
+    ui.text_appears("Which customer should the post quote", 5)
+        .await;
+    ui.fill(
+        "Your answer",
+        "Quote Ada from Acme: it halved their review time. No price.",
+    )
+    .await;
+    ui.shots("run-question").await;
+    ui.click("Send answer").await;
+    ui.text_appears("continues where it stopped", 10).await;
+    ui.click("Activity").await;
+    ui.wait(
+        "the answered run to finish",
+        60,
+        "const rows = [...document.querySelectorAll('[data-testid=run-row]')].filter(r => r.textContent.includes('our launch')); return rows.length >= 2 && rows[0].textContent.includes('succeeded');",
+        json!([]),
+    )
+    .await;
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('our launch')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the conversation",
+        20,
+        "const t = document.querySelector('[data-testid=thread]'); return !!t && t.textContent.includes('continued its session') && t.textContent.includes('Quote Ada from Acme');",
+        json!([]),
+    )
+    .await;
+    ui.shots("run-thread").await;
+    ui.wide_shots("run-thread").await;
+
     // A hostile draft: the task text carries a script and an event handler into the draft.
     ui.fill(
         "Task",

@@ -127,6 +127,12 @@ pub fn show(paths: Paths, a: ShowArgs) -> Result<ExitCode> {
     if let Some(code) = d.exit_code {
         println!("Exit code: {code}");
     }
+    if let Some(session) = &d.resumed_session {
+        println!("Session:   continued {session}");
+    }
+    if let Some(input) = &d.input {
+        println!("\nThe person wrote:\n{}", input.trim());
+    }
     if !d.progress.is_empty() {
         println!("\nProgress:");
         for p in &d.progress {
@@ -139,6 +145,12 @@ pub fn show(paths: Paths, a: ShowArgs) -> Result<ExitCode> {
     }
     if let Some(s) = &r.summary {
         println!("\nSummary:\n{}", s.trim());
+    }
+    if !d.questions.is_empty() {
+        println!("\nThe agent asks (answer in a comment on the task):");
+        for (i, q) in d.questions.iter().enumerate() {
+            println!("  {}. {q}", i + 1);
+        }
     }
     if let Some(e) = &r.error {
         println!("\nError: {e}");

@@ -129,10 +129,14 @@ async fn print_events(
                 status,
                 error,
                 drafts,
+                questions,
                 gave_up,
                 ..
             } => {
                 let mut text = format!("[{employee}] run #{run_id} {status}");
+                for (i, q) in questions.iter().enumerate() {
+                    text.push_str(&format!("\n[{employee}]   asks {}. {q}", i + 1));
+                }
                 if let Some(e) = error {
                     text.push_str(&format!(": {e}"));
                 }

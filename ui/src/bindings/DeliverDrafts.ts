@@ -3,4 +3,4 @@
 /**
  * What a run's end comment carries of its drafts.
  */
-export type DeliverDrafts = "inline" | "path";
+export type DeliverDrafts = "inline" | "attach" | "path";
