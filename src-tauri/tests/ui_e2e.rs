@@ -341,6 +341,7 @@ async fn the_ui_end_to_end() {
     .await;
     ui.shots("run-thread").await;
     ui.wide_shots("run-thread").await;
+    ui.click("Local queue").await;
 
     // A hostile draft: the task text carries a script and an event handler into the draft.
     ui.fill(

@@ -58,5 +58,8 @@ describe("App", () => {
   it("summarises the board", () => {
     expect(summary(board())).toBe("No employees yet");
     expect(summary(board({ paused_all: true, employees: { A: { name: "A", activity: { state: "idle" }, awaiting_review: 0, awaiting_answer: 0, last_run: null, unsandboxed: false } } }))).toBe("Paused");
+    expect(summary(board({ employees: { A: { name: "A", activity: { state: "idle" }, awaiting_review: 2, awaiting_answer: 1, last_run: null, unsandboxed: false } } }))).toBe(
+      "1 question for you · 2 ready for review",
+    );
   });
 });

@@ -25,9 +25,11 @@ export function summary(board: Board): string {
   const working = all.filter((e) => e.activity.state === "working").length;
   const blocked = all.filter((e) => e.activity.state === "blocked").length;
   const review = all.reduce((n, e) => n + e.awaiting_review, 0);
+  const answer = all.reduce((n, e) => n + e.awaiting_answer, 0);
   const parts: string[] = [];
   if (board.paused_all) parts.push("Paused");
   if (working) parts.push(`${working} working`);
+  if (answer) parts.push(`${answer} question${answer === 1 ? "" : "s"} for you`);
   if (review) parts.push(`${review} ready for review`);
   if (blocked) parts.push(`${blocked} need${blocked === 1 ? "s" : ""} attention`);
   return parts.join(" · ") || "All quiet";
