@@ -1070,10 +1070,10 @@ fn execute(
                 Some((id, at)) => s.push_comment_as(&item, &content, id, at),
                 None => s.push_comment(&item, &content),
             };
-            if let Some(a) = args.get("file_attachment").filter(|a| !a.is_null()) {
-                if let Some(c) = s.comments.iter_mut().find(|c| c.id == id) {
-                    c.file_attachment = Some(a.clone());
-                }
+            if let Some(a) = args.get("file_attachment").filter(|a| !a.is_null())
+                && let Some(c) = s.comments.iter_mut().find(|c| c.id == id)
+            {
+                c.file_attachment = Some(a.clone());
             }
             let temp = cmd.get("temp_id").and_then(Value::as_str).map(String::from);
             Ok(temp.map(|t| (t, id)))
