@@ -552,8 +552,11 @@ live_progress = false         # post progress lines to the task as comments (rat
         assert_eq!("path".parse::<DeliverDrafts>(), Ok(DeliverDrafts::Path));
         assert_eq!("inline".parse::<DeliverDrafts>(), Ok(DeliverDrafts::Inline));
         assert_eq!("attach".parse::<DeliverDrafts>(), Ok(DeliverDrafts::Attach));
-        let err = "attach".parse::<DeliverDrafts>().unwrap_err();
-        assert!(err.contains("expected `inline` or `path`"), "{err}");
+        let err = "email".parse::<DeliverDrafts>().unwrap_err();
+        assert!(
+            err.contains("expected one of `inline`, `attach`, `path`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -114,8 +114,14 @@ impl FakeLinear {
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
+        lock(&state).store.base = format!("http://{addr}");
         let app = axum::Router::new()
             .route("/graphql", axum::routing::post(server::graphql))
+            .route("/_fake/upload/{id}", axum::routing::put(server::put_upload))
+            .route(
+                "/_fake/assets/{id}/{name}",
+                axum::routing::get(server::get_asset),
+            )
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 hooks::pace,
@@ -128,6 +134,22 @@ impl FakeLinear {
             url: format!("http://{addr}/graphql"),
             state,
         }
+    }
+
+    /// The bytes uploaded for an asset address, once they arrived.
+    pub fn asset(&self, asset_url: &str) -> Option<Vec<u8>> {
+        let id = asset_url
+            .split("/_fake/assets/")
+            .nth(1)?
+            .split('/')
+            .next()?
+            .to_string();
+        self.store(|s| s.uploads.get(&id).and_then(|u| u.bytes.clone()))
+    }
+
+    /// How many files `fileUpload` prepared.
+    pub fn uploads_prepared(&self) -> usize {
+        self.store(|s| s.uploads.len())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Fake) -> T) -> T {

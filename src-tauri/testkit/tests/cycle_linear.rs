@@ -452,3 +452,37 @@ async fn a_question_on_a_linear_issue_is_answered_and_the_session_goes_on() {
     let done = site.bodies(&id).last().unwrap().clone();
     assert!(done.contains("Quote Ada from Acme. No price."), "{done}");
 }
+
+/// `deliver_drafts = "attach"` on Linear: the draft is uploaded (`fileUpload`, then a PUT to
+/// the signed address with its headers and without the API key) and the end comment links
+/// the asset under the draft's first lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_is_attached_to_the_linear_comment_as_an_uploaded_file() {
+    let site = Site::new().await;
+    let id = site
+        .server
+        .add_issue("ENG", "Write the whitepaper [long-draft]", "", &[], "Todo");
+    let home = site.home("laptop", "deliver_drafts = \"attach\"\n");
+    assert!(site.run(&home).status.success());
+    assert_eq!(
+        site.state(&id),
+        ("In Review".into(), strings(&["agent-done"]))
+    );
+    let done = site.bodies(&id).last().unwrap().clone();
+    assert!(
+        done.contains("the whole draft is attached as `write-the-whitepaper-long-draft.md`."),
+        "{done}"
+    );
+    let link = done
+        .split("📎 [write-the-whitepaper-long-draft.md](")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("a link to the asset: {done}"));
+    let uploaded = site
+        .server
+        .asset(link)
+        .expect("the bytes reached the signed address");
+    let draft = read(&home.join("workspace/drafts/write-the-whitepaper-long-draft.md"));
+    assert_eq!(String::from_utf8(uploaded).unwrap(), draft);
+    assert_eq!(site.server.uploads_prepared(), 1);
+}

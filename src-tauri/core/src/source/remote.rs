@@ -74,6 +74,15 @@ pub trait Remote: Send + Sync + 'static {
     /// One task as it is now.
     async fn task(&self, task_id: &str) -> Result<Task, SourceError>;
 
+    /// Uploads a file that a comment then links to; `None` when the service takes none.
+    async fn upload(
+        &self,
+        _name: &str,
+        _bytes: Vec<u8>,
+    ) -> Result<Option<super::FileRef>, SourceError> {
+        Ok(None)
+    }
+
     /// Completes the task (a person approved the draft).
     async fn close(&self, task_id: &str) -> Result<(), SourceError>;
 
@@ -576,7 +585,12 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
             self.relabel_to(task, wanted).await?;
         }
         if let Some(text) = &finish.text {
-            self.post_once(task, &finish.ids[1], text, true).await?;
+            // A comment here carries files as links to them.
+            let mut text = text.clone();
+            for f in &finish.files {
+                text.push_str(&format!("\n\n📎 [{}]({})", f.name, f.url));
+            }
+            self.post_once(task, &finish.ids[1], &text, true).await?;
         }
         for id in finish.delete_note.iter().chain(finish.delete_more.iter()) {
             self.remote.delete(task, id).await?;
@@ -618,6 +632,15 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
             self.relabel_to(task_id, l).await?;
         }
         self.remote.close(task_id).await
+    }
+
+    async fn upload(
+        &self,
+        _task_id: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<super::FileRef>, SourceError> {
+        self.remote.upload(name, bytes).await
     }
 
     fn settle_secs(&self) -> u64 {

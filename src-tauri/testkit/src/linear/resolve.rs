@@ -188,6 +188,7 @@ impl ObjectValue for MutationRoot<'_> {
                     s.label_create(&input)
                         .map(|l| Done::Entity(Entity::Label(l))),
                 ),
+                "fileUpload" => ("UploadPayload", s.file_upload(&a).map(Done::Upload)),
                 other => (
                     "",
                     Err(ApiError::unsupported(format_args!("Mutation.{other}"))),
@@ -209,6 +210,37 @@ impl ObjectValue for MutationRoot<'_> {
 enum Done {
     Entity(Entity),
     Deleted(String),
+    /// `fileUpload`'s `uploadFile`, as plain JSON.
+    Upload(Value),
+}
+
+/// An object served from plain JSON (`UploadFile`, `UploadFileHeader`): scalars as they
+/// are, lists of objects as objects of `item` type.
+struct JsonObject {
+    ty: &'static str,
+    v: Value,
+}
+
+impl ObjectValue for JsonObject {
+    fn type_name(&self) -> &str {
+        self.ty
+    }
+
+    fn resolve_field<'a>(
+        &'a self,
+        info: &'a ResolveInfo<'a>,
+    ) -> Result<ResolvedValue<'a>, FieldError> {
+        match self.v.get(info.field_name()) {
+            Some(Value::Array(items)) => Ok(ResolvedValue::list(items.iter().map(|i| {
+                ResolvedValue::object(JsonObject {
+                    ty: "UploadFileHeader",
+                    v: i.clone(),
+                })
+            }))),
+            Some(v) => Ok(leaf(v.clone())),
+            None => Ok(leaf(Value::Null)),
+        }
+    }
 }
 
 /// `CommentPayload`, `IssuePayload`, `IssueLabelPayload`, `DeletePayload`.
@@ -233,6 +265,10 @@ impl ObjectValue for Payload<'_> {
             ("lastSyncId", _) => Ok(leaf(serde_json::json!(self.sync_id as f64))),
             ("comment" | "issue" | "issueLabel", Done::Entity(e)) => Ok(obj(self.ctx, e.clone())),
             ("entityId", Done::Deleted(id)) => Ok(leaf(Value::String(id.clone()))),
+            ("uploadFile", Done::Upload(v)) => Ok(ResolvedValue::object(JsonObject {
+                ty: "UploadFile",
+                v: v.clone(),
+            })),
             (other, _) => Err(self
                 .ctx
                 .fail(ApiError::unsupported(format_args!("{}.{other}", self.ty)))),

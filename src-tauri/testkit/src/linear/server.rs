@@ -508,3 +508,61 @@ fn syntax_wording(message: &str) -> String {
         None => message.to_string(),
     }
 }
+
+/// `PUT` to a signed upload address from `fileUpload`: needs the header it answered, and
+/// never the API key (a signed address is another service: the key must not travel there).
+/// The body must be the size `fileUpload` declared.
+pub(crate) async fn put_upload(
+    State(st): State<Shared>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut fake = lock(&st);
+    let Some(upload) = fake.store.uploads.get_mut(&id) else {
+        return (axum::http::StatusCode::NOT_FOUND, "no such upload").into_response();
+    };
+    if headers.contains_key("authorization") {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            "a signed upload address takes no Authorization header",
+        )
+            .into_response();
+    }
+    let signed = headers
+        .get("x-fake-signature")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == upload.signature);
+    if !signed {
+        return (axum::http::StatusCode::FORBIDDEN, "SignatureDoesNotMatch").into_response();
+    }
+    if body.len() as u64 != upload.size {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            "the body is not the size that was declared",
+        )
+            .into_response();
+    }
+    upload.bytes = Some(body.to_vec());
+    axum::http::StatusCode::OK.into_response()
+}
+
+/// An uploaded asset, with the API key (private uploads need it).
+pub(crate) async fn get_asset(
+    State(st): State<Shared>,
+    axum::extract::Path((id, name)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let fake = lock(&st);
+    if fake.credential(&headers).is_err() {
+        return (axum::http::StatusCode::UNAUTHORIZED, "not authenticated").into_response();
+    }
+    match fake.store.uploads.get(&id) {
+        Some(u) if u.filename == name && u.bytes.is_some() => (
+            [(axum::http::header::CONTENT_TYPE, u.content_type.clone())],
+            u.bytes.clone().unwrap_or_default(),
+        )
+            .into_response(),
+        _ => (axum::http::StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}

@@ -130,6 +130,21 @@ pub(crate) struct Store {
     next_id: u64,
     /// The server's clock minus the real one, in milliseconds.
     pub skew_ms: i64,
+    /// `http://127.0.0.1:PORT`, for the addresses of uploads.
+    pub base: String,
+    /// Files by id: prepared by `fileUpload`, their bytes once PUT to the signed address.
+    pub uploads: std::collections::HashMap<String, FakeUpload>,
+}
+
+/// A file `fileUpload` prepared: what it declared, the header its signed address needs, and
+/// the bytes once they arrived.
+#[derive(Debug, Clone)]
+pub struct FakeUpload {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub signature: String,
+    pub bytes: Option<Vec<u8>>,
 }
 
 /// Linear's default workflow for a new team: (name, type, color).

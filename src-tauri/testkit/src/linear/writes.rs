@@ -281,6 +281,40 @@ impl Store {
 
     /// `issueLabelCreate(input:)`: a team's label (or a workspace label without `teamId`);
     /// a name already used where the new label would be seen is refused.
+    /// `fileUpload(contentType, filename, size)`: a signed address to PUT the bytes to (with
+    /// the headers it answers, never the API key) and the asset's permanent address.
+    pub fn file_upload(&mut self, a: &Map<String, Value>) -> Result<Value, ApiError> {
+        let text = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let size = a.get("size").and_then(Value::as_u64).unwrap_or(0);
+        let (filename, content_type) = (text("filename"), text("contentType"));
+        if filename.is_empty() || content_type.is_empty() {
+            return Err(ApiError::input(
+                "filename and contentType are required",
+                "The file could not be uploaded.",
+            ));
+        }
+        let id = self.uuid();
+        let signature = format!("sig-{}", self.uuid());
+        self.uploads.insert(
+            id.clone(),
+            super::store::FakeUpload {
+                filename: filename.clone(),
+                content_type: content_type.clone(),
+                size,
+                signature: signature.clone(),
+                bytes: None,
+            },
+        );
+        Ok(serde_json::json!({
+            "uploadUrl": format!("{}/_fake/upload/{id}", self.base),
+            "assetUrl": format!("{}/_fake/assets/{id}/{filename}", self.base),
+            "headers": [{ "key": "x-fake-signature", "value": signature }],
+            "contentType": content_type,
+            "filename": filename,
+            "size": size,
+        }))
+    }
+
     pub fn label_create(&mut self, input: &Map<String, Value>) -> Result<Label, ApiError> {
         if let Some(key) = input
             .keys()

@@ -140,6 +140,47 @@ impl LinearClient {
     }
 
     /// Runs one operation and decodes its `data`. `what` names it in errors.
+    /// PUTs `bytes` to a signed upload address `fileUpload` answered, with the headers it
+    /// named — and never the API key: the address belongs to a storage service, not Linear.
+    pub async fn put_signed(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(String, String)],
+        bytes: Vec<u8>,
+    ) -> Result<(), LinearError> {
+        let mut request = self
+            .http
+            .put(url)
+            .timeout(std::time::Duration::from_secs(300))
+            .header(reqwest::header::CONTENT_TYPE, content_type);
+        for (k, v) in headers {
+            if k.eq_ignore_ascii_case("authorization") {
+                continue;
+            }
+            request = request.header(k.as_str(), v.as_str());
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match request.body(bytes).send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(LinearError::Api {
+                status: r.status().as_u16(),
+                message: format!(
+                    "the upload was refused: {}",
+                    r.text().await.unwrap_or_default().trim()
+                ),
+            }),
+            Err(e) => {
+                let (kind, message) = http::network_failure(e);
+                Err(LinearError::Network {
+                    url: url.split('?').next().unwrap_or(url).to_string(),
+                    kind,
+                    message,
+                })
+            }
+        }
+    }
+
     pub async fn run<T: DeserializeOwned>(
         &self,
         what: &str,

@@ -632,6 +632,69 @@ impl super::ServiceFailure for LinearError {
 
 #[async_trait::async_trait]
 impl Remote for LinearTeam {
+    async fn upload(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<crate::source::FileRef>, SourceError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Header {
+            key: String,
+            value: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct UploadFile {
+            upload_url: String,
+            asset_url: String,
+            #[serde(default)]
+            headers: Vec<Header>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Payload {
+            upload_file: Option<UploadFile>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            file_upload: Payload,
+        }
+        let content_type = if name.ends_with(".md") {
+            "text/markdown"
+        } else {
+            "text/plain"
+        };
+        let size = bytes.len();
+        let data: Data = self
+            .client
+            .run(
+                "the upload",
+                "mutation Upload($contentType: String!, $filename: String!, $size: Int!) { fileUpload(contentType: $contentType, filename: $filename, size: $size) { success uploadFile { uploadUrl assetUrl headers { key value } } } }",
+                json!({ "contentType": content_type, "filename": name, "size": size }),
+            )
+            .await?;
+        let Some(file) = data.file_upload.upload_file else {
+            return Err(LinearError::Decode {
+                what: "fileUpload".into(),
+                message: "no upload was prepared".into(),
+            }
+            .into());
+        };
+        let headers: Vec<(String, String)> =
+            file.headers.into_iter().map(|h| (h.key, h.value)).collect();
+        self.client
+            .put_signed(&file.upload_url, content_type, &headers, bytes)
+            .await?;
+        Ok(Some(crate::source::FileRef {
+            name: name.to_string(),
+            url: file.asset_url,
+            size: Some(size as u64),
+            mime: Some(content_type.into()),
+        }))
+    }
+
     fn kind(&self) -> SourceKind {
         SourceKind::Linear
     }
