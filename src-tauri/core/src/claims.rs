@@ -313,17 +313,19 @@ impl Log {
     /// conversation about the current occurrence (`due`) counts.
     pub fn reply(&self, due: Option<&str>, recurring: bool) -> Option<Reply> {
         let last = self.entries.iter().rposition(|(_, m)| m.speaks())?;
-        let claim = self.entries[..last]
+        let claimed_at = self.entries[..last]
             .iter()
-            .rev()
-            .find_map(|(_, m)| match m {
-                Mark::Claim(c) => Some(c.clone()),
-                _ => None,
-            });
+            .rposition(|(_, m)| matches!(m, Mark::Claim(_)));
+        let claim = claimed_at.and_then(|i| match &self.entries[i].1 {
+            Mark::Claim(c) => Some(c.clone()),
+            _ => None,
+        });
         if recurring && claim.as_ref().and_then(|c| c.due.as_deref()) != due {
             return None;
         }
-        let texts: Vec<String> = self.entries[last + 1..]
+        // What the person wrote while that run worked (it never saw it), and since.
+        let from = claimed_at.map_or(last + 1, |i| i + 1);
+        let texts: Vec<String> = self.entries[from..]
             .iter()
             .filter(|(_, m)| *m == Mark::Other)
             .map(|(c, _)| c.content.trim())
@@ -629,7 +631,13 @@ mod tests {
         // Answered and worked on: the next word is the agent's, nothing waits.
         comments.push(c("4", 4, &claim("b", "A", 600)));
         comments.push(c("5", 1, "Done. Ready for review."));
-        assert!(Log::new(comments).reply(None, false).is_none());
+        assert!(Log::new(comments.clone()).reply(None, false).is_none());
+        // Written while that run worked: it never saw it, so it is still to answer.
+        comments.insert(4, c("4b", 3, "Also mention the price after all."));
+        let r = Log::new(comments).reply(None, false).unwrap();
+        assert_eq!(r.texts, ["Also mention the price after all."]);
+        assert_eq!(r.to, ReplyTo::Result);
+        assert_eq!(r.claim_id.as_deref(), Some("b"));
     }
 
     #[test]

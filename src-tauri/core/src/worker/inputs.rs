@@ -17,6 +17,9 @@ pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 pub const MAX_TASK_BYTES: u64 = 50 * 1024 * 1024;
 /// Most files of one task.
 pub const MAX_FILES: usize = 20;
+/// How long bringing one task's files may take in all: the claim is held meanwhile, before
+/// the run (and its lease renewals) starts.
+pub const MAX_SECONDS: u64 = 90;
 
 /// What became of one attached file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +112,7 @@ pub async fn bring(
     }
     let mut total: u64 = 0;
     let mut taken: Vec<String> = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(MAX_SECONDS);
     for (i, f) in files.iter().enumerate() {
         let mut name = safe_name(&f.name);
         if taken.contains(&name) {
@@ -146,7 +150,14 @@ pub async fn bring(
             });
             continue;
         }
-        match source.download(f, room).await {
+        let fetched = tokio::time::timeout_at(deadline, source.download(f, room)).await;
+        let Ok(fetched) = fetched else {
+            out.push(skip(format!(
+                "the task's files took longer than {MAX_SECONDS} s to download"
+            )));
+            continue;
+        };
+        match fetched {
             Ok(Some(bytes)) => match write_file(&dir, &name, &bytes) {
                 Ok(()) => {
                     total += bytes.len() as u64;
