@@ -1,5 +1,6 @@
 //! The employee workspace template shipped inside the binary: `.claude/CLAUDE.md` (rules for
-//! unattended work), `.claude/skills/*` and `reference/*`. Creating an employee from a
+//! unattended work), `.claude/skills/*`, `reference/*`, and `AGENTS.md` / `GEMINI.md` pointing
+//! Codex and the Gemini CLI at the same rules. Creating an employee from a
 //! template copies it into the workspace — never over a file that is already there — and
 //! sets defaults that suit the job.
 
@@ -11,6 +12,18 @@ static CLAUDE_DIR: Dir<'static> =
     include_dir!("$CARGO_MANIFEST_DIR/../../workspace-template/.claude");
 static REFERENCE_DIR: Dir<'static> =
     include_dir!("$CARGO_MANIFEST_DIR/../../workspace-template/reference");
+/// The same rules for the agents that read another file: Codex (`AGENTS.md`) and the Gemini
+/// CLI (`GEMINI.md`, which also carries the report's fallback form).
+static ROOT_FILES: [(&str, &[u8]); 2] = [
+    (
+        "AGENTS.md",
+        include_bytes!("../../../workspace-template/AGENTS.md"),
+    ),
+    (
+        "GEMINI.md",
+        include_bytes!("../../../workspace-template/GEMINI.md"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -139,6 +152,9 @@ pub fn files() -> Vec<(PathBuf, &'static [u8])> {
     let mut out = Vec::new();
     for (root, dir) in [(".claude", &CLAUDE_DIR), ("reference", &REFERENCE_DIR)] {
         collect(dir, Path::new(root), &mut out);
+    }
+    for (name, contents) in ROOT_FILES {
+        out.push((PathBuf::from(name), contents));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
