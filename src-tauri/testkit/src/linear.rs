@@ -331,6 +331,32 @@ impl FakeLinear {
         })
     }
 
+    /// A comment from the person with a file, as the app makes it: the file uploaded, the
+    /// comment's Markdown linking its asset address under `link_text`.
+    pub fn add_comment_with_file(
+        &self,
+        issue: &str,
+        text: &str,
+        link_text: &str,
+        bytes: &[u8],
+    ) -> String {
+        let url = self.store(|s| {
+            let id = s.uuid();
+            s.uploads.insert(
+                id.clone(),
+                store::FakeUpload {
+                    filename: "file".into(),
+                    content_type: "application/octet-stream".into(),
+                    size: bytes.len() as u64,
+                    signature: String::new(),
+                    bytes: Some(bytes.to_vec()),
+                },
+            );
+            format!("{}/_fake/assets/{id}/file", s.base)
+        });
+        self.add_comment(issue, &format!("{text}\n\n[{link_text}]({url})"))
+    }
+
     /// The issue (by id or identifier) as reads see it now.
     pub fn issue(&self, id: &str) -> FakeIssue {
         self.store(|s| {

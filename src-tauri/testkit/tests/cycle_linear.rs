@@ -486,3 +486,28 @@ async fn a_draft_is_attached_to_the_linear_comment_as_an_uploaded_file() {
     assert_eq!(String::from_utf8(uploaded).unwrap(), draft);
     assert_eq!(site.server.uploads_prepared(), 1);
 }
+
+/// A file the person attached on Linear (a link to its upload in the comment) is brought into
+/// the workspace for the agent, named safely from the link's text, fetched with the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_attached_on_linear_is_brought_into_the_workspace() {
+    let site = Site::new().await;
+    let id = site
+        .server
+        .add_issue("ENG", "Post about our figures", "", &[], "Todo");
+    site.server
+        .add_comment_with_file(&id, "The figures:", "../../.bashrc", b"revenue,42\n");
+    let home = site.home("laptop", "");
+    assert!(site.run(&home).status.success());
+    let ws = home.join("workspace");
+    let engine = engine_with_token(&home, SourceKind::Linear, KEY);
+    let run = engine.history().list(&RunFilter::default()).unwrap()[0].clone();
+    let folder = ws.join("inputs").join(&run.task_id);
+    assert_eq!(read(&folder.join("bashrc")), "revenue,42\n");
+    assert!(!home.join(".bashrc").exists() && !ws.join(".bashrc").exists());
+    let draft = read(&ws.join("drafts/post-about-our-figures.md"));
+    assert!(
+        draft.contains(&format!("- `inputs/{}/bashrc` (11 B)", run.task_id)),
+        "{draft}"
+    );
+}

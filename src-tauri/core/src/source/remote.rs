@@ -74,6 +74,18 @@ pub trait Remote: Send + Sync + 'static {
     /// One task as it is now.
     async fn task(&self, task_id: &str) -> Result<Task, SourceError>;
 
+    /// Whether a link in a comment points at a file this service keeps (its uploads), which
+    /// [`Remote::download`] may fetch with the service's credential.
+    fn file_host(&self, _url: &reqwest::Url) -> bool {
+        false
+    }
+
+    /// Downloads one of the service's files (see [`Remote::file_host`]), at most `max`
+    /// bytes (`None` when it is larger).
+    async fn download(&self, _url: &str, _max: u64) -> Result<Option<Vec<u8>>, SourceError> {
+        Ok(None)
+    }
+
     /// Uploads a file that a comment then links to; `None` when the service takes none.
     async fn upload(
         &self,
@@ -111,6 +123,47 @@ struct View {
     tasks: Vec<Task>,
     listed: Option<Instant>,
     threads: HashMap<String, Thread>,
+}
+
+/// The files a comment's Markdown links to (`[name](url)`, `![name](url)`) on the service's
+/// own file hosts, named by the link's text (else the address's last part).
+pub fn linked_files(body: &str, ours: impl Fn(&reqwest::Url) -> bool) -> Vec<super::FileRef> {
+    let mut out: Vec<super::FileRef> = Vec::new();
+    let mut rest = body;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find("](") else { break };
+        let text = &after[..close];
+        let tail = &after[close + 2..];
+        let Some(end) = tail.find(')') else { break };
+        let target = tail[..end].split_whitespace().next().unwrap_or("");
+        rest = &tail[end..];
+        if text.contains('[') {
+            continue;
+        }
+        let Ok(url) = reqwest::Url::parse(target) else {
+            continue;
+        };
+        if !ours(&url) || out.iter().any(|f| f.url == url.as_str()) {
+            continue;
+        }
+        let last = url
+            .path_segments()
+            .and_then(|mut s| s.next_back().map(str::to_string))
+            .unwrap_or_default();
+        let name = if text.trim().is_empty() {
+            last
+        } else {
+            text.trim().to_string()
+        };
+        out.push(super::FileRef {
+            name,
+            url: url.to_string(),
+            size: None,
+            mime: None,
+        });
+    }
+    out
 }
 
 /// A [`TaskSource`] on a [`Remote`].
@@ -643,6 +696,34 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
         self.remote.upload(name, bytes).await
     }
 
+    async fn files(&self, task_id: &str) -> Vec<(String, super::FileRef)> {
+        let view = self.view.lock().await;
+        let Some(thread) = view.threads.get(task_id) else {
+            return Vec::new();
+        };
+        thread
+            .comments
+            .iter()
+            .flat_map(|c| {
+                linked_files(&c.content, |u| self.remote.file_host(u))
+                    .into_iter()
+                    .map(|f| (c.id.clone(), f))
+            })
+            .collect()
+    }
+
+    async fn download(
+        &self,
+        file: &super::FileRef,
+        max: u64,
+    ) -> Result<Option<Vec<u8>>, SourceError> {
+        let ours = reqwest::Url::parse(&file.url).is_ok_and(|u| self.remote.file_host(&u));
+        if !ours {
+            return Ok(None);
+        }
+        self.remote.download(&file.url, max).await
+    }
+
     fn settle_secs(&self) -> u64 {
         self.settle.num_seconds().max(0) as u64
     }
@@ -656,6 +737,19 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn files_are_the_links_to_the_services_own_hosts() {
+        let body = "Here: [Q3 figures.csv](https://uploads.linear.app/a/b/c) and \
+                    ![](https://uploads.linear.app/x/shot.png), not [this](https://example.com/f.pdf) \
+                    nor [plain text] nor [bad](not a url).";
+        let ours = |u: &reqwest::Url| u.host_str() == Some("uploads.linear.app");
+        let files = linked_files(body, ours);
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["Q3 figures.csv", "shot.png"]);
+        assert_eq!(files[0].url, "https://uploads.linear.app/a/b/c");
+    }
+
     use super::*;
 
     #[test]

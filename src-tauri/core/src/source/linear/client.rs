@@ -140,6 +140,64 @@ impl LinearClient {
     }
 
     /// Runs one operation and decodes its `data`. `what` names it in errors.
+    /// Whether `url` is where Linear keeps uploaded files (`https://uploads.linear.app`, or
+    /// the API's own host), where the key may go.
+    pub fn file_host(&self, url: &reqwest::Url) -> bool {
+        let api = reqwest::Url::parse(&self.url).ok();
+        let same = api.as_ref().is_some_and(|a| {
+            a.scheme() == url.scheme()
+                && a.host_str() == url.host_str()
+                && a.port_or_known_default() == url.port_or_known_default()
+        });
+        same || (url.scheme() == "https" && url.host_str() == Some("uploads.linear.app"))
+    }
+
+    /// Downloads a file Linear keeps (private uploads need the key), at most `max` bytes
+    /// (`None` when it is larger). Only for [`LinearClient::file_host`] addresses.
+    pub async fn download(&self, url: &str, max: u64) -> Result<Option<Vec<u8>>, LinearError> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| LinearError::Decode {
+            what: "a file's address".into(),
+            message: e.to_string(),
+        })?;
+        if !self.file_host(&parsed) {
+            return Ok(None);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let network = |e: reqwest::Error| {
+            let (kind, message) = http::network_failure(e);
+            LinearError::Network {
+                url: url.to_string(),
+                kind,
+                message,
+            }
+        };
+        let mut r = self
+            .http
+            .get(parsed)
+            .timeout(std::time::Duration::from_secs(300))
+            .header(reqwest::header::AUTHORIZATION, self.key.expose())
+            .send()
+            .await
+            .map_err(network)?;
+        if !r.status().is_success() {
+            return Err(LinearError::Api {
+                status: r.status().as_u16(),
+                message: "the file could not be downloaded".into(),
+            });
+        }
+        if r.content_length().is_some_and(|n| n > max) {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = r.chunk().await.map_err(network)? {
+            if (out.len() + chunk.len()) as u64 > max {
+                return Ok(None);
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(Some(out))
+    }
+
     /// PUTs `bytes` to a signed upload address `fileUpload` answered, with the headers it
     /// named — and never the API key: the address belongs to a storage service, not Linear.
     pub async fn put_signed(

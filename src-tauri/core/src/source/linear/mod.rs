@@ -632,6 +632,14 @@ impl super::ServiceFailure for LinearError {
 
 #[async_trait::async_trait]
 impl Remote for LinearTeam {
+    fn file_host(&self, url: &reqwest::Url) -> bool {
+        self.client.file_host(url)
+    }
+
+    async fn download(&self, url: &str, max: u64) -> Result<Option<Vec<u8>>, SourceError> {
+        Ok(self.client.download(url, max).await?)
+    }
+
     async fn upload(
         &self,
         name: &str,
