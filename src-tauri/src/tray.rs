@@ -296,6 +296,7 @@ mod tests {
             task_title: title.into(),
             attempt: 1,
             max_attempts: 3,
+            answered: false,
         }
     }
 

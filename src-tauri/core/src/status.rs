@@ -137,9 +137,14 @@ impl Board {
                 employee,
                 task_title,
                 attempt,
+                answered,
                 ..
             } => {
-                self.entry(employee).activity = Activity::Working {
+                let e = self.entry(employee);
+                if *answered {
+                    e.awaiting_answer = e.awaiting_answer.saturating_sub(1);
+                }
+                e.activity = Activity::Working {
                     run_id: *run_id,
                     task_title: task_title.clone(),
                     attempt: *attempt,
@@ -225,6 +230,7 @@ mod tests {
             task_title: "Write".into(),
             attempt: 1,
             max_attempts: 3,
+            answered: false,
         }
     }
 
@@ -277,6 +283,24 @@ mod tests {
         assert_eq!(b.employees["B"].activity, Activity::Idle);
         assert_eq!(b.employees["B"].awaiting_review, 2);
         assert_eq!(b.employees["B"].awaiting_answer, 1);
+        // The answer's run starts: the question no longer waits for the person.
+        let mut answering = started("B", 9);
+        if let WorkerEvent::RunStarted { answered, .. } = &mut answering {
+            *answered = true;
+        }
+        b.apply(&answering);
+        assert_eq!(b.employees["B"].awaiting_answer, 0);
+        b.apply(&WorkerEvent::RunFinished {
+            run_id: 9,
+            employee: "B".into(),
+            task_title: "Write".into(),
+            status: RunStatus::Succeeded,
+            summary: None,
+            error: None,
+            drafts: Vec::new(),
+            questions: Vec::new(),
+            gave_up: false,
+        });
 
         b.apply(&WorkerEvent::Paused {
             employee: None,

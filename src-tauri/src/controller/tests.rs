@@ -223,6 +223,7 @@ async fn the_tray_and_the_window_follow_the_board_only_when_it_changes() {
         task_title: "Write".into(),
         attempt: 1,
         max_attempts: 3,
+        answered: false,
     });
     assert_eq!(desktop.seen().trays.len(), trays + 1);
     assert_eq!(

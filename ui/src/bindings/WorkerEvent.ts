@@ -12,7 +12,12 @@ awaiting_review: number,
 /**
  * Open tasks labelled `agent-needs-input`: questions waiting for the person.
  */
-awaiting_answer: number, } | { "type": "run_started", run_id: number, employee: string, task_id: string, task_title: string, attempt: number, max_attempts: number, } | { "type": "progress", run_id: number, employee: string, line: string, } | { "type": "run_finished", run_id: number, employee: string, task_title: string, status: RunStatus, summary: string | null, error: string | null, drafts: Array<Draft>, 
+awaiting_answer: number, } | { "type": "run_started", run_id: number, employee: string, task_id: string, task_title: string, attempt: number, max_attempts: number, 
+/**
+ * The run goes on from the person's answer to the agent's questions (the task no
+ * longer waits for them).
+ */
+answered: boolean, } | { "type": "progress", run_id: number, employee: string, line: string, } | { "type": "run_finished", run_id: number, employee: string, task_title: string, status: RunStatus, summary: string | null, error: string | null, drafts: Array<Draft>, 
 /**
  * What the agent asks the person (a `needs_input` run).
  */

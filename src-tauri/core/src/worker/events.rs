@@ -30,6 +30,9 @@ pub enum WorkerEvent {
         task_title: String,
         attempt: u32,
         max_attempts: u32,
+        /// The run goes on from the person's answer to the agent's questions (the task no
+        /// longer waits for them).
+        answered: bool,
     },
     Progress {
         #[cfg_attr(feature = "ts", ts(type = "number"))]

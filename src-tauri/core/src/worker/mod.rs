@@ -534,6 +534,9 @@ impl Worker {
                 task_title: task.title.clone(),
                 attempt,
                 max_attempts: e.max_attempts,
+                answered: reply
+                    .as_ref()
+                    .is_some_and(|r| r.to == crate::claims::ReplyTo::Questions),
             },
         );
 
