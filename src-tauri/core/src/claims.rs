@@ -36,6 +36,8 @@ pub const ASKED_HEAD: &str = "Needs your answer.";
 pub const ATTACHED_HEAD: &str = "📎 Attached:";
 /// The first words of a run that found nothing to do.
 pub const NOTHING_HEAD: &str = "Nothing to do this time.";
+/// How a comment with a file and no words reads in a prompt.
+const FILE_ONLY: &str = "(a file, without words: see the files the person attached)";
 /// How much of the conversation a fresh run's prompt carries, at most.
 const THREAD_CHARS: usize = 12_000;
 /// How much of one earlier comment a fresh run's prompt carries, at most.
@@ -137,11 +139,11 @@ impl Mark {
             Mark::Asked
         } else if content.starts_with(NOTHING_HEAD) {
             Mark::Nothing
-        } else if content.starts_with("Failed") {
+        } else if content.starts_with("Failed (attempt ") || content.starts_with("Failed after ") {
             Mark::Failed
         } else if content.starts_with("Stopped:") {
             Mark::Stopped
-        } else if content.starts_with("Progress:") {
+        } else if content.starts_with("Progress:\n") || content == "Progress:" {
             Mark::Progress
         } else if content.starts_with(ATTACHED_HEAD) {
             Mark::Attached
@@ -325,12 +327,14 @@ impl Log {
         }
         // What the person wrote while that run worked (it never saw it), and since.
         let from = claimed_at.map_or(last + 1, |i| i + 1);
+        // A comment with no words carries a file (the files are listed in the prompt).
         let texts: Vec<String> = self.entries[from..]
             .iter()
             .filter(|(_, m)| *m == Mark::Other)
-            .map(|(c, _)| c.content.trim())
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
+            .map(|(c, _)| match c.content.trim() {
+                "" => FILE_ONLY.to_string(),
+                text => text.to_string(),
+            })
             .collect();
         if texts.is_empty() {
             return None;
@@ -343,6 +347,16 @@ impl Log {
             texts,
             claim_id: claim.map(|c| c.id).filter(|id| !id.is_empty()),
         })
+    }
+
+    /// Whether the latest end on the task is Delegate's "nothing to do" (a recurring check
+    /// that completed its occurrence itself).
+    pub fn ended_with_nothing(&self) -> bool {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(_, m)| m.ends_claims())
+            .is_some_and(|(_, m)| *m == Mark::Nothing)
     }
 
     /// The ids of the person's comments (not the protocol's), for the files on them.
@@ -489,6 +503,16 @@ mod tests {
             (2, "", None)
         );
         assert_eq!(Mark::of("Make it shorter"), Mark::Other);
+        // A person's words that begin like the protocol's are still the person's.
+        assert_eq!(
+            Mark::of("Failed logins are expected; use staging"),
+            Mark::Other
+        );
+        assert_eq!(Mark::of("Progress: looks good so far"), Mark::Other);
+        assert_eq!(
+            Mark::of("Failed (attempt 1 of 3). Will retry."),
+            Mark::Failed
+        );
     }
 
     #[test]
@@ -632,6 +656,11 @@ mod tests {
         comments.push(c("4", 4, &claim("b", "A", 600)));
         comments.push(c("5", 1, "Done. Ready for review."));
         assert!(Log::new(comments.clone()).reply(None, false).is_none());
+        // A file with no words is a reply too.
+        let mut with_file = comments.clone();
+        with_file.push(c("6", 0, ""));
+        let r = Log::new(with_file).reply(None, false).unwrap();
+        assert_eq!(r.texts, [FILE_ONLY]);
         // Written while that run worked: it never saw it, so it is still to answer.
         comments.insert(4, c("4b", 3, "Also mention the price after all."));
         let r = Log::new(comments).reply(None, false).unwrap();

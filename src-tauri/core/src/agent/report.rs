@@ -18,17 +18,19 @@ pub const SCHEMA: &str = r#"{"type":"object","properties":{"status":{"type":"str
 pub const WORKSPACE_DIR: &str = ".delegate";
 
 /// [`SCHEMA`] as a file in the workspace's [`WORKSPACE_DIR`], for a CLI that takes the
-/// schema as a path (Codex). Written only when missing or different.
+/// schema as a path (Codex). Written only when missing or different, and never through a
+/// link (Delegate writes it outside the sandbox, in a folder the agent can change).
 pub fn schema_file(workspace: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
     let dir = workspace.join(WORKSPACE_DIR);
     let path = dir.join("result-schema.json");
-    if std::fs::read_to_string(&path).is_ok_and(|s| s == SCHEMA) {
-        return Ok(path);
+    crate::worker::inputs::real_dir(&dir)?;
+    let current = std::fs::symlink_metadata(&path)
+        .ok()
+        .filter(|m| m.is_file())
+        .and_then(|_| std::fs::read_to_string(&path).ok());
+    if current.as_deref() != Some(SCHEMA) {
+        crate::worker::inputs::write_file(&dir, "result-schema.json", SCHEMA.as_bytes())?;
     }
-    std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join(format!(".result-schema.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, SCHEMA)?;
-    std::fs::rename(&tmp, &path)?;
     Ok(path)
 }
 
@@ -72,7 +74,7 @@ impl Report {
             .take(MAX_QUESTIONS)
             .collect();
         r.summary = r.summary.trim().to_string();
-        r.reason = r.reason.trim().to_string();
+        r.reason = super::truncate(r.reason.trim(), QUESTION_CHARS);
         Some(r)
     }
 
@@ -165,6 +167,30 @@ mod tests {
         assert!(from_text("Plain words, no report.").is_none());
         assert!(from_text("```json\n{\"status\":\"maybe\"}\n```").is_none());
         assert!(from_text("``` broken").is_none());
+    }
+
+    #[test]
+    fn the_schema_file_is_never_written_through_a_link() {
+        let ws = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("bashrc");
+        std::fs::write(&target, "mine").unwrap();
+        std::fs::create_dir(ws.path().join(WORKSPACE_DIR)).unwrap();
+        std::os::unix::fs::symlink(
+            &target,
+            ws.path().join(WORKSPACE_DIR).join("result-schema.json"),
+        )
+        .unwrap();
+        let path = schema_file(ws.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), SCHEMA);
+        let ws2 = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), ws2.path().join(WORKSPACE_DIR)).unwrap();
+        assert!(
+            schema_file(ws2.path()).is_err(),
+            "a linked folder is refused"
+        );
+        assert!(!outside.path().join("result-schema.json").exists());
     }
 
     #[test]

@@ -124,18 +124,22 @@ impl History {
         })
     }
 
-    /// The agent session of the run that worked under `claim_id` on this machine, and the
+    /// The agent session of `employee`'s run of `task_id` that worked under `claim_id` on
+    /// this machine (a claim id read from a comment is only trusted for its own task), and the
     /// argv it ran (its program tells whether the same agent would resume it).
     pub fn session_of_claim(
         &self,
         claim_id: &str,
+        employee: &str,
+        task_id: &str,
     ) -> Result<Option<(String, Vec<String>)>, HistoryError> {
         self.with(|c| {
             let row: Option<(String, String)> = c
                 .query_row(
-                    "SELECT session_id, command FROM runs WHERE claim_id = ?1
-                       AND session_id IS NOT NULL AND session_id != '' ORDER BY id DESC LIMIT 1",
-                    params![claim_id],
+                    "SELECT session_id, command FROM runs WHERE claim_id = ?1 AND employee = ?2
+                       AND task_id = ?3 AND session_id IS NOT NULL AND session_id != ''
+                     ORDER BY id DESC LIMIT 1",
+                    params![claim_id, employee, task_id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;

@@ -60,7 +60,7 @@ pub fn task_folder(task_id: &str) -> String {
 }
 
 /// A real folder at `path` (created when missing), never a link.
-fn real_dir(path: &Path) -> std::io::Result<()> {
+pub(crate) fn real_dir(path: &Path) -> std::io::Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(std::io::Error::other(format!(
@@ -74,7 +74,7 @@ fn real_dir(path: &Path) -> std::io::Result<()> {
 
 /// Writes `bytes` as `dir/name` without following a link at either place: a new file
 /// beside it, then renamed over it.
-fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()

@@ -344,15 +344,27 @@ pub fn resume_failed(agent: &str, why: &str) -> String {
 
 /// The comment of a run that asks the person something (or says what blocks it): the
 /// questions, numbered, then what the agent did so far.
-pub fn asked(questions: &[String], summary: Option<&str>) -> String {
+pub fn asked(questions: &[String], summary: Option<&str>, limit: usize) -> String {
     let mut out = format!("{ASKED_HEAD} Reply in a comment: the agent continues where it stopped.");
     out.push('\n');
     for (i, q) in questions.iter().enumerate() {
-        out.push_str(&format!("\n{}. {}", i + 1, q.trim()));
+        let line = format!("\n{}. {}", i + 1, q.trim());
+        if out.chars().count() + line.chars().count() + 100 > limit {
+            out.push_str(&format!(
+                "\n… and {} more question{} (on the run's page in Delegate).",
+                questions.len() - i,
+                if questions.len() - i == 1 { "" } else { "s" }
+            ));
+            return out;
+        }
+        out.push_str(&line);
     }
     if let Some(s) = summary.map(str::trim).filter(|s| !s.is_empty()) {
-        out.push_str("\n\nSo far: ");
-        out.push_str(&truncate(s, SUMMARY_CHARS));
+        let room = limit.saturating_sub(out.chars().count() + 12);
+        if room > 100 {
+            out.push_str("\n\nSo far: ");
+            out.push_str(&truncate(s, SUMMARY_CHARS.min(room)));
+        }
     }
     out
 }
@@ -562,7 +574,14 @@ mod tests {
         let a = asked(
             &["Which quote?".into(), "Price?".into()],
             Some("Read the brief."),
+            15_000,
         );
+        let many: Vec<String> = (0..20)
+            .map(|i| format!("{i} {}", "q".repeat(990)))
+            .collect();
+        let long = asked(&many, Some(&"s".repeat(5000)), 14_700);
+        assert!(long.chars().count() <= 14_700, "{}", long.chars().count());
+        assert!(long.contains("more questions (on the run's page in Delegate)."));
         assert_eq!(
             a,
             "Needs your answer. Reply in a comment: the agent continues where it stopped.\n\n1. Which quote?\n2. Price?\n\nSo far: Read the brief."

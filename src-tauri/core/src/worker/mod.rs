@@ -37,6 +37,9 @@ pub enum WorkerError {
     Agent(#[from] crate::agent::SpawnError),
 }
 
+/// How long attaching a run's drafts may take: after the run its claim is no longer renewed.
+const ATTACH_TIME: Duration = Duration::from_secs(60);
+
 /// What one cycle did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CycleReport {
@@ -454,19 +457,6 @@ impl Worker {
             Some(t) => Some(t),
             None => self.source.posted_at(&won.note_id, &task.id).await,
         };
-        // A claim made ahead may have waited long: one that has run out (or is about to)
-        // is not this machine's any more. (The companion renews it at once otherwise.)
-        let held = claim.lease_secs.unwrap_or(lease);
-        if let Some(t) = posted_at
-            && t + chrono::Duration::seconds(held as i64)
-                < self.source.now().await + chrono::Duration::seconds(1)
-        {
-            tracing::warn!(employee = %e.name, task = %task.id, "the claim's lease ran out before the run could start; leaving the task");
-            let w = Finish::withdraw(&task.id, None, &won.note_id, Vec::new());
-            self.keep(shared, carry, w)?;
-            return Ok(None);
-        }
-
         // The claim's answer brought the task's comments up to date: no extra request.
         let (reply, thread, last_failure, people) = match self
             .source
@@ -499,6 +489,20 @@ impl Worker {
             .collect();
         let brought = inputs::bring(&self.source, &e.workspace, &task.id, &files).await;
         let file_lines = inputs::prompt_lines(&brought);
+        // Checked once the files are in (that took time), right before the run starts.
+        // A claim made ahead may have waited long: one that has run out (or is about to)
+        // is not this machine's any more. (The companion renews it at once otherwise.)
+        let held = claim.lease_secs.unwrap_or(lease);
+        if let Some(t) = posted_at
+            && t + chrono::Duration::seconds(held as i64)
+                < self.source.now().await + chrono::Duration::seconds(1)
+        {
+            tracing::warn!(employee = %e.name, task = %task.id, "the claim's lease ran out before the run could start; leaving the task");
+            let w = Finish::withdraw(&task.id, None, &won.note_id, Vec::new());
+            self.keep(shared, carry, w)?;
+            return Ok(None);
+        }
+
         let mut start = self.start(
             shared,
             &task,
@@ -582,7 +586,13 @@ impl Worker {
         // History first, with the write that tells the task in the same transaction: whatever
         // happens next (a crash, an outage), the run is on record and its end reaches the task
         // exactly once — with the next request, or from the outbox at a later cycle.
-        let attached = self.attach(&task, &done).await;
+        // Bounded: the claim's lease is no longer renewed once the run has ended.
+        let attached = tokio::time::timeout(ATTACH_TIME, self.attach(&task, &done))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!(task = %task.id, "attaching the drafts took too long; they are cut in the comment instead");
+                Vec::new()
+            });
         let (finish, gave_up) =
             self.finish_for(&task, &current, attempt, &done, &claim_note, &attached);
         let outbox =
@@ -635,17 +645,22 @@ impl Worker {
         let (fresh, mut notes) = self.invocation(agent.launch(e, &prompt), shared);
         let session = reply
             .and_then(|r| r.claim_id.as_deref())
-            .and_then(|claim| match shared.history.session_of_claim(claim) {
-                Ok(s) => s,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot look up the earlier session");
-                    None
-                }
-            })
+            .and_then(
+                |claim| match shared.history.session_of_claim(claim, &e.name, &task.id) {
+                    Ok(s) => s,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot look up the earlier session");
+                        None
+                    }
+                },
+            )
             // The same agent as now: another CLI's session means nothing to this one.
             .filter(|(_, argv)| {
                 argv.first().map(String::as_str) == Some(crate::agent::command_of(e))
             });
+        // A retry starts afresh with the whole thread: the earlier attempt may have failed
+        // because of the session itself (grown too long, refused by this CLI).
+        let session = session.filter(|_| last_failure.is_none());
         let resume = match (reply, session) {
             (Some(reply), Some((session, _))) => agent
                 .resume(
@@ -717,7 +732,7 @@ impl Worker {
             ),
             RunStatus::NeedsInput => (
                 labels::asked(current),
-                messages::asked(&end.questions, end.summary.as_deref()),
+                messages::asked(&end.questions, end.summary.as_deref(), self.comment_room()),
                 false,
             ),
             RunStatus::Cancelled | RunStatus::Interrupted => {

@@ -121,6 +121,14 @@ pub fn check(task: &Task, employee: &Employee, seen: &Seen<'_>) -> Result<(), Sk
     if employee.hold_until_due && task.due_at().is_some_and(|d| d > seen.now) {
         return Err(Skip::NotDueYet);
     }
+    // A recurring check that found nothing completed its occurrence itself: the next one
+    // waits for its date (else every poll would run, find nothing and move the date on).
+    if task.recurring
+        && task.due_at().is_some_and(|d| d > seen.now)
+        && seen.log.is_some_and(Log::ended_with_nothing)
+    {
+        return Err(Skip::NotDueYet);
+    }
     Ok(())
 }
 

@@ -371,22 +371,40 @@ impl TodoistClient {
             what: "an attachment's address".into(),
             message: e.to_string(),
         })?;
-        if !matches!(parsed.scheme(), "https" | "http") {
+        let own = self.own_host(&parsed);
+        // Elsewhere only https to a named host: a comment cannot make Delegate fetch from this
+        // machine or its network (`http://127.0.0.1:…`, `https://10.0.0.5/…`).
+        let host = parsed.host_str().unwrap_or("");
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok();
+        let public = parsed.scheme() == "https"
+            && !host.is_empty()
+            && !literal
+            && host != "localhost"
+            && !host.ends_with(".localhost")
+            && !host.ends_with(".local");
+        if !own && !public {
             return Err(TodoistError::Decode {
                 what: "an attachment's address".into(),
-                message: format!("{} is not a web address", parsed.scheme()),
+                message: format!("{url} is neither Todoist's nor a public https address"),
             });
         }
         let mut request = self.http.get(parsed.clone()).timeout(UPLOAD_TIMEOUT);
-        if self.own_host(&parsed) {
+        if own {
             request = request.bearer_auth(self.token.expose());
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut r = request.send().await.map_err(|e| self.network(url, e))?;
         if !r.status().is_success() {
-            let status = r.status();
-            let body: ErrorBody = r.json().await.unwrap_or_default();
-            return Err(classify(status, body, "the attached file", 1));
+            // The status alone: an error page elsewhere is not read (it could be any size).
+            return Err(TodoistError::Api {
+                status: r.status().as_u16(),
+                tag: String::new(),
+                message: "the attached file could not be downloaded".into(),
+            });
         }
         if r.content_length().is_some_and(|n| n > max) {
             return Ok(None);
