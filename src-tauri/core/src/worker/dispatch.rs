@@ -75,6 +75,23 @@ struct Seen {
 }
 
 impl Seen {
+    /// What the run's end means to the agent's rules.
+    fn facts<'a>(
+        &'a self,
+        o: &'a agent::ProcessOutcome,
+        employee: &'a crate::config::Employee,
+    ) -> RunFacts<'a> {
+        RunFacts {
+            exit: o.exit,
+            result: self.result.as_ref(),
+            stderr: &o.stderr_tail,
+            worked: self.worked,
+            started: self.started,
+            last_retry: self.last_retry.as_deref(),
+            employee,
+        }
+    }
+
     fn take(&mut self, ev: AgentEvent) {
         match ev {
             AgentEvent::ToolUse { name, .. } => {
@@ -240,15 +257,9 @@ impl Worker {
                 handle(last, &mut seen, &mut progress);
             }
             let missing = match (&outcome, &start.resume, resumed.is_some()) {
-                (Ok(o), Some(_), true) => agent_kind.session_missing(&RunFacts {
-                    exit: o.exit,
-                    result: seen.result.as_ref(),
-                    stderr: &o.stderr_tail,
-                    worked: seen.worked,
-                    started: seen.started,
-                    last_retry: seen.last_retry.as_deref(),
-                    employee: &self.employee,
-                }),
+                (Ok(o), Some(_), true) => {
+                    agent_kind.session_missing(&seen.facts(o, &self.employee))
+                }
                 _ => false,
             };
             if missing && !stop_run.is_cancelled() {
@@ -273,15 +284,7 @@ impl Worker {
         let drafts = progress.drafts();
         let (end, problem) = match outcome {
             Ok(o) => {
-                let facts = RunFacts {
-                    exit: o.exit,
-                    result: seen.result.as_ref(),
-                    stderr: &o.stderr_tail,
-                    worked: seen.worked,
-                    started: seen.started,
-                    last_retry: seen.last_retry.as_deref(),
-                    employee: &self.employee,
-                };
+                let facts = seen.facts(&o, &self.employee);
                 let problem = match o.exit {
                     Exit::Cancelled => None,
                     _ => agent::machine_problem(

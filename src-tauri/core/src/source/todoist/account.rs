@@ -252,13 +252,7 @@ impl TodoistAccount {
     /// The files on the task's comments, from the snapshot (no request).
     pub async fn files(&self, task_id: &str) -> Vec<(String, crate::source::FileRef)> {
         let snap = self.snapshot.lock().await;
-        let mut notes: Vec<&WireComment> = snap
-            .notes
-            .values()
-            .filter(|n| n.item_id == task_id)
-            .collect();
-        notes.sort_by(|a, b| (&a.posted_at, &a.id).cmp(&(&b.posted_at, &b.id)));
-        notes
+        notes_of(&snap, task_id)
             .into_iter()
             .filter_map(|n| {
                 let file = n.file_attachment.as_ref()?.to_file()?;
@@ -649,14 +643,22 @@ fn find_project(
     }
 }
 
-fn comments_of(snap: &Snapshot, task_id: &str) -> Vec<Comment> {
+/// The task's notes in the snapshot, in the order they were posted.
+fn notes_of<'a>(snap: &'a Snapshot, task_id: &str) -> Vec<&'a WireComment> {
     let mut notes: Vec<&WireComment> = snap
         .notes
         .values()
         .filter(|n| n.item_id == task_id)
         .collect();
     notes.sort_by(|a, b| (&a.posted_at, &a.id).cmp(&(&b.posted_at, &b.id)));
-    notes.into_iter().map(WireComment::to_comment).collect()
+    notes
+}
+
+fn comments_of(snap: &Snapshot, task_id: &str) -> Vec<Comment> {
+    notes_of(snap, task_id)
+        .into_iter()
+        .map(WireComment::to_comment)
+        .collect()
 }
 
 /// The id of the note `command` added: from `temp_id_mapping`, or (when a retried request

@@ -350,11 +350,7 @@ impl TodoistClient {
                 }
                 Err(e) => self.network("/uploads", e),
             };
-            let retryable = matches!(
-                error,
-                TodoistError::Network { .. } | TodoistError::RateLimited { .. }
-            ) || matches!(error, TodoistError::Api { status, .. } if status >= 500);
-            if !retryable || retry >= self.policy.max_retries {
+            if !error.is_transient() || retry >= self.policy.max_retries {
                 return Err(error);
             }
             retry += 1;
@@ -530,11 +526,7 @@ impl TodoistClient {
                 }
                 Err(e) => (self.network(path, e), None),
             };
-            let retryable = matches!(
-                error,
-                TodoistError::Network { .. } | TodoistError::RateLimited { .. }
-            ) || matches!(error, TodoistError::Api { status, .. } if status >= 500);
-            if !retryable || retry >= self.policy.max_retries {
+            if !error.is_transient() || retry >= self.policy.max_retries {
                 return Err(error);
             }
             retry += 1;
