@@ -4,6 +4,7 @@
 mod doctor;
 mod employee;
 mod history;
+mod postgres;
 mod run;
 mod task;
 mod token;
@@ -20,7 +21,7 @@ use std::process::ExitCode;
     version,
     about = "Background AI employees that work through your to-do list",
     long_about = "Delegate polls a task queue (a Todoist project, a GitHub repository's issues, a \
-Linear team, or its own local queue), hands each task to a headless agent CLI such as `claude -p` inside the employee's workspace, reports progress as \
+Linear team, a PostgreSQL table, or its own local queue), hands each task to a headless agent CLI such as `claude -p` inside the employee's workspace, reports progress as \
 comments and labels the task `agent-done` when a draft is ready for your review.\n\n\
 Files live in the OS config and data folders, or all under DELEGATE_HOME (or --home)."
 )]
@@ -39,9 +40,12 @@ enum Command {
     /// Add, list or remove employees.
     #[command(subcommand)]
     Employee(employee::EmployeeCommand),
-    /// Add or list tasks in the local queue (employees with source = "local").
+    /// Add tasks (local queue, PostgreSQL) or list the local queue.
     #[command(subcommand)]
     Task(task::TaskCommand),
+    /// Create or upgrade Delegate's tables in PostgreSQL (or print their SQL).
+    #[command(subcommand)]
+    Postgres(postgres::PostgresCommand),
     /// List past runs, newest first.
     History(history::HistoryArgs),
     /// Show one run in full: progress, summary, error, drafts.
@@ -75,7 +79,8 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         match cli.command {
             Command::Run(a) => run::run(paths, a).await,
             Command::Employee(c) => employee::employee(paths, c).await,
-            Command::Task(c) => task::task(paths, c),
+            Command::Task(c) => task::task(paths, c).await,
+            Command::Postgres(c) => postgres::postgres(paths, c).await,
             Command::History(a) => history::history(paths, a),
             Command::Show(a) => history::show(paths, a),
             Command::Token(c) => token::token(paths, c).await,

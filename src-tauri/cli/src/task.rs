@@ -1,4 +1,5 @@
-//! `delegate task add|list` for the local queue.
+//! `delegate task add` for an employee whose source takes tasks from Delegate (the local
+//! queue, a PostgreSQL table); `delegate task list` for the local queue.
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub enum TaskCommand {
-    /// Add a task for an employee whose source is the local queue.
+    /// Add a task for an employee whose source is the local queue or a PostgreSQL table.
     Add {
         #[arg(long, short = 'e')]
         employee: String,
@@ -29,8 +30,7 @@ pub enum TaskCommand {
     },
 }
 
-pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
-    let queue = LocalQueue::open(&paths.queue_db())?;
+pub async fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
     match cmd {
         TaskCommand::Add {
             employee,
@@ -39,13 +39,18 @@ pub fn task(paths: Paths, cmd: TaskCommand) -> Result<ExitCode> {
             priority,
         } => {
             let config = delegate_core::engine::load_config(&paths.config_file)?;
-            let id = queue.add_for(&config, &employee, &title, &description, priority)?;
-            let name = &config.employee(&employee)?.name;
+            let name = config.employee(&employee)?.name.clone();
+            let engine =
+                delegate_core::Engine::open(paths, delegate_core::secrets::Stores::keychain())?;
+            let id = engine
+                .add_task(&employee, &title, &description, priority)
+                .await?;
             println!(
                 "Added task {id} for {name}. Run it with `delegate run --employee \"{name}\"`."
             );
         }
         TaskCommand::List { limit, json } => {
+            let queue = LocalQueue::open(&paths.queue_db())?;
             let all = queue.all_tasks(limit)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&all)?);

@@ -69,12 +69,21 @@ pub const SECTIONS: &[&str] = &["budget", "notifications", "desktop", "machine",
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSettings {
-    /// The API's base URL (default: the public one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The API's base URL (default: the public one); a database's connection URL
+    /// (`[postgres] url`).
+    #[serde(default, alias = "url", skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
     /// How long to wait for one answer before trying again (default 30 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// A database table's column names, where they are not Delegate's own
+    /// (`[postgres.columns]`: `title = "name"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
+    /// A database table's status values, where they are not Delegate's own
+    /// (`[postgres.statuses]`: `pending = "todo"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, String>,
 }
 
 /// This machine's part in sharing projects with other machines.

@@ -305,6 +305,43 @@ impl Engine {
         Ok(id)
     }
 
+    /// Adds a task for `employee` where its source takes tasks from Delegate (the local
+    /// queue, a database table) and wakes the workers. Returns the task's id.
+    pub async fn add_task(
+        &self,
+        employee: &str,
+        title: &str,
+        description: &str,
+        priority: u8,
+    ) -> Result<String, EngineError> {
+        let e = self.config().employee(employee)?.clone();
+        if e.source.info().connect.is_none() {
+            return self.add_local_task(employee, title, description, priority);
+        }
+        if title.trim().is_empty() {
+            return Err(QueueError::EmptyTitle.into());
+        }
+        let source = self.source_for(&e).await?;
+        match source.add_task(title.trim(), description, priority).await? {
+            Some(id) => {
+                self.run_now();
+                Ok(id)
+            }
+            None => Err(QueueError::NotLocal(e.name.clone(), e.source.info().target_words).into()),
+        }
+    }
+
+    /// Makes `kind`'s `target` ready for employees (`delegate postgres init`), or with
+    /// `print` returns what to run instead.
+    pub async fn prepare_source(
+        &self,
+        kind: SourceKind,
+        target: &str,
+        print: bool,
+    ) -> Result<String, EngineError> {
+        Ok(self.service(kind).await?.prepare(target, print).await?)
+    }
+
     /// Stores `kind`'s token (checked first) and reconnects with it.
     pub async fn set_source_token(
         &self,
@@ -509,6 +546,8 @@ impl Engine {
                         // "Run now" wants fresh data, not a snapshot from seconds ago.
                         worker.source.invalidate().await;
                     }
+                    // A database told that work arrived.
+                    _ = worker.source.changed() => {}
                     _ = stop.cancelled() => {}
                     _ = cancel.cancelled() => {}
                 }

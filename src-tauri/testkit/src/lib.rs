@@ -6,6 +6,7 @@
 pub mod flood;
 pub mod github;
 pub mod linear;
+pub mod postgres;
 pub mod todoist;
 pub mod webdriver;
 

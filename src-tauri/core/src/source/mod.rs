@@ -7,6 +7,7 @@ pub mod github;
 pub mod http;
 pub mod linear;
 pub mod local;
+pub mod postgres;
 mod registry;
 mod remote;
 mod retry;
@@ -401,6 +402,29 @@ pub trait TaskSource: Send + Sync {
     /// Forgets what this machine last saw, so the next read asks the service again (a task
     /// that vanished, a changed token).
     async fn invalidate(&self) {}
+
+    /// Resolves when the source learns that something changed (a database's notification),
+    /// so the employee polls at once; a source that cannot tell never resolves.
+    async fn changed(&self) {
+        std::future::pending::<()>().await
+    }
+
+    /// Every draft goes to the source as a file, whatever the employee's `deliver_drafts`
+    /// (a database keeps them in the row's own column).
+    fn drafts_as_files(&self) -> bool {
+        false
+    }
+
+    /// Adds a task for this employee, when the source takes tasks from Delegate (`None`:
+    /// people add them in the service's own app).
+    async fn add_task(
+        &self,
+        _title: &str,
+        _description: &str,
+        _priority: u8,
+    ) -> Result<Option<String>, SourceError> {
+        Ok(None)
+    }
 }
 
 /// A task source as the worker holds it.

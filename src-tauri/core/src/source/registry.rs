@@ -166,6 +166,7 @@ sources! {
     Todoist = "todoist" => todoist,
     GitHub = "github" => github,
     Linear = "linear" => linear,
+    Postgres = "postgres" => postgres,
     Local = "local" => local,
 }
 

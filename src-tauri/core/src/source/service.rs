@@ -27,6 +27,16 @@ pub trait Service: Send + Sync {
 
     /// Forgets what was read, so the next read asks the service again.
     async fn invalidate(&self);
+
+    /// Makes `target` ready for employees (a database's tables), or with `print` only says
+    /// how: what was done, in words, or the statements to run.
+    async fn prepare(&self, target: &str, print: bool) -> Result<String, SourceError> {
+        let _ = (target, print);
+        Ok(format!(
+            "{} needs nothing prepared",
+            self.kind().info().title
+        ))
+    }
 }
 
 /// One thing an employee can work on, as the account lists it.

@@ -796,7 +796,9 @@ impl Worker {
             return Vec::new();
         }
         let drafts = self.readable_drafts(&done.drafts);
+        let every = self.source.drafts_as_files();
         let wanted: Vec<String> = match self.employee.deliver_drafts {
+            _ if every => drafts.iter().map(|(p, _)| p.clone()).collect(),
             DeliverDrafts::Attach => drafts.iter().map(|(p, _)| p.clone()).collect(),
             _ => {
                 let head = messages::done(done.end.summary.as_deref(), &done.drafts);
