@@ -447,11 +447,11 @@ async fn a_killed_engines_task_is_taken_over_after_its_lease() {
     let sql = server.connect(&db).await;
     fleet.start(0, 3000);
     insert(&sql, &["Slow task [slow]".to_string()]).await;
-    // Wait until engine 0 holds it, then kill it without a chance to clean up.
+    // Wait until engine 0's agent works on it, then kill the engine without a chance to
+    // clean up.
     let start = Instant::now();
     loop {
-        let working = count(&sql, "working").await;
-        if working == 1 {
+        if count(&sql, "working").await == 1 && !fleet.starts().is_empty() {
             break;
         }
         assert!(
@@ -494,17 +494,13 @@ async fn notify_wakes_an_engine_long_before_its_poll() {
     let mut fleet = Fleet::new(&server, &db, 1, 60, 600);
     init_with_cli(&fleet.homes[0], &fleet.url).await;
     let sql = server.connect(&db).await;
+    // A first task, worked by the poll at start: the engine is then listening (or about
+    // to be: a listener that connects wakes its employees once, in case it missed one).
+    insert(&sql, &["Warm-up".to_string()]).await;
     fleet.start(0, 0);
-    // The first poll runs at start; wait until the engine is listening (its first cycle
-    // is over when the log says so), then measure pickups.
-    wait_for_line(
-        &fleet.homes[0].join("stderr.txt"),
-        "listen",
-        Duration::from_secs(30),
-    )
-    .await;
+    until_reviewed(&sql, 1, Duration::from_secs(30), &fleet).await;
     let mut latencies = Vec::new();
-    for i in 0..20 {
+    for i in 1..=20 {
         let t0 = Instant::now();
         insert(&sql, &[format!("Ping {i}")]).await;
         loop {
@@ -534,25 +530,6 @@ async fn notify_wakes_an_engine_long_before_its_poll() {
         "NOTIFY pickup latency (insert → claim), 20 tasks: p50 {:?}, p95 {:?}",
         latencies[10], latencies[18]
     );
-}
-
-async fn wait_for_line(path: &Path, needle: &str, limit: Duration) {
-    let start = Instant::now();
-    loop {
-        if std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .to_lowercase()
-            .contains(needle)
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "“{needle}” never in {}",
-            path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
