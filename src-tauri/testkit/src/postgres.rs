@@ -3,8 +3,11 @@
 //! password login, stopped (or crashed, or restarted) on demand and removed on drop. The
 //! server refuses to run as root, so as root the cluster belongs to the `postgres` user.
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// The superuser the tests log in as.
@@ -200,4 +203,187 @@ impl Drop for PgServer {
     fn drop(&mut self) {
         self.down("immediate");
     }
+}
+
+/// Engines as real `delegate run --watch` processes, each its own home and machine name.
+pub struct Fleet {
+    pub dir: tempfile::TempDir,
+    pub records: PathBuf,
+    pub homes: Vec<PathBuf>,
+    pub children: Vec<Option<Child>>,
+    pub url: String,
+}
+
+impl Fleet {
+    pub fn new(
+        server: &PgServer,
+        db: &str,
+        engines: usize,
+        timeout_secs: u64,
+        poll_secs: u64,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records");
+        std::fs::create_dir_all(&records).unwrap();
+        let homes = (0..engines)
+            .map(|i| {
+                let home = dir.path().join(format!("engine-{i}"));
+                let ws = home.join("workspace");
+                std::fs::create_dir_all(&ws).unwrap();
+                std::fs::write(
+                    home.join("config.toml"),
+                    format!(
+                        "[postgres]\nurl = \"{}\"\n\n[machine]\nclaim_grace_secs = 1\n\n\
+                         [[employee]]\nname = \"Writer\"\nsource = \"postgres\"\n\
+                         workspace = \"{}\"\ncommand = \"{}\"\npoll_secs = {poll_secs}\n\
+                         timeout_secs = {timeout_secs}\nretry_backoff_secs = 0\n\
+                         sandbox_write = [\"{}\"]\n",
+                        server.url(db),
+                        ws.display(),
+                        crate::sibling_binary("fake-claude").display(),
+                        records.display(),
+                    ),
+                )
+                .unwrap();
+                home
+            })
+            .collect::<Vec<_>>();
+        Self {
+            children: homes.iter().map(|_| None).collect(),
+            homes,
+            records,
+            url: server.url_with_password(db),
+            dir,
+        }
+    }
+
+    pub fn start(&mut self, i: usize, delay_ms: u64) {
+        let home = &self.homes[i];
+        let child = Command::new(crate::sibling_binary("delegate"))
+            .arg("--home")
+            .arg(home)
+            .args(["run", "--watch"])
+            .env("DATABASE_URL", &self.url)
+            .env("DELEGATE_MACHINE", format!("engine-{i}"))
+            .env("FAKE_CLAUDE_RECORD", &self.records)
+            .env("FAKE_CLAUDE_DELAY_MS", delay_ms.to_string())
+            .env_remove("DELEGATE_HOME")
+            .stdout(std::fs::File::create(home.join("stdout.txt")).unwrap())
+            .stderr(std::fs::File::create(home.join("stderr.txt")).unwrap())
+            .spawn()
+            .unwrap();
+        self.children[i] = Some(child);
+    }
+
+    pub fn signal(&mut self, i: usize, sig: Signal) {
+        if let Some(mut c) = self.children[i].take() {
+            let _ = kill(Pid::from_raw(c.id() as i32), sig);
+            let _ = c.wait();
+        }
+    }
+
+    /// Agent starts per task title, and which engine (by workspace) started each.
+    pub fn starts(&self) -> HashMap<String, Vec<String>> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for f in std::fs::read_dir(&self.records)
+            .unwrap()
+            .filter_map(Result::ok)
+        {
+            let Ok(text) = std::fs::read_to_string(f.path()) else {
+                continue;
+            };
+            let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let argv: Vec<String> = serde_json::from_value(doc["argv"].clone()).unwrap();
+            let title = argv.last().unwrap().lines().next().unwrap().to_string();
+            let cwd = doc["cwd"].as_str().unwrap_or("");
+            let engine = self
+                .homes
+                .iter()
+                .position(|h| cwd.starts_with(h.to_str().unwrap()))
+                .map(|i| format!("engine-{i}"))
+                .unwrap_or_default();
+            out.entry(title).or_default().push(engine);
+        }
+        out
+    }
+
+    pub fn logs(&self) -> String {
+        self.homes
+            .iter()
+            .map(|h| std::fs::read_to_string(h.join("stderr.txt")).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+
+    /// An agent's recorded environment, whole.
+    pub fn any_record(&self) -> String {
+        let f = std::fs::read_dir(&self.records)
+            .unwrap()
+            .filter_map(Result::ok)
+            .next()
+            .unwrap();
+        std::fs::read_to_string(f.path()).unwrap()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.signal(i, Signal::SIGKILL);
+        }
+        let _ = &self.dir;
+    }
+}
+
+/// Inserts one pending row per title for the employee Writer.
+pub async fn insert(sql: &tokio_postgres::Client, titles: &[String]) {
+    sql.execute(
+        "INSERT INTO delegate_tasks (employee, title) SELECT 'Writer', t FROM unnest($1::text[]) t",
+        &[&titles],
+    )
+    .await
+    .unwrap();
+}
+
+/// Rows in `status`.
+pub async fn count(sql: &tokio_postgres::Client, status: &str) -> i64 {
+    sql.query_one(
+        "SELECT count(*) FROM delegate_tasks WHERE status = $1",
+        &[&status],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+/// Waits (on the table) until `n` rows are in review.
+pub async fn until_reviewed(sql: &tokio_postgres::Client, n: i64, limit: Duration, fleet: &Fleet) {
+    let start = Instant::now();
+    while count(sql, "review").await < n {
+        assert!(
+            start.elapsed() < limit,
+            "{} of {n} in review after {limit:?}\n{}",
+            count(sql, "review").await,
+            fleet.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `delegate postgres init` as a person runs it.
+pub async fn init_with_cli(home: &Path, url: &str) {
+    let out = Command::new(crate::sibling_binary("delegate"))
+        .arg("--home")
+        .arg(home)
+        .args(["postgres", "init"])
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

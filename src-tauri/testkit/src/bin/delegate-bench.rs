@@ -4,7 +4,8 @@
 //! streams 256 MB.
 //! Run: cargo run --release -p delegate-testkit --bin delegate-bench
 //! Only the memory figures: `delegate-bench memory [--mb N] [--max-rss-mb N] [--delegate PATH]`
-//! (see [`memory`]).
+//! (see [`memory`]); PostgreSQL throughput and pickup latency on a real server:
+//! `delegate-bench postgres [--tasks N]`.
 
 use delegate_core::agent::Parsed;
 use delegate_core::agent::Progress;
@@ -21,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 #[path = "delegate-bench/memory.rs"]
 mod memory;
+#[path = "delegate-bench/postgres.rs"]
+mod postgres;
 #[path = "delegate-bench/requests.rs"]
 mod requests;
 
@@ -32,6 +35,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return memory::main(&args[1..]);
     }
     let rt = tokio::runtime::Runtime::new()?;
+    if args.first().map(String::as_str) == Some("postgres") {
+        return rt.block_on(postgres::main(&args[1..]));
+    }
     if args.first().map(String::as_str) == Some("requests") {
         return rt.block_on(requests::main(args.iter().any(|a| a == "--enforce")));
     }

@@ -25,14 +25,17 @@ impl Wake {
     }
 }
 
-/// Who listens for what: channel (a table) → the employee values and their wakes.
+/// The employees listening on one channel: their employee values and wakes.
+type Listeners = Vec<(String, Arc<Wake>)>;
+
+/// Who listens for what: channel (a table) → its listeners.
 #[derive(Default)]
 pub struct Board {
-    wakes: Mutex<HashMap<String, Vec<(String, Arc<Wake>)>>>,
+    wakes: Mutex<HashMap<String, Listeners>>,
 }
 
 impl Board {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(String, Arc<Wake>)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Listeners>> {
         self.wakes.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -748,14 +748,12 @@ impl Sql {
             ),
             comments: format!(
                 "SELECT c.task_id::text, c.id, c.body, c.created_at FROM {comments} c
-                 JOIN {tasks} t ON t.{id} = c.task_id WHERE t.{open_t} ORDER BY c.task_id, c.id",
+                 JOIN {tasks} t ON t.{id} = c.task_id
+                 WHERE t.{employee} = $1 AND t.{status} IN ({open_st}) ORDER BY c.task_id, c.id",
                 id = q(&c.id),
-                open_t = format!(
-                    "{} = $1 AND t.{} IN ({})",
-                    q(&c.employee),
-                    q(&c.status),
-                    t.open_statuses()
-                ),
+                employee = q(&c.employee),
+                status = q(&c.status),
+                open_st = t.open_statuses(),
             ),
             one: format!("SELECT {fields} FROM {tasks} WHERE {id_is}"),
             one_comments: format!(
