@@ -222,14 +222,14 @@ impl Fleet {
         timeout_secs: u64,
         poll_secs: u64,
     ) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("fleet set-up");
         let records = dir.path().join("records");
-        std::fs::create_dir_all(&records).unwrap();
+        std::fs::create_dir_all(&records).expect("fleet set-up");
         let homes = (0..engines)
             .map(|i| {
                 let home = dir.path().join(format!("engine-{i}"));
                 let ws = home.join("workspace");
-                std::fs::create_dir_all(&ws).unwrap();
+                std::fs::create_dir_all(&ws).expect("fleet set-up");
                 std::fs::write(
                     home.join("config.toml"),
                     format!(
@@ -244,7 +244,7 @@ impl Fleet {
                         records.display(),
                     ),
                 )
-                .unwrap();
+                .expect("fleet set-up");
                 home
             })
             .collect::<Vec<_>>();
@@ -268,10 +268,10 @@ impl Fleet {
             .env("FAKE_CLAUDE_RECORD", &self.records)
             .env("FAKE_CLAUDE_DELAY_MS", delay_ms.to_string())
             .env_remove("DELEGATE_HOME")
-            .stdout(std::fs::File::create(home.join("stdout.txt")).unwrap())
-            .stderr(std::fs::File::create(home.join("stderr.txt")).unwrap())
+            .stdout(std::fs::File::create(home.join("stdout.txt")).expect("fleet set-up"))
+            .stderr(std::fs::File::create(home.join("stderr.txt")).expect("fleet set-up"))
             .spawn()
-            .unwrap();
+            .expect("fleet set-up");
         self.children[i] = Some(child);
     }
 
@@ -286,7 +286,7 @@ impl Fleet {
     pub fn starts(&self) -> HashMap<String, Vec<String>> {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         for f in std::fs::read_dir(&self.records)
-            .unwrap()
+            .expect("fleet set-up")
             .filter_map(Result::ok)
         {
             let Ok(text) = std::fs::read_to_string(f.path()) else {
@@ -295,13 +295,20 @@ impl Fleet {
             let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
                 continue;
             };
-            let argv: Vec<String> = serde_json::from_value(doc["argv"].clone()).unwrap();
-            let title = argv.last().unwrap().lines().next().unwrap().to_string();
+            let argv: Vec<String> =
+                serde_json::from_value(doc["argv"].clone()).expect("fleet set-up");
+            let title = argv
+                .last()
+                .expect("fleet set-up")
+                .lines()
+                .next()
+                .expect("fleet set-up")
+                .to_string();
             let cwd = doc["cwd"].as_str().unwrap_or("");
             let engine = self
                 .homes
                 .iter()
-                .position(|h| cwd.starts_with(h.to_str().unwrap()))
+                .position(|h| cwd.starts_with(h.to_str().expect("fleet set-up")))
                 .map(|i| format!("engine-{i}"))
                 .unwrap_or_default();
             out.entry(title).or_default().push(engine);
@@ -320,11 +327,11 @@ impl Fleet {
     /// An agent's recorded environment, whole.
     pub fn any_record(&self) -> String {
         let f = std::fs::read_dir(&self.records)
-            .unwrap()
+            .expect("fleet set-up")
             .filter_map(Result::ok)
             .next()
-            .unwrap();
-        std::fs::read_to_string(f.path()).unwrap()
+            .expect("fleet set-up");
+        std::fs::read_to_string(f.path()).expect("fleet set-up")
     }
 }
 
@@ -344,7 +351,7 @@ pub async fn insert(sql: &tokio_postgres::Client, titles: &[String]) {
         &[&titles],
     )
     .await
-    .unwrap();
+    .expect("fleet set-up");
 }
 
 /// Rows in `status`.
@@ -354,7 +361,7 @@ pub async fn count(sql: &tokio_postgres::Client, status: &str) -> i64 {
         &[&status],
     )
     .await
-    .unwrap()
+    .expect("fleet set-up")
     .get(0)
 }
 
@@ -380,7 +387,7 @@ pub async fn init_with_cli(home: &Path, url: &str) {
         .args(["postgres", "init"])
         .env("DATABASE_URL", url)
         .output()
-        .unwrap();
+        .expect("fleet set-up");
     assert!(
         out.status.success(),
         "{}",
