@@ -282,7 +282,7 @@ async fn source(r: &mut Report, config: &Config, kind: SourceKind, store: &dyn S
                 .split_once(": ")
                 .map(|(_, fix)| fix.to_string())
                 .unwrap_or(missing.clone());
-            return r.fail(format!("no {} token", info.title), fix);
+            return r.fail(format!("no {} {}", info.title, info.token_name), fix);
         }
         Err(e) => {
             return r.fail(
@@ -295,8 +295,9 @@ async fn source(r: &mut Report, config: &Config, kind: SourceKind, store: &dyn S
         }
     };
     r.ok(format!(
-        "{} token present (from {})",
+        "{} {} present (from {})",
         info.title,
+        info.token_name,
         origin.describe_for(kind)
     ));
     let service = match connect(config, token) {
@@ -305,8 +306,8 @@ async fn source(r: &mut Report, config: &Config, kind: SourceKind, store: &dyn S
     };
     match service.who().await {
         Ok(who) => r.ok(format!(
-            "{} accepts the token: connected as {who}",
-            info.title
+            "{} accepts the {}: connected as {who}",
+            info.title, info.token_name
         )),
         // The fix depends on the cause: only a 401 means the token is bad.
         Err(e) => return r.fail(format!("{}: {}", info.title, e.what()), e.fix()),
@@ -457,7 +458,7 @@ mod tests {
         edit::add_employee(&paths.config_file, &e).unwrap();
         let r = report(&paths, &crate::secrets::Stores::memory()).await;
         assert!(fails(&r).contains(&(
-            "no Todoist token",
+            "no Todoist API token",
             "run `delegate token set --source todoist` (or set TODOIST_API_TOKEN)"
         )));
         let check = source_token(&paths, SourceKind::Todoist, &MemoryStore::default())

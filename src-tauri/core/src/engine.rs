@@ -30,7 +30,7 @@ pub enum EngineError {
     Worker(#[from] WorkerError),
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("no {} token: run `delegate token set --source {}` (or set {}{})", .0.info().title, .0.as_str(), .0.info().token_env.unwrap_or("its variable"), .0.info().token_elsewhere)]
+    #[error("no {} {}: run `delegate token set --source {}` (or set {}{})", .0.info().title, .0.info().token_name, .0.as_str(), .0.info().token_env.unwrap_or("its variable"), .0.info().token_elsewhere)]
     NoSourceToken(SourceKind),
     #[error("{} has no account to connect to", .0.info().title)]
     NoService(SourceKind),

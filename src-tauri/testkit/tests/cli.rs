@@ -377,8 +377,8 @@ async fn doctor_checks_everything_with_a_fix_for_each_problem() {
     println!("{text}");
     assert!(!out.status.success());
     for line in [
-        "✓ Todoist token present (from the TODOIST_API_TOKEN variable)",
-        "✓ Todoist accepts the token: connected as Test Person <test@example.com>",
+        "✓ Todoist API token present (from the TODOIST_API_TOKEN variable)",
+        "✓ Todoist accepts the API token: connected as Test Person <test@example.com>",
         "✓ Good: project \"Writer\" found",
         "✗ Bad: Todoist project \"Missing\" not found; projects in this account: Writer",
         "✓ Good: agent CLI",

@@ -78,16 +78,17 @@ impl PostgresError {
                 lost: false,
             };
         }
+        let cause = match std::error::Error::source(e) {
+            Some(s) => format!("{e} ({s})"),
+            None => e.to_string(),
+        };
         if e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) {
-            return Self::Unreachable {
-                at,
-                cause: e.to_string(),
-            };
+            return Self::Unreachable { at, cause };
         }
         Self::Query {
             at,
             code: None,
-            message: e.to_string(),
+            message: cause,
             lost: true,
         }
     }
