@@ -2,8 +2,8 @@
 //! tauri-driver: onboarding to a first local-queue employee, a task added and watched live,
 //! the draft rendered (and a hostile draft that must not run), request changes and approve,
 //! the Activity screen over 100 000 runs, and a screenshot of every screen in both themes;
-//! then GitHub Issues and Linear as the source, each from the onboarding to an issue finished
-//! and approved.
+//! then GitHub Issues, Linear and a PostgreSQL table as the source, each from the onboarding to
+//! a task finished and approved.
 //! Ignored by a plain `cargo test`; `scripts/test` and `scripts/e2e` run it with `--ignored`.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
@@ -12,6 +12,7 @@ mod common;
 
 use common::{Guard, app_binary, artifacts};
 
+use delegate_testkit::postgres::PgServer;
 use delegate_testkit::webdriver::Session;
 use delegate_testkit::{FakeGitHub, FakeLinear, sibling_binary};
 use serde_json::{Value, json};
@@ -1016,6 +1017,221 @@ async fn linear_in_the_ui_end_to_end() {
     )
     .await;
     assert_eq!(keychain("linear-api-key"), "", "the key left the keychain");
+
+    quit(&ui, &exit_status).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built app, tauri-driver, a display and PostgreSQL (scripts/test runs it)"]
+async fn postgres_in_the_ui_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let delegate_home = data.path().join("delegate");
+    std::fs::create_dir_all(&delegate_home).unwrap();
+    let workspace = data.path().join("data-writer");
+    let path = fake_claude_on_path(data.path());
+    let server = PgServer::start();
+    let db = server.database("content").await;
+    let url = server.url_with_password(&db);
+
+    let _driver = driver(
+        4456,
+        &delegate_home,
+        &path,
+        &[],
+        "tauri-driver-ui-postgres.log",
+    )
+    .await;
+    let exit_status = data.path().join("app-exit-status");
+    let app = app_recording_exit(data.path(), &exit_status);
+    let ui = Ui {
+        s: Session::start("http://127.0.0.1:4456", app.to_str().unwrap())
+            .await
+            .unwrap(),
+    };
+    ui.s.set_window_size(1024, 700).await.unwrap();
+
+    // Onboarding: the connection URL with its password, tested live against the server.
+    ui.text_appears("Welcome to Delegate", 20).await;
+    ui.click("Connect PostgreSQL").await;
+    ui.wait(
+        "the URL step",
+        10,
+        "return !!byText('h1', 'Connect PostgreSQL');",
+        json!([]),
+    )
+    .await;
+    ui.fill("PostgreSQL connection URL", &url).await;
+    ui.shots("postgres-onboarding-url").await;
+    ui.click("Connect").await;
+
+    // The table: Delegate's own, created on first use.
+    ui.text_appears("Pick the table", 20).await;
+    ui.text_appears("Connected as delegate on content (PostgreSQL", 10)
+        .await;
+    let listed = ui
+        .js(
+            "return [...byLabel('Table').options].filter(o => o.value).map(o => [o.value, o.textContent]);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        listed,
+        json!([["delegate_tasks", "delegate_tasks (created on first use)"]])
+    );
+    ui.fill("Table", "delegate_tasks").await;
+    ui.shots("postgres-onboarding-table").await;
+    ui.click("Continue").await;
+    // The URL (and its password) went to the keychain of this session's Secret Service.
+    assert_eq!(keychain("postgres-password"), url);
+
+    ui.text_appears("The agent", 10).await;
+    ui.text_appears("Claude Code — 2.1.197, logged in", 20)
+        .await;
+    ui.click("Continue").await;
+    ui.text_appears("Your first employee", 10).await;
+    ui.wait(
+        "the suggested workspace",
+        10,
+        "const el = byLabel('Workspace folder'); return !!el && el.value !== '';",
+        json!([]),
+    )
+    .await;
+    ui.fill("Name", "Data Writer").await;
+    ui.fill("Workspace folder", workspace.to_str().unwrap())
+        .await;
+    ui.click("Create employee").await;
+    ui.wait(
+        "the employee card",
+        20,
+        "return !!document.querySelector('[data-testid=\"employee-Data Writer\"]');",
+        json!([]),
+    )
+    .await;
+    let config = std::fs::read_to_string(delegate_home.join("config.toml")).unwrap();
+    for line in ["source = \"postgres\"", "pg_table = \"delegate_tasks\""] {
+        assert!(config.contains(line), "config.toml has {line}:\n{config}");
+    }
+    assert!(
+        !config.contains(delegate_testkit::postgres::PASSWORD),
+        "no password in config.toml"
+    );
+
+    // A program inserts work: the engine, woken by NOTIFY, claims it and leaves the draft
+    // in the row.
+    let sql = server.connect(&db).await;
+    let start = Instant::now();
+    loop {
+        // The table exists once the employee's engine has started.
+        if sql
+            .batch_execute(
+                "INSERT INTO delegate_tasks (employee, title, description, priority) VALUES \
+                 ('Data Writer', 'Write a LinkedIn post about the launch', 'Under 150 words.', 3)",
+            )
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no table");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let start = Instant::now();
+    let (result, drafts) = loop {
+        let r = sql
+            .query_one("SELECT status, result, drafts FROM delegate_tasks", &[])
+            .await
+            .unwrap();
+        let status: String = r.get(0);
+        if status == "review" {
+            break (r.get::<_, Option<String>>(1).unwrap(), r.get::<_, Value>(2));
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the row is {status} after 90 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(result.starts_with("Done. Ready for review."), "{result}");
+    assert_eq!(drafts.as_array().map(Vec::len), Some(1), "{drafts}");
+
+    ui.click("Activity").await;
+    ui.wait(
+        "the run to succeed",
+        30,
+        "const row = [...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('the launch')); return !!row && row.textContent.includes('succeeded');",
+        json!([]),
+    )
+    .await;
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('the launch')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the rendered draft",
+        20,
+        "return !!document.querySelector('.markdown h1');",
+        json!([]),
+    )
+    .await;
+    ui.shots("postgres-run-detail").await;
+    ui.click("Approve and close the task").await;
+    ui.text_appears("Approved: the task is closed.", 10).await;
+    let status: String = sql
+        .query_one("SELECT status FROM delegate_tasks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "done");
+
+    ui.click("Employees").await;
+    let from = ui
+        .wait(
+            "the employee card",
+            10,
+            "const card = document.querySelector('[data-testid=\"employee-Data Writer\"]'); if (!card) return false; const dt = [...card.querySelectorAll('dt')].find(d => d.textContent === 'Tasks from'); return dt ? dt.nextElementSibling.textContent : false;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        from,
+        json!("PostgreSQL table delegate_tasks"),
+        "the card's source"
+    );
+    ui.shots("postgres-employees").await;
+    ui.click("Edit").await;
+    ui.text_appears("Edit Data Writer", 10).await;
+    ui.wait(
+        "the PostgreSQL fields",
+        20,
+        "const t = byLabel('Table'); const e = byLabel('Rows for'); return !!t && !!e && t.value === 'delegate_tasks';",
+        json!([]),
+    )
+    .await;
+    ui.shots("postgres-employee-form").await;
+    ui.click("Cancel").await;
+
+    ui.click("Settings").await;
+    ui.text_appears("PostgreSQL connection", 10).await;
+    ui.wait(
+        "the URL's state",
+        10,
+        "const p = document.querySelector('[data-testid=token-state-postgres]'); return !!p && p.textContent.includes('saved in the OS keychain');",
+        json!([]),
+    )
+    .await;
+    ui.shots("postgres-settings").await;
+    ui.wait(
+        "PostgreSQL's Remove button",
+        10,
+        "const b = [...document.querySelectorAll('[aria-labelledby=connection-postgres] button')].find(b => b.textContent === 'Remove'); if (!b || b.disabled) return false; b.click(); return true;",
+        json!([]),
+    )
+    .await;
+    ui.wait(
+        "the URL to be removed",
+        10,
+        "const p = document.querySelector('[data-testid=token-state-postgres]'); return !!p && p.textContent.startsWith('No ');",
+        json!([]),
+    )
+    .await;
+    assert_eq!(keychain("postgres-password"), "");
 
     quit(&ui, &exit_status).await;
 }

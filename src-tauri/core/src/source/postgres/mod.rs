@@ -68,16 +68,16 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     // A `text` column: the end comment is never cut.
     comment_chars: 1_000_000,
     taken_words: "Rows of this table for this employee, from status pending",
-    token_name: "password",
-    token_elsewhere: " to the whole connection URL",
+    token_name: "connection URL",
+    token_elsewhere: "",
     token_env: Some("DATABASE_URL"),
     token_tool: None,
     default_api_url: None,
     api_url_env: None,
     keychain_entry: Some("postgres-password"),
-    token_help: "The password of the role in [postgres] url (postgres://role@host:5432/database; \
-        add ?sslmode=require for TLS). The role needs SELECT, INSERT, UPDATE and DELETE on the \
-        table and its companions; `delegate postgres init --print` shows the SQL",
+    token_help: "The whole connection URL with the role's password: `postgres://role:password@host:5432/database` \
+        (add `?sslmode=require` for TLS). It is kept in the keychain. The role needs SELECT, INSERT, \
+        UPDATE and DELETE on the table and its companions (`delegate postgres init --print` shows the SQL)",
     task_links: &[],
     connect: Some(PostgresService::connect),
 };
