@@ -86,6 +86,18 @@ async fn a_whole_cycle_on_a_real_postgres() {
         .unwrap();
     assert!(again.contains("up to date"), "{again}");
 
+    // The tables an employee can pick: Delegate's own, now that it exists.
+    let service = engine.service(SourceKind::Postgres).await.unwrap();
+    let targets = service.targets().await.unwrap();
+    assert_eq!(
+        targets
+            .iter()
+            .map(|t| (t.value.as_str(), t.name.as_str()))
+            .collect::<Vec<_>>(),
+        [("delegate_tasks", "delegate_tasks")]
+    );
+    let who = service.who().await.unwrap();
+    assert!(who.starts_with("delegate on cycle (PostgreSQL "), "{who}");
     let ok = engine
         .add_task("Writer", "Write a post about agents", "Short.", 2)
         .await

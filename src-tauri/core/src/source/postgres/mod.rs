@@ -534,7 +534,7 @@ impl super::Service for PostgresService {
             .query(
                 "SELECT table_schema::text, table_name::text, table_schema = current_schema() FROM information_schema.columns
                  WHERE column_name IN ($1, $2) AND table_schema NOT IN ('pg_catalog', 'information_schema')
-                 GROUP BY 1, 2 HAVING count(*) = 2 ORDER BY 3 DESC, 2",
+                 GROUP BY table_schema, table_name HAVING count(*) = 2 ORDER BY 3 DESC, 2",
                 &[&m.employee, &m.status],
             )
             .await
