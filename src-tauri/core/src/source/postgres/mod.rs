@@ -67,7 +67,7 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     task_word: "task",
     // A `text` column: the end comment is never cut.
     comment_chars: 1_000_000,
-    taken_words: "Rows of this table for this employee, from status pending",
+    taken_words: "Pending rows of this table for this employee",
     token_name: "connection URL",
     token_elsewhere: "",
     token_env: Some("DATABASE_URL"),
@@ -75,9 +75,10 @@ pub const INFO: super::SourceInfo = super::SourceInfo {
     default_api_url: None,
     api_url_env: None,
     keychain_entry: Some("postgres-password"),
-    token_help: "The whole connection URL with the role's password: `postgres://role:password@host:5432/database` \
-        (add `?sslmode=require` for TLS). It is kept in the keychain. The role needs SELECT, INSERT, \
-        UPDATE and DELETE on the table and its companions (`delegate postgres init --print` shows the SQL)",
+    token_help: "from whoever runs the database: a role and its password, written as \
+        `postgres://role:password@host:5432/database` (add `?sslmode=require` for TLS). The role \
+        needs SELECT, INSERT, UPDATE and DELETE on Delegate's tables (`delegate postgres init \
+        --print` shows the SQL to create them)",
     task_links: &[],
     connect: Some(PostgresService::connect),
 };
