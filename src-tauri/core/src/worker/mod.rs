@@ -219,11 +219,14 @@ impl Worker {
                 tracing::info!(employee = %self.employee.name, task = %t.id, due = ?t.due, "recurring task: a new occurrence");
                 t.labels = fresh;
             }
+            // Only a retry's backoff asks when the last run ended (one history read per
+            // task that failed, not per open task: a table of thousands waiting for review
+            // costs nothing here).
             let last = match &log {
-                Some(_) => shared
+                Some(_) if labels::failures(&t.labels) > 0 => shared
                     .history
                     .last_run_for_task(&self.employee.name, &t.id)?,
-                None => None,
+                _ => None,
             };
             let seen = pick::Seen {
                 log: log.as_ref(),

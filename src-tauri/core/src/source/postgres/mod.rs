@@ -676,6 +676,8 @@ struct Row {
 struct View {
     rows: Vec<Row>,
     comments: HashMap<String, Vec<Comment>>,
+    /// Tasks whose comments this machine changed since the read: asked of the server.
+    forgotten: HashSet<String>,
     read: Option<Instant>,
     /// The server's clock at the read, and when that was here.
     server_now: Option<(DateTime<Utc>, Instant)>,
@@ -1010,6 +1012,7 @@ impl PostgresSource {
             });
         }
         view.comments = comments;
+        view.forgotten.clear();
         view.read = Some(Instant::now());
         Ok(())
     }
@@ -1033,8 +1036,8 @@ impl PostgresSource {
     async fn forget_comments(&self, task_id: &str) {
         let mut view = self.view.lock().await;
         view.comments.remove(task_id);
-        // The next read of this task's comments goes to the server.
-        view.read = None;
+        // The next read of this task's comments goes to the server (only this task's).
+        view.forgotten.insert(task_id.to_string());
     }
 
     async fn apply(&self, f: &Finish) -> Result<(), SourceError> {
@@ -1167,7 +1170,10 @@ impl TaskSource for PostgresSource {
             let view = self.view.lock().await;
             let fresh = view.read.is_some_and(|t| t.elapsed() < max_age)
                 && !self.wake.stale.load(Ordering::SeqCst);
-            if fresh && view.rows.iter().any(|r| r.task.id == task_id) {
+            if fresh
+                && !view.forgotten.contains(task_id)
+                && view.rows.iter().any(|r| r.task.id == task_id)
+            {
                 return Ok(view.comments.get(task_id).cloned().unwrap_or_default());
             }
         }
@@ -1176,14 +1182,19 @@ impl TaskSource for PostgresSource {
             .query(&self.sql.one_comments, &[&task_id])
             .await
             .map_err(|e| self.db.fail(&e))?;
-        Ok(rows
+        let comments: Vec<Comment> = rows
             .iter()
             .map(|n| Comment {
                 id: n.get::<_, i64>(0).to_string(),
                 content: n.get(1),
                 posted_at: Some(n.get(2)),
             })
-            .collect())
+            .collect();
+        let mut view = self.view.lock().await;
+        if view.forgotten.remove(task_id) {
+            view.comments.insert(task_id.to_string(), comments.clone());
+        }
+        Ok(comments)
     }
 
     async fn now(&self) -> DateTime<Utc> {
