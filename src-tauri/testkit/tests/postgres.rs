@@ -207,6 +207,124 @@ async fn a_whole_cycle_on_a_real_postgres() {
     assert_eq!(other, "pending", "another employee's row is left alone");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_of_your_own_is_mapped() {
+    let server = PgServer::start();
+    let db = server.database("own").await;
+    let sql = server.connect(&db).await;
+    // A content pipeline's own table: uuid ids, its own names and states, a date.
+    sql.batch_execute(
+        "CREATE SCHEMA content;
+         CREATE TABLE content.posts (
+             post_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+             owner text NOT NULL,
+             headline text NOT NULL,
+             body text,
+             state text NOT NULL DEFAULT 'todo',
+             prio smallint NOT NULL DEFAULT 1,
+             due_on date
+         );
+         INSERT INTO content.posts (owner, headline, body, due_on)
+             VALUES ('Writer', 'Post about the launch', 'Two lines.', '2026-01-15');
+         INSERT INTO content.posts (owner, headline, state) VALUES ('Writer', 'Still a sketch', 'draft');",
+    )
+    .await
+    .unwrap();
+    let home = Home::new(None);
+    std::fs::write(
+        &home.paths.config_file,
+        format!(
+            "[postgres]\nurl = \"{}\"\n\n[postgres.columns]\nid = \"post_id\"\nemployee = \"owner\"\n\
+             title = \"headline\"\ndescription = \"body\"\nstatus = \"state\"\npriority = \"prio\"\n\
+             due = \"due_on\"\n\n[postgres.statuses]\npending = \"todo\"\nworking = \"doing\"\n\
+             review = \"in_review\"\nneeds_input = \"question\"\nfailed = \"stuck\"\ndone = \"published\"\n",
+            server.url(&db)
+        ),
+    )
+    .unwrap();
+    let mut e = home.employee("Writer", SourceKind::Postgres, None);
+    e.set_setting("pg_table", Some("content.posts"));
+    home.add(&e);
+    let engine = pg_engine(&home);
+    let said = engine
+        .prepare_source(SourceKind::Postgres, "content.posts", false)
+        .await
+        .unwrap();
+    assert!(
+        said.contains("content.posts") && said.contains("applied version 1"),
+        "{said}"
+    );
+    let cancel = CancellationToken::new();
+    let r = engine.run_once(&engine.select(&[]).unwrap(), &cancel).await;
+    let runs = r[0].1.as_ref().unwrap().runs.clone();
+    assert_eq!(runs.len(), 1, "only the row in todo: {runs:?}");
+    assert_eq!(runs[0].1, RunStatus::Succeeded);
+    let rows: Vec<(String, String, Option<String>, i32)> = sql
+        .query(
+            "SELECT headline, state, result, attempts FROM content.posts ORDER BY headline",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(rows[0].0, "Post about the launch");
+    assert_eq!(rows[0].1, "in_review");
+    assert!(
+        rows[0]
+            .2
+            .as_deref()
+            .unwrap()
+            .starts_with("Done. Ready for review.")
+    );
+    assert_eq!(
+        (rows[1].1.as_str(), rows[1].2.as_deref()),
+        ("draft", None),
+        "left alone"
+    );
+    let notes: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM content.posts_comments c JOIN content.posts p ON p.post_id = c.task_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(notes, 2, "a claim and an end, keyed by the uuid");
+    // The task as the worker saw it: its own due date, its uuid.
+    let detail = engine.history().get(runs[0].0).unwrap();
+    assert_eq!(detail.run.task_id.len(), 36, "{}", detail.run.task_id);
+    engine.approve(runs[0].0).await.unwrap();
+    let state: String = sql
+        .query_one(
+            "SELECT state FROM content.posts WHERE headline = 'Post about the launch'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "published");
+    // A mapping that names a column the table lacks says which.
+    std::fs::write(
+        &home.paths.config_file,
+        std::fs::read_to_string(&home.paths.config_file)
+            .unwrap()
+            .replace("\"prio\"", "\"urgency\""),
+    )
+    .unwrap();
+    let engine = pg_engine(&home);
+    let err = engine
+        .prepare_source(SourceKind::Postgres, "content.posts", false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("has no column \"urgency\" (its `priority`)"),
+        "{err}"
+    );
+}
+
 /// Every title started once, and each row has one claim and one end.
 async fn check_each_once(
     sql: &tokio_postgres::Client,
