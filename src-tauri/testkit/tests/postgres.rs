@@ -450,7 +450,28 @@ async fn notify_wakes_an_engine_long_before_its_poll() {
     let sql = server.connect(&db).await;
     // A first task, worked by the poll at start: the engine is then listening (or about
     // to be: a listener that connects wakes its employees once, in case it missed one).
-    insert(&sql, &["Warm-up".to_string()]).await;
+    // Added as a person would, with the CLI.
+    let out = std::process::Command::new(delegate_testkit::sibling_binary("delegate"))
+        .arg("--home")
+        .arg(&fleet.homes[0])
+        .args([
+            "task",
+            "add",
+            "--employee",
+            "Writer",
+            "Warm-up",
+            "-d",
+            "First.",
+        ])
+        .env("DATABASE_URL", &fleet.url)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.starts_with("Added task 1 for Writer."),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     fleet.start(0, 0);
     until_reviewed(&sql, 1, Duration::from_secs(30), &fleet).await;
     let mut latencies = Vec::new();
