@@ -113,10 +113,13 @@ impl PgServer {
         }
     }
 
-    /// Starts the server (again), waiting until it takes connections.
+    /// Starts the server (again), waiting until it takes connections. `fsync=off` only
+    /// matters if the machine itself crashes; `synchronous_commit` stays on, so a commit the
+    /// server acknowledged survives the server crashing (`down("immediate")`), as on a real
+    /// server (with it off, a crash loses the last commits and a claim can vanish).
     pub fn up(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
              -c full_page_writes=off -c max_connections=300",
             self.port,
             self.dir.path().display()
@@ -282,13 +285,30 @@ impl Fleet {
         }
     }
 
+    /// Stops engine `i` where it is (SIGSTOP), as a closed laptop lid does.
+    pub fn pause(&self, i: usize) {
+        if let Some(c) = &self.children[i] {
+            let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGSTOP);
+        }
+    }
+
+    /// Lets a paused engine go on (SIGCONT).
+    pub fn resume(&self, i: usize) {
+        if let Some(c) = &self.children[i] {
+            let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGCONT);
+        }
+    }
+
     /// Agent starts per task title, and which engine (by workspace) started each.
     pub fn starts(&self) -> HashMap<String, Vec<String>> {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for f in std::fs::read_dir(&self.records)
+        let mut files: Vec<_> = std::fs::read_dir(&self.records)
             .expect("fleet set-up")
             .filter_map(Result::ok)
-        {
+            .collect();
+        // Named by the clock: in start order.
+        files.sort_by_key(|f| f.file_name());
+        for f in files {
             let Ok(text) = std::fs::read_to_string(f.path()) else {
                 continue;
             };

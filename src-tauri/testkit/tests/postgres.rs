@@ -440,6 +440,131 @@ async fn a_killed_engines_task_is_taken_over_after_its_lease() {
     );
 }
 
+/// What `delegate history --json` says of an engine's runs.
+fn history(fleet: &Fleet, i: usize) -> String {
+    let out = std::process::Command::new(delegate_testkit::sibling_binary("delegate"))
+        .arg("--home")
+        .arg(&fleet.homes[i])
+        .args(["history", "--json"])
+        .env_remove("DELEGATE_HOME")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_that_slept_past_its_lease_leaves_the_new_holders_end_alone() {
+    let server = PgServer::start();
+    let db = server.database("slept").await;
+    // Runs may last 6 s; a claim holds 7 s (timeout + 1 s grace) unless renewed.
+    let mut fleet = Fleet::new(&server, &db, 2, 6, 1);
+    init_with_cli(&fleet.homes[0], &fleet.url).await;
+    let sql = server.connect(&db).await;
+    fleet.start(0, 1500);
+    insert(&sql, &["Long task".to_string()]).await;
+    let start = Instant::now();
+    while fleet.starts().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            fleet.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The laptop's lid closes: engine 0 stops where it is, its agent mid-run.
+    fleet.pause(0);
+    let lease: chrono::DateTime<chrono::Utc> = sql
+        .query_one("SELECT lease_until FROM delegate_tasks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // Past the lease (on the server's clock), another engine takes the task and ends it.
+    loop {
+        let now: chrono::DateTime<chrono::Utc> =
+            sql.query_one("SELECT now()", &[]).await.unwrap().get(0);
+        if now > lease + chrono::Duration::milliseconds(200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fleet.start(1, 0);
+    until_reviewed(&sql, 1, Duration::from_secs(60), &fleet).await;
+    let (result_b, attempts): (String, i32) = {
+        let r = sql
+            .query_one("SELECT result, attempts FROM delegate_tasks", &[])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    // The lid opens: engine 0 finds its claim gone; whatever its run came to, the row stays
+    // as engine 1 left it.
+    fleet.resume(0);
+    let start = Instant::now();
+    loop {
+        let h = history(&fleet, 0);
+        if h.contains("\"status\"") && !h.contains("\"running\"") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "engine 0: {h}\n{}",
+            fleet.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = sql
+        .query_one(
+            "SELECT status, result, attempts, claimed_by FROM delegate_tasks",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, result, now_attempts, holder): (String, String, i32, Option<String>) =
+        (r.get(0), r.get(1), r.get(2), r.get(3));
+    assert_eq!(status, "review");
+    assert_eq!(result, result_b, "engine 1's end stands");
+    assert_eq!(now_attempts, attempts);
+    assert_eq!(holder, None);
+    let ends: Vec<String> = sql
+        .query(
+            "SELECT body FROM delegate_tasks_comments WHERE body NOT LIKE 'Working on it%' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ends.len(), 1, "one end, engine 1's: {ends:#?}");
+    assert!(ends[0].starts_with("Done. Ready for review."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_started_while_the_server_is_down_works_once_it_is_up() {
+    let server = PgServer::start();
+    let db = server.database("late").await;
+    let mut fleet = Fleet::new(&server, &db, 1, 60, 1);
+    init_with_cli(&fleet.homes[0], &fleet.url).await;
+    server.down("fast");
+    fleet.start(0, 0);
+    // It polls, fails and says why (the log names the server), and keeps polling.
+    let start = Instant::now();
+    let said = || {
+        ["stdout.txt", "stderr.txt"]
+            .iter()
+            .map(|f| std::fs::read_to_string(fleet.homes[0].join(f)).unwrap_or_default())
+            .collect::<String>()
+    };
+    while !said().contains("cannot reach PostgreSQL") {
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", said());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.up();
+    let sql = server.connect(&db).await;
+    insert(&sql, &["After the outage".to_string()]).await;
+    until_reviewed(&sql, 1, Duration::from_secs(60), &fleet).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notify_wakes_an_engine_long_before_its_poll() {
     let server = PgServer::start();

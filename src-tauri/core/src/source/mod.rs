@@ -189,6 +189,11 @@ pub struct Finish {
     /// its next date): the uuid of that write.
     #[serde(default)]
     pub close: Option<String>,
+    /// The claim of the run this ends: a source that records who holds a task applies the
+    /// end only while that claim still holds it (a machine that slept past its lease never
+    /// overwrites the machine that took over).
+    #[serde(default)]
+    pub claim: Option<String>,
 }
 
 impl Finish {
@@ -203,6 +208,7 @@ impl Finish {
             ids: [id(), id(), id(), id()],
             files: Vec::new(),
             close: None,
+            claim: None,
         }
     }
 

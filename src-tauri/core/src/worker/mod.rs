@@ -569,6 +569,7 @@ impl Worker {
             );
         }
         let claim_note = won.note_id.clone();
+        let claim_id = claim.id.clone();
         let lease = live::Lease {
             claim,
             note_id: won.note_id,
@@ -596,8 +597,9 @@ impl Worker {
                 tracing::warn!(task = %task.id, "attaching the drafts took too long; they are cut in the comment instead");
                 Vec::new()
             });
-        let (finish, gave_up) =
+        let (mut finish, gave_up) =
             self.finish_for(&task, &current, attempt, &done, &claim_note, &attached);
+        finish.claim = Some(claim_id);
         let outbox =
             shared
                 .history

@@ -45,6 +45,10 @@ pub enum PostgresError {
     },
     #[error("there is no task {id} in {table}")]
     NoSuchTask { id: String, table: String },
+    #[error(
+        "the claim on task {id} in {table} no longer holds it: its lease ran out and another machine took it over"
+    )]
+    ClaimLost { id: String, table: String },
 }
 
 impl PostgresError {
@@ -121,8 +125,12 @@ impl ServiceFailure for PostgresError {
             Self::Unreachable { .. } => {
                 "check that the server runs and that the URL's host and port are right; Delegate reconnects by itself".into()
             }
+            // The server's rules (pg_hba.conf) may refuse a connection without TLS.
+            Self::Rejected { message, .. } if message.contains("SSL off") => {
+                "the server wants TLS: add ?sslmode=require to the connection URL".into()
+            }
             Self::Rejected { .. } => {
-                "set the role's password again (delegate token set --source postgres), or fix the role in [postgres] url".into()
+                "set the connection URL again with the role's password (delegate token set --source postgres, or the app's Settings)".into()
             }
             Self::NoTable { .. } | Self::NoColumn { .. } => {
                 "run `delegate postgres init` (or give its `--print` output to whoever runs the database)".into()
@@ -132,6 +140,7 @@ impl ServiceFailure for PostgresError {
             }
             Self::Query { .. } => "see the server's message; Delegate tries again at the next poll".into(),
             Self::NoSuchTask { .. } => "the row was deleted; nothing to do".into(),
+            Self::ClaimLost { .. } => "nothing to do: the other machine finishes the task".into(),
         }
     }
 

@@ -191,13 +191,75 @@ fn server_words(pc: &tokio_postgres::Config) -> String {
 struct Ready {
     table: Table,
     id_type: String,
+    /// The status and employee columns' types (a person's table may use an enum or a
+    /// number): values are written as text cast to them.
+    status_type: String,
+    employee_type: String,
+}
+
+/// The tables of one server, each made ready once (migrated, checked, its statements made)
+/// the first time an employee works on it — at its first poll, not when its watcher starts,
+/// so a server that is down then is simply tried again at the next poll.
+struct Tables {
+    db: Arc<Db>,
+    mapping: schema::Mapping,
+    ready: Mutex<HashMap<String, Arc<Prepared>>>,
+}
+
+impl Tables {
+    /// The table named `spec` ("" for the default), its schema brought up to date (created
+    /// when missing) and its columns checked.
+    async fn ready(&self, spec: &str) -> Result<Arc<Prepared>, PostgresError> {
+        let table = Table::new(spec, self.mapping.clone())?;
+        let key = table.words();
+        let mut cache = self.ready.lock().await;
+        if let Some(r) = cache.get(&key) {
+            return Ok(r.clone());
+        }
+        let id_type = migrate(&self.db, &table, true).await?.1;
+        check_columns(&self.db, &table).await?;
+        let c = self.db.client().await?;
+        let typed = |column: String| {
+            let c = &c;
+            let db = &self.db;
+            let table = &table;
+            async move {
+                Ok::<_, PostgresError>(
+                    column_type(c, db, table, &column)
+                        .await?
+                        .unwrap_or_else(|| "text".into()),
+                )
+            }
+        };
+        let status_type = typed(table.map.columns.status.clone()).await?;
+        let employee_type = typed(table.map.columns.employee.clone()).await?;
+        drop(c);
+        let ready = Ready {
+            table,
+            id_type,
+            status_type,
+            employee_type,
+        };
+        let r = Arc::new(Prepared {
+            sql: Sql::new(&ready),
+            ready,
+        });
+        cache.insert(key, r.clone());
+        Ok(r)
+    }
+}
+
+/// A ready table and its statements.
+struct Prepared {
+    ready: Ready,
+    sql: Sql,
 }
 
 /// One PostgreSQL server and role as a [`super::Service`].
 pub struct PostgresService {
     db: Arc<Db>,
     mapping: schema::Mapping,
-    ready: Mutex<HashMap<String, Arc<Ready>>>,
+    tables: Arc<Tables>,
     sources: Mutex<HashMap<(String, String), Arc<PostgresSource>>>,
     board: Arc<Board>,
     channels: tokio::sync::mpsc::UnboundedSender<String>,
@@ -242,10 +304,15 @@ impl PostgresService {
             .map_err(|e| PostgresError::BadUrl(e.to_string()))?;
         let (channels, rx) = tokio::sync::mpsc::unbounded_channel();
         let stop = tokio_util::sync::CancellationToken::new();
+        let db = Arc::new(Db { pool, at, user });
         Ok(Self {
-            db: Arc::new(Db { pool, at, user }),
+            tables: Arc::new(Tables {
+                db: db.clone(),
+                mapping: mapping.clone(),
+                ready: Mutex::new(HashMap::new()),
+            }),
+            db,
             mapping,
-            ready: Mutex::new(HashMap::new()),
             sources: Mutex::new(HashMap::new()),
             board: Arc::new(Board::default()),
             channels,
@@ -259,20 +326,9 @@ impl PostgresService {
         })
     }
 
-    /// The table named `spec` ("" for the default), its schema brought up to date (created
-    /// when missing) and its columns checked.
-    async fn ready(&self, spec: &str) -> Result<Arc<Ready>, PostgresError> {
-        let table = Table::new(spec, self.mapping.clone())?;
-        let key = table.words();
-        let mut ready = self.ready.lock().await;
-        if let Some(r) = ready.get(&key) {
-            return Ok(r.clone());
-        }
-        let id_type = migrate(&self.db, &table, true).await?.1;
-        check_columns(&self.db, &table).await?;
-        let r = Arc::new(Ready { table, id_type });
-        ready.insert(key, r.clone());
-        Ok(r)
+    /// The table named `spec`, ready for work (see [`Tables::ready`]).
+    async fn ready(&self, spec: &str) -> Result<Arc<Prepared>, PostgresError> {
+        self.tables.ready(spec).await
     }
 
     /// `delegate postgres init`: applies Delegate's migrations to the table (or, with
@@ -361,11 +417,21 @@ async fn id_type<C: deadpool_postgres::GenericClient>(
     db: &Db,
     table: &Table,
 ) -> Result<Option<String>, PostgresError> {
+    column_type(c, db, table, &table.map.columns.id).await
+}
+
+/// A column's type as SQL names it (`bigint`, `uuid`, `post_state`), if the table has it.
+async fn column_type<C: deadpool_postgres::GenericClient>(
+    c: &C,
+    db: &Db,
+    table: &Table,
+    column: &str,
+) -> Result<Option<String>, PostgresError> {
     let row = c
         .query_opt(
             "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
              WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped",
-            &[&table.tasks(), &table.map.columns.id],
+            &[&table.tasks(), &column],
         )
         .await
         .map_err(|e| db.fail(&e))?;
@@ -568,25 +634,33 @@ impl super::Service for PostgresService {
     }
 
     async fn source_for(&self, employee: &Employee) -> Result<super::Source, SourceError> {
-        let ready = self
-            .ready(employee.setting("pg_table").unwrap_or_default())
-            .await?;
+        let spec = employee.setting("pg_table").unwrap_or_default().to_string();
+        let table = Table::new(&spec, self.mapping.clone())?;
         let who = employee
             .setting("pg_employee")
             .unwrap_or(&employee.name)
             .to_string();
-        let key = (ready.table.words(), who.clone());
+        let key = (table.words(), who.clone());
         let mut sources = self.sources.lock().await;
         if let Some(s) = sources.get(&key) {
             return Ok(s.clone());
         }
         let wake = Arc::new(Wake::default());
-        let channel = ready.table.channel();
+        let channel = table.channel();
         if self.board.add(&channel, &who, wake.clone()) {
             let _ = self.channels.send(channel);
         }
         self.start_listening();
-        let source = Arc::new(PostgresSource::new(self.db.clone(), ready, who, wake));
+        let source = Arc::new(PostgresSource {
+            db: self.db.clone(),
+            tables: self.tables.clone(),
+            spec,
+            table,
+            who,
+            wake,
+            view: Mutex::new(View::default()),
+            prepared: tokio::sync::OnceCell::new(),
+        });
         sources.insert(key, source.clone());
         Ok(source)
     }
@@ -594,16 +668,16 @@ impl super::Service for PostgresService {
     /// The table: its columns, the trigger that wakes engines, the role's privileges and
     /// the rows waiting.
     async fn check(&self, employee: &Employee) -> Result<String, SourceError> {
-        let ready = self
+        let prepared = self
             .ready(employee.setting("pg_table").unwrap_or_default())
             .await?;
-        let t = &ready.table;
+        let t = &prepared.ready.table;
         let who = employee.setting("pg_employee").unwrap_or(&employee.name);
         let c = self.db.client().await?;
         let privileges = c
             .query_one(
-                "SELECT bool_and(has_table_privilege(x, 'SELECT, INSERT, UPDATE, DELETE'))
-                 FROM unnest($1::text[]) x",
+                "SELECT bool_and(has_table_privilege(x, p))
+                 FROM unnest($1::text[]) x, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p",
                 &[&vec![t.tasks(), t.comments(), t.files(), t.applied()]],
             )
             .await
@@ -669,7 +743,8 @@ impl super::Service for PostgresService {
 struct Row {
     task: Task,
     status: String,
-    version: DateTime<Utc>,
+    /// `updated_at` as read (none in a person's table that leaves it empty).
+    version: Option<DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -686,11 +761,14 @@ struct View {
 /// One employee's rows of one table.
 pub struct PostgresSource {
     db: Arc<Db>,
-    ready: Arc<Ready>,
+    tables: Arc<Tables>,
+    /// The table as the employee names it, and as parsed (its words and statuses).
+    spec: String,
+    table: Table,
     who: String,
     wake: Arc<Wake>,
     view: Mutex<View>,
-    sql: Sql,
+    prepared: tokio::sync::OnceCell<Arc<Prepared>>,
 }
 
 /// The statements, made once per source.
@@ -722,8 +800,9 @@ impl Sql {
         let comments = t.comments();
         let id_is = format!("{} = CAST($1::text AS {})", q(&c.id), r.id_type);
         let fields = format!(
-            "{id}::text, {title}, coalesce({description}, ''), {status}, coalesce({priority}, 1)::int4, \
-             to_json({due}) #>> '{{}}', coalesce({attempts}, 0)::int4, {updated_at}, now()",
+            "{id}::text, coalesce({title}::text, ''), coalesce({description}::text, ''), {status}::text, \
+             coalesce({priority}::int4, 1), to_json({due}) #>> '{{}}', coalesce({attempts}::int4, 0), \
+             {updated_at}::timestamptz, now()",
             id = q(&c.id),
             title = q(&c.title),
             description = q(&c.description),
@@ -734,13 +813,13 @@ impl Sql {
             updated_at = q(&c.updated_at),
         );
         let open = format!(
-            "{} = $1 AND {} IN ({})",
+            "{}::text = $1 AND {}::text IN ({})",
             q(&c.employee),
             q(&c.status),
             t.open_statuses()
         );
         let not_working = format!(
-            "CASE WHEN $2 = {working} THEN {{col}} ELSE NULL END",
+            "CASE WHEN $2::text = {working} THEN {{col}} ELSE NULL END",
             working = literal(&s.working)
         );
         Self {
@@ -752,7 +831,7 @@ impl Sql {
             comments: format!(
                 "SELECT c.task_id::text, c.id, c.body, c.created_at FROM {comments} c
                  JOIN {tasks} t ON t.{id} = c.task_id
-                 WHERE t.{employee} = $1 AND t.{status} IN ({open_st}) ORDER BY c.task_id, c.id",
+                 WHERE t.{employee}::text = $1 AND t.{status}::text IN ({open_st}) ORDER BY c.task_id, c.id",
                 id = q(&c.id),
                 employee = q(&c.employee),
                 status = q(&c.status),
@@ -771,9 +850,9 @@ impl Sql {
             claim: format!(
                 "WITH target AS (
                     SELECT {id} FROM {tasks}
-                    WHERE {id_is} AND {employee} = $2 AND {status} IN ({open_st})
-                      AND ($3::timestamptz IS NULL OR {updated_at} = $3)
-                      AND ({status} <> {working} OR {lease_until} IS NULL OR {lease_until} < now()
+                    WHERE {id_is} AND {employee}::text = $2 AND {status}::text IN ({open_st})
+                      AND ($3::timestamptz IS NULL OR {updated_at}::timestamptz = $3)
+                      AND ({status}::text <> {working} OR {lease_until} IS NULL OR {lease_until} < now()
                            OR {claim_id} = ANY($4::text[]))
                     FOR UPDATE SKIP LOCKED
                  ), won AS (
@@ -781,7 +860,7 @@ impl Sql {
                         {lease_until} = now() + make_interval(secs => $7::float8),
                         {updated_at} = clock_timestamp()
                     FROM target WHERE t.{id} = target.{id}
-                    RETURNING t.{id} AS id, t.{updated_at} AS v
+                    RETURNING t.{id} AS id, t.{updated_at}::timestamptz AS v
                  ), note AS (
                     INSERT INTO {comments} (task_id, author, body)
                     SELECT id, {delegate}, $8 FROM won RETURNING id
@@ -799,34 +878,43 @@ impl Sql {
                 delegate = literal(DELEGATE_AUTHOR),
             ),
             holder: format!(
-                "SELECT coalesce({}, ''), {} FROM {tasks} WHERE {id_is}",
+                "SELECT coalesce({}, ''), {}::text, coalesce({}, '') FROM {tasks} WHERE {id_is}",
                 q(&c.claimed_by),
-                q(&c.status)
+                q(&c.status),
+                q(&c.claim_id)
             ),
+            // The lease counts from the claim comment's own stamp (as the worker computes
+            // it); the comment carries the new lease. Nothing changes unless the claim still
+            // holds the row.
             renew: format!(
                 "WITH l AS (
-                    UPDATE {tasks} SET {lease_until} = now() + make_interval(secs => $3::float8)
+                    UPDATE {tasks} SET {lease_until} =
+                        (SELECT created_at FROM {comments} WHERE id = $4) + make_interval(secs => $3::float8)
                     WHERE {id_is} AND {claim_id} = $2 RETURNING 1
+                 ), n AS (
+                    UPDATE {comments} SET body = $5 WHERE id = $4 AND EXISTS (SELECT 1 FROM l) RETURNING 1
                  )
-                 UPDATE {comments} SET created_at = clock_timestamp() WHERE id = $4 AND EXISTS (SELECT 1 FROM l)",
+                 SELECT count(*) FROM l",
                 lease_until = q(&c.lease_until),
                 claim_id = q(&c.claim_id),
             ),
             // $2 status, $3 attempts, $4 result (kept when null), $5 draft file ids (drafts
             // kept when null).
             set_state: format!(
-                "UPDATE {tasks} SET {status} = $2,
-                    {attempts} = CASE WHEN $2 = {failed} THEN greatest({attempts} + 1, $3) ELSE $3 END,
+                "UPDATE {tasks} SET {status} = CAST($2::text AS {status_type}),
+                    {attempts} = CASE WHEN $2::text = {failed} THEN greatest(coalesce({attempts}, 0) + 1, $3) ELSE $3 END,
                     {claimed_by} = {cb}, {claim_id} = {ci}, {lease_until} = {lu},
                     {result} = coalesce($4, {result}),
                     {drafts} = CASE WHEN $5::text[] IS NULL THEN {drafts} ELSE (
                         SELECT coalesce(jsonb_agg(jsonb_build_object('name', f.name, 'text', f.content) ORDER BY f.created_at), '[]'::jsonb)
                         FROM {files} f WHERE f.id = ANY($5::text[]::uuid[])) END,
                     {updated_at} = clock_timestamp()
-                 WHERE {id_is} RETURNING {updated_at}",
+                 WHERE {id_is} AND ($6::text IS NULL OR {claim_id} = $6)
+                 RETURNING {updated_at}::timestamptz",
                 status = q(&c.status),
                 attempts = q(&c.attempts),
                 failed = literal(&s.failed),
+                status_type = r.status_type,
                 claimed_by = q(&c.claimed_by),
                 claim_id = q(&c.claim_id),
                 lease_until = q(&c.lease_until),
@@ -871,7 +959,8 @@ impl Sql {
             ),
             add_task: format!(
                 "INSERT INTO {tasks} ({employee}, {title}, {description}, {priority}, {status})
-                 VALUES ($1, $2, $3, $4, {pending}) RETURNING {id}::text",
+                 VALUES (CAST($1::text AS {employee_type}), $2, $3, $4::int4, {pending}) RETURNING {id}::text",
+                employee_type = r.employee_type,
                 employee = q(&c.employee),
                 title = q(&c.title),
                 description = q(&c.description),
@@ -932,26 +1021,23 @@ fn file_id(f: &FileRef) -> Option<String> {
 }
 
 impl PostgresSource {
-    fn new(db: Arc<Db>, ready: Arc<Ready>, who: String, wake: Arc<Wake>) -> Self {
-        let sql = Sql::new(&ready);
-        Self {
-            db,
-            ready,
-            who,
-            wake,
-            view: Mutex::new(View::default()),
-            sql,
-        }
+    /// The table, made ready on first use (tried again at the next call after a failure).
+    async fn p(&self) -> Result<Arc<Prepared>, SourceError> {
+        Ok(self
+            .prepared
+            .get_or_try_init(|| self.tables.ready(&self.spec))
+            .await?
+            .clone())
     }
 
     fn statuses(&self) -> &schema::Statuses {
-        &self.ready.table.map.statuses
+        &self.table.map.statuses
     }
 
     fn gone(&self, id: &str) -> SourceError {
         PostgresError::NoSuchTask {
             id: id.to_string(),
-            table: self.ready.table.words(),
+            table: self.table.words(),
         }
         .into()
     }
@@ -981,6 +1067,7 @@ impl PostgresSource {
     /// Reads the rows and their comments unless the view is younger than `max_age` and
     /// nothing woke it.
     async fn refresh(&self, max_age: Duration) -> Result<(), SourceError> {
+        let p = self.p().await?;
         let mut view = self.view.lock().await;
         let stale = self.wake.stale.swap(false, Ordering::SeqCst);
         if !stale && view.read.is_some_and(|t| t.elapsed() < max_age) {
@@ -988,11 +1075,11 @@ impl PostgresSource {
         }
         let c = self.db.client().await?;
         let rows = c
-            .query(&self.sql.list, &[&self.who])
+            .query(&p.sql.list, &[&self.who])
             .await
             .map_err(|e| self.db.fail(&e))?;
         let notes = c
-            .query(&self.sql.comments, &[&self.who])
+            .query(&p.sql.comments, &[&self.who])
             .await
             .map_err(|e| self.db.fail(&e))?;
         view.server_now = rows
@@ -1026,9 +1113,9 @@ impl PostgresSource {
         if let Some(row) = view.rows.iter_mut().find(|r| r.task.id == task_id) {
             row.task.labels = labels.to_vec();
             row.status = status;
-            if let Some(v) = version {
-                row.version = v;
-                row.task.updated_at = Some(v);
+            if version.is_some() {
+                row.version = version;
+                row.task.updated_at = version;
             }
         }
     }
@@ -1041,36 +1128,51 @@ impl PostgresSource {
     }
 
     async fn apply(&self, f: &Finish) -> Result<(), SourceError> {
+        let p = self.p().await?;
         let mut c = self.db.client().await?;
         let fail = |e: tokio_postgres::Error| SourceError::from(self.db.fail(&e));
         let tx = c.transaction().await.map_err(fail)?;
         let fresh = tx
-            .execute(&self.sql.applied, &[&f.ids[1]])
+            .execute(&p.sql.applied, &[&f.ids[1]])
             .await
             .map_err(fail)?
             == 1;
         let mut version = None;
+        // The end of a run whose claim no longer holds the row (it slept past its lease and
+        // another machine took over): only its own comments go.
+        let mut stale = false;
         if fresh {
             if let Some(labels) = &f.labels {
                 let (status, attempts) = state_of(self.statuses(), labels);
-                let files: Option<Vec<String>> = f
-                    .text
-                    .as_ref()
-                    .map(|_| f.files.iter().filter_map(file_id).collect());
+                // The drafts change with a successful end only.
+                let files: Option<Vec<String>> = (f.text.is_some()
+                    && labels.iter().any(|l| l == labels::DONE))
+                .then(|| f.files.iter().filter_map(file_id).collect());
                 let row = tx
                     .query_opt(
-                        &self.sql.set_state,
-                        &[&f.task_id, &status, &attempts, &f.text, &files],
+                        &p.sql.set_state,
+                        &[&f.task_id, &status, &attempts, &f.text, &files, &f.claim],
                     )
                     .await
                     .map_err(fail)?;
                 match row {
-                    Some(r) => version = Some(r.get::<_, DateTime<Utc>>(0)),
-                    None => return Err(self.gone(&f.task_id)),
+                    Some(r) => version = r.get::<_, Option<DateTime<Utc>>>(0),
+                    None => {
+                        let holder = tx
+                            .query_opt(&p.sql.holder, &[&f.task_id])
+                            .await
+                            .map_err(fail)?;
+                        let Some(holder) = holder else {
+                            return Err(self.gone(&f.task_id));
+                        };
+                        let machine: String = holder.get(0);
+                        tracing::warn!(task = %f.task_id, holder = %machine, "this run's claim no longer holds the row (its lease ran out and another machine took over); its end is not applied");
+                        stale = true;
+                    }
                 }
             }
-            if let Some(text) = &f.text {
-                tx.execute(&self.sql.add_comment, &[&f.task_id, &DELEGATE_AUTHOR, text])
+            if let Some(text) = f.text.as_ref().filter(|_| !stale) {
+                tx.execute(&p.sql.add_comment, &[&f.task_id, &DELEGATE_AUTHOR, text])
                     .await
                     .map_err(fail)?;
             }
@@ -1081,40 +1183,43 @@ impl PostgresSource {
                 .filter_map(|n| n.parse().ok())
                 .collect();
             if !deletes.is_empty() {
-                tx.execute(&self.sql.delete_comments, &[&f.task_id, &deletes])
+                tx.execute(&p.sql.delete_comments, &[&f.task_id, &deletes])
                     .await
                     .map_err(fail)?;
             }
-            if f.close.is_some() {
-                tx.execute(&self.sql.close, &[&f.task_id])
+            if f.close.is_some() && !stale {
+                tx.execute(&p.sql.close, &[&f.task_id])
                     .await
                     .map_err(fail)?;
             }
         }
         tx.commit().await.map_err(fail)?;
-        if let Some(labels) = &f.labels {
+        if let Some(labels) = f.labels.as_ref().filter(|_| !stale) {
             self.remember(&f.task_id, labels, version).await;
+        } else if stale {
+            self.wake.stale.store(true, Ordering::SeqCst);
         }
         self.forget_comments(&f.task_id).await;
         Ok(())
     }
 
     async fn write_state(&self, task_id: &str, labels: &[String]) -> Result<(), SourceError> {
+        let p = self.p().await?;
         let (status, attempts) = state_of(self.statuses(), labels);
         let none: Option<String> = None;
         let no_files: Option<Vec<String>> = None;
         let c = self.db.client().await?;
         let row = c
             .query_opt(
-                &self.sql.set_state,
-                &[&task_id, &status, &attempts, &none, &no_files],
+                &p.sql.set_state,
+                &[&task_id, &status, &attempts, &none, &no_files, &none],
             )
             .await
             .map_err(|e| self.db.fail(&e))?;
         let Some(row) = row else {
             return Err(self.gone(task_id));
         };
-        self.remember(task_id, labels, Some(row.get(0))).await;
+        self.remember(task_id, labels, row.get(0)).await;
         Ok(())
     }
 
@@ -1125,15 +1230,16 @@ impl PostgresSource {
         description: &str,
         priority: u8,
     ) -> Result<String, SourceError> {
+        let p = self.p().await?;
         let c = self.db.client().await?;
         let row = c
             .query_one(
-                &self.sql.add_task,
+                &p.sql.add_task,
                 &[
                     &self.who,
                     &title,
                     &description,
-                    &(priority.clamp(1, 4) as i16),
+                    &(priority.clamp(1, 4) as i32),
                 ],
             )
             .await
@@ -1166,6 +1272,7 @@ impl TaskSource for PostgresSource {
         task_id: &str,
         max_age: Duration,
     ) -> Result<Vec<Comment>, SourceError> {
+        let p = self.p().await?;
         {
             let view = self.view.lock().await;
             let fresh = view.read.is_some_and(|t| t.elapsed() < max_age)
@@ -1179,7 +1286,7 @@ impl TaskSource for PostgresSource {
         }
         let c = self.db.client().await?;
         let rows = c
-            .query(&self.sql.one_comments, &[&task_id])
+            .query(&p.sql.one_comments, &[&task_id])
             .await
             .map_err(|e| self.db.fail(&e))?;
         let comments: Vec<Comment> = rows
@@ -1215,6 +1322,7 @@ impl TaskSource for PostgresSource {
         default_lease: u64,
         dead: &HashSet<String>,
     ) -> Result<Claimed, SourceError> {
+        let p = self.p().await?;
         for f in finishes {
             self.apply(f).await?;
         }
@@ -1225,13 +1333,13 @@ impl TaskSource for PostgresSource {
             .rows
             .iter()
             .find(|r| r.task.id == task_id)
-            .map(|r| r.version);
+            .and_then(|r| r.version);
         let dead: Vec<String> = dead.iter().cloned().collect();
         let lease = claim.lease_secs.unwrap_or(default_lease) as f64;
         let c = self.db.client().await?;
         let row = c
             .query_one(
-                &self.sql.claim,
+                &p.sql.claim,
                 &[
                     &task_id,
                     &self.who,
@@ -1248,10 +1356,9 @@ impl TaskSource for PostgresSource {
         let note: Option<i64> = row.get(0);
         let version: Option<DateTime<Utc>> = row.get(1);
         match (note, version) {
-            (Some(note), Some(v)) => {
+            (Some(note), v) => {
                 let current = self.labels_now(task_id).await.unwrap_or_default();
-                self.remember(task_id, &labels::claimed(&current), Some(v))
-                    .await;
+                self.remember(task_id, &labels::claimed(&current), v).await;
                 self.forget_comments(task_id).await;
                 Ok(Claimed::Won {
                     note_id: note.to_string(),
@@ -1261,7 +1368,7 @@ impl TaskSource for PostgresSource {
                 // Someone else has it, or it changed since it was read: read again next time.
                 self.wake.stale.store(true, Ordering::SeqCst);
                 let holder = c
-                    .query_opt(&self.sql.holder, &[&task_id])
+                    .query_opt(&p.sql.holder, &[&task_id])
                     .await
                     .map_err(|e| self.db.fail(&e))?;
                 let Some(holder) = holder else {
@@ -1319,19 +1426,64 @@ impl TaskSource for PostgresSource {
         Ok(())
     }
 
+    /// Extends the lease (counted from the claim comment's stamp, as the worker counts it)
+    /// while the claim still holds the row; a claim that no longer does is an error.
     async fn renew(
         &self,
         task_id: &str,
         note_id: &str,
         claim: &Claim,
     ) -> Result<String, SourceError> {
+        let p = self.p().await?;
         let note: i64 = note_id.parse().map_err(|_| self.gone(task_id))?;
         let lease = claim.lease_secs.unwrap_or(600) as f64;
         let c = self.db.client().await?;
-        c.execute(&self.sql.renew, &[&task_id, &claim.id, &lease, &note])
+        let held: i64 = c
+            .query_one(
+                &p.sql.renew,
+                &[&task_id, &claim.id, &lease, &note, &claim.text()],
+            )
             .await
-            .map_err(|e| self.db.fail(&e))?;
+            .map_err(|e| self.db.fail(&e))?
+            .get(0);
+        if held == 0 {
+            return Err(PostgresError::ClaimLost {
+                id: task_id.to_string(),
+                table: self.table.words(),
+            }
+            .into());
+        }
         Ok(note_id.to_string())
+    }
+
+    /// The machine now holding the row, when it is no longer this claim (its lease ran out
+    /// while this machine was away, and another took over).
+    async fn rival(
+        &self,
+        task_id: &str,
+        claim_id: &str,
+        _known: &HashSet<String>,
+        _default_lease: u64,
+        _dead: &HashSet<String>,
+    ) -> Option<(String, Option<String>)> {
+        let p = self.p().await.ok()?;
+        let c = self.db.client().await.ok()?;
+        let row = c.query_opt(&p.sql.holder, &[&task_id]).await.ok()??;
+        let (machine, status, holder): (String, String, String) =
+            (row.get(0), row.get(1), row.get(2));
+        if holder == claim_id {
+            return None;
+        }
+        tracing::warn!(task = %task_id, holder = %machine, %status, "the row was taken over while this machine was away");
+        // Its end stays the other machine's: this run's end is not applied (see `apply`).
+        Some((
+            if machine.is_empty() {
+                "another machine".into()
+            } else {
+                machine
+            },
+            None,
+        ))
     }
 
     async fn progress(
@@ -1340,15 +1492,16 @@ impl TaskSource for PostgresSource {
         note: Option<&str>,
         text: &str,
     ) -> Result<Option<String>, SourceError> {
+        let p = self.p().await?;
         let c = self.db.client().await?;
         if let Some(n) = note.and_then(|n| n.parse::<i64>().ok()) {
-            c.execute(&self.sql.edit_comment, &[&n, &text, &task_id])
+            c.execute(&p.sql.edit_comment, &[&n, &text, &task_id])
                 .await
                 .map_err(|e| self.db.fail(&e))?;
             return Ok(Some(n.to_string()));
         }
         let row = c
-            .query_one(&self.sql.add_comment, &[&task_id, &DELEGATE_AUTHOR, &text])
+            .query_one(&p.sql.add_comment, &[&task_id, &DELEGATE_AUTHOR, &text])
             .await
             .map_err(|e| self.db.fail(&e))?;
         Ok(Some(row.get::<_, i64>(0).to_string()))
@@ -1365,6 +1518,7 @@ impl TaskSource for PostgresSource {
         labels: &[String],
         text: &str,
     ) -> Result<(), SourceError> {
+        let p = self.p().await?;
         let (status, attempts) = state_of(self.statuses(), labels);
         let none: Option<String> = None;
         let no_files: Option<Vec<String>> = None;
@@ -1373,19 +1527,19 @@ impl TaskSource for PostgresSource {
         let tx = c.transaction().await.map_err(fail)?;
         let row = tx
             .query_opt(
-                &self.sql.set_state,
-                &[&task_id, &status, &attempts, &none, &no_files],
+                &p.sql.set_state,
+                &[&task_id, &status, &attempts, &none, &no_files, &none],
             )
             .await
             .map_err(fail)?;
         let Some(row) = row else {
             return Err(self.gone(task_id));
         };
-        tx.execute(&self.sql.add_comment, &[&task_id, &"person", &text])
+        tx.execute(&p.sql.add_comment, &[&task_id, &"person", &text])
             .await
             .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
-        self.remember(task_id, labels, Some(row.get(0))).await;
+        self.remember(task_id, labels, row.get(0)).await;
         self.forget_comments(task_id).await;
         Ok(())
     }
@@ -1395,9 +1549,10 @@ impl TaskSource for PostgresSource {
     }
 
     async fn task(&self, task_id: &str) -> Result<Task, SourceError> {
+        let p = self.p().await?;
         let c = self.db.client().await?;
         let row = c
-            .query_opt(&self.sql.one, &[&task_id])
+            .query_opt(&p.sql.one, &[&task_id])
             .await
             .map_err(|e| self.db.fail(&e))?;
         match row {
@@ -1414,25 +1569,27 @@ impl TaskSource for PostgresSource {
         name: &str,
         bytes: Vec<u8>,
     ) -> Result<Option<FileRef>, SourceError> {
+        let p = self.p().await?;
         let id = uuid::Uuid::new_v4().to_string();
         let size = bytes.len() as u64;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let c = self.db.client().await?;
-        c.execute(&self.sql.upload, &[&id, &task_id, &name, &text])
+        c.execute(&p.sql.upload, &[&id, &task_id, &name, &text])
             .await
             .map_err(|e| self.db.fail(&e))?;
         Ok(Some(FileRef {
             name: name.to_string(),
-            url: format!("postgres:{}/files/{id}", self.ready.table.words()),
+            url: format!("postgres:{}/files/{id}", self.table.words()),
             size: Some(size),
             mime: Some("text/markdown".into()),
         }))
     }
 
     async fn close(&self, task_id: &str, _labels: Option<&[String]>) -> Result<(), SourceError> {
+        let p = self.p().await?;
         let c = self.db.client().await?;
         let n = c
-            .execute(&self.sql.close, &[&task_id])
+            .execute(&p.sql.close, &[&task_id])
             .await
             .map_err(|e| self.db.fail(&e))?;
         if n == 0 {

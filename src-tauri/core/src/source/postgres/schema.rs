@@ -309,6 +309,14 @@ impl Table {
                  \x20   PERFORM pg_notify({channel}, NEW.{employee}::text);\n\
                  \x20   RETURN NULL;\n\
                  END $$;\n\
+                 CREATE OR REPLACE FUNCTION {touch_fn}() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+                 BEGIN\n\
+                 \x20   NEW.{updated_at} := clock_timestamp();\n\
+                 \x20   RETURN NEW;\n\
+                 END $$;\n\
+                 DROP TRIGGER IF EXISTS {touch_trigger} ON {tasks};\n\
+                 CREATE TRIGGER {touch_trigger} BEFORE UPDATE ON {tasks}\n\
+                 \x20   FOR EACH ROW EXECUTE FUNCTION {touch_fn}();\n\
                  DROP TRIGGER IF EXISTS {task_trigger} ON {tasks};\n\
                  CREATE TRIGGER {task_trigger} AFTER INSERT OR UPDATE OF {status} ON {tasks}\n\
                  \x20   FOR EACH ROW WHEN (NEW.{status} = {pending}) EXECUTE FUNCTION {task_fn}();\n\
@@ -341,6 +349,8 @@ impl Table {
                 files = self.files(),
                 applied = self.applied(),
                 task_fn = self.trigger_fn("notify"),
+                touch_fn = self.trigger_fn("touch"),
+                touch_trigger = q(&format!("{}_touch", self.name)),
                 comment_fn = self.trigger_fn("comment_notify"),
                 task_trigger = q(&format!("{}_notify", self.name)),
                 comment_trigger = q(&format!("{}_comment_notify", self.name)),
@@ -376,7 +386,17 @@ impl Table {
                 literal(&self.words())
             ));
         }
-        out.push_str("COMMIT;\n");
+        out.push_str(&format!(
+            "COMMIT;\n-- The role Delegate logs in as (if it is not the one that ran this) needs:\n\
+             -- GRANT SELECT, INSERT, UPDATE, DELETE ON {tasks}, {comments}, {files}, {applied} TO delegate_role;\n\
+             -- GRANT USAGE ON SEQUENCE {comments_seq} TO delegate_role;\n\
+             -- GRANT SELECT ON {VERSIONS} TO delegate_role;\n",
+            tasks = self.tasks(),
+            comments = self.comments(),
+            files = self.files(),
+            applied = self.applied(),
+            comments_seq = self.named(&format!("{}_comments_id_seq", self.name)),
+        ));
         out
     }
 }
@@ -429,7 +449,8 @@ mod tests {
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"delegate_tasks_comments\""));
         assert!(sql.contains("pg_notify('delegate_tasks', NEW.\"employee\"::text)"));
         assert!(sql.contains("VALUES ('delegate_tasks', 1)"));
-        assert!(sql.trim_end().ends_with("COMMIT;"));
+        assert!(sql.contains("COMMIT;\n-- The role Delegate logs in as"));
+        assert!(sql.contains("-- GRANT SELECT, INSERT, UPDATE, DELETE ON \"delegate_tasks\", \"delegate_tasks_comments\""));
         assert!(
             t.script(1, "bigint")
                 .contains("BEGIN;\nCREATE TABLE IF NOT EXISTS delegate_schema")
