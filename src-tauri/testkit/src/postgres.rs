@@ -344,14 +344,13 @@ impl Fleet {
             .join("\n---\n")
     }
 
-    /// An agent's recorded environment, whole.
-    pub fn any_record(&self) -> String {
-        let f = std::fs::read_dir(&self.records)
+    /// Every agent's recorded argv, environment and folder, whole.
+    pub fn all_records(&self) -> Vec<String> {
+        std::fs::read_dir(&self.records)
             .expect("fleet set-up")
             .filter_map(Result::ok)
-            .next()
-            .expect("fleet set-up");
-        std::fs::read_to_string(f.path()).expect("fleet set-up")
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            .collect()
     }
 }
 

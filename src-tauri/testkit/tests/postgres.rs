@@ -382,13 +382,16 @@ async fn four_engines_on_one_table_run_each_task_once() {
             0
         );
     }
-    // The password reached no agent.
-    let record = fleet.any_record();
-    assert!(
-        !record.contains(PASSWORD),
-        "the database password reached an agent"
-    );
-    assert!(!record.contains("DATABASE_URL"));
+    // The password reached no agent: every agent's recorded argv and environment.
+    let records = fleet.all_records();
+    assert_eq!(records.len(), 800);
+    for record in records {
+        assert!(
+            !record.contains(PASSWORD),
+            "the database password reached an agent"
+        );
+        assert!(!record.contains("DATABASE_URL"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -445,7 +445,9 @@ async fn column_type<C: deadpool_postgres::GenericClient>(
 async fn migrate(db: &Db, table: &Table, auto: bool) -> Result<(Vec<u32>, String), PostgresError> {
     let (version, _) = versions(db, table).await?;
     let latest = table.migrations_after(0, "bigint").len() as u32;
-    if version >= latest {
+    // A table dropped since it was made is made again.
+    let exists = id_type(&db.client().await?, db, table).await?.is_some();
+    if version >= latest && exists {
         let t = id_type(&db.client().await?, db, table).await?;
         return match t {
             Some(t) => Ok((Vec::new(), t)),
@@ -496,9 +498,9 @@ async fn migrate(db: &Db, table: &Table, auto: bool) -> Result<(Vec<u32>, String
         .map_err(privilege)?
         .map(|r| r.get::<_, i32>(0).max(0) as u32)
         .unwrap_or(0);
-    let id = id_type(&tx, db, table)
-        .await?
-        .unwrap_or_else(|| "bigint".into());
+    let id = id_type(&tx, db, table).await?;
+    let version = if id.is_some() { version } else { 0 };
+    let id = id.unwrap_or_else(|| "bigint".into());
     let mut applied = Vec::new();
     for (v, sql) in table.migrations_after(version, &id) {
         tx.batch_execute(&sql).await.map_err(privilege)?;

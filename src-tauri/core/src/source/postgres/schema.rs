@@ -163,6 +163,13 @@ pub fn check_table(s: &str) -> Result<(), String> {
         check_ident(schema)?;
     }
     check_ident(name)?;
+    // The table as people write it is also its NOTIFY channel, which PostgreSQL keeps to 63
+    // bytes (a longer one would make the trigger, and so every insert, fail).
+    if s.len() > MAX_IDENT {
+        return Err(format!(
+            "\"{s}\" is too long: schema and table together may have at most {MAX_IDENT} characters"
+        ));
+    }
     if name.len() > MAX_IDENT - LONGEST_SUFFIX {
         return Err(format!(
             "\"{name}\" is too long: Delegate names its comments table after it, so at most {} characters",
@@ -417,6 +424,10 @@ mod tests {
         assert!(check_table("tasks; DROP TABLE x").is_err());
         assert!(check_table("1tasks").is_err());
         assert!(check_table(&"t".repeat(60)).is_err(), "room for _comments");
+        assert!(
+            check_table(&format!("{}.{}", "s".repeat(30), "t".repeat(40))).is_err(),
+            "a channel name PostgreSQL keeps whole"
+        );
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
         assert_eq!(literal("it's"), "'it''s'");
     }
