@@ -904,7 +904,7 @@ impl Sql {
             // kept when null).
             set_state: format!(
                 "UPDATE {tasks} SET {status} = CAST($2::text AS {status_type}),
-                    {attempts} = CASE WHEN $2::text = {failed} THEN greatest(coalesce({attempts}, 0) + 1, $3) ELSE $3 END,
+                    {attempts} = CASE WHEN $2::text = {failed} THEN greatest(coalesce({attempts}, 0) + 1, $3::int4) ELSE $3::int4 END,
                     {claimed_by} = {cb}, {claim_id} = {ci}, {lease_until} = {lu},
                     {result} = coalesce($4, {result}),
                     {drafts} = CASE WHEN $5::text[] IS NULL THEN {drafts} ELSE (

@@ -102,6 +102,31 @@ impl Mapping {
                 )));
             }
         }
+        let c = &m.columns;
+        let mut named: BTreeMap<&str, &str> = BTreeMap::new();
+        for (key, value) in COLUMN_KEYS.iter().zip([
+            &c.id,
+            &c.employee,
+            &c.title,
+            &c.description,
+            &c.status,
+            &c.priority,
+            &c.due,
+            &c.attempts,
+            &c.claimed_by,
+            &c.claim_id,
+            &c.lease_until,
+            &c.result,
+            &c.drafts,
+            &c.created_at,
+            &c.updated_at,
+        ]) {
+            if let Some(other) = named.insert(value.as_str(), key) {
+                return Err(PostgresError::Mapping(format!(
+                    "columns.{other} and columns.{key} are both \"{value}\"; each needs its own column"
+                )));
+            }
+        }
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         for (key, value) in &s.statuses {
             if value.trim().is_empty() || value.len() > 200 {
@@ -448,6 +473,13 @@ mod tests {
         let e = Mapping::from_settings(&s).unwrap_err().to_string();
         assert!(e.contains("both \"todo\""), "{e}");
         s.statuses.remove("review");
+        s.columns.insert("description".into(), "name".into());
+        let e = Mapping::from_settings(&s).unwrap_err().to_string();
+        assert!(
+            e.contains("columns.title and columns.description are both \"name\""),
+            "{e}"
+        );
+        s.columns.remove("description");
         s.columns.insert("status".into(), "state; --".into());
         assert!(Mapping::from_settings(&s).is_err());
     }
