@@ -3,6 +3,7 @@
 //! replays recorded Claude streams. Used by integration tests, the end-to-end harness and
 //! benchmarks.
 
+pub mod airtable;
 pub mod flood;
 pub mod github;
 pub mod linear;
@@ -10,6 +11,7 @@ pub mod postgres;
 pub mod todoist;
 pub mod webdriver;
 
+pub use airtable::FakeAirtable;
 pub use github::FakeGitHub;
 pub use linear::FakeLinear;
 pub use todoist::{FakeTodoist, Recorded};
