@@ -354,6 +354,9 @@ impl FakeAirtable {
     pub fn requests(&self) -> Vec<Recorded> {
         self.with(|s| s.requests.clone())
     }
+    pub fn clear_requests(&self) {
+        self.with(|s| s.requests.clear())
+    }
 }
 
 fn table_mut<'a>(s: &'a mut State, base: &str, table: &str) -> Option<&'a mut Table> {

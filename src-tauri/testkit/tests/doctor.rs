@@ -58,7 +58,7 @@ async fn doctor_retries_todoist_as_the_workers_do() {
     .await;
     let ok = |line: &str| report.checks.iter().any(|c| c == &Check::Ok(line.into()));
     assert!(
-        ok("Todoist accepts the token: connected as Test Person <test@example.com>"),
+        ok("Todoist accepts the API token: connected as Test Person <test@example.com>"),
         "{report:#?}"
     );
     assert!(

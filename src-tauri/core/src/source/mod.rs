@@ -3,6 +3,7 @@
 //! source speaks the same label-and-comment protocol, so the worker does not care which one
 //! it talks to.
 
+pub mod airtable;
 pub mod github;
 pub mod http;
 pub mod linear;

@@ -167,6 +167,7 @@ sources! {
     GitHub = "github" => github,
     Linear = "linear" => linear,
     Postgres = "postgres" => postgres,
+    Airtable = "airtable" => airtable,
     Local = "local" => local,
 }
 

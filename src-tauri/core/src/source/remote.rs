@@ -86,13 +86,20 @@ pub trait Remote: Send + Sync + 'static {
         Ok(None)
     }
 
-    /// Uploads a file that a comment then links to; `None` when the service takes none.
+    /// Uploads a file for the task that a comment then links to (or writes it where the
+    /// service keeps drafts); `None` when the service takes none.
     async fn upload(
         &self,
+        _task_id: &str,
         _name: &str,
         _bytes: Vec<u8>,
     ) -> Result<Option<super::FileRef>, SourceError> {
         Ok(None)
+    }
+
+    /// Every draft goes to [`Remote::upload`], whatever the employee's `deliver_drafts`.
+    fn drafts_as_files(&self) -> bool {
+        false
     }
 
     /// Completes the task (a person approved the draft).
@@ -689,11 +696,15 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
 
     async fn upload(
         &self,
-        _task_id: &str,
+        task_id: &str,
         name: &str,
         bytes: Vec<u8>,
     ) -> Result<Option<super::FileRef>, SourceError> {
-        self.remote.upload(name, bytes).await
+        self.remote.upload(task_id, name, bytes).await
+    }
+
+    fn drafts_as_files(&self) -> bool {
+        self.remote.drafts_as_files()
     }
 
     async fn files(&self, task_id: &str) -> Vec<(String, super::FileRef)> {

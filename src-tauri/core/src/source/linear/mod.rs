@@ -642,6 +642,7 @@ impl Remote for LinearTeam {
 
     async fn upload(
         &self,
+        _task_id: &str,
         name: &str,
         bytes: Vec<u8>,
     ) -> Result<Option<crate::source::FileRef>, SourceError> {
