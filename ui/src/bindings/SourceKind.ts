@@ -4,4 +4,4 @@
  * Where an employee's tasks come from (`source = "github"`): one per registered
  * source.
  */
-export type SourceKind = "todoist" | "github" | "linear" | "postgres" | "local";
+export type SourceKind = "todoist" | "github" | "linear" | "postgres" | "airtable" | "local";
