@@ -2,8 +2,8 @@
 //! tauri-driver: onboarding to a first local-queue employee, a task added and watched live,
 //! the draft rendered (and a hostile draft that must not run), request changes and approve,
 //! the Activity screen over 100 000 runs, and a screenshot of every screen in both themes;
-//! then GitHub Issues, Linear and a PostgreSQL table as the source, each from the onboarding to
-//! a task finished and approved.
+//! then GitHub Issues, Linear, a PostgreSQL table and an Airtable table as the source, each
+//! from the onboarding to a task finished and approved.
 //! Ignored by a plain `cargo test`; `scripts/test` and `scripts/e2e` run it with `--ignored`.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
@@ -12,6 +12,7 @@ mod common;
 
 use common::{Guard, app_binary, artifacts};
 
+use delegate_testkit::airtable::{FakeAirtable, FieldKind};
 use delegate_testkit::postgres::PgServer;
 use delegate_testkit::webdriver::Session;
 use delegate_testkit::{FakeGitHub, FakeLinear, sibling_binary};
@@ -1232,6 +1233,224 @@ async fn postgres_in_the_ui_end_to_end() {
     )
     .await;
     assert_eq!(keychain("postgres-password"), "");
+
+    quit(&ui, &exit_status).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, D-Bus, gnome-keyring and tauri-driver: scripts/test runs it (or scripts/e2e)"]
+async fn airtable_in_the_ui_end_to_end() {
+    const AIRTABLE_TOKEN: &str = "patUiEndToEnd001.0123456789abcdef0123456789abcdef";
+    let data = tempfile::tempdir().unwrap();
+    let delegate_home = data.path().join("delegate");
+    std::fs::create_dir_all(&delegate_home).unwrap();
+    let workspace = data.path().join("pipeline-writer");
+    let path = fake_claude_on_path(data.path());
+    let airtable = FakeAirtable::start(AIRTABLE_TOKEN).await;
+    let base = airtable.add_base("Content pipeline");
+    airtable.add_base("Hiring");
+    let table = airtable.add_table(
+        &base,
+        "Content",
+        &[
+            ("Name", FieldKind::SingleLineText),
+            ("Notes", FieldKind::MultilineText),
+            (
+                "Status",
+                FieldKind::SingleSelect(
+                    ["Todo", "In progress", "Review", "Failed", "Done"]
+                        .map(String::from)
+                        .to_vec(),
+                ),
+            ),
+            ("Draft", FieldKind::MultilineText),
+        ],
+    );
+    let record = airtable.add_record(
+        &base,
+        &table,
+        json!({"Name": "Write a LinkedIn post about the launch", "Notes": "Under 150 words.", "Status": "Todo"}),
+    );
+
+    let _driver = driver(
+        4458,
+        &delegate_home,
+        &path,
+        &[("DELEGATE_AIRTABLE_API_URL", &airtable.url)],
+        "tauri-driver-ui-airtable.log",
+    )
+    .await;
+    let exit_status = data.path().join("app-exit-status");
+    let app = app_recording_exit(data.path(), &exit_status);
+    let ui = Ui {
+        s: Session::start("http://127.0.0.1:4458", app.to_str().unwrap())
+            .await
+            .unwrap(),
+    };
+    ui.s.set_window_size(1024, 700).await.unwrap();
+
+    ui.text_appears("Welcome to Delegate", 20).await;
+    ui.click("Connect Airtable").await;
+    ui.wait(
+        "the token step",
+        10,
+        "return !!byText('h1', 'Connect Airtable');",
+        json!([]),
+    )
+    .await;
+    ui.fill("Airtable personal access token", AIRTABLE_TOKEN)
+        .await;
+    ui.shots("airtable-onboarding-token").await;
+    ui.click("Connect").await;
+    ui.text_appears("Pick the base", 20).await;
+    ui.text_appears("Connected as delegate@example.com", 10)
+        .await;
+    let listed = ui
+        .js(
+            "return [...byLabel('Airtable base').options].filter(o => o.value).map(o => o.textContent);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        listed,
+        json!([
+            format!("Content pipeline ({base})"),
+            "Hiring (app00000000000003)"
+        ])
+    );
+    ui.fill("Airtable base", &base).await;
+    ui.fill("Table", "Content").await;
+    ui.fill("Write drafts to this field", "Draft").await;
+    ui.shots("airtable-onboarding-base").await;
+    ui.click("Continue").await;
+    assert_eq!(keychain("airtable-token"), AIRTABLE_TOKEN);
+
+    ui.text_appears("The agent", 10).await;
+    ui.text_appears("Claude Code — 2.1.197, logged in", 20)
+        .await;
+    ui.click("Continue").await;
+    ui.text_appears("Your first employee", 10).await;
+    ui.wait(
+        "the suggested workspace",
+        10,
+        "const el = byLabel('Workspace folder'); return !!el && el.value !== '';",
+        json!([]),
+    )
+    .await;
+    ui.fill("Name", "Pipeline Writer").await;
+    ui.fill("Workspace folder", workspace.to_str().unwrap())
+        .await;
+    ui.click("Create employee").await;
+    ui.wait(
+        "the employee card",
+        20,
+        "return !!document.querySelector('[data-testid=\"employee-Pipeline Writer\"]');",
+        json!([]),
+    )
+    .await;
+    let config = std::fs::read_to_string(delegate_home.join("config.toml")).unwrap();
+    for line in [
+        "source = \"airtable\"",
+        &format!("airtable_base = \"{base}\""),
+        "airtable_table = \"Content\"",
+        "airtable_draft_field = \"Draft\"",
+    ] {
+        assert!(config.contains(line), "config.toml has {line}:\n{config}");
+    }
+
+    // The engine works the record: Review, the end comment, the draft in the Draft field.
+    let start = Instant::now();
+    loop {
+        let fields = airtable.record(&base, &table, &record);
+        let done = airtable
+            .comments(&base, &table, &record)
+            .iter()
+            .any(|c| c.starts_with("Done. Ready for review."));
+        if fields["Status"] == "Review" && done && fields.get("Draft").is_some() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the record is not done after 90 s: {fields:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    ui.click("Activity").await;
+    ui.wait(
+        "the run to succeed",
+        30,
+        "const row = [...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('the launch')); return !!row && row.textContent.includes('succeeded');",
+        json!([]),
+    )
+    .await;
+    ui.js("[...document.querySelectorAll('[data-testid=run-row]')].find(r => r.textContent.includes('the launch')).click(); return true;", json!([])).await;
+    ui.wait(
+        "the rendered draft",
+        20,
+        "return !!document.querySelector('.markdown h1');",
+        json!([]),
+    )
+    .await;
+    ui.shots("airtable-run-detail").await;
+    ui.click("Approve and close the task").await;
+    ui.text_appears("Approved: the task is closed.", 10).await;
+    assert_eq!(airtable.record(&base, &table, &record)["Status"], "Done");
+
+    ui.click("Employees").await;
+    let from = ui
+        .wait(
+            "the employee card",
+            10,
+            "const card = document.querySelector('[data-testid=\"employee-Pipeline Writer\"]'); if (!card) return false; const dt = [...card.querySelectorAll('dt')].find(d => d.textContent === 'Tasks from'); return dt ? dt.nextElementSibling.textContent : false;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        from,
+        json!(format!(
+            "Airtable base {base}, table “Content” (drafts in “Draft”)"
+        )),
+        "the card's source"
+    );
+    ui.shots("airtable-employees").await;
+    ui.click("Edit").await;
+    ui.text_appears("Edit Pipeline Writer", 10).await;
+    ui.wait(
+        "the Airtable fields",
+        20,
+        "const b = byLabel('Airtable base'); const t = byLabel('Table'); return !!b && !!t && b.value !== '' && t.value === 'Content';",
+        json!([]),
+    )
+    .await;
+    ui.shots("airtable-employee-form").await;
+    ui.click("Cancel").await;
+
+    ui.click("Settings").await;
+    ui.text_appears("Airtable connection", 10).await;
+    ui.wait(
+        "Airtable's token state",
+        10,
+        "const p = document.querySelector('[data-testid=token-state-airtable]'); return !!p && p.textContent.includes('saved in the OS keychain');",
+        json!([]),
+    )
+    .await;
+    ui.shots("airtable-settings").await;
+    ui.wait(
+        "Airtable's Remove button",
+        10,
+        "const b = [...document.querySelectorAll('[aria-labelledby=connection-airtable] button')].find(b => b.textContent === 'Remove'); if (!b || b.disabled) return false; b.click(); return true;",
+        json!([]),
+    )
+    .await;
+    ui.wait(
+        "the token to be removed",
+        10,
+        "const p = document.querySelector('[data-testid=token-state-airtable]'); return !!p && p.textContent.startsWith('No ');",
+        json!([]),
+    )
+    .await;
+    assert_eq!(keychain("airtable-token"), "");
 
     quit(&ui, &exit_status).await;
 }

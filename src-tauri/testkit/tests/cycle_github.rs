@@ -438,6 +438,26 @@ async fn two_machines_on_one_repository_start_each_agent_once_when_claims_show_l
         },
     )
     .await;
+    // A machine whose view was still old may have claimed a finished issue; that claim is
+    // settling (5 s) and then withdrawn. Stop once the issues' comments have not changed for
+    // longer than a settle, so no machine is stopped in the middle of one.
+    let mut quiet_since = std::time::Instant::now();
+    let mut last = 0usize;
+    let started = std::time::Instant::now();
+    loop {
+        let now: usize = issues
+            .iter()
+            .map(|n| site.server.comments(REPO, *n).stored.len())
+            .sum();
+        if now != last {
+            last = now;
+            quiet_since = std::time::Instant::now();
+        } else if quiet_since.elapsed() > Duration::from_secs(7) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "the machines never settled");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     for c in children {
         stop(c);
     }
