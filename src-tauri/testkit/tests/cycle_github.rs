@@ -455,7 +455,10 @@ async fn two_machines_on_one_repository_start_each_agent_once_when_claims_show_l
         } else if quiet_since.elapsed() > Duration::from_secs(7) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(90), "the machines never settled");
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the machines never settled"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     for c in children {

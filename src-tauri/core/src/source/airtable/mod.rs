@@ -223,13 +223,15 @@ impl Names {
     }
 }
 
-/// The last of Delegate's end comments (with its marker), as text without the marker.
+/// The last of Delegate's end comments (with its marker), as text without the marker. A run
+/// that was stopped ("Stopped: …") ended nothing: the failures before it still count.
 fn last_end(comments: &[Comment]) -> Option<String> {
     comments
         .iter()
         .rev()
         .filter(|c| marker_of(&c.content).is_some())
         .map(|c| strip_marker(&c.content))
+        .filter(|text| !text.starts_with("Stopped:"))
         .find(|text| labels::after_end(text, &[]).is_some())
 }
 
@@ -252,7 +254,7 @@ pub fn client(
     )
 }
 
-type Tables = HashMap<(String, String), Arc<AirtableSource>>;
+type Tables = HashMap<(String, String, Option<String>), Arc<AirtableSource>>;
 
 /// An Airtable token as a [`super::Service`].
 pub struct AirtableService {
@@ -314,7 +316,7 @@ impl super::Service for AirtableService {
         let draft = employee.setting("airtable_draft_field").map(String::from);
         let mut tables = self.tables.lock().await;
         let source = tables
-            .entry((base.clone(), table.clone()))
+            .entry((base.clone(), table.clone(), draft.clone()))
             .or_insert_with(|| {
                 Arc::new(RemoteSource::new(
                     AirtableTable {
@@ -487,9 +489,9 @@ impl AirtableTable {
                 || p.notes != notes
                 || (r.comment_count.is_some() && p.count != r.comment_count)
         });
-        let comments_changed = previous
-            .as_ref()
-            .is_none_or(|p| r.comment_count.is_some() && p.count != r.comment_count);
+        let comments_changed = previous.as_ref().is_none_or(|p| {
+            p.status != status || (r.comment_count.is_some() && p.count != r.comment_count)
+        });
         let last_end = if comments_changed && r.comment_count != Some(0) {
             let comments = self.comments(&r.id).await?;
             last_end(&comments)
@@ -611,6 +613,14 @@ impl Remote for AirtableTable {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(task_id);
+        }
+        // A record a person set to Done (or removed) meanwhile stays as they left it: a run's
+        // end, or a claim that settled late, never reopens it.
+        let now = self.client.record(&self.base, &self.table, task_id).await?;
+        let current = text(&now.fields, &self.names.status);
+        if current == self.names.done {
+            tracing::info!(record = %task_id, "a person set the record to done meanwhile; its status is left as it is");
+            return Ok(());
         }
         self.client
             .patch(
@@ -737,6 +747,23 @@ mod tests {
             ["agent-needs-input"]
         );
         assert_eq!(n.labels_of("Failed", None), ["agent-failed"]);
+        // A stopped run ended nothing: the failure before it still counts.
+        let c = |id: &str, text: &str| Comment {
+            id: id.into(),
+            content: with_marker(text, id),
+            posted_at: None,
+        };
+        let thread = [
+            c("1", "Failed (attempt 1 of 3). x"),
+            c(
+                "2",
+                "Stopped: Delegate was shut down before the agent finished.",
+            ),
+        ];
+        assert_eq!(
+            n.labels_of("Todo", last_end(&thread).as_deref()),
+            ["agent-retry-1"]
+        );
         // A person set it back to Todo after Delegate gave up: a fresh start.
         assert!(
             n.labels_of("Todo", Some("Failed after 3 attempts. x"))
