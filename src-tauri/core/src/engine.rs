@@ -651,16 +651,61 @@ fn secrets_to_scrub(
         if let Ok(Some((token, _))) =
             secrets::source_token(kind, store_for(kind).as_ref(), Some(config))
         {
+            // A connection URL's password is a secret on its own too (a `PGPASSWORD` holding
+            // it must not reach an agent either).
+            if let Some(password) = url_password(token.expose()) {
+                out.push(Secret::new(password));
+            }
             out.push(token);
         }
     }
     out
 }
 
+/// The password in a URL like `postgres://role:password@host/db`, percent-decoded (a
+/// password of a few characters is left out: it would scrub ordinary values).
+fn url_password(value: &str) -> Option<String> {
+    let url = reqwest::Url::parse(value.trim()).ok()?;
+    let raw = url.password()?;
+    let mut bytes = Vec::with_capacity(raw.len());
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = raw
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            bytes.push(h);
+            i += 3;
+            continue;
+        }
+        bytes.push(b[i]);
+        i += 1;
+    }
+    let password = String::from_utf8(bytes).ok()?;
+    (password.chars().count() >= 6).then_some(password)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn a_urls_password_is_a_secret_of_its_own() {
+        assert_eq!(
+            url_password("postgres://delegate:s3cr%40t-pw@db:5432/work").as_deref(),
+            Some("s3cr@t-pw")
+        );
+        assert_eq!(url_password("postgres://delegate@db/work"), None);
+        assert_eq!(
+            url_password("postgres://d:abc@db/work"),
+            None,
+            "too short to scrub"
+        );
+        assert_eq!(url_password("tok-3f9a1c0e5b7d2e8f"), None);
+    }
 
     /// A keychain that counts how often it is asked (and never has a token).
     #[derive(Default)]

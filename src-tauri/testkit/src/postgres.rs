@@ -267,6 +267,8 @@ impl Fleet {
             .arg(home)
             .args(["run", "--watch"])
             .env("DATABASE_URL", &self.url)
+            // The password alone in the engine's environment too: it reaches no agent.
+            .env("PGPASSWORD", PASSWORD)
             .env("DELEGATE_MACHINE", format!("engine-{i}"))
             .env("FAKE_CLAUDE_RECORD", &self.records)
             .env("FAKE_CLAUDE_DELAY_MS", delay_ms.to_string())

@@ -228,6 +228,9 @@ impl Table {
         let spec = if spec.is_empty() { DEFAULT_TABLE } else { spec };
         check_table(spec).map_err(PostgresError::Mapping)?;
         let (schema, name) = match spec.split_once('.') {
+            // `public.x` and `x` are one table (the default schema): one version row, one
+            // NOTIFY channel, whichever way an employee spells it.
+            Some(("public", b)) => (None, b.to_string()),
             Some((a, b)) => (Some(a.to_string()), b.to_string()),
             None => (None, spec.to_string()),
         };
@@ -446,6 +449,11 @@ mod tests {
     fn names_are_checked_and_quoted() {
         assert!(check_table("delegate_tasks").is_ok());
         assert!(check_table("work.tasks").is_ok());
+        let t = Table::new("public.delegate_tasks", Mapping::default()).unwrap();
+        assert_eq!(
+            (t.words(), t.channel()),
+            ("delegate_tasks".into(), "delegate_tasks".into())
+        );
         assert!(check_table("tasks; DROP TABLE x").is_err());
         assert!(check_table("1tasks").is_err());
         assert!(check_table(&"t".repeat(60)).is_err(), "room for _comments");
