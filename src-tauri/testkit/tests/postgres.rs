@@ -208,6 +208,46 @@ async fn a_whole_cycle_on_a_real_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_blocked_by_the_machine_gives_the_row_back_at_once() {
+    let server = PgServer::start();
+    let db = server.database("blocked").await;
+    let home = pg_home(&server, &db);
+    home.add(&home.employee("Writer", SourceKind::Postgres, None));
+    let engine = pg_engine(&home);
+    let id = engine
+        .add_task("Writer", "Post [not-logged-in]", "", 1)
+        .await
+        .unwrap();
+    let r = engine
+        .run_once(&engine.select(&[]).unwrap(), &CancellationToken::new())
+        .await;
+    assert_eq!(
+        r[0].1
+            .as_ref()
+            .unwrap()
+            .runs
+            .iter()
+            .map(|r| r.1)
+            .collect::<Vec<_>>(),
+        [RunStatus::Blocked]
+    );
+    // Not the task's fault: waiting again, held by no one, no attempt counted, no comment left
+    // (another machine, logged in, may take it now rather than after the lease).
+    let sql = server.connect(&db).await;
+    let r = sql
+        .query_one(
+            "SELECT status, attempts, claimed_by, claim_id, lease_until IS NULL FROM delegate_tasks WHERE id = $1::text::bigint",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let got: (String, i32, Option<String>, Option<String>, bool) =
+        (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+    assert_eq!(got, ("pending".into(), 0, None, None, true));
+    assert!(comments(&sql, &id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_of_your_own_is_mapped() {
     let server = PgServer::start();
     let db = server.database("own").await;

@@ -416,6 +416,12 @@ pub trait TaskSource: Send + Sync {
         std::future::pending::<()>().await
     }
 
+    /// A won claim marks the task as being worked on at once (a workflow state, a status
+    /// column), not only once the run has lasted a while: a claim taken back must set it back.
+    fn labels_on_claim(&self) -> bool {
+        false
+    }
+
     /// Every draft goes to the source as a file, whatever the employee's `deliver_drafts`
     /// (a database keeps them in the row's own column).
     fn drafts_as_files(&self) -> bool {

@@ -707,6 +707,10 @@ impl<R: Remote> TaskSource for RemoteSource<R> {
         self.remote.drafts_as_files()
     }
 
+    fn labels_on_claim(&self) -> bool {
+        self.remote.labels_on_claim()
+    }
+
     async fn files(&self, task_id: &str) -> Vec<(String, super::FileRef)> {
         let view = self.view.lock().await;
         let Some(thread) = view.threads.get(task_id) else {

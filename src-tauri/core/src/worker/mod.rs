@@ -699,7 +699,8 @@ impl Worker {
         if end.status == RunStatus::LostClaim {
             // As if this machine never claimed: its comments go, and the labels are the ones
             // the winner left (only when this run had changed them).
-            let labels = done.after.labelled.then(|| {
+            let labelled = done.after.labelled || self.source.labels_on_claim();
+            let labels = labelled.then(|| {
                 match done.after.lost_to.as_ref().and_then(|(_, e)| e.as_deref()) {
                     Some(end) => {
                         labels::after_end(end, current).unwrap_or_else(|| current.to_vec())
@@ -711,8 +712,10 @@ impl Worker {
             return (Finish::withdraw(&task.id, labels, claim_note, more), false);
         }
         if end.status == RunStatus::Blocked {
-            // Not the task's fault: the claim is taken back as if it never was.
-            let labels = done.after.labelled.then(|| labels::released(current));
+            // Not the task's fault: the claim is taken back as if it never was (and the task
+            // set back to waiting where the claim itself marked it as being worked on).
+            let labelled = done.after.labelled || self.source.labels_on_claim();
+            let labels = labelled.then(|| labels::released(current));
             return (
                 Finish::withdraw(&task.id, labels, claim_note, Vec::new()),
                 false,

@@ -1613,6 +1613,11 @@ impl TaskSource for PostgresSource {
         true
     }
 
+    /// The claim itself sets the row to working.
+    fn labels_on_claim(&self) -> bool {
+        true
+    }
+
     async fn add_task(
         &self,
         title: &str,
