@@ -1034,21 +1034,17 @@ async fn postgres_in_the_ui_end_to_end() {
     let db = server.database("content").await;
     let url = server.url_with_password(&db);
 
-    let _driver = driver(
+    let exit_status = data.path().join("app-exit-status");
+    let app = app_recording_exit(data.path(), &exit_status);
+    let (_driver, ui) = session_on(
         4456,
         &delegate_home,
         &path,
         &[],
         "tauri-driver-ui-postgres.log",
+        &app,
     )
     .await;
-    let exit_status = data.path().join("app-exit-status");
-    let app = app_recording_exit(data.path(), &exit_status);
-    let ui = Ui {
-        s: Session::start("http://127.0.0.1:4456", app.to_str().unwrap())
-            .await
-            .unwrap(),
-    };
     ui.s.set_window_size(1024, 700).await.unwrap();
 
     // Onboarding: the connection URL with its password, tested live against the server.
@@ -1532,6 +1528,39 @@ async fn driver(
     };
     common::wait_port(port, 20).await;
     guard
+}
+
+/// A driver on `port` and a session of `app` through it. A session that could not even be
+/// asked for (the request never answered: the driver broke before it launched anything —
+/// its log stays empty) is tried again with a new driver, twice at most.
+async fn session_on(
+    port: u16,
+    delegate_home: &Path,
+    path: &str,
+    env: &[(&str, &str)],
+    log: &str,
+    app: &Path,
+) -> (Guard, Ui) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let guard = driver(port, delegate_home, path, env, log).await;
+        match Session::start(&format!("http://127.0.0.1:{port}"), app.to_str().unwrap()).await {
+            Ok(s) => return (guard, Ui { s }),
+            Err(e)
+                if attempt < 3
+                    && e.0.starts_with("error sending request")
+                    && std::fs::read_to_string(artifacts().join(log))
+                        .unwrap_or_default()
+                        .is_empty() =>
+            {
+                eprintln!("the driver on {port} broke before launching the app ({e:?}); a new one");
+                drop(guard);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => panic!("no WebDriver session on {port}: {e:?}"),
+        }
+    }
 }
 
 /// The app, started through a shell wrapper that writes its exit status to `status` once it
