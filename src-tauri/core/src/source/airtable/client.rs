@@ -202,6 +202,11 @@ fn encode(s: &str) -> String {
     out
 }
 
+/// A record's address under the API (`/v0/{base}/{table}/{record}`).
+fn record_path(base: &str, table: &str, id: &str) -> String {
+    format!("/v0/{}/{}/{}", encode(base), encode(table), encode(id))
+}
+
 /// A string literal for a formula (backslash escapes, as Airtable's clients write them).
 pub fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
@@ -479,7 +484,7 @@ impl AirtableClient {
             .call(
                 Some(base),
                 reqwest::Method::GET,
-                &format!("/v0/{}/{}/{}", encode(base), encode(table), encode(id)),
+                &record_path(base, table, id),
                 None,
                 "the record",
                 true,
@@ -500,7 +505,7 @@ impl AirtableClient {
             .call(
                 Some(base),
                 reqwest::Method::PATCH,
-                &format!("/v0/{}/{}/{}", encode(base), encode(table), encode(id)),
+                &record_path(base, table, id),
                 Some(&json!({ "fields": fields })),
                 "the record",
                 true,
@@ -524,12 +529,7 @@ impl AirtableClient {
         let mut out = Vec::new();
         let mut offset: Option<String> = None;
         for _ in 0..50 {
-            let mut path = format!(
-                "/v0/{}/{}/{}/comments?pageSize=100",
-                encode(base),
-                encode(table),
-                encode(id)
-            );
+            let mut path = format!("{}/comments?pageSize=100", record_path(base, table, id));
             if let Some(o) = &offset {
                 path.push_str(&format!("&offset={}", encode(o)));
             }
@@ -566,12 +566,7 @@ impl AirtableClient {
             .call(
                 Some(base),
                 reqwest::Method::POST,
-                &format!(
-                    "/v0/{}/{}/{}/comments",
-                    encode(base),
-                    encode(table),
-                    encode(id)
-                ),
+                &format!("{}/comments", record_path(base, table, id)),
                 Some(&json!({ "text": text })),
                 "the comment",
                 false,
@@ -592,10 +587,8 @@ impl AirtableClient {
             Some(base),
             reqwest::Method::PATCH,
             &format!(
-                "/v0/{}/{}/{}/comments/{}",
-                encode(base),
-                encode(table),
-                encode(id),
+                "{}/comments/{}",
+                record_path(base, table, id),
                 encode(comment)
             ),
             Some(&json!({ "text": text })),
@@ -619,10 +612,8 @@ impl AirtableClient {
                 Some(base),
                 reqwest::Method::DELETE,
                 &format!(
-                    "/v0/{}/{}/{}/comments/{}",
-                    encode(base),
-                    encode(table),
-                    encode(id),
+                    "{}/comments/{}",
+                    record_path(base, table, id),
                     encode(comment)
                 ),
                 None,
