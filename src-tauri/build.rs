@@ -34,6 +34,7 @@ fn main() {
         "check_employee",
         "template_employee",
         "suggest_workspace",
+        "window_painted",
     ];
     let attributes = tauri_build::Attributes::new()
         .app_manifest(tauri_build::AppManifest::new().commands(commands));

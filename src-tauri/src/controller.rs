@@ -439,4 +439,4 @@ fn now() -> std::time::Instant {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,16 +1,18 @@
 //! The desktop's side effects, behind one trait so the controller can be tested without a
 //! running app: show a notification, open the window, a link or a file, reveal a file, switch
 //! the login item, update the tray, tell the window, exit. [`TauriDesktop`] does them with
-//! Tauri and its plugins; the controller's tests use a recording fake.
+//! Tauri and its plugins, and reaches the window (in its own process) through the
+//! [`WindowHost`]; the controller's tests use a recording fake.
 
 use crate::tray::{self, TrayView};
+use crate::window::host::WindowHost;
 use delegate_core::notice::{Notice, Opens};
 use delegate_core::secrets::TokenStatus;
 use delegate_core::status::Board;
 use delegate_core::worker::WorkerEvent;
 use std::path::{Path, PathBuf};
 use tauri::menu::Menu;
-use tauri::{AppHandle, Emitter, Wry};
+use tauri::{AppHandle, Wry};
 use tauri_plugin_opener::OpenerExt;
 
 /// What the window is told: the engine's events, the board when it changed, the token's
@@ -69,9 +71,10 @@ pub trait Desktop: Send + 'static {
 }
 
 /// The desktop through Tauri: the tray icon and its menu, the notification plugin, the opener,
-/// the autostart plugin and the window.
+/// the autostart plugin, and the window through its host.
 pub struct TauriDesktop {
     app: AppHandle,
+    window: WindowHost,
     menu: Menu<Wry>,
     /// The id of the next notification (the plugin wants them distinct).
     next_notice: i32,
@@ -79,11 +82,12 @@ pub struct TauriDesktop {
 
 impl TauriDesktop {
     /// Creates the tray icon and registers the notification buttons and clicks.
-    pub fn new(app: &AppHandle) -> tauri::Result<Self> {
+    pub fn new(app: &AppHandle, window: WindowHost) -> tauri::Result<Self> {
         let menu = tray::create(app, &TrayView::of(&Board::default()))?;
         crate::notify::setup(app);
         Ok(Self {
             app: app.clone(),
+            window,
             menu,
             next_notice: 1,
         })
@@ -98,7 +102,7 @@ impl Desktop for TauriDesktop {
     }
 
     fn open_window(&mut self, on: Option<Opens>) {
-        crate::window::open(&self.app, on);
+        self.window.open(on);
     }
 
     fn open_url(&mut self, url: &str) -> Result<(), DesktopError> {
@@ -141,17 +145,24 @@ impl Desktop for TauriDesktop {
     }
 
     fn emit(&mut self, event: WindowEvent<'_>) {
-        let sent = match event {
-            WindowEvent::Engine(ev) => self.app.emit(EVENT, ev),
-            WindowEvent::Status(board) => self.app.emit(STATUS, board),
-            WindowEvent::Token(status) => self.app.emit(TOKEN, status),
+        // Nothing to tell when no window is open.
+        if !self.window.is_open() {
+            return;
+        }
+        let (name, payload) = match event {
+            WindowEvent::Engine(ev) => (EVENT, serde_json::to_value(ev)),
+            WindowEvent::Status(board) => (STATUS, serde_json::to_value(board)),
+            WindowEvent::Token(status) => (TOKEN, serde_json::to_value(status)),
         };
-        if let Err(e) = sent {
-            tracing::debug!(error = %e, "cannot tell the window");
+        match payload {
+            Ok(payload) => self.window.emit(name, payload),
+            Err(e) => tracing::warn!(error = %e, "cannot tell the window"),
         }
     }
 
     fn exit(&mut self) {
+        // The window process sees its channel close and ends with the app.
+        self.window.close();
         self.app.exit(0);
     }
 }

@@ -9,18 +9,15 @@ use delegate_core::config::{AgentKind, Employee, SourceKind};
 use delegate_core::employees::{self, EmployeeView};
 use delegate_core::source::service::Target;
 use delegate_core::template::{self, Template};
-use tauri::State;
 
-#[tauri::command]
-pub fn list_employees(shell: State<'_, Shell>) -> Vec<EmployeeView> {
-    shell.engine().employee_views()
+pub async fn list_employees(shell: &Shell) -> CmdResult<Vec<EmployeeView>> {
+    Ok(shell.engine().employee_views())
 }
 
 /// Adds an employee (`original` empty) or replaces the one called `original`. The workspace
 /// is created if missing; `template` copies the shipped template into it (never over files).
-#[tauri::command]
 pub async fn save_employee(
-    shell: State<'_, Shell>,
+    shell: &Shell,
     original: Option<String>,
     employee: Employee,
     template: Option<String>,
@@ -35,21 +32,19 @@ pub async fn save_employee(
         .await?)
 }
 
-#[tauri::command]
-pub async fn delete_employee(shell: State<'_, Shell>, name: String) -> CmdResult<()> {
+pub async fn delete_employee(shell: &Shell, name: String) -> CmdResult<()> {
     Ok(shell
         .call(|reply| Request::DeleteEmployee { name, reply })
         .await?)
 }
 
-#[tauri::command]
-pub fn list_templates() -> Vec<Template> {
-    template::TEMPLATES.to_vec()
+pub async fn list_templates(_: &Shell) -> CmdResult<Vec<Template>> {
+    Ok(template::TEMPLATES.to_vec())
 }
 
 /// A new employee with a template's defaults (or plain defaults without one).
-#[tauri::command]
-pub fn template_employee(
+pub async fn template_employee(
+    _: &Shell,
     template: Option<String>,
     name: String,
     source: SourceKind,
@@ -66,45 +61,48 @@ pub fn template_employee(
 }
 
 /// A sensible home for a new employee's workspace: `~/Delegate/<name>`.
-#[tauri::command]
-pub fn suggest_workspace(name: String) -> String {
-    employees::suggest_workspace(&name)
+pub async fn suggest_workspace(_: &Shell, name: String) -> CmdResult<String> {
+    Ok(employees::suggest_workspace(&name))
 }
 
 /// What an employee of `source` can work on, listed live from the account (projects,
 /// repositories, teams).
-#[tauri::command]
-pub async fn list_targets(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<Vec<Target>> {
+pub async fn list_targets(shell: &Shell, source: SourceKind) -> CmdResult<Vec<Target>> {
     Ok(shell.engine().targets(source).await?)
 }
 
 /// One agent as this machine has it (installed, version, logged in), for the employee form
 /// and onboarding; `command` checks a program other than the agent's default.
-#[tauri::command]
-pub async fn check_agent(agent: AgentKind, command: Option<String>) -> AgentInfo {
-    delegate_core::agent::describe(agent, command.as_deref()).await
+pub async fn check_agent(
+    _: &Shell,
+    agent: AgentKind,
+    command: Option<String>,
+) -> CmdResult<AgentInfo> {
+    Ok(delegate_core::agent::describe(agent, command.as_deref()).await)
 }
 
 /// Every agent Delegate knows, as this machine has them.
-#[tauri::command]
-pub async fn list_agents() -> Vec<AgentInfo> {
-    employees::agents().await
+pub async fn list_agents(_: &Shell) -> CmdResult<Vec<AgentInfo>> {
+    Ok(employees::agents().await)
 }
 
 /// Every problem of an employee being edited, by field, in the engine's words.
-#[tauri::command]
-pub fn check_employee(employee: Employee) -> Vec<delegate_core::config::validate::FieldProblem> {
-    employees::problems(&employee)
+pub async fn check_employee(
+    _: &Shell,
+    employee: Employee,
+) -> CmdResult<Vec<delegate_core::config::validate::FieldProblem>> {
+    Ok(employees::problems(&employee))
 }
 
 /// What an employee's agent may do, in plain words, as the agent's flags give it.
-#[tauri::command]
-pub fn describe_scope(employee: Employee) -> String {
-    delegate_core::agent::scope(&employee)
+pub async fn describe_scope(_: &Shell, employee: Employee) -> CmdResult<String> {
+    Ok(delegate_core::agent::scope(&employee))
 }
 
 /// An employee's OS sandbox as the form shows it: choices, words, this machine's support.
-#[tauri::command]
-pub fn describe_sandbox(employee: Employee) -> delegate_core::sandbox::SandboxView {
-    delegate_core::sandbox::view(&employee)
+pub async fn describe_sandbox(
+    _: &Shell,
+    employee: Employee,
+) -> CmdResult<delegate_core::sandbox::SandboxView> {
+    Ok(delegate_core::sandbox::view(&employee))
 }

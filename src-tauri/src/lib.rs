@@ -1,9 +1,12 @@
-//! Delegate's desktop shell. It runs the engine in-process, shows its state in the tray,
-//! turns window commands into engine calls and engine events into tray updates,
-//! notifications and window events. It decides nothing itself: the [`controller`] owns what
-//! the shell holds and carries out what the engine decides, on the desktop
-//! ([`desktop::Desktop`]).
+//! Delegate's desktop shell, in two processes. The long-lived one runs the engine, shows
+//! its state in the tray, sends notifications, starts at login, and never creates a web
+//! view; the window runs in a process of its own ([`window`]), started when the window is
+//! asked for and ended when it closes. The shell decides nothing itself: the
+//! [`controller`] owns what the shell holds and carries out what the engine decides, on the
+//! desktop ([`desktop::Desktop`]); the window's commands ([`api`]) and events cross the
+//! window channel unchanged.
 
+mod api;
 mod autostart;
 mod bindings;
 mod commands;
@@ -23,6 +26,7 @@ use delegate_core::secrets::Stores;
 use delegate_core::{Engine, Paths};
 use std::sync::Arc;
 use tauri::{AppHandle, Manager, RunEvent};
+use window::host::{WINDOW_FLAG, WindowHost};
 
 /// The flag autostart passes: start in the tray without opening the window.
 pub const HIDDEN_FLAG: &str = "--hidden";
@@ -92,11 +96,19 @@ fn second_launch(app: &AppHandle, argv: &[String]) {
     match app.try_state::<Shell>() {
         Some(shell) => shell.send(Request::SecondLaunch { quit }),
         None if quit => app.exit(0),
-        None => window::open(app, None),
+        None => tracing::info!("started again while starting; the window opens once ready"),
     }
 }
 
+/// The app's configuration and embedded UI, for both processes.
+fn context() -> tauri::Context<tauri::Wry> {
+    tauri::generate_context!()
+}
+
 pub fn run() {
+    if std::env::args().any(|a| a == WINDOW_FLAG) {
+        std::process::exit(window::process::run(context()));
+    }
     let start_hidden = std::env::args().any(|a| a == HIDDEN_FLAG);
     let app = tauri::Builder::default()
         // First, so a second launch is caught before anything else starts.
@@ -109,54 +121,6 @@ pub fn run() {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             Some(vec![HIDDEN_FLAG]),
         ))
-        .plugin(
-            tauri_plugin_window_state::Builder::new()
-                .with_state_flags(
-                    tauri_plugin_window_state::StateFlags::SIZE
-                        | tauri_plugin_window_state::StateFlags::POSITION
-                        | tauri_plugin_window_state::StateFlags::MAXIMIZED,
-                )
-                .build(),
-        )
-        .on_window_event(|window, event| {
-            if let tauri::WindowEvent::Destroyed = event {
-                window::destroyed(window.app_handle(), window.label());
-            }
-        })
-        .invoke_handler(tauri::generate_handler![
-            commands::get_status,
-            commands::list_runs,
-            commands::get_run,
-            commands::add_local_task,
-            commands::list_local_tasks,
-            commands::run_now,
-            commands::set_paused,
-            commands::quit,
-            employees::list_employees,
-            employees::save_employee,
-            employees::delete_employee,
-            employees::list_templates,
-            employees::template_employee,
-            employees::suggest_workspace,
-            employees::list_targets,
-            employees::check_agent,
-            employees::list_agents,
-            employees::describe_scope,
-            employees::describe_sandbox,
-            employees::check_employee,
-            settings::get_settings,
-            settings::save_settings,
-            settings::token_status,
-            settings::set_token,
-            settings::clear_token,
-            settings::check_token,
-            settings::list_sources,
-            review::approve_run,
-            review::request_changes,
-            review::answer_run,
-            review::open_draft,
-            review::open_task,
-        ])
         .setup(move |app| {
             if std::env::args().any(|a| a == QUIT_FLAG) {
                 println!("Delegate is not running.");
@@ -167,9 +131,14 @@ pub fn run() {
                 Err(e) => cannot_start(e.as_ref()),
             };
             app.manage(log);
-            let desktop = desktop::TauriDesktop::new(app.handle())?;
+            let host = match WindowHost::create() {
+                Ok(host) => host,
+                Err(e) => cannot_start(&e),
+            };
+            let desktop = desktop::TauriDesktop::new(app.handle(), host.clone())?;
             let (controller, shell) = Controller::new(engine, desktop);
             app.manage(shell.clone());
+            tauri::async_runtime::spawn(host.serve(shell.clone()));
             tauri::async_runtime::spawn(controller.run());
             shutdown::on_signals(app.handle());
             if !start_hidden {
@@ -178,7 +147,7 @@ pub fn run() {
             tracing::info!(hidden = start_hidden, "Delegate started; tray created");
             Ok(())
         })
-        .build(tauri::generate_context!());
+        .build(context());
     let app = match app {
         Ok(app) => app,
         Err(e) => {
@@ -188,7 +157,7 @@ pub fn run() {
     };
     app.run(|handle, event| {
         if let RunEvent::ExitRequested { code, api, .. } = event {
-            // Closing the last window keeps Delegate in the tray; only Quit ends it.
+            // This process has no window; only Quit ends it.
             if code.is_none() && !shutdown::is_quitting(handle) {
                 api.prevent_exit();
             }

@@ -4,30 +4,25 @@
 
 use crate::controller::{Request, Shell};
 use crate::error::CmdResult;
-use tauri::State;
 
-#[tauri::command]
-pub async fn approve_run(shell: State<'_, Shell>, id: i64) -> CmdResult<()> {
+pub async fn approve_run(shell: &Shell, id: i64) -> CmdResult<()> {
     Ok(shell.engine().approve(id).await?)
 }
 
-#[tauri::command]
-pub async fn request_changes(shell: State<'_, Shell>, id: i64, feedback: String) -> CmdResult<()> {
+pub async fn request_changes(shell: &Shell, id: i64, feedback: String) -> CmdResult<()> {
     Ok(shell.engine().request_changes(id, &feedback).await?)
 }
 
 /// Posts the person's answer to a run's questions on its task; the next poll continues the
 /// agent's session with it.
-#[tauri::command]
-pub async fn answer_run(shell: State<'_, Shell>, id: i64, answer: String) -> CmdResult<()> {
+pub async fn answer_run(shell: &Shell, id: i64, answer: String) -> CmdResult<()> {
     Ok(shell.engine().answer(id, &answer).await?)
 }
 
 /// Opens a draft of a run in the default editor (`reveal = false`) or shows it in its folder.
 /// Only drafts of that run inside its employee's workspace.
-#[tauri::command]
 pub async fn open_draft(
-    shell: State<'_, Shell>,
+    shell: &Shell,
     id: i64,
     path: String,
     reveal: bool,
@@ -44,8 +39,7 @@ pub async fn open_draft(
 
 /// Opens the run's task in the browser: only its source's own task pages are opened
 /// (`SourceInfo::task_links`).
-#[tauri::command]
-pub async fn open_task(shell: State<'_, Shell>, id: i64) -> CmdResult<()> {
+pub async fn open_task(shell: &Shell, id: i64) -> CmdResult<()> {
     Ok(shell
         .call(|reply| Request::OpenTask { run: id, reply })
         .await?)

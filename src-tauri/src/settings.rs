@@ -7,28 +7,23 @@ use delegate_core::config::SourceKind;
 use delegate_core::secrets::TokenStatus;
 use delegate_core::settings::SettingsView;
 use delegate_core::source::SourceInfo;
-use tauri::State;
 
-#[tauri::command]
-pub async fn get_settings(shell: State<'_, Shell>) -> CmdResult<SettingsView> {
+pub async fn get_settings(shell: &Shell) -> CmdResult<SettingsView> {
     Ok(shell.ask(Request::Settings).await?)
 }
 
-#[tauri::command]
-pub async fn save_settings(shell: State<'_, Shell>, settings: SettingsView) -> CmdResult<()> {
+pub async fn save_settings(shell: &Shell, settings: SettingsView) -> CmdResult<()> {
     Ok(shell
         .call(|reply| Request::SaveSettings { settings, reply })
         .await?)
 }
 
-#[tauri::command]
-pub async fn token_status(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<TokenStatus> {
+pub async fn token_status(shell: &Shell, source: SourceKind) -> CmdResult<TokenStatus> {
     Ok(shell.engine().source_token_status(source).await)
 }
 
-#[tauri::command]
 pub async fn set_token(
-    shell: State<'_, Shell>,
+    shell: &Shell,
     token: String,
     source: SourceKind,
 ) -> CmdResult<TokenStatus> {
@@ -42,19 +37,16 @@ pub async fn set_token(
 }
 
 /// Asks the source who its token belongs to: "connected as …", or a `token_rejected` error.
-#[tauri::command]
-pub async fn check_token(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<String> {
+pub async fn check_token(shell: &Shell, source: SourceKind) -> CmdResult<String> {
     Ok(shell.engine().check_token(source).await?)
 }
 
 /// Every task source Delegate knows, with its words and what it needs.
-#[tauri::command]
-pub fn list_sources() -> Vec<SourceInfo> {
-    delegate_core::source::SOURCES.to_vec()
+pub async fn list_sources(_: &Shell) -> CmdResult<Vec<SourceInfo>> {
+    Ok(delegate_core::source::SOURCES.to_vec())
 }
 
-#[tauri::command]
-pub async fn clear_token(shell: State<'_, Shell>, source: SourceKind) -> CmdResult<TokenStatus> {
+pub async fn clear_token(shell: &Shell, source: SourceKind) -> CmdResult<TokenStatus> {
     Ok(shell
         .call(|reply| Request::ClearToken { source, reply })
         .await?)

@@ -86,6 +86,8 @@ export function App() {
       if (b && Object.keys(b.employees).length === 0 && initialScreen().name !== "run") {
         setScreen({ name: "onboarding" });
       }
+      // The frame after next is on screen with the board drawn: opening the window is done.
+      requestAnimationFrame(() => requestAnimationFrame(() => void api.painted().catch(() => undefined)));
     });
     return () => subs.forEach((s) => stop(s)());
   }, [refreshBoard]);

@@ -60,6 +60,8 @@ export const api = {
   clearToken: (source: SourceKind) => invoke<TokenStatus>("clear_token", { source }),
   runNow: () => invoke<void>("run_now"),
   setPaused: (employee: string | null, paused: boolean) => invoke<void>("set_paused", { employee, paused }),
+  /** The window has drawn itself for the first time (Delegate logs how long opening took). */
+  painted: () => invoke<void>("window_painted"),
 };
 
 export function isCommandError(e: unknown): e is CommandError {

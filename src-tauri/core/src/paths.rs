@@ -61,6 +61,22 @@ impl Paths {
     }
 }
 
+/// The per-user folder for the desktop app's sockets: `$XDG_RUNTIME_DIR/delegate` (the
+/// session's own folder, which only the user can enter and which logout clears), or
+/// `<temp>/delegate-<uid>` where the session has none. Sandboxed agents do not see it: the
+/// sandbox covers both (`sandbox::kernel::Cover`). Not created here.
+pub fn runtime_dir() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(rt) => PathBuf::from(rt).join("delegate"),
+        None => runtime_fallback(),
+    }
+}
+
+/// Where [`runtime_dir`] is when the session has no `$XDG_RUNTIME_DIR`.
+pub fn runtime_fallback() -> PathBuf {
+    std::env::temp_dir().join(format!("delegate-{}", nix::unistd::getuid()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The controller's reactions, with a real engine in a temporary folder and a desktop that
 //! records what it was asked (as Firezone's `MockIntegration` does).
 
-mod recorder;
+pub(crate) mod recorder;
 
 use super::*;
 use delegate_core::Paths;

@@ -250,7 +250,7 @@ mod imp {
     /// What the agent's child does before Landlock, inside the user and mount namespace it
     /// entered ([`super::contain`]): the session's runtime folder (`$XDG_RUNTIME_DIR`:
     /// the D-Bus session bus with the keyring's Secret Service, Wayland, PulseAudio), the X11
-    /// socket folder and the socket folders of tmux and Codex's app-server are covered by
+    /// socket folder and the socket folders of tmux, Codex's app-server and Delegate's window channel are covered by
     /// empty, read-only tmpfs mounts. Landlock cannot refuse
     /// connecting to a Unix socket named by a path; a socket that is not there cannot be
     /// connected to. All strings are prepared here, in the parent: the child only makes
@@ -283,6 +283,8 @@ mod imp {
                 .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
             dirs.push(tmux.join(format!("tmux-{uid}")));
             dirs.push(PathBuf::from(format!("/tmp/codex-daemon-{uid}")));
+            // The desktop app's window channel, where the session has no runtime folder.
+            dirs.push(crate::paths::runtime_fallback());
             dirs.sort();
             dirs.dedup();
             // Never over a folder the agent is meant to use.
