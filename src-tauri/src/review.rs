@@ -21,12 +21,7 @@ pub async fn answer_run(shell: &Shell, id: i64, answer: String) -> CmdResult<()>
 
 /// Opens a draft of a run in the default editor (`reveal = false`) or shows it in its folder.
 /// Only drafts of that run inside its employee's workspace.
-pub async fn open_draft(
-    shell: &Shell,
-    id: i64,
-    path: String,
-    reveal: bool,
-) -> CmdResult<()> {
+pub async fn open_draft(shell: &Shell, id: i64, path: String, reveal: bool) -> CmdResult<()> {
     Ok(shell
         .call(|reply| Request::OpenDraft {
             run: id,

@@ -22,11 +22,7 @@ pub async fn token_status(shell: &Shell, source: SourceKind) -> CmdResult<TokenS
     Ok(shell.engine().source_token_status(source).await)
 }
 
-pub async fn set_token(
-    shell: &Shell,
-    token: String,
-    source: SourceKind,
-) -> CmdResult<TokenStatus> {
+pub async fn set_token(shell: &Shell, token: String, source: SourceKind) -> CmdResult<TokenStatus> {
     Ok(shell
         .call(|reply| Request::SetToken {
             token,

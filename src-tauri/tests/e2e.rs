@@ -67,6 +67,56 @@ fn pids_of(exe: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// Whether `pid` is a window process (`delegate-app --window`).
+fn is_window_process(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .any(|arg| arg == b"--window")
+}
+
+/// The long-lived Delegate processes (not their window processes).
+fn delegates(exe: &Path) -> Vec<u32> {
+    pids_of(exe)
+        .into_iter()
+        .filter(|p| !is_window_process(*p))
+        .collect()
+}
+
+/// The window processes among `pid`'s children.
+fn window_processes(pid: u32) -> Vec<u32> {
+    tree(pid)
+        .into_iter()
+        .skip(1)
+        .filter(|p| is_window_process(*p))
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// How many times the app logged that its window drew itself.
+fn paints(log_dir: &Path) -> usize {
+    std::fs::read_dir(log_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|f| {
+            std::fs::read_to_string(f.path())
+                .unwrap_or_default()
+                .matches("window painted")
+                .count()
+        })
+        .sum()
+}
+
 /// `pid` and all its descendants.
 fn tree(pid: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
@@ -225,7 +275,7 @@ async fn the_desktop_app_end_to_end() {
         .await
         .unwrap();
     assert_eq!(ready, json!(true));
-    let app_pid = eventually("the app process", 20, || pids_of(&app).first().copied()).await;
+    let app_pid = eventually("the app process", 20, || delegates(&app).first().copied()).await;
     let log_dir = delegate_home.join("logs");
     eventually("the tray to be created", 20, || {
         let logs = std::fs::read_dir(&log_dir).ok()?;
@@ -391,6 +441,14 @@ async fn the_desktop_app_end_to_end() {
     session.settled().await.unwrap();
     let open_cpu = cpu_percent(app_pid, 10).await;
     let open = memory(app_pid);
+    let window_family: Vec<u32> = window_processes(app_pid)
+        .into_iter()
+        .flat_map(tree)
+        .collect();
+    assert!(
+        window_family.len() >= 3,
+        "the window process and its WebKit processes: {window_family:?}"
+    );
     // Closed the way a window manager closes it (WM_DELETE_WINDOW), as a person would.
     let closer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/x11-close-window");
     assert!(
@@ -400,19 +458,19 @@ async fn the_desktop_app_end_to_end() {
             .unwrap()
             .success()
     );
-    // The close is done once the window is off the display and the web view's processes
-    // (the web process, and the network process Delegate ends) are gone.
+    // The close is done once the window is off the display and the window process and
+    // every WebKit process are gone (looked for by pid: an orphan would leave the tree).
     eventually("the window to leave the display", 20, || {
         (!window_on_display("Delegate")).then_some(())
     })
     .await;
-    eventually("the web view's processes to end", 20, || {
-        webkit_processes(app_pid).is_empty().then_some(())
+    eventually("the window process and WebKit to end", 20, || {
+        window_family.iter().all(|p| !alive(*p)).then_some(())
     })
     .await;
     assert!(
-        !pids_of(&app).is_empty(),
-        "closing the window keeps Delegate in the tray"
+        alive(app_pid) && webkit_processes(app_pid).is_empty(),
+        "closing the window keeps Delegate in the tray, without WebKit"
     );
     let closed_cpu = cpu_percent(app_pid, 10).await;
     let closed = memory(app_pid);
@@ -424,13 +482,76 @@ async fn the_desktop_app_end_to_end() {
     println!("{figures}");
     std::fs::write(out.join("memory.txt"), &figures).unwrap();
 
-    // One instance only: a second launch hands over to the first and exits.
+    // One instance only: a second launch hands over to the first and exits; the first
+    // opens its window again, in a new window process.
+    let painted = paints(&log_dir);
     let second = Command::new(&app)
         .env("DELEGATE_HOME", &delegate_home)
         .status()
         .unwrap();
     assert!(second.success());
-    assert_eq!(pids_of(&app), vec![app_pid], "still one Delegate");
+    assert_eq!(delegates(&app), vec![app_pid], "still one Delegate");
+    let window = eventually("a new window process", 20, || {
+        window_processes(app_pid).first().copied()
+    })
+    .await;
+    eventually("the window drawn again", 30, || {
+        (paints(&log_dir) > painted && window_on_display("Delegate")).then_some(())
+    })
+    .await;
+
+    // Only the window process Delegate started gets in: a program of the same user that
+    // finds the socket but has no secret is refused, and the refusal is logged.
+    let refusal = foreign_connection(app_pid);
+    assert!(refusal.contains("refused"), "{refusal}");
+    eventually("the refusal in the log", 10, || {
+        std::fs::read_dir(&log_dir)
+            .ok()?
+            .flatten()
+            .any(|f| {
+                std::fs::read_to_string(f.path())
+                    .unwrap_or_default()
+                    .contains("refused a connection on the window channel")
+            })
+            .then_some(())
+    })
+    .await;
+
+    // The window process crashing leaves the engine and the tray running; the next request
+    // for the window opens a new one.
+    let crashed: Vec<u32> = tree(window);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(window as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    eventually(
+        "the killed window and its WebKit processes to end",
+        20,
+        || crashed.iter().all(|p| !alive(*p)).then_some(()),
+    )
+    .await;
+    assert!(alive(app_pid), "the engine outlives its window");
+    let task = server.add_task(&project, "Write the release notes", "");
+    eventually("a task done after the window crashed", 60, || {
+        (server.task(&task).labels == ["agent-done"]).then_some(())
+    })
+    .await;
+    let painted = paints(&log_dir);
+    let again = Command::new(&app)
+        .env("DELEGATE_HOME", &delegate_home)
+        .status()
+        .unwrap();
+    assert!(again.success());
+    let reopened = eventually("a window process after the crash", 20, || {
+        window_processes(app_pid).first().copied()
+    })
+    .await;
+    assert_ne!(reopened, window);
+    eventually("the window drawn after the crash", 30, || {
+        (paints(&log_dir) > painted && window_on_display("Delegate")).then_some(())
+    })
+    .await;
 
     // Quit leaves no process behind: not the app, not WebKit, not an agent.
     let family = tree(app_pid);
@@ -534,6 +655,29 @@ async fn a_notification_click_opens_the_hidden_app_on_its_run() {
 
     quit_app(&app, &delegate_home).await;
     drop(session);
+}
+
+/// Connects to the running app's window channel as another program of the same user would
+/// (it can find the socket, but was given no secret) and returns what it was told.
+fn foreign_connection(app_pid: u32) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let name = format!("window-{app_pid}.sock");
+    let socket = [
+        std::env::var_os("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("delegate")),
+        Some(std::env::temp_dir().join(format!("delegate-{}", nix::unistd::getuid()))),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|d| d.join(&name))
+    .find(|p| p.exists())
+    .expect("the window channel's socket");
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    stream
+        .write_all(b"{\"hello\":{\"secret\":\"guess\"}}\n")
+        .unwrap();
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer).unwrap();
+    answer
 }
 
 /// "Clicks" the top notification: dunst performs its default action; then it is dismissed,
@@ -686,6 +830,7 @@ async fn quit_app(app: &Path, delegate_home: &Path) {
         .status()
         .unwrap();
     assert!(quit.success());
+    // Every Delegate process, window processes included.
     eventually("the app to quit", 30, || {
         pids_of(app).is_empty().then_some(())
     })

@@ -122,8 +122,7 @@ impl WindowHost {
             source,
         };
         let listener = std::os::unix::net::UnixListener::bind(&socket).map_err(made)?;
-        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
-            .map_err(made)?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).map_err(made)?;
         listener.set_nonblocking(true).map_err(made)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -317,7 +316,9 @@ impl WindowHost {
         let mut reader = BufReader::new(read);
         let admitted = match peer {
             None => Err(Refusal::Unknown),
-            Some(p) if p.uid() != nix::unistd::getuid().as_raw() => Err(Refusal::OtherUser(p.uid())),
+            Some(p) if p.uid() != nix::unistd::getuid().as_raw() => {
+                Err(Refusal::OtherUser(p.uid()))
+            }
             Some(_) => {
                 let mut buf = Vec::new();
                 match tokio::time::timeout(HELLO_WAIT, protocol::read_line(&mut reader, &mut buf))
@@ -357,7 +358,10 @@ impl WindowHost {
         }
         let writer = tokio::spawn(async move {
             while let Some(message) = outgoing.recv().await {
-                if protocol::write_line(&mut write, message.line()).await.is_err() {
+                if protocol::write_line(&mut write, message.line())
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -366,7 +370,11 @@ impl WindowHost {
         loop {
             match protocol::read_line(&mut reader, &mut buf).await {
                 Ok(Some(line)) => match serde_json::from_str::<FromWindow>(&line) {
-                    Ok(FromWindow::Call { id: call, command, args }) => {
+                    Ok(FromWindow::Call {
+                        id: call,
+                        command,
+                        args,
+                    }) => {
                         self.call(id, call, command, args, &shell);
                     }
                     Ok(FromWindow::Hello { .. }) => {}
@@ -450,7 +458,11 @@ impl WindowHost {
     /// The window drew itself for the first time: how long since it was asked for.
     fn painted(&self, window: u64) {
         let mut state = self.state();
-        if let Some(w) = state.window.as_mut().filter(|w| w.id == window && !w.painted) {
+        if let Some(w) = state
+            .window
+            .as_mut()
+            .filter(|w| w.id == window && !w.painted)
+        {
             w.painted = true;
             let ms = w.started.elapsed().as_millis();
             tracing::info!(pid = w.pid, ms, "window painted");

@@ -201,9 +201,7 @@ fn connect() -> Result<(UnixStream, Option<Opens>), StartError> {
             Err(e) => return Err(StartError::Connect(e)),
         }
     }
-    stream
-        .set_read_timeout(None)
-        .map_err(StartError::Connect)?;
+    stream.set_read_timeout(None).map_err(StartError::Connect)?;
     let text = String::from_utf8_lossy(&answer).into_owned();
     match serde_json::from_str::<ToWindow>(&text) {
         Ok(ToWindow::Welcome { opens }) => Ok((stream, opens)),
@@ -267,7 +265,10 @@ async fn channel(
     let (read, mut write) = stream.into_split();
     tauri::async_runtime::spawn(async move {
         while let Some(message) = to_send.recv().await {
-            if protocol::write_line(&mut write, message.line()).await.is_err() {
+            if protocol::write_line(&mut write, message.line())
+                .await
+                .is_err()
+            {
                 break;
             }
         }

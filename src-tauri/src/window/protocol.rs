@@ -99,7 +99,10 @@ pub async fn read_line<R: AsyncBufRead + Unpin>(
 }
 
 /// Writes one message and its newline.
-pub async fn write_line<W: AsyncWrite + Unpin>(writer: &mut W, line: String) -> std::io::Result<()> {
+pub async fn write_line<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    line: String,
+) -> std::io::Result<()> {
     let mut bytes = line.into_bytes();
     bytes.push(b'\n');
     writer.write_all(&bytes).await?;
@@ -134,6 +137,9 @@ mod tests {
         let show = ToWindow::Show {
             opens: Some(Opens::Run { id: 4 }),
         };
-        assert_eq!(serde_json::from_str::<ToWindow>(&show.line()).unwrap(), show);
+        assert_eq!(
+            serde_json::from_str::<ToWindow>(&show.line()).unwrap(),
+            show
+        );
     }
 }

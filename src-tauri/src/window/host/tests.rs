@@ -176,8 +176,11 @@ async fn the_secret_admits_only_the_process_it_was_given_to_and_only_once() {
         refused(heard),
         Refusal::OtherProcess(std::process::id() as i32).to_string()
     );
-    s.host
-        .expect(std::process::id() as i32, SECRET, Some(Opens::Run { id: 42 }));
+    s.host.expect(
+        std::process::id() as i32,
+        SECRET,
+        Some(Opens::Run { id: 42 }),
+    );
     let (_window, heard) = Client::hello(&s.host, SECRET).await;
     assert_eq!(
         heard,
@@ -223,7 +226,10 @@ async fn an_admitted_window_calls_commands_and_hears_events() {
     else {
         panic!("suggest_workspace answered");
     };
-    assert!(path.as_str().unwrap().to_lowercase().ends_with("writer"), "{path}");
+    assert!(
+        path.as_str().unwrap().to_lowercase().ends_with("writer"),
+        "{path}"
+    );
     // An engine error crosses as the window shows it.
     w.say(&call(3, "get_run", json!({"id": 999}))).await;
     let Some(ToWindow::Reply {
@@ -253,7 +259,8 @@ async fn an_admitted_window_calls_commands_and_hears_events() {
     };
     assert_eq!(e["code"], json!("invalid"));
     // Events and "come to the front" go to the window.
-    s.host.emit("delegate://status", json!({"paused_all": false}));
+    s.host
+        .emit("delegate://status", json!({"paused_all": false}));
     assert_eq!(
         w.hear().await,
         Some(ToWindow::Event {
@@ -269,10 +276,16 @@ async fn an_admitted_window_calls_commands_and_hears_events() {
         })
     );
     w.say(&call(6, "window_painted", Value::Null)).await;
-    assert!(matches!(w.hear().await, Some(ToWindow::Reply { id: 6, .. })));
+    assert!(matches!(
+        w.hear().await,
+        Some(ToWindow::Reply { id: 6, .. })
+    ));
     assert!(s.log.text().contains("window painted"));
     // A garbled line does not end the channel.
     w.writer.write_all(b"not json\n").await.unwrap();
     w.say(&call(7, "list_sources", json!({}))).await;
-    assert!(matches!(w.hear().await, Some(ToWindow::Reply { id: 7, .. })));
+    assert!(matches!(
+        w.hear().await,
+        Some(ToWindow::Reply { id: 7, .. })
+    ));
 }
