@@ -5,8 +5,8 @@
 //! Modelled on Firezone's GUI client (`rust/gui-client/src-tauri/src/controller.rs`): a
 //! `Controller<I: GuiIntegration>` with one event loop over a request channel, the desktop
 //! behind a trait that tests replace with a recording fake. Requests carry their answer's
-//! channel, so the same requests can later come over a local socket from a window in its own
-//! process.
+//! channel; the window, in its own process, reaches them through the window channel
+//! ([`crate::window::host`] → [`crate::api`] → [`Shell`]).
 
 use crate::desktop::{Desktop, WindowEvent};
 use crate::error::ShellError;
