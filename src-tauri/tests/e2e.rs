@@ -537,12 +537,18 @@ async fn the_desktop_app_end_to_end() {
         (server.task(&task).labels == ["agent-done"]).then_some(())
     })
     .await;
+    // "Open Delegate" in the tray menu, clicked as a tray host clicks it (over D-Bus).
     let painted = paints(&log_dir);
-    let again = Command::new(&app)
-        .env("DELEGATE_HOME", &delegate_home)
-        .status()
+    let tray_click = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/tray-click");
+    let clicked = Command::new(tray_click)
+        .arg("Open Delegate")
+        .output()
         .unwrap();
-    assert!(again.success());
+    assert!(
+        clicked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clicked.stderr)
+    );
     let reopened = eventually("a window process after the crash", 20, || {
         window_processes(app_pid).first().copied()
     })
