@@ -194,10 +194,16 @@ impl WindowHost {
                 }
                 return;
             }
-            tracing::warn!(
-                pid = w.pid,
-                "the window process does not answer; starting a new one"
-            );
+            if w.secret.is_some() {
+                tracing::warn!(
+                    pid = w.pid,
+                    "the window process did not connect within {} s; starting a new one",
+                    START_WAIT.as_secs()
+                );
+            } else {
+                tracing::info!(pid = w.pid, "the window is closing; starting a new one");
+            }
+            // Not reaped yet (that clears the entry), so the pid is still this window's.
             kill(w.pid);
             state.window = None;
         }
@@ -212,7 +218,10 @@ impl WindowHost {
         if let Some(arg0) = std::env::args_os().next() {
             std::os::unix::process::CommandExt::arg0(&mut command, arg0);
         }
-        command.arg(WINDOW_FLAG).stdin(Stdio::piped());
+        command
+            .arg(WINDOW_FLAG)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = command
             .spawn()
             .map_err(|e| WindowError::Start(e.to_string()))?;
@@ -234,6 +243,14 @@ impl WindowHost {
             ));
         }
         let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+        if let Some(stderr) = child.stderr.take() {
+            let forwarding = std::thread::Builder::new()
+                .name("window-stderr".into())
+                .spawn(move || forward_stderr(pid, stderr));
+            if let Err(e) = forwarding {
+                tracing::debug!(error = %e, "the window process's messages will not be logged");
+            }
+        }
         state.next_id += 1;
         let id = state.next_id;
         state.window = Some(Window {
@@ -489,6 +506,28 @@ impl WindowHost {
 impl Drop for Inner {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// What the window process (GTK, WebKit, Tauri) prints goes to Delegate's log, where a person
+/// looking for why the window did not open will look. Lines are cut at 2000 characters.
+fn forward_stderr(pid: i32, stderr: std::process::ChildStderr) {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match std::io::Read::take(&mut reader, 64 * 1024).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end();
+                if !text.is_empty() {
+                    let cut: String = text.chars().take(2000).collect();
+                    tracing::info!(pid, "window process: {cut}");
+                }
+            }
+        }
     }
 }
 

@@ -43,6 +43,15 @@ struct Link {
     outgoing: mpsc::UnboundedSender<FromWindow>,
     pending: Mutex<HashMap<u64, oneshot::Sender<Outcome>>>,
     next: AtomicU64,
+    /// Whether the page drew itself (it listens for "open" requests from then on), and the
+    /// screen asked for before that.
+    page: Mutex<Page>,
+}
+
+#[derive(Default)]
+struct Page {
+    ready: bool,
+    opens: Option<Opens>,
 }
 
 impl Link {
@@ -100,6 +109,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) -> i32 {
         outgoing,
         pending: Mutex::new(HashMap::new()),
         next: AtomicU64::new(1),
+        page: Mutex::new(Page::default()),
     });
     let forward = link.clone();
     let built = tauri::Builder::default()
@@ -125,6 +135,9 @@ pub fn run(context: tauri::Context<tauri::Wry>) -> i32 {
                     return true;
                 }
             };
+            if command == "window_painted" {
+                page_ready(&invoke.message.webview().app_handle().clone(), &forward);
+            }
             let link = forward.clone();
             invoke
                 .resolver
@@ -133,8 +146,8 @@ pub fn run(context: tauri::Context<tauri::Wry>) -> i32 {
         })
         .setup(move |app| {
             let handle = app.handle().clone();
-            tauri::async_runtime::spawn(channel(handle.clone(), stream, link, to_send));
             build_window(&handle, opens)?;
+            tauri::async_runtime::spawn(channel(handle, stream, link, to_send));
             Ok(())
         })
         .build(context);
@@ -230,15 +243,41 @@ fn build_window(app: &AppHandle, opens: Option<Opens>) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Brings the window to the front, on a screen when given.
-fn show(app: &AppHandle, opens: Option<Opens>) {
+/// Brings the window to the front, on a screen when given. A page still loading would miss
+/// the "open" event: the screen waits until it drew itself.
+fn show(app: &AppHandle, link: &Link, opens: Option<Opens>) {
     let Some(w) = app.get_webview_window(LABEL) else {
         return;
     };
     let _ = w.unminimize();
     let _ = w.show();
     let _ = w.set_focus();
-    if let Some(o) = opens {
+    let Some(o) = opens else {
+        return;
+    };
+    let mut page = link
+        .page
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if page.ready {
+        let _ = w.emit(OPEN_EVENT, o);
+    } else {
+        page.opens = Some(o);
+    }
+}
+
+/// The page drew itself: from now on it hears "open" requests; one that came while it loaded
+/// is handed over now.
+fn page_ready(app: &AppHandle, link: &Link) {
+    let waiting = {
+        let mut page = link
+            .page
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        page.ready = true;
+        page.opens.take()
+    };
+    if let (Some(o), Some(w)) = (waiting, app.get_webview_window(LABEL)) {
         let _ = w.emit(OPEN_EVENT, o);
     }
 }
@@ -281,7 +320,7 @@ async fn channel(
             Ok(ToWindow::Event { name, payload }) => {
                 let _ = app.emit(&name, payload);
             }
-            Ok(ToWindow::Show { opens }) => show(&app, opens),
+            Ok(ToWindow::Show { opens }) => show(&app, &link, opens),
             Ok(ToWindow::Welcome { .. } | ToWindow::Refused { .. }) | Err(_) => {}
         }
     }
