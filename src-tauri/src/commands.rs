@@ -16,12 +16,14 @@ pub async fn get_status(shell: &Shell) -> CmdResult<Board> {
 }
 
 pub async fn list_runs(shell: &Shell, query: Option<RunQuery>) -> CmdResult<Vec<RunSummary>> {
-    Ok(shell.engine().runs(query.unwrap_or_default())?)
+    Ok(shell
+        .blocking(move |e| e.runs(query.unwrap_or_default()))
+        .await??)
 }
 
 /// A run in full, with its drafts' text (only files inside the employee's workspace).
 pub async fn get_run(shell: &Shell, id: i64) -> CmdResult<RunView> {
-    Ok(shell.engine().run_view(id)?)
+    Ok(shell.blocking(move |e| e.run_view(id)).await??)
 }
 
 pub async fn add_local_task(
@@ -30,14 +32,15 @@ pub async fn add_local_task(
     title: String,
     description: Option<String>,
 ) -> CmdResult<String> {
+    let description = description.unwrap_or_default();
     Ok(shell
-        .engine()
-        .add_local_task(&employee, &title, description.as_deref().unwrap_or(""), 1)?)
+        .blocking(move |e| e.add_local_task(&employee, &title, &description, 1))
+        .await??)
 }
 
 /// Local-queue tasks, newest first.
 pub async fn list_local_tasks(shell: &Shell) -> CmdResult<Vec<LocalTask>> {
-    Ok(shell.engine().local_tasks()?)
+    Ok(shell.blocking(|e| e.local_tasks()).await??)
 }
 
 /// Wakes every employee for an immediate poll (a poll costs no tokens).

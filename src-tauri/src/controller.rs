@@ -135,6 +135,18 @@ impl Shell {
         self.ask(request).await?
     }
 
+    /// Runs a synchronous engine call (SQLite, files) on a thread meant for blocking, so the
+    /// engine's own tasks are never held up by the window's reads.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> Result<T, ShellError> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(|e| ShellError::Failed(e.to_string()))
+    }
+
     /// Whether Delegate is quitting (the workers are being stopped).
     pub fn is_quitting(&self) -> bool {
         self.quitting.load(Ordering::SeqCst)

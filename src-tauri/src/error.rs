@@ -25,6 +25,9 @@ pub enum ShellError {
     /// The controller has stopped: Delegate is quitting.
     #[error("Delegate is quitting; start it again to carry on")]
     Stopped,
+    /// A command broke off unexpectedly (a bug): said as it is, for the log and a report.
+    #[error("Delegate could not finish this ({0}); try again, and report it if it happens again")]
+    Failed(String),
 }
 
 impl ShellError {
@@ -33,6 +36,7 @@ impl ShellError {
             ShellError::Engine(e) => e.code(),
             ShellError::Desktop(e) => e.code(),
             ShellError::Stopped => "stopped",
+            ShellError::Failed(_) => "internal",
         }
     }
 }

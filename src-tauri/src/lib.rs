@@ -25,6 +25,7 @@ use controller::{Controller, Request, Shell};
 use delegate_core::secrets::Stores;
 use delegate_core::{Engine, Paths};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tauri::{AppHandle, Manager, RunEvent};
 use window::host::{WINDOW_FLAG, WindowHost};
 
@@ -90,13 +91,28 @@ fn open_engine() -> Result<(Arc<Engine>, Logging), Box<dyn std::error::Error>> {
     Ok((Arc::new(engine), log))
 }
 
+/// Delegate was started again while it was still starting: the window opens once it is ready.
+#[derive(Default)]
+struct WindowWanted(AtomicBool);
+
 /// Delegate was started again: the running one shows its window, or quits (`--quit`).
 fn second_launch(app: &AppHandle, argv: &[String]) {
     let quit = argv.iter().any(|a| a == QUIT_FLAG);
-    match app.try_state::<Shell>() {
-        Some(shell) => shell.send(Request::SecondLaunch { quit }),
-        None if quit => app.exit(0),
-        None => tracing::info!("started again while starting; the window opens once ready"),
+    if let Some(shell) = app.try_state::<Shell>() {
+        shell.send(Request::SecondLaunch { quit });
+        return;
+    }
+    if quit {
+        app.exit(0);
+        return;
+    }
+    let wanted = app.state::<WindowWanted>();
+    wanted.0.store(true, Ordering::SeqCst);
+    // The shell may have become ready meanwhile: whoever takes the flag opens the window.
+    if let Some(shell) = app.try_state::<Shell>()
+        && wanted.0.swap(false, Ordering::SeqCst)
+    {
+        shell.send(Request::OpenWindow(None));
     }
 }
 
@@ -111,6 +127,7 @@ pub fn run() {
     }
     let start_hidden = std::env::args().any(|a| a == HIDDEN_FLAG);
     let app = tauri::Builder::default()
+        .manage(WindowWanted::default())
         // First, so a second launch is caught before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             second_launch(app, &argv)
@@ -141,7 +158,8 @@ pub fn run() {
             tauri::async_runtime::spawn(host.serve(shell.clone()));
             tauri::async_runtime::spawn(controller.run());
             shutdown::on_signals(app.handle());
-            if !start_hidden {
+            let wanted = app.state::<WindowWanted>().0.swap(false, Ordering::SeqCst);
+            if !start_hidden || wanted {
                 shell.send(Request::OpenWindow(None));
             }
             tracing::info!(hidden = start_hidden, "Delegate started; tray created");

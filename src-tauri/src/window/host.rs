@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use tokio::io::BufReader;
 use tokio::net::UnixStream;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 /// The argument that makes `delegate-app` the window process.
 pub const WINDOW_FLAG: &str = "--window";
@@ -37,6 +37,11 @@ const HELLO_WAIT: Duration = Duration::from_secs(5);
 /// How long a started window process may take to connect before the next request to open
 /// the window gives up on it and starts another.
 const START_WAIT: Duration = Duration::from_secs(30);
+/// Connections that have not been let in yet, at most (the rest are closed at once).
+const UNADMITTED: usize = 8;
+/// Messages waiting for the window, at most: a window that falls this far behind is stuck,
+/// and is ended rather than let Delegate's memory grow.
+const BACKLOG: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WindowError {
@@ -53,6 +58,9 @@ pub enum WindowError {
     #[error("cannot start the window: {0}")]
     Start(String),
 }
+
+/// The window process's link: its messages, in order, at most [`BACKLOG`] waiting.
+type Link = mpsc::Sender<ToWindow>;
 
 /// Why a connection on the window channel was turned away.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +91,10 @@ struct Inner {
     socket: PathBuf,
     listener: Mutex<Option<std::os::unix::net::UnixListener>>,
     state: Mutex<State>,
+    unadmitted: Arc<Semaphore>,
+    /// A private folder made because the runtime folder could not be used; removed with the
+    /// host.
+    _fallback: Option<tempfile::TempDir>,
 }
 
 #[derive(Default)]
@@ -98,7 +110,7 @@ struct Window {
     /// Until the process is in.
     secret: Option<String>,
     /// Once it is in: what goes to it.
-    link: Option<mpsc::UnboundedSender<ToWindow>>,
+    link: Option<Link>,
     /// The screen to open on, until it is in.
     opens: Option<Opens>,
     started: Instant,
@@ -108,8 +120,28 @@ struct Window {
 impl WindowHost {
     /// Makes the window channel's socket in the user's runtime folder. Nothing is served
     /// until [`WindowHost::serve`].
+    /// Where that folder cannot be used (another user made it first, a read-only runtime
+    /// folder), a new private folder in the temporary folder is made instead.
     pub fn create() -> Result<Self, WindowError> {
-        Self::create_in(&delegate_core::paths::runtime_dir())
+        let dir = delegate_core::paths::runtime_dir();
+        match Self::create_in(&dir) {
+            Ok(host) => Ok(host),
+            Err(e) => {
+                tracing::warn!(error = %e, "using a private temporary folder for the window channel");
+                let fallback = tempfile::Builder::new()
+                    .prefix("delegate-window-")
+                    .tempdir()
+                    .map_err(|source| WindowError::Folder {
+                        path: std::env::temp_dir(),
+                        reason: source.to_string(),
+                    })?;
+                let mut host = Self::create_in(fallback.path())?;
+                if let Some(inner) = Arc::get_mut(&mut host.inner) {
+                    inner._fallback = Some(fallback);
+                }
+                Ok(host)
+            }
+        }
     }
 
     pub fn create_in(dir: &Path) -> Result<Self, WindowError> {
@@ -129,6 +161,8 @@ impl WindowHost {
                 socket,
                 listener: Mutex::new(Some(listener)),
                 state: Mutex::new(State::default()),
+                unadmitted: Arc::new(Semaphore::new(UNADMITTED)),
+                _fallback: None,
             }),
         })
     }
@@ -167,8 +201,14 @@ impl WindowHost {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
+                    let Ok(permit) = self.inner.unadmitted.clone().try_acquire_owned() else {
+                        tracing::warn!(
+                            "refused a connection on the window channel: {UNADMITTED} others wait to be let in"
+                        );
+                        continue;
+                    };
                     let (host, shell) = (self.clone(), shell.clone());
-                    tokio::spawn(async move { host.connection(stream, shell).await });
+                    tokio::spawn(async move { host.connection(stream, shell, permit).await });
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the window channel cannot accept a connection");
@@ -183,8 +223,8 @@ impl WindowHost {
     pub fn open(&self, opens: Option<Opens>) {
         let mut state = self.state();
         if let Some(w) = state.window.as_mut() {
-            if let Some(link) = &w.link {
-                if link.send(ToWindow::Show { opens }).is_ok() {
+            if let Some(link) = w.link.clone() {
+                if self.send(&mut state, &link, ToWindow::Show { opens }) {
                     return;
                 }
             } else if w.secret.is_some() && w.started.elapsed() < START_WAIT {
@@ -193,18 +233,18 @@ impl WindowHost {
                     w.opens = opens;
                 }
                 return;
-            }
-            if w.secret.is_some() {
+            } else if w.secret.is_some() {
                 tracing::warn!(
                     pid = w.pid,
                     "the window process did not connect within {} s; starting a new one",
                     START_WAIT.as_secs()
                 );
+                // Not reaped while its entry exists, so the pid is still this window's.
+                kill(w.pid);
             } else {
+                // Its channel closed: it is on its way out (saving its size and place).
                 tracing::info!(pid = w.pid, "the window is closing; starting a new one");
             }
-            // Not reaped yet (that clears the entry), so the pid is still this window's.
-            kill(w.pid);
             state.window = None;
         }
         if let Err(e) = self.start(&mut state, opens) {
@@ -267,8 +307,14 @@ impl WindowHost {
         let waiting = std::thread::Builder::new()
             .name("window-wait".into())
             .spawn(move || {
-                let status = child.wait();
-                host.ended(id, pid, status);
+                // Waits without reaping: until `ended` reaps it under the lock, the pid cannot
+                // be given to another process, so killing it by pid is safe.
+                use nix::sys::wait::{Id, WaitPidFlag, waitid};
+                let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+                while let Err(nix::errno::Errno::EINTR) =
+                    waitid(Id::Pid(nix::unistd::Pid::from_raw(pid)), flags)
+                {}
+                host.ended(id, pid, child);
             });
         if let Err(e) = waiting {
             tracing::warn!(error = %e, "cannot watch the window process");
@@ -278,11 +324,12 @@ impl WindowHost {
 
     /// The window process is gone: closed by the person, or crashed. The next request to
     /// open the window starts a new one.
-    fn ended(&self, id: u64, pid: i32, status: std::io::Result<std::process::ExitStatus>) {
+    fn ended(&self, id: u64, pid: i32, mut child: std::process::Child) {
         let mut state = self.state();
         if state.window.as_ref().is_some_and(|w| w.id == id) {
             state.window = None;
         }
+        let status = child.wait();
         drop(state);
         match status {
             Ok(s) if s.success() => tracing::info!(pid, "the window closed"),
@@ -307,12 +354,34 @@ impl WindowHost {
 
     /// Sends an event to the window, when one is open.
     pub fn emit(&self, name: &str, payload: Value) {
-        let state = self.state();
-        if let Some(link) = state.window.as_ref().and_then(|w| w.link.as_ref()) {
-            let _ = link.send(ToWindow::Event {
+        let mut state = self.state();
+        if let Some(link) = state.window.as_ref().and_then(|w| w.link.clone()) {
+            let event = ToWindow::Event {
                 name: name.to_string(),
                 payload,
-            });
+            };
+            self.send(&mut state, &link, event);
+        }
+    }
+
+    /// Queues a message for the window; `false` when its link is gone. A window that let
+    /// [`BACKLOG`] messages pile up is stuck: it is ended, and the next request to open the
+    /// window starts a new one.
+    fn send(&self, state: &mut State, link: &Link, message: ToWindow) -> bool {
+        match link.try_send(message) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if let Some(w) = state.window.as_mut() {
+                    tracing::warn!(
+                        pid = w.pid,
+                        "the window stopped reading {BACKLOG} messages ago; ending it"
+                    );
+                    w.link = None;
+                    kill(w.pid);
+                }
+                false
+            }
         }
     }
 
@@ -326,7 +395,12 @@ impl WindowHost {
         let _ = std::fs::remove_file(&self.inner.socket);
     }
 
-    async fn connection(&self, stream: UnixStream, shell: Shell) {
+    async fn connection(
+        &self,
+        stream: UnixStream,
+        shell: Shell,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let peer = stream.peer_cred().ok();
         let pid = peer.as_ref().and_then(|p| p.pid()).unwrap_or(0);
         let (read, mut write) = stream.into_split();
@@ -338,9 +412,8 @@ impl WindowHost {
             }
             Some(_) => {
                 let mut buf = Vec::new();
-                match tokio::time::timeout(HELLO_WAIT, protocol::read_line(&mut reader, &mut buf))
-                    .await
-                {
+                let hello = protocol::read_line(&mut reader, &mut buf, protocol::MAX_HELLO);
+                match tokio::time::timeout(HELLO_WAIT, hello).await {
                     Err(_) => Err(Refusal::Silent),
                     Ok(Ok(Some(line))) => match serde_json::from_str(&line) {
                         Ok(FromWindow::Hello { secret }) => self.admit(pid, &secret),
@@ -365,6 +438,7 @@ impl WindowHost {
                 return;
             }
         };
+        drop(permit);
         tracing::info!(pid, "the window is connected");
         if protocol::write_line(&mut write, ToWindow::Welcome { opens }.line())
             .await
@@ -385,7 +459,7 @@ impl WindowHost {
         });
         let mut buf = Vec::new();
         loop {
-            match protocol::read_line(&mut reader, &mut buf).await {
+            match protocol::read_line(&mut reader, &mut buf, protocol::MAX_MESSAGE).await {
                 Ok(Some(line)) => match serde_json::from_str::<FromWindow>(&line) {
                     Ok(FromWindow::Call {
                         id: call,
@@ -415,7 +489,7 @@ impl WindowHost {
         &self,
         pid: i32,
         secret: &str,
-    ) -> Result<(u64, Option<Opens>, mpsc::UnboundedReceiver<ToWindow>), Refusal> {
+    ) -> Result<(u64, Option<Opens>, mpsc::Receiver<ToWindow>), Refusal> {
         let mut state = self.state();
         let Some(w) = state.window.as_mut() else {
             return Err(Refusal::NotStarting);
@@ -427,9 +501,17 @@ impl WindowHost {
             return Err(Refusal::WrongSecret);
         }
         if pid != w.pid {
+            // The secret got out: it admits nobody any more, and the window it was meant
+            // for is ended (the next request starts a new one with a new secret).
+            tracing::warn!(
+                pid = w.pid,
+                "another process knew the window's secret; ending that window"
+            );
+            kill(w.pid);
+            w.secret = None;
             return Err(Refusal::OtherProcess(pid));
         }
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(BACKLOG);
         w.secret = None;
         w.link = Some(tx);
         Ok((w.id, w.opens.take(), rx))
@@ -456,19 +538,24 @@ impl WindowHost {
         };
         if command == PAINTED {
             self.painted(window);
-            let _ = link.send(ToWindow::Reply {
+            let reply = ToWindow::Reply {
                 id: call,
                 outcome: Outcome::Ok(Value::Null),
-            });
+            };
+            self.send(&mut self.state(), &link, reply);
             return;
         }
-        let shell = shell.clone();
+        let (host, shell) = (self.clone(), shell.clone());
         tokio::spawn(async move {
             let outcome = match crate::api::call(&shell, &command, args).await {
                 Ok(v) => Outcome::Ok(v),
                 Err(e) => Outcome::Err(serde_json::to_value(e).unwrap_or_default()),
             };
-            let _ = link.send(ToWindow::Reply { id: call, outcome });
+            host.send(
+                &mut host.state(),
+                &link,
+                ToWindow::Reply { id: call, outcome },
+            );
         });
     }
 

@@ -36,6 +36,8 @@ enum StartError {
     Refused(String),
     #[error("Delegate's window channel answered something else: {0}")]
     Garbled(String),
+    #[error("{0} is not Delegate's window channel: {1}")]
+    NotDelegate(String, String),
 }
 
 /// The way to the long-lived process: calls waiting for their answers.
@@ -129,9 +131,10 @@ pub fn run(context: tauri::Context<tauri::Wry>) -> i32 {
             let args = match invoke.message.payload() {
                 InvokeBody::Json(v) => v.clone(),
                 InvokeBody::Raw(_) => {
-                    invoke
-                        .resolver
-                        .reject(format!("{command} takes JSON arguments"));
+                    invoke.resolver.reject(json!({
+                        "code": "invalid",
+                        "message": format!("{command} takes JSON arguments"),
+                    }));
                     return true;
                 }
             };
@@ -193,6 +196,26 @@ fn connect() -> Result<(UnixStream, Option<Opens>), StartError> {
         .map_err(|_| StartError::NoLaunch)?;
     let launch: Launch = serde_json::from_str(line.trim()).map_err(|_| StartError::NoLaunch)?;
     let mut stream = UnixStream::connect(&launch.socket).map_err(StartError::Connect)?;
+    // What the person types goes only to a server of this user, in a folder only this user
+    // may enter.
+    let not_ours = |why: String| StartError::NotDelegate(launch.socket.display().to_string(), why);
+    let me = nix::unistd::getuid().as_raw();
+    let server = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| not_ours(e.to_string()))?;
+    if server.uid() != me {
+        return Err(not_ours(format!("it runs as uid {}", server.uid())));
+    }
+    {
+        use std::os::unix::fs::MetadataExt;
+        let folder = launch
+            .socket
+            .parent()
+            .and_then(|d| std::fs::metadata(d).ok())
+            .ok_or_else(|| not_ours("its folder cannot be read".into()))?;
+        if folder.uid() != me || folder.mode() & 0o077 != 0 {
+            return Err(not_ours("its folder is not private to you".into()));
+        }
+    }
     let hello = FromWindow::Hello {
         secret: launch.secret,
     };
@@ -314,7 +337,9 @@ async fn channel(
     });
     let mut reader = BufReader::new(read);
     let mut buf = Vec::new();
-    while let Ok(Some(line)) = protocol::read_line(&mut reader, &mut buf).await {
+    while let Ok(Some(line)) =
+        protocol::read_line(&mut reader, &mut buf, protocol::MAX_MESSAGE).await
+    {
         match serde_json::from_str::<ToWindow>(&line) {
             Ok(ToWindow::Reply { id, outcome }) => link.answered(id, outcome),
             Ok(ToWindow::Event { name, payload }) => {

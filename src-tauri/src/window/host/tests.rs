@@ -49,7 +49,8 @@ fn setup() -> Setup {
     let data = tempfile::tempdir().unwrap();
     let runtime = tempfile::tempdir().unwrap();
     let engine = Engine::open(Paths::under(data.path()), Stores::memory()).unwrap();
-    let (_controller, shell) = Controller::new(Arc::new(engine), Recorder::default());
+    let (controller, shell) = Controller::new(Arc::new(engine), Recorder::default());
+    tokio::spawn(controller.run());
     let host = WindowHost::create_in(&runtime.path().join("delegate")).unwrap();
     tokio::spawn(host.clone().serve(shell));
     Setup {
@@ -87,7 +88,7 @@ impl Client {
         let mut buf = Vec::new();
         let line = tokio::time::timeout(
             Duration::from_secs(10),
-            protocol::read_line(&mut self.reader, &mut buf),
+            protocol::read_line(&mut self.reader, &mut buf, protocol::MAX_MESSAGE),
         )
         .await
         .expect("an answer within 10 s")
@@ -165,22 +166,36 @@ async fn a_program_of_the_same_user_without_the_secret_is_refused_and_logged() {
     assert!(matches!(heard, Some(ToWindow::Welcome { .. })), "{heard:?}");
 }
 
+/// A stand-in for a window process this host started (its pid is what the host checks).
+fn stand_in() -> std::process::Child {
+    std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_secret_admits_only_the_process_it_was_given_to_and_only_once() {
     let s = setup();
-    // The host started pid 1's window (it is not this process): the right secret from the
-    // wrong process is refused.
-    s.host.expect(1, SECRET, None);
+    // The host started another process's window: the right secret from this process means
+    // the secret got out. It is refused, the secret admits nobody any more, and that window
+    // is ended.
+    let mut other = stand_in();
+    s.host.expect(other.id() as i32, SECRET, None);
     let (_, heard) = Client::hello(&s.host, SECRET).await;
     assert_eq!(
         refused(heard),
         Refusal::OtherProcess(std::process::id() as i32).to_string()
     );
-    s.host.expect(
-        std::process::id() as i32,
-        SECRET,
-        Some(Opens::Run { id: 42 }),
-    );
+    let ended = other.wait().unwrap();
+    assert!(!ended.success(), "the window whose secret got out is ended");
+    let (_, heard) = Client::hello(&s.host, SECRET).await;
+    assert_eq!(refused(heard), Refusal::NotStarting.to_string());
+    // Asked for several times while starting: it opens on the newest screen asked for.
+    s.host.expect(std::process::id() as i32, SECRET, None);
+    s.host.open(Some(Opens::Activity));
+    s.host.open(Some(Opens::Run { id: 42 }));
+    s.host.open(None);
     let (_window, heard) = Client::hello(&s.host, SECRET).await;
     assert_eq!(
         heard,
@@ -217,6 +232,25 @@ async fn an_admitted_window_calls_commands_and_hears_events() {
     };
     assert!(templates.as_array().is_some_and(|t| !t.is_empty()));
     // Arguments as the web view sends them; a missing optional one reads as none.
+    w.say(&call(20, "set_paused", json!({"paused": true})))
+        .await;
+    assert_eq!(
+        w.hear().await,
+        Some(ToWindow::Reply {
+            id: 20,
+            outcome: Outcome::Ok(Value::Null)
+        })
+    );
+    // A command the controller answers (the board it keeps).
+    w.say(&call(21, "get_status", json!({}))).await;
+    let Some(ToWindow::Reply {
+        id: 21,
+        outcome: Outcome::Ok(board),
+    }) = w.hear().await
+    else {
+        panic!("get_status answered");
+    };
+    assert!(board["employees"].is_object(), "{board}");
     w.say(&call(2, "suggest_workspace", json!({"name": "Writer"})))
         .await;
     let Some(ToWindow::Reply {
@@ -288,4 +322,41 @@ async fn an_admitted_window_calls_commands_and_hears_events() {
         w.hear().await,
         Some(ToWindow::Reply { id: 7, .. })
     ));
+}
+
+#[tokio::test]
+async fn a_window_that_stops_reading_is_ended_instead_of_growing_delegate() {
+    let s = setup();
+    s.host.expect(std::process::id() as i32, SECRET, None);
+    let (_never_reads, heard) = Client::hello(&s.host, SECRET).await;
+    assert!(matches!(heard, Some(ToWindow::Welcome { .. })));
+    // Ending the stuck window kills it by pid: let that be a stand-in, not this test.
+    let mut window = stand_in();
+    s.host.state().window.as_mut().unwrap().pid = window.id() as i32;
+    let payload = json!({"progress": "x".repeat(200)});
+    let mut sent = 0;
+    while s.host.state().window.as_ref().unwrap().link.is_some() {
+        s.host.emit("delegate://event", payload.clone());
+        sent += 1;
+        assert!(sent < 1_000_000, "the backlog never filled");
+        if sent % 256 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let ended = window.wait().unwrap();
+    assert!(!ended.success(), "the stuck window is ended");
+    assert!(s.log.text().contains("the window stopped reading"));
+}
+
+#[tokio::test]
+async fn a_hello_longer_than_allowed_is_refused_without_holding_it() {
+    let s = setup();
+    s.host.expect(std::process::id() as i32, SECRET, None);
+    let mut c = Client::connect(&s.host).await;
+    let long = format!(
+        "{{\"hello\":{{\"secret\":\"{}\"}}}}",
+        "a".repeat(protocol::MAX_HELLO * 4)
+    );
+    c.say(&long).await;
+    assert_eq!(refused(c.hear().await), Refusal::NoHello.to_string());
 }
