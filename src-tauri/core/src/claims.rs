@@ -207,6 +207,15 @@ pub enum Verdict {
     },
 }
 
+/// What an unanswered end of a run waits for (see [`Log::awaiting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaiting {
+    /// A result (or "nothing to do") to review.
+    Review,
+    /// Questions to answer.
+    Answer,
+}
+
 /// A task's comments in the order they were posted, read for the protocol.
 pub struct Log {
     entries: Vec<(Comment, Mark)>,
@@ -347,6 +356,41 @@ impl Log {
             texts,
             claim_id: claim.map(|c| c.id).filter(|id| !id.is_empty()),
         })
+    }
+
+    /// The agent's last word on the task that the person has not answered (a result to
+    /// review, questions, "nothing to do"): the task waits for them, whatever its labels
+    /// say. Labels are read apart from the comments (another request, and a service may show
+    /// a label change late), so labels read before a run's end may still invite work while
+    /// the comments already show the end; taking the task then would run it twice. `None`
+    /// once the person commented since, when a claim came after that end, or, for a
+    /// recurring task, when the end was about an earlier occurrence.
+    pub fn awaiting(&self, due: Option<&str>, recurring: bool) -> Option<Awaiting> {
+        let end = self.entries.iter().rposition(|(_, m)| m.ends_claims())?;
+        let awaiting = match self.entries[end].1 {
+            Mark::Done | Mark::Nothing => Awaiting::Review,
+            Mark::Asked => Awaiting::Answer,
+            _ => return None,
+        };
+        if self.entries[end + 1..]
+            .iter()
+            .any(|(_, m)| matches!(m, Mark::Claim(_)))
+        {
+            return None;
+        }
+        if recurring {
+            let claimed_for = self.entries[..end]
+                .iter()
+                .rev()
+                .find_map(|(_, m)| match m {
+                    Mark::Claim(c) => Some(c.due.as_deref()),
+                    _ => None,
+                })?;
+            if claimed_for != due {
+                return None;
+            }
+        }
+        self.reply(due, recurring).is_none().then_some(awaiting)
     }
 
     /// Whether the latest end on the task is Delegate's "nothing to do" (a recurring check

@@ -389,6 +389,46 @@ async fn an_idle_poll_costs_one_conditional_request() {
     );
 }
 
+/// A run's end sets the labels, then posts its comment; GitHub may show the label change
+/// seconds after the comment (and a machine reads the list and the comments apart). Another
+/// machine that reads in that gap sees the "Done" without `agent-done`: it leaves the issue
+/// alone instead of working it a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_whose_label_shows_late_is_not_worked_again() {
+    let site = Site::new().await;
+    let n = site
+        .server
+        .add_issue(REPO, "Write a post about late labels", "", &["delegate"]);
+    site.server
+        .set_write_lag("\"agent-done\"", 1, Duration::from_secs(20));
+    let laptop = site.home("laptop", "");
+    let desk = site.home("desk", "");
+    assert!(site.run(&laptop).status.success());
+    let bodies = site.bodies(n);
+    assert!(
+        bodies.last().is_some_and(|b| b.starts_with("Done.")),
+        "{bodies:#?}"
+    );
+    let shown = site.server.issue(REPO, n).visible_labels;
+    assert!(
+        !shown.iter().any(|l| l == "agent-done"),
+        "the label is still lagging: {shown:?}"
+    );
+    let out = site.delegate(&desk, "desk").arg("run").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(site.prompts().len(), 1, "the agent ran once");
+    assert_eq!(
+        site.bodies(n),
+        bodies,
+        "the other machine wrote nothing on the issue"
+    );
+    assert_eq!(
+        site.server.counters().lagged_writes,
+        1,
+        "the lag was exercised"
+    );
+}
+
 /// Two machines (`delegate run --watch`, each its own home) on one repository whose every
 /// second claim comment shows 3 s after GitHub stamped it, with latency, and whose clock runs
 /// 4 s behind the machines': each issue's agent starts exactly once, one claim and one "Done"
@@ -475,10 +515,19 @@ async fn two_machines_on_one_repository_start_each_agent_once_when_claims_show_l
         }
     }
     assert_eq!(starts.len(), 8, "{starts:?}");
-    assert!(
-        starts.values().all(|n| *n == 1),
-        "each agent started once: {starts:?}"
-    );
+    if starts.values().any(|n| *n != 1) {
+        // What the issues and the machines show, so a failure can be told apart.
+        let mut seen = String::new();
+        for (i, n) in issues.iter().enumerate() {
+            if starts.get(&format!("{i:02}")).is_some_and(|k| *k != 1) {
+                seen += &format!("issue #{n}: {:#?}\n", site.bodies(*n));
+            }
+        }
+        for h in &homes {
+            seen += &format!("{}:\n{}\n", h.display(), read(&h.join("stderr.txt")));
+        }
+        panic!("each agent started once: {starts:?}\n{seen}");
+    }
     let mut winners: HashMap<String, usize> = HashMap::new();
     for n in &issues {
         let bodies = site.bodies(*n);

@@ -2,7 +2,7 @@
 //! someone, out of attempts, still backing off, or held until due; then order by priority,
 //! due date and the project's own order.
 
-use crate::claims::Log;
+use crate::claims::{Awaiting, Log};
 use crate::config::Employee;
 use crate::history::RunSummary;
 use crate::labels;
@@ -81,6 +81,16 @@ pub fn check(task: &Task, employee: &Employee, seen: &Seen<'_>) -> Result<(), Sk
     }
     if has(labels::FAILED) {
         return Err(Skip::GaveUp);
+    }
+    // The comments may be newer than the labels: a run that ended after the labels were
+    // read (or whose labels the service shows late) is settled by its end comment.
+    match seen
+        .log
+        .and_then(|l| l.awaiting(task.due.as_deref(), task.recurring))
+    {
+        Some(Awaiting::Answer) => return Err(Skip::AwaitingAnswer),
+        Some(Awaiting::Review) => return Err(Skip::Done),
+        None => {}
     }
     let lease = default_lease(employee, seen.grace_secs);
     match seen.log {
@@ -314,6 +324,85 @@ mod tests {
             comment("3", 5, "Shorter, please"),
         ]);
         assert_eq!(check_with(&done, &e, Some(&log), now, &none), Ok(()));
+    }
+
+    /// Labels read before a run ended (or shown late by the service) still invite work while
+    /// the comments already show its end: the end settles it, until the person answers.
+    #[test]
+    fn an_end_in_the_comments_settles_the_task_when_its_labels_are_older() {
+        let e = employee();
+        let now = Utc::now();
+        let none = HashSet::new();
+        let stale = task("a", &[]);
+        let done = vec![
+            comment("1", 60, &claim_text("c1")),
+            comment("2", 50, "Done. Ready for review."),
+        ];
+        assert_eq!(
+            check_with(&stale, &e, Some(&Log::new(done.clone())), now, &none),
+            Err(Skip::Done)
+        );
+        let asked = vec![
+            comment("1", 60, &claim_text("c1")),
+            comment(
+                "2",
+                50,
+                "Needs your answer. Reply in a comment.\n\n1. Which quote?",
+            ),
+        ];
+        assert_eq!(
+            check_with(&stale, &e, Some(&Log::new(asked)), now, &none),
+            Err(Skip::AwaitingAnswer)
+        );
+        // The person's comment since is what makes it work again.
+        let mut answered = done.clone();
+        answered.push(comment("3", 5, "Shorter, please"));
+        assert_eq!(
+            check_with(&stale, &e, Some(&Log::new(answered)), now, &none),
+            Ok(())
+        );
+        // A failed run invites the retry its labels say.
+        let failed = vec![
+            comment("1", 60, &claim_text("c1")),
+            comment(
+                "2",
+                50,
+                "Failed (attempt 1 of 3). Will retry.\n\nReason: timed out",
+            ),
+        ];
+        assert_eq!(
+            check_with(&stale, &e, Some(&Log::new(failed)), now, &none),
+            Ok(())
+        );
+        // A recurring task's end about an earlier occurrence does not hold the next one.
+        let mut recurring = task("r", &[]);
+        recurring.recurring = true;
+        recurring.due = Some("2026-12-08".into());
+        let earlier = Claim {
+            id: "c1".into(),
+            machine: "A".into(),
+            attempt: 1,
+            max_attempts: 3,
+            lease_secs: Some(420),
+            due: Some("2026-12-01".into()),
+        };
+        let log = Log::new(vec![
+            comment("1", 60, &earlier.text()),
+            comment("2", 50, "Done. Ready for review."),
+        ]);
+        assert_eq!(check_with(&recurring, &e, Some(&log), now, &none), Ok(()));
+        let this = Claim {
+            due: Some("2026-12-08".into()),
+            ..earlier
+        };
+        let log = Log::new(vec![
+            comment("1", 60, &this.text()),
+            comment("2", 50, "Done. Ready for review."),
+        ]);
+        assert_eq!(
+            check_with(&recurring, &e, Some(&log), now, &none),
+            Err(Skip::Done)
+        );
     }
 
     #[test]
